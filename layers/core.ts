@@ -1,0 +1,172 @@
+/**
+ * The contract every protocol module in `layers/` follows. Pure TypeScript: no
+ * `node:*`, no `Buffer`, no I/O, no clocks. Imports only `layers/`.
+ *
+ * Decoding walks the frame outermost first. Each protocol module exports a
+ * {@link Decoder}: it reads its header at the start of `bytes`, pushes one plain
+ * value onto `state.layers`, sets `state.rest` to its payload (a `subarray`,
+ * never a copy, with link padding dropped) and returns the {@link Kind} of what
+ * comes next, or `null` to stop. Bad bytes never throw: the decoder pushes what
+ * it could read (or nothing), records an {@link Issue} and returns `null`.
+ *
+ * Encoding goes the other way, innermost first, so each header sees its finished
+ * payload when it fills lengths and checksums. Each module exports a
+ * {@link Codec} with `headerLength` and `write`.
+ *
+ * @module
+ */
+
+/** Every layer name that can appear in a decoded packet or a build list. */
+export type Kind =
+  | "ethernet"
+  | "llc"
+  | "vlan"
+  | "sll"
+  | "sll2"
+  | "loopback"
+  | "arp"
+  | "ipv4"
+  | "ipv6"
+  | "icmp"
+  | "icmpv6"
+  | "udp"
+  | "tcp"
+  | "dns"
+  | "dhcp"
+  | "tftp"
+  | "http"
+  | "payload";
+
+/** What kind of problem stopped or marked a decode. */
+export type IssueKind = "truncated" | "malformed";
+
+/**
+ * One problem met while decoding. `reason` is a sentence-case phrase without the
+ * layer name, e.g. "header length 60 exceeds 34 bytes".
+ */
+export interface Issue {
+  layer: Kind;
+  kind: IssueKind;
+  reason: string;
+}
+
+/** What a transport-layer checksum check found. */
+export type ChecksumStatus =
+  /** verified correct */
+  | "good"
+  /** verified wrong */
+  | "bad"
+  /**
+   * Equals the pseudo-header-only partial sum that a NIC with checksum offload
+   * would complete: what the kernel hands to libpcap for locally sent packets.
+   */
+  | "partial"
+  /** cannot be verified: bytes missing (truncated capture), fragment, ICMP quote */
+  | "unverified"
+  /** checksum field is 0 on UDP over IPv4: the sender computed none (RFC 768) */
+  | "none";
+
+/** `checksumValid` as the JSON schema shows it: true, false, or null when unknown. */
+export function checksumValidOf(status: ChecksumStatus): boolean | null {
+  return status === "good" ? true : status === "bad" ? false : null;
+}
+
+/**
+ * What the nearest enclosing IP layer tells the transport layer above it. Set by
+ * the IPv4/IPv6 decoders before they return, read by UDP/TCP/ICMPv6 for the
+ * pseudo-header (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1).
+ */
+export interface IpContext {
+  version: 4 | 6;
+  /** source and destination addresses: subarrays of the frame, 4 or 16 bytes */
+  src: Uint8Array;
+  dst: Uint8Array;
+  /**
+   * Upper-layer length as the IP header states it (IPv4 total length minus header
+   * length; IPv6 payload length minus extension headers).
+   */
+  upperLength: number;
+  /**
+   * False when the captured bytes hold less than `upperLength` (snaplen cut) or
+   * this is a fragment: the transport checksum cannot be verified.
+   */
+  complete: boolean;
+  /** true when this datagram is a fragment with offset > 0: no transport header in it */
+  laterFragment: boolean;
+}
+
+/** Options a caller passes to {@link DecodeState}. */
+export interface DecodeOptions {
+  /** Stop after this many layers (e.g. 2 for link + network). Default: no limit. */
+  maxLayers?: number;
+  /** Verify checksums (default true). */
+  verifyChecksums?: boolean;
+  /**
+   * Consulted by UDP before its port table: lets conversation state in `src/`
+   * (e.g. the TFTP tracker) name the protocol of a datagram on ephemeral ports.
+   */
+  udpHint?: (srcPort: number, dstPort: number, ip: IpContext | null) => Kind | undefined;
+}
+
+/**
+ * Mutable state threaded through one decode. Reused between packets by the
+ * pipeline: decoders must not keep references to it.
+ */
+export interface DecodeState {
+  layers: LayerBase[];
+  issues: Issue[];
+  /** set by a decoder to the bytes that follow its header (its payload) */
+  rest: Uint8Array;
+  /** set by IPv4/IPv6; null outside an IP datagram */
+  ip: IpContext | null;
+  /** nesting depth: 0 for the frame, 1 inside an ICMP error's quoted datagram */
+  depth: number;
+  options: DecodeOptions;
+}
+
+/** A protocol decoder: see the module comment. */
+export type Decoder = (bytes: Uint8Array, state: DecodeState) => Kind | null;
+
+/**
+ * What an encoder can know about its surroundings. Built by the pipeline from the
+ * user's values before any bytes are written.
+ */
+export interface EncodeContext {
+  /** the value just inside this one (the next in the list), for type/protocol fill */
+  inner: LayerBase | undefined;
+  /** the value just outside this one (the previous in the list) */
+  outer: LayerBase | undefined;
+  /** the nearest enclosing IP layer's addresses, for transport pseudo-headers */
+  ip: { version: 4 | 6; src: Uint8Array; dst: Uint8Array } | undefined;
+}
+
+/** A protocol encoder. */
+export interface Codec<V> {
+  /** Bytes this layer writes before its payload. */
+  headerLength(value: V, ctx: EncodeContext): number;
+  /**
+   * Write the header into `out[0, headerLength)`. `out` runs to the end of this
+   * layer's payload, which is already written at `out[headerLength, …)`, so
+   * lengths and checksums can be computed over it. Fields the user set are
+   * written as given, even when invalid; unset ones are derived.
+   */
+  write(value: V, out: Uint8Array, ctx: EncodeContext): void;
+}
+
+/** The plain decoded value of a layer. Each module defines its own, tagged by `layer`. */
+export interface LayerBase {
+  layer: Kind;
+}
+
+// Modules define their own value interfaces (`Ethernet`, `Ipv4`, ...) extending
+// LayerBase; the closed union of all of them is `AnyLayer` in `layers/mod.ts`,
+// and the union of their build inputs is `AnyInput` there.
+
+/** Build-input form of a decoded value type: `layer` required, every other field optional. */
+export type Input<T extends LayerBase> = { layer: T["layer"] } & { [K in Exclude<keyof T, "layer">]?: T[K] };
+
+/** Undecoded bytes after the last layer that could be decoded. */
+export interface Payload extends LayerBase {
+  layer: "payload";
+  data: Uint8Array;
+}
