@@ -122,6 +122,12 @@ export interface DecodeState {
   /** nesting depth: 0 for the frame, 1 inside an ICMP error's quoted datagram */
   depth: number;
   options: DecodeOptions;
+  /**
+   * Decode `bytes` as `kind` and everything inside it, one level deeper, into
+   * separate lists: for the datagram quoted in an ICMP/ICMPv6 error. Provided by
+   * the pipeline, so protocol modules never import it.
+   */
+  nest(kind: Kind, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] };
 }
 
 /** A protocol decoder: see the module comment. */
