@@ -1,0 +1,141 @@
+/**
+ * The Internet checksum (RFC 1071) as composable pieces: sum a byte range, add a
+ * pseudo-header sum, fold, complement. Sums are plain numbers that are folded
+ * only at the end, so they can be added together (`a + b`) freely; JavaScript
+ * numbers stay exact far beyond any packet size.
+ *
+ * Transport checksums (UDP, TCP, ICMPv6) are classified with
+ * {@link transportChecksumStatus}, which also recognises the checksum-offload
+ * case: a locally sent packet captured before the NIC (or veth) completed its
+ * checksum carries only the pseudo-header sum.
+ *
+ * @example
+ * ```ts
+ * import { onesSum, finishChecksum } from "./checksum.ts";
+ * const header = new Uint8Array(20); // ... an IPv4 header with its checksum field zeroed
+ * const checksum = finishChecksum(onesSum(header, 0, 20));
+ * ```
+ *
+ * @module
+ */
+import type { ChecksumStatus, IpContext } from "./core.ts";
+
+/**
+ * Unfolded ones-complement sum of the big-endian 16-bit words of `b[start, end)`,
+ * plus `initial`. An odd final byte is padded with a zero byte (RFC 1071 §4.1).
+ */
+export function onesSum(b: Uint8Array, start = 0, end = b.length, initial = 0): number {
+  let sum = initial;
+  let i = start;
+  const even = end - ((end - start) & 1);
+  // Fold every 64 Ki words so `sum` stays a small integer (fast path for V8).
+  while (i < even) {
+    const stop = Math.min(even, i + 0x20000);
+    let s = 0;
+    for (; i < stop; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+    sum += s;
+  }
+  if (i < end) sum += b[i]! << 8;
+  return sum;
+}
+
+/** Fold a sum to 16 bits with end-around carry. Returns 0..0xffff (0 only for a zero sum). */
+export function foldSum(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** The checksum to store: the ones complement of the folded sum. */
+export function finishChecksum(sum: number): number {
+  return ~foldSum(sum) & 0xffff;
+}
+
+/** RFC 1071 checksum of `b[start, end)` (for an IPv4 header or an ICMPv4 message). */
+export function internetChecksum(b: Uint8Array, start = 0, end = b.length): number {
+  return finishChecksum(onesSum(b, start, end));
+}
+
+/**
+ * Whether `b[start, end)`, checksum field included, sums to 0xffff: the
+ * receiver's check (RFC 1071 §2). Add a pseudo-header sum through `initial`.
+ */
+export function checksumOk(b: Uint8Array, start = 0, end = b.length, initial = 0): boolean {
+  return foldSum(onesSum(b, start, end, initial)) === 0xffff;
+}
+
+/**
+ * Unfolded sum of the transport pseudo-header: for IPv4 (RFC 768, RFC 9293 §3.1)
+ * src, dst, zero+protocol, 16-bit length; for IPv6 (RFC 8200 §8.1) src, dst,
+ * 32-bit length, zeros+next header. Both give the same word sum for lengths
+ * under 64 KiB; the IPv6 form also carries the high half of a jumbo length.
+ * `src` and `dst` must both be 4 or both 16 bytes.
+ */
+export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: number, upperLength: number): number {
+  return (
+    onesSum(src, 0, src.length) +
+    onesSum(dst, 0, dst.length) +
+    protocol +
+    (upperLength & 0xffff) +
+    Math.floor(upperLength / 0x10000)
+  );
+}
+
+/** IP protocol numbers whose checksum covers a pseudo-header. */
+export const IP_PROTOCOL_UDP = 17;
+export const IP_PROTOCOL_TCP = 6;
+export const IP_PROTOCOL_ICMPV6 = 58;
+
+/**
+ * Classify the checksum of a transport segment (UDP, TCP, ICMPv6).
+ *
+ * `segment` holds the transport header and payload as the IP layer left it
+ * (`state.rest`: trimmed to the stated length), `checksumOffset` is where the
+ * 16-bit field sits in it (UDP 6, TCP 16, ICMPv6 2), `protocol` the IP protocol
+ * number that goes into the pseudo-header, `ip` the enclosing IP context.
+ *
+ * - `"unverified"`: no IP context, a fragment, or fewer bytes than `ip.upperLength`.
+ * - `"none"`: UDP over IPv4 with a zero field: no checksum was computed (RFC 768).
+ * - `"good"`: header + payload + pseudo-header sum to 0xffff.
+ * - `"partial"`: the field holds the folded pseudo-header sum, not complemented:
+ *   Linux leaves this for CHECKSUM_PARTIAL (`~csum_tcpudp_magic(...)`) when the
+ *   device offloads transmit checksums, and captures on the sender see it.
+ * - `"bad"`: anything else.
+ *
+ * @example
+ * ```ts
+ * const status = transportChecksumStatus(state.rest, 6, 17, state.ip);
+ * ```
+ */
+export function transportChecksumStatus(
+  segment: Uint8Array,
+  checksumOffset: number,
+  protocol: number,
+  ip: IpContext | null,
+): ChecksumStatus {
+  if (ip === null || !ip.complete || ip.laterFragment) return "unverified";
+  const length = ip.upperLength;
+  if (segment.length < length || checksumOffset + 2 > length) return "unverified";
+  const stored = (segment[checksumOffset]! << 8) | segment[checksumOffset + 1]!;
+  if (stored === 0 && protocol === IP_PROTOCOL_UDP && ip.version === 4) return "none";
+  const pseudo = pseudoHeaderSum(ip.src, ip.dst, protocol, length);
+  if (foldSum(onesSum(segment, 0, length, pseudo)) === 0xffff) return "good";
+  // 0 and 0xffff are the same ones-complement number; compare both spellings.
+  const partial = foldSum(pseudo);
+  if (stored === partial || (partial === 0xffff && stored === 0)) return "partial";
+  return "bad";
+}
+
+/**
+ * The checksum to write into a transport header whose field is zero in
+ * `segment[0, length)`: complemented sum of segment and pseudo-header. For UDP
+ * the caller maps a result of 0 to 0xffff (RFC 768).
+ */
+export function transportChecksum(
+  segment: Uint8Array,
+  length: number,
+  protocol: number,
+  src: Uint8Array,
+  dst: Uint8Array,
+): number {
+  return finishChecksum(onesSum(segment, 0, length, pseudoHeaderSum(src, dst, protocol, length)));
+}

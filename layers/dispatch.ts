@@ -1,0 +1,104 @@
+/**
+ * Dispatch tables: which layer follows a given wire value (ethertype, IP
+ * protocol, port), and the reverse lookups the builder uses to fill those
+ * values from the layer inside. Plain `Map`s, built once; add a line to add a
+ * protocol.
+ *
+ * @example
+ * ```ts
+ * import { ETHERTYPE, udpPortKind } from "./dispatch.ts";
+ * ETHERTYPE.get(0x0800); // "ipv4"
+ * udpPortKind(40000, 53); // "dns"
+ * ```
+ *
+ * @module
+ */
+import type { Kind } from "./core.ts";
+
+/** Ethertype → next layer (IEEE 802 numbers). */
+export const ETHERTYPE: ReadonlyMap<number, Kind> = new Map<number, Kind>([
+  [0x0800, "ipv4"],
+  [0x86dd, "ipv6"],
+  [0x0806, "arp"],
+  [0x8100, "vlan"], // IEEE 802.1Q customer tag
+  [0x88a8, "vlan"], // IEEE 802.1ad service tag (QinQ)
+  [0x9100, "vlan"], // pre-standard QinQ
+]);
+
+/** IP protocol / IPv6 next header → next layer (IANA protocol numbers). */
+export const IP_PROTOCOL: ReadonlyMap<number, Kind> = new Map<number, Kind>([
+  [1, "icmp"],
+  [58, "icmpv6"],
+  [6, "tcp"],
+  [17, "udp"],
+  [4, "ipv4"], // IP in IP (RFC 2003)
+  [41, "ipv6"], // IPv6 in IP (RFC 4213)
+]);
+
+/** Well-known UDP port → application layer. */
+export const UDP_PORT: ReadonlyMap<number, Kind> = new Map<number, Kind>([
+  [53, "dns"],
+  [5353, "dns"], // mDNS (RFC 6762) uses the DNS message format
+  [67, "dhcp"],
+  [68, "dhcp"],
+  [69, "tftp"],
+]);
+
+/** Well-known TCP port → application layer. */
+export const TCP_PORT: ReadonlyMap<number, Kind> = new Map<number, Kind>([
+  [53, "dns"],
+  [80, "http"],
+  [8080, "http"],
+  [8000, "http"],
+]);
+
+/** Layer → ethertype, for filling an outer Ethernet/VLAN/SLL type field. */
+export const ETHERTYPE_OF: ReadonlyMap<Kind, number> = new Map<Kind, number>([
+  ["ipv4", 0x0800],
+  ["ipv6", 0x86dd],
+  ["arp", 0x0806],
+  ["vlan", 0x8100],
+]);
+
+/** Layer → IP protocol number, for filling IPv4 protocol / IPv6 next header. */
+export const IP_PROTOCOL_OF: ReadonlyMap<Kind, number> = new Map<Kind, number>([
+  ["icmp", 1],
+  ["icmpv6", 58],
+  ["tcp", 6],
+  ["udp", 17],
+  ["ipv4", 4],
+  ["ipv6", 41],
+]);
+
+/** Application layer for a UDP datagram: destination port first, then source. */
+export function udpPortKind(srcPort: number, dstPort: number): Kind | null {
+  return UDP_PORT.get(dstPort) ?? UDP_PORT.get(srcPort) ?? null;
+}
+
+/** Application layer for a TCP segment by port: destination port first, then source. */
+export function tcpPortKind(srcPort: number, dstPort: number): Kind | null {
+  return TCP_PORT.get(dstPort) ?? TCP_PORT.get(srcPort) ?? null;
+}
+
+// HTTP/1.x request methods (RFC 9110 §9, RFC 5789 PATCH), each followed by a space.
+const METHODS: readonly Uint8Array[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"].map(
+  (m) => Uint8Array.from(m + " ", (c) => c.charCodeAt(0)),
+);
+const HTTP_VERSION = Uint8Array.from("HTTP/1.", (c) => c.charCodeAt(0));
+
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * Guess the protocol of a TCP payload from its first bytes: `"http"` when it
+ * starts with an HTTP/1.x method and a space, or with `HTTP/1.` (a response).
+ */
+export function sniffTcp(payload: Uint8Array): Kind | null {
+  if (payload.length < 4) return null;
+  if (startsWith(payload, HTTP_VERSION)) return "http";
+  for (const m of METHODS) if (startsWith(payload, m)) return "http";
+  return null;
+}
