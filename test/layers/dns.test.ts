@@ -1,0 +1,289 @@
+// DNS decode/encode against messages worked out by hand from RFC 1035 §4.1 and
+// RFC 6891 §6.1, plus hostile inputs that must end in an Issue (never a hang).
+import { describe, expect, it } from "vitest";
+import type { DecodeState, LayerBase } from "../../layers/core.ts";
+import { decodeDns, dnsCodec, encodeDns, dnsNameToLabels, type Dns, type DnsOpt } from "../../layers/dns.ts";
+
+function hex(s: string): Uint8Array {
+  const clean = s.replace(/#[^\n]*/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+function ascii(s: string): string {
+  return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+}
+function newState(below: LayerBase[] = []): DecodeState {
+  return {
+    layers: [...below],
+    issues: [],
+    rest: new Uint8Array(0),
+    ip: null,
+    depth: 0,
+    options: {},
+    nest() {
+      throw new Error("DNS never nests");
+    },
+  };
+}
+function decode(bytes: Uint8Array, below: LayerBase[] = []): { dns: Dns[]; state: DecodeState } {
+  const state = newState(below);
+  expect(decodeDns(bytes, state)).toBeNull();
+  expect(state.rest.length).toBe(0);
+  return { dns: state.layers.filter((l): l is Dns => l.layer === "dns"), state };
+}
+
+// www.example.test: 03 www 07 example 04 test 00 = 18 bytes, starting at offset 12.
+const NAME_WWW = "03" + ascii("www") + "07" + ascii("example") + "04" + ascii("test") + "00";
+// id 0x1234, flags 0x0100 (RD), 1 question, A IN: 12 + 18 + 4 = 34 bytes.
+const QUERY = hex("1234 0100 0001 0000 0000 0000" + NAME_WWW + "0001 0001");
+// Response: flags 0x8580 (QR AA RD RA), 1 question, 2 answers, 1 additional.
+//  offset 34: answer 1  c00c CNAME IN ttl 3600 rdlen 6  03 "web" c010 (-> "example.test" at 16)
+//  offset 52: answer 2  c02e (-> "web" at 46) A IN ttl 60 rdlen 4  10.0.0.1
+//  offset 68: OPT  root, type 41, class 1232, ttl 0x00008000 (DO), rdlen 8: option 10 len 4 deadbeef
+const RESPONSE = hex(
+  "1234 8580 0001 0002 0000 0001" +
+    NAME_WWW +
+    "0001 0001" +
+    "c00c 0005 0001 00000e10 0006 03" +
+    ascii("web") +
+    "c010" +
+    "c02e 0001 0001 0000003c 0004 0a000001" +
+    "00 0029 04d0 00008000 0008 000a 0004 deadbeef",
+);
+
+describe("dns: hand-worked messages", () => {
+  it("decodes a query field by field", () => {
+    expect(QUERY.length).toBe(34);
+    const { dns, state } = decode(QUERY);
+    expect(state.issues).toEqual([]);
+    expect(dns).toHaveLength(1);
+    const d = dns[0]!;
+    expect(d).toMatchObject({
+      id: 0x1234,
+      response: false,
+      opcode: 0,
+      opcodeName: "QUERY",
+      rcode: 0,
+      rcodeName: "NOERROR",
+      flags: 0x0100,
+      recursionDesired: true,
+      recursionAvailable: false,
+      authoritative: false,
+      truncated: false,
+      questionCount: 1,
+      answerCount: 0,
+      authorityCount: 0,
+      additionalCount: 0,
+      length: 34,
+    });
+    expect(d.tcpLength).toBeUndefined();
+    expect(d.questions).toEqual([{ name: "www.example.test", type: 1, typeName: "A", class: 1 }]);
+  });
+
+  it("builds the same query byte for byte", () => {
+    expect(encodeDns({ layer: "dns", id: 0x1234, questions: [{ name: "www.example.test", type: "A" }] })).toEqual(QUERY);
+    expect(encodeDns({ layer: "dns", id: 0x1234, questions: [{ name: "www.example.test.", type: 1 }] })).toEqual(QUERY);
+  });
+
+  it("decodes a compressed response with CNAME, A and OPT", () => {
+    expect(RESPONSE.length).toBe(87);
+    const { dns, state } = decode(RESPONSE);
+    expect(state.issues).toEqual([]);
+    const d = dns[0]!;
+    expect(d).toMatchObject({ id: 0x1234, response: true, authoritative: true, recursionAvailable: true, flags: 0x8580 });
+    expect(d.answers).toEqual([
+      { name: "www.example.test", type: 5, typeName: "CNAME", class: 1, ttl: 3600, rdLength: 6, data: "web.example.test" },
+      { name: "web.example.test", type: 1, typeName: "A", class: 1, ttl: 60, rdLength: 4, data: "10.0.0.1" },
+    ]);
+    const opt = d.additionals[0]!;
+    expect(opt).toMatchObject({ name: ".", type: 41, typeName: "OPT", class: 1232, ttl: 0x8000, rdLength: 8 });
+    const o = opt.data as DnsOpt;
+    expect(o).toMatchObject({ udpPayloadSize: 1232, extendedRcode: 0, version: 0, dnssecOk: true, z: 0 });
+    expect(o.options).toHaveLength(1);
+    expect(o.options[0]!.code).toBe(10);
+    expect([...o.options[0]!.data]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+  });
+
+  it("builds the same response with compression, from plain input", () => {
+    const built = encodeDns({
+      layer: "dns",
+      id: 0x1234,
+      response: true,
+      authoritative: true,
+      recursionDesired: true,
+      recursionAvailable: true,
+      questions: [{ name: "www.example.test", type: "A" }],
+      answers: [
+        { name: "www.example.test", type: "CNAME", ttl: 3600, data: "web.example.test" },
+        { name: "web.example.test", type: "A", ttl: 60, data: "10.0.0.1" },
+      ],
+      additionals: [{ type: "OPT", data: { udpPayloadSize: 1232, dnssecOk: true, options: [{ code: 10, data: hex("deadbeef") }] } }],
+    });
+    expect(built).toEqual(RESPONSE);
+  });
+
+  it("round-trips the decoded value", () => {
+    for (const msg of [QUERY, RESPONSE]) {
+      const d = decode(msg).dns[0]!;
+      expect(encodeDns(d)).toEqual(msg);
+    }
+  });
+
+  it("decodes MX, TXT, SOA, SRV, CAA, AAAA, PTR, NS and an unknown type", () => {
+    // Header: response, 0 questions, 9 answers. All names uncompressed: "a" = 01 61 00.
+    const a = "0161 00";
+    const rr = (type: string, rdata: string): string => a + type + "0001 00000001" + (rdata.replace(/\s+/g, "").length / 2).toString(16).padStart(4, "0") + rdata;
+    const msg = hex(
+      "0001 8400 0000 0009 0000 0000" +
+        rr("000f", "000a" + "026d78 00") + // MX 10 mx
+        rr("0010", "02" + ascii("hi") + "00" + "03" + ascii("a b")) + // TXT "hi" "" "a b"
+        rr("0006", "026e73 00" + "02686d 00" + "00000007 00000e10 00000384 00093a80 0000003c") + // SOA ns hm 7 3600 900 604800 60
+        rr("0021", "0001 0002 0035" + "03737276 00") + // SRV 1 2 53 srv
+        rr("0101", "80 05" + ascii("issue") + ascii("ca.test")) + // CAA 128 issue "ca.test"
+        rr("001c", "fd770000000000000000000000000001") + // AAAA fd77::1
+        rr("000c", "0170 00") + // PTR p
+        rr("0002", "026e73 00") + // NS ns
+        rr("ff00", "0102"), // TYPE65280 raw
+    );
+    const { dns, state } = decode(msg);
+    expect(state.issues).toEqual([]);
+    expect(dns[0]!.answers.map((r) => [r.typeName, r.data])).toEqual([
+      ["MX", { preference: 10, exchange: "mx" }],
+      ["TXT", ["hi", "", "a b"]],
+      ["SOA", { mname: "ns", rname: "hm", serial: 7, refresh: 3600, retry: 900, expire: 604800, minimum: 60 }],
+      ["SRV", { priority: 1, weight: 2, port: 53, target: "srv" }],
+      ["CAA", { flags: 128, tag: "issue", value: "ca.test" }],
+      ["AAAA", "fd77::1"],
+      ["PTR", "p"],
+      ["NS", "ns"],
+      ["TYPE65280", hex("0102")],
+    ]);
+    // Built back without compression, byte for byte (rebuilding with compression
+    // would shrink it: "ns" repeats).
+    expect(encodeDns({ ...dns[0]!, compress: false })).toEqual(msg);
+  });
+
+  it("escapes odd label bytes and reads the escapes back", () => {
+    const msg = hex("0000 0000 0001 0000 0000 0000" + "04 612e5c00" + "00" + "0010 0001");
+    const d = decode(msg).dns[0]!;
+    expect(d.questions[0]!.name).toBe("a\\.\\\\\\000");
+    expect(dnsNameToLabels(d.questions[0]!.name)).toEqual([hex("612e5c00")]);
+    expect(encodeDns({ ...d })).toEqual(msg);
+  });
+});
+
+describe("dns over TCP", () => {
+  const tcp: LayerBase = { layer: "tcp" };
+  it("decodes two length-prefixed messages in one segment as two dns values", () => {
+    const seg = new Uint8Array(2 + QUERY.length + 2 + RESPONSE.length);
+    seg.set(hex("0022"), 0);
+    seg.set(QUERY, 2);
+    seg.set(hex("0057"), 36);
+    seg.set(RESPONSE, 38);
+    const { dns, state } = decode(seg, [tcp]);
+    expect(state.issues).toEqual([]);
+    expect(dns.map((d) => [d.tcpLength, d.response, d.length])).toEqual([
+      [34, false, 34],
+      [87, true, 87],
+    ]);
+  });
+
+  it("marks a message cut short by the segment and a lone prefix byte", () => {
+    const seg = new Uint8Array(2 + 20);
+    seg.set(hex("0022"), 0);
+    seg.set(QUERY.subarray(0, 20), 2);
+    const { dns, state } = decode(seg, [tcp]);
+    expect(dns).toHaveLength(1);
+    expect(state.issues[0]).toMatchObject({ layer: "dns", kind: "truncated", reason: "TCP length prefix 34 exceeds 20 bytes" });
+    const one = decode(hex("00"), [tcp]);
+    expect(one.dns).toHaveLength(0);
+    expect(one.state.issues[0]!.reason).toBe("TCP length prefix is cut off");
+  });
+
+  it("writes the length prefix when built under TCP", () => {
+    const ctx = { inner: undefined, outer: tcp, ip: undefined };
+    const input = { layer: "dns" as const, id: 0x1234, questions: [{ name: "www.example.test" }] };
+    expect(dnsCodec.headerLength(input, ctx)).toBe(36);
+    const out = new Uint8Array(36);
+    dnsCodec.write(input, out, ctx);
+    expect(out.subarray(0, 2)).toEqual(hex("0022"));
+    expect(out.subarray(2)).toEqual(QUERY);
+    const udp = { inner: undefined, outer: { layer: "udp" as const }, ip: undefined };
+    expect(dnsCodec.headerLength(input, udp)).toBe(34);
+  });
+});
+
+describe("dns: hostile input ends in an issue", () => {
+  const header = (qd: string, an = "0000"): string => "abcd 0100 " + qd + an + "0000 0000";
+  const cases: [string, string, string, RegExp][] = [
+    ["pointer to itself", header("0001") + "c00c 0001 0001", "malformed", /points forward or into a loop/],
+    ["label then pointer back to its own start", header("0001") + "0161 c00c 0001 0001", "malformed", /points forward or into a loop/],
+    ["forward pointer", header("0001") + "c00e 0161 00 0001 0001", "malformed", /points forward/],
+    ["pointer out of range", header("0001") + "c0ff 0001 0001", "malformed", /past the end/],
+    ["label length 64", header("0001") + "40" + "61".repeat(64) + "00 0001 0001", "malformed", /label length 64 .* exceeds 63/],
+    ["extended label type 0x80", header("0001") + "80 00 0001 0001", "malformed", /label length 128/],
+    ["name over 255 bytes", header("0001") + ("3f" + "61".repeat(63)).repeat(5) + "00 0001 0001", "malformed", /longer than 255/],
+    ["label past the end", header("0001") + "0561", "truncated", /runs past the end/],
+    ["cut pointer", header("0001") + "c0", "truncated", /cut off/],
+    ["question count that lies", header("ffff") + NAME_WWW + "0001 0001", "truncated", /question 2 of 65535/],
+    ["answer count that lies", header("0000", "ffff"), "truncated", /answer 1 of 65535: name at offset 12/],
+    ["record data longer than the message", header("0000", "0001") + "00 0001 0001 00000000 0010 0a00", "truncated", /data length 16 exceeds 2/],
+  ];
+  for (const [what, bytes, kind, reason] of cases) {
+    it(what, () => {
+      const { dns, state } = decode(hex(bytes));
+      expect(dns).toHaveLength(1); // the header is still there
+      expect(state.issues).toHaveLength(1);
+      expect(state.issues[0]!.layer).toBe("dns");
+      expect(state.issues[0]!.kind).toBe(kind);
+      expect(state.issues[0]!.reason).toMatch(reason);
+    });
+  }
+
+  it("keeps the one real question when the count lies", () => {
+    const { dns } = decode(hex(header("ffff") + NAME_WWW + "0001 0001"));
+    expect(dns[0]!.questionCount).toBe(65535);
+    expect(dns[0]!.questions).toHaveLength(1);
+  });
+
+  it("bounds a long chain of pointers to pointers", () => {
+    // Answer 1 (offset 12): root name, TYPE65280, rdata at 23 = a root label then
+    // 200 pointers, pointer i (at 24 + 2i) pointing to the one before it (the
+    // first to the root at 23). Answer 2's name (at 424) points to the last one
+    // (at 422): 201 jumps, each strictly backwards, more than the 127 allowed.
+    let chain = "00";
+    for (let i = 0; i < 200; i++) chain += (0xc000 | (i === 0 ? 23 : 24 + 2 * (i - 1))).toString(16);
+    const msg = hex(
+      "0000 8000 0000 0002 0000 0000" + "00 ff00 0001 00000000 0191" + chain + "c1a6 0001 0001 00000000 0004 0a000001",
+    );
+    const { dns, state } = decode(msg);
+    expect(dns[0]!.answers).toHaveLength(1);
+    expect(state.issues).toEqual([
+      { layer: "dns", kind: "malformed", reason: "answer 2 of 2: name at offset 424 follows more than 127 compression pointers" },
+    ]);
+  });
+
+  it("marks record data that does not fit its type and goes on to the next record", () => {
+    // A with 3 bytes, then a good A.
+    const msg = hex("0000 8000 0000 0002 0000 0000" + "00 0001 0001 00000000 0003 0a0000" + "00 0001 0001 00000000 0004 0a000002");
+    const { dns, state } = decode(msg);
+    expect(state.issues).toEqual([{ layer: "dns", kind: "malformed", reason: "answer 1 of 2: A data of 3 bytes does not fit its type" }]);
+    expect(dns[0]!.answers.map((r) => r.data)).toEqual([hex("0a0000"), "10.0.0.2"]);
+  });
+
+  it("rejects a CNAME whose name leaves the record data", () => {
+    // rdlen 2 but the name inside is 3 bytes (01 61 00).
+    const msg = hex("0000 8000 0000 0001 0000 0000" + "00 0005 0001 00000000 0002 0161 00");
+    const { state } = decode(msg);
+    expect(state.issues[0]).toMatchObject({ kind: "malformed" });
+  });
+
+  it("reports a short header", () => {
+    const { dns, state } = decode(hex("1234 0100 00"));
+    expect(dns).toHaveLength(0);
+    expect(state.issues).toEqual([{ layer: "dns", kind: "truncated", reason: "header needs 12 bytes, got 5" }]);
+  });
+
+  it("refuses to build a label over 63 bytes", () => {
+    expect(() => encodeDns({ layer: "dns", questions: [{ name: "a".repeat(64) + ".test" }] })).toThrow(RangeError);
+  });
+});
