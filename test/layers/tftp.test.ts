@@ -1,0 +1,102 @@
+// TFTP decode/encode against packets worked out by hand from RFC 1350 §5 and
+// RFC 2347 (options), plus packets that are cut short or lie.
+import { describe, expect, it } from "vitest";
+import type { DecodeState } from "../../layers/core.ts";
+import { decodeTftp, encodeTftp, tftpCodec, tftpOption, type Tftp } from "../../layers/tftp.ts";
+
+function hex(s: string): Uint8Array {
+  const clean = s.replace(/\s+/g, "");
+  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+function z(s: string): string {
+  return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("") + "00";
+}
+function decode(bytes: Uint8Array): { tftp: Tftp | undefined; state: DecodeState } {
+  const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+  expect(decodeTftp(bytes, state)).toBeNull();
+  expect(state.rest.length).toBe(0);
+  return { tftp: state.layers[0] as Tftp | undefined, state };
+}
+
+const RRQ = hex("0001" + z("file.bin") + z("octet") + z("blksize") + z("1024") + z("tsize") + z("0"));
+const WRQ = hex("0002" + z("up.txt") + z("netascii"));
+const DATA = hex("0003 0001 68656c6c6f"); // block 1, "hello"
+const ACK = hex("0004 0001");
+const ERROR = hex("0005 0001" + z("File not found"));
+const OACK = hex("0006" + z("blksize") + z("1024"));
+
+describe("tftp: hand-worked packets", () => {
+  it("decodes an RRQ with options", () => {
+    const { tftp, state } = decode(RRQ);
+    expect(state.issues).toEqual([]);
+    expect(tftp).toEqual({
+      layer: "tftp",
+      opcode: 1,
+      opcodeName: "RRQ",
+      filename: "file.bin",
+      mode: "octet",
+      options: [
+        { name: "blksize", value: "1024" },
+        { name: "tsize", value: "0" },
+      ],
+    });
+    expect(tftpOption(tftp!, "BLKSIZE")).toBe("1024");
+    expect(tftpOption(tftp!, "timeout")).toBeUndefined();
+  });
+
+  it("decodes WRQ, DATA, ACK, ERROR and OACK", () => {
+    expect(decode(WRQ).tftp).toEqual({ layer: "tftp", opcode: 2, opcodeName: "WRQ", filename: "up.txt", mode: "netascii", options: [] });
+    const d = decode(DATA).tftp!;
+    expect([d.opcodeName, d.block, d.dataLength, [...d.data!]]).toEqual(["DATA", 1, 5, [0x68, 0x65, 0x6c, 0x6c, 0x6f]]);
+    expect(decode(ACK).tftp).toEqual({ layer: "tftp", opcode: 4, opcodeName: "ACK", block: 1 });
+    expect(decode(ERROR).tftp).toEqual({ layer: "tftp", opcode: 5, opcodeName: "ERROR", errorCode: 1, errorMessage: "File not found" });
+    expect(decode(OACK).tftp).toEqual({ layer: "tftp", opcode: 6, opcodeName: "OACK", options: [{ name: "blksize", value: "1024" }] });
+    for (const p of [WRQ, DATA, ACK, ERROR, OACK]) expect(decode(p).state.issues).toEqual([]);
+  });
+
+  it("builds each packet byte for byte", () => {
+    expect(encodeTftp({ layer: "tftp", opcode: "RRQ", filename: "file.bin", options: [{ name: "blksize", value: 1024 }, { name: "tsize", value: 0 }] })).toEqual(RRQ);
+    expect(encodeTftp({ layer: "tftp", opcode: 2, filename: "up.txt", mode: "netascii" })).toEqual(WRQ);
+    expect(encodeTftp({ layer: "tftp", block: 1, data: "hello" })).toEqual(DATA);
+    expect(encodeTftp({ layer: "tftp", opcode: "ACK", block: 1 })).toEqual(ACK);
+    expect(encodeTftp({ layer: "tftp", errorCode: 1 })).toEqual(ERROR);
+    expect(encodeTftp({ layer: "tftp", opcode: "OACK", options: [{ name: "blksize", value: "1024" }] })).toEqual(OACK);
+    expect(tftpCodec.headerLength({ layer: "tftp", opcode: "ACK" }, { inner: undefined, outer: undefined, ip: undefined })).toBe(4);
+  });
+
+  it("round-trips decoded values", () => {
+    for (const p of [RRQ, WRQ, DATA, ACK, ERROR, OACK]) expect(encodeTftp(decode(p).tftp!)).toEqual(p);
+  });
+});
+
+describe("tftp: hostile input", () => {
+  const cases: [string, string, string, RegExp][] = [
+    ["one byte", "00", "truncated", /opcode needs 2 bytes, got 1/],
+    ["filename without a zero byte", "0001" + "66696c65", "truncated", /filename has no terminating zero byte/],
+    ["mode without a zero byte", "0001" + z("f") + "6f63", "truncated", /mode has no terminating/],
+    ["option without a value", "0001" + z("f") + z("octet") + z("blksize"), "malformed", /option "blksize" has no value/],
+    ["option value without a zero byte", "0006" + z("blksize") + "3130", "truncated", /option "blksize" value/],
+    ["short DATA", "0003 00", "truncated", /block number needs 4 bytes, got 3/],
+    ["ACK with extra bytes", "0004 0001 ff", "malformed", /ACK carries 1 extra bytes/],
+    ["error message without a zero byte", "0005 0002 6e6f", "truncated", /error message has no terminating/],
+    ["unknown opcode", "0009 0000", "malformed", /unknown opcode 9/],
+  ];
+  for (const [what, bytes, kind, reason] of cases) {
+    it(what, () => {
+      const { state } = decode(hex(bytes));
+      expect(state.issues).toHaveLength(1);
+      expect(state.issues[0]).toMatchObject({ layer: "tftp", kind });
+      expect(state.issues[0]!.reason).toMatch(reason);
+    });
+  }
+
+  it("keeps what was read before the cut", () => {
+    expect(decode(hex("0001" + z("f") + z("octet") + z("blksize") + z("512") + z("tsize"))).tftp!.options).toEqual([{ name: "blksize", value: "512" }]);
+    expect(decode(hex("0005 0002 6e6f")).tftp!.errorMessage).toBe("no");
+  });
+
+  it("decodes a DATA packet with an empty payload (end of a file that is a multiple of the block size)", () => {
+    const d = decode(hex("0003 0007")).tftp!;
+    expect([d.block, d.dataLength]).toEqual([7, 0]);
+  });
+});
