@@ -1,0 +1,256 @@
+/**
+ * UDP (RFC 768; over IPv6 RFC 8200 §8.1): a zero-copy {@link UdpView}, the
+ * decoded value {@link Udp}, {@link decodeUdp} and {@link udpCodec}.
+ *
+ * ```text
+ *  0      7 8     15 16    23 24    31
+ * +--------+--------+--------+--------+
+ * |   source port   |  dest. port     |
+ * +--------+--------+--------+--------+
+ * |     length      |    checksum     |
+ * +--------+--------+--------+--------+
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { UdpView } from "./udp.ts";
+ * const view = new UdpView(segment);
+ * if (view.check() === null) console.log(view.srcPort, view.dstPort, view.payload.length);
+ * ```
+ *
+ * @module
+ */
+import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
+import { finishChecksum, foldSum, onesSum, pseudoHeaderSum, transportChecksumStatus, IP_PROTOCOL_UDP } from "./checksum.ts";
+import { UDP_PORT, udpPortKind } from "./dispatch.ts";
+
+/** Bytes in the UDP header. */
+export const UDP_HEADER_LENGTH = 8;
+
+/** Port a {@link udpCodec} writes when none is set and the inner layer names none (scapy's choice). */
+export const UDP_DEFAULT_PORT = 53;
+
+/** A decoded UDP header. */
+export interface Udp extends LayerBase {
+  layer: "udp";
+  srcPort: number;
+  dstPort: number;
+  /** the length field: header plus data, in bytes */
+  length: number;
+  checksum: number;
+  /** true / false, or null when it could not be verified (see `checksumStatus`) */
+  checksumValid: boolean | null;
+  checksumStatus: ChecksumStatus;
+}
+
+/**
+ * What a user sets to build a UDP header; everything is optional.
+ *
+ * - `dstPort`: the well-known port of the layer inside (dns 53, dhcp 67,
+ *   tftp 69), else 53. `srcPort`: 53. (scapy's defaults, for familiarity.)
+ * - `length`: header plus payload.
+ * - `checksum`: computed with the enclosing IP layer's pseudo-header; a computed
+ *   0 is written as 0xffff (RFC 768). Without an enclosing IP layer: 0, "no
+ *   checksum" (only legal over IPv4).
+ *
+ * Anything set is written as given, even when wrong.
+ */
+export interface UdpInput {
+  layer: "udp";
+  srcPort?: number;
+  dstPort?: number;
+  length?: number;
+  checksum?: number;
+}
+
+/**
+ * A UDP header over bytes, without copying. The constructor does not check
+ * anything; call {@link UdpView.check} once before trusting the getters.
+ */
+export class UdpView {
+  bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array): this {
+    this.bytes = bytes;
+    return this;
+  }
+
+  /** null when the header fits and its length field is within 8..bytes.length, else the reason. */
+  check(): string | null {
+    const n = this.bytes.length;
+    if (n < UDP_HEADER_LENGTH) return `header needs 8 bytes, have ${n}`;
+    const length = this.length;
+    if (length < UDP_HEADER_LENGTH) return `length field ${length} is less than the 8-byte header`;
+    if (length > n) return `length field ${length} exceeds ${n} bytes`;
+    return null;
+  }
+
+  get srcPort(): number {
+    return (this.bytes[0]! << 8) | this.bytes[1]!;
+  }
+  set srcPort(v: number) {
+    this.bytes[0] = v >>> 8;
+    this.bytes[1] = v;
+  }
+  get dstPort(): number {
+    return (this.bytes[2]! << 8) | this.bytes[3]!;
+  }
+  set dstPort(v: number) {
+    this.bytes[2] = v >>> 8;
+    this.bytes[3] = v;
+  }
+  get length(): number {
+    return (this.bytes[4]! << 8) | this.bytes[5]!;
+  }
+  set length(v: number) {
+    this.bytes[4] = v >>> 8;
+    this.bytes[5] = v;
+  }
+  get checksum(): number {
+    return (this.bytes[6]! << 8) | this.bytes[7]!;
+  }
+  set checksum(v: number) {
+    this.bytes[6] = v >>> 8;
+    this.bytes[7] = v;
+  }
+
+  /** The data: `length - 8` bytes after the header (link padding dropped). Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(UDP_HEADER_LENGTH, this.length);
+  }
+
+  /**
+   * Whether the checksum is right for these addresses (4 or 16 bytes each). A
+   * zero field over IPv4 means "none" and counts as right (RFC 768). Needs a
+   * passing `check()`.
+   */
+  verifyChecksum(src: Uint8Array, dst: Uint8Array): boolean {
+    if (src.length === 4 && this.checksum === 0) return true;
+    const length = this.length;
+    return foldSum(onesSum(this.bytes, 0, length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length))) === 0xffff;
+  }
+
+  /** Compute and store the checksum over `length` bytes (0 is sent as 0xffff, RFC 768). */
+  fillChecksum(src: Uint8Array, dst: Uint8Array): void {
+    this.checksum = 0;
+    const length = this.length;
+    const sum = finishChecksum(onesSum(this.bytes, 0, length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length)));
+    this.checksum = sum === 0 ? 0xffff : sum;
+  }
+}
+
+/** Short bytes are "truncated" unless the IP layer says it holds everything it promised. */
+function shortKind(ip: IpContext | null): IssueKind {
+  return ip !== null && ip.complete ? "malformed" : "truncated";
+}
+
+function udpChecksumStatus(bytes: Uint8Array, length: number, state: DecodeState): ChecksumStatus {
+  const ip = state.ip;
+  if (state.options.verifyChecksums === false || ip === null) return "unverified";
+  // Receivers check over the UDP length (Linux trims the datagram to it first),
+  // which may be shorter than what the IP header states.
+  if (ip.complete && length < ip.upperLength) {
+    return transportChecksumStatus(bytes, 6, IP_PROTOCOL_UDP, { ...ip, upperLength: length });
+  }
+  return transportChecksumStatus(bytes, 6, IP_PROTOCOL_UDP, ip);
+}
+
+/**
+ * Decode a UDP header. The payload is exactly `length - 8` bytes. The next
+ * layer comes from `state.options.udpHint`, then the UDP port table
+ * (destination port first), else `"payload"`; an empty payload ends the decode.
+ */
+export const decodeUdp: Decoder = (bytes, state) => {
+  const ip = state.ip;
+  if (ip !== null && ip.laterFragment) {
+    // No UDP header in a fragment with offset > 0.
+    state.rest = bytes;
+    return bytes.length === 0 ? null : "payload";
+  }
+  const n = bytes.length;
+  if (n < UDP_HEADER_LENGTH) {
+    state.issues.push({ layer: "udp", kind: shortKind(ip), reason: `header needs 8 bytes, have ${n}` });
+    state.rest = bytes.subarray(n);
+    return null;
+  }
+  const srcPort = (bytes[0]! << 8) | bytes[1]!;
+  const dstPort = (bytes[2]! << 8) | bytes[3]!;
+  const length = (bytes[4]! << 8) | bytes[5]!;
+  const checksum = (bytes[6]! << 8) | bytes[7]!;
+  // A first fragment: the IP layer holds all it stated, but the datagram goes on elsewhere.
+  const fragment = ip !== null && !ip.complete && n >= ip.upperLength;
+  let issueKind: IssueKind | null = null;
+  let reason = "";
+  let end = length;
+  let checksumStatus: ChecksumStatus;
+  if (length < UDP_HEADER_LENGTH) {
+    issueKind = "malformed";
+    reason = `length field ${length} is less than the 8-byte header`;
+    end = n;
+    checksumStatus = "unverified";
+  } else if (length > n) {
+    if (!fragment) {
+      issueKind = shortKind(ip);
+      reason = `length field ${length} exceeds ${n} bytes`;
+    }
+    end = n;
+    checksumStatus = "unverified";
+  } else {
+    checksumStatus = udpChecksumStatus(bytes, length, state);
+  }
+  const udp: Udp = {
+    layer: "udp",
+    srcPort,
+    dstPort,
+    length,
+    checksum,
+    checksumValid: checksumValidOf(checksumStatus),
+    checksumStatus,
+  };
+  state.layers.push(udp);
+  const payload = bytes.subarray(UDP_HEADER_LENGTH, end);
+  state.rest = payload;
+  if (issueKind !== null) {
+    state.issues.push({ layer: "udp", kind: issueKind, reason });
+    return null;
+  }
+  if (payload.length === 0) return null;
+  // Application decoders need the whole datagram; a first fragment stays raw.
+  if (fragment) return "payload";
+  return state.options.udpHint?.(srcPort, dstPort, ip) ?? udpPortKind(srcPort, dstPort) ?? "payload";
+};
+
+/** The well-known UDP port of a layer kind (first entry in the port table), if it has one. */
+function wellKnownPort(kind: Kind | undefined): number | undefined {
+  if (kind === undefined) return undefined;
+  for (const [port, k] of UDP_PORT) if (k === kind) return port;
+  return undefined;
+}
+
+/** Builds a UDP header: see {@link UdpInput} for the defaults. */
+export const udpCodec: Codec<UdpInput> = {
+  headerLength: () => UDP_HEADER_LENGTH,
+  write(value, out, ctx) {
+    const view = new UdpView(out);
+    view.srcPort = value.srcPort ?? UDP_DEFAULT_PORT;
+    view.dstPort = value.dstPort ?? wellKnownPort(ctx.inner?.layer) ?? UDP_DEFAULT_PORT;
+    const length = value.length ?? out.length;
+    view.length = length;
+    if (value.checksum !== undefined) {
+      view.checksum = value.checksum;
+    } else if (ctx.ip === undefined) {
+      view.checksum = 0; // RFC 768: no checksum computed
+    } else {
+      view.checksum = 0;
+      // Sum the bytes actually written; the pseudo-header carries the length
+      // field as set, so a lying length still gets a checksum that matches it.
+      const sum = finishChecksum(onesSum(out, 0, out.length, pseudoHeaderSum(ctx.ip.src, ctx.ip.dst, IP_PROTOCOL_UDP, length)));
+      view.checksum = sum === 0 ? 0xffff : sum; // RFC 768: a computed 0 is sent as all ones
+    }
+  },
+};

@@ -1,0 +1,232 @@
+/**
+ * UDP: hand-worked bytes decoded field by field and built back byte for byte,
+ * checksum cases (good, bad, none, partial, RFC 768's 0 → 0xffff), hostile
+ * lengths, and the zero-copy view.
+ */
+import { describe, expect, it } from "vitest";
+import type { DecodeOptions, DecodeState, EncodeContext, IpContext } from "../../layers/core.ts";
+import { decodeUdp, udpCodec, UdpView, type Udp } from "../../layers/udp.ts";
+
+const A4 = Uint8Array.of(10, 77, 0, 1);
+const B4 = Uint8Array.of(10, 77, 0, 2);
+const A6 = Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+const B6 = Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+
+function ip4(upperLength: number, complete = true): IpContext {
+  return { version: 4, src: A4, dst: B4, upperLength, complete, laterFragment: false };
+}
+
+function newState(ip: IpContext | null, options: DecodeOptions = {}): DecodeState {
+  return {
+    layers: [],
+    issues: [],
+    rest: new Uint8Array(0),
+    ip,
+    depth: 0,
+    options,
+    nest() {
+      throw new Error("UDP never nests");
+    },
+  };
+}
+
+// 10.77.0.1:40000 -> 10.77.0.2:9999, data "hi".
+//   header words: 9c40 (40000) 270f (9999) 000a (length 8 + 2) cksum
+//   pseudo-header: 0a4d+0001 + 0a4d+0002 + 0011 (proto 17) + 000a (length) = 14b8
+//   header + data: 9c40+270f+000a+6869 ("hi") = 12bc2
+//   14b8 + 12bc2 = 1407a -> fold 407a+1 = 407b -> complement bf84
+const DATAGRAM = Uint8Array.of(0x9c, 0x40, 0x27, 0x0f, 0x00, 0x0a, 0xbf, 0x84, 0x68, 0x69);
+
+function decode(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}) {
+  const state = newState(ip, options);
+  const next = decodeUdp(bytes, state);
+  return { next, state, udp: state.layers[0] as Udp | undefined };
+}
+
+describe("udp decode", () => {
+  it("reads every field of a hand-made datagram and verifies its checksum", () => {
+    const { next, state, udp } = decode(DATAGRAM, ip4(10));
+    expect(udp).toEqual({
+      layer: "udp",
+      srcPort: 40000,
+      dstPort: 9999,
+      length: 10,
+      checksum: 0xbf84,
+      checksumValid: true,
+      checksumStatus: "good",
+    });
+    expect(state.issues).toEqual([]);
+    expect([...state.rest]).toEqual([0x68, 0x69]);
+    // The payload is a view into the frame, not a copy.
+    expect(state.rest.buffer).toBe(DATAGRAM.buffer);
+    expect(next).toBe("payload");
+  });
+
+  it("reports a wrong checksum as bad", () => {
+    const b = DATAGRAM.slice();
+    b[9] ^= 0x01;
+    expect(decode(b, ip4(10)).udp).toMatchObject({ checksumValid: false, checksumStatus: "bad" });
+  });
+
+  it("reports checksum 0 over IPv4 as none (RFC 768) and over IPv6 as bad (RFC 8200 §8.1)", () => {
+    const b = DATAGRAM.slice();
+    b[6] = 0;
+    b[7] = 0;
+    expect(decode(b, ip4(10)).udp).toMatchObject({ checksum: 0, checksumValid: null, checksumStatus: "none" });
+    const ip6: IpContext = { version: 6, src: A6, dst: B6, upperLength: 10, complete: true, laterFragment: false };
+    expect(decode(b, ip6).udp).toMatchObject({ checksumValid: false, checksumStatus: "bad" });
+  });
+
+  it("recognises the offload case: the field holds the pseudo-header sum (0x14b8)", () => {
+    const b = DATAGRAM.slice();
+    b[6] = 0x14;
+    b[7] = 0xb8;
+    expect(decode(b, ip4(10)).udp).toMatchObject({ checksumValid: null, checksumStatus: "partial" });
+  });
+
+  it("does not verify when told not to, or without an IP layer", () => {
+    expect(decode(DATAGRAM, ip4(10), { verifyChecksums: false }).udp?.checksumStatus).toBe("unverified");
+    expect(decode(DATAGRAM, null).udp?.checksumStatus).toBe("unverified");
+  });
+
+  it("drops link padding: payload is exactly length - 8 and the checksum covers only the datagram", () => {
+    const padded = Uint8Array.of(...DATAGRAM, 0x00, 0x00);
+    const { state, udp } = decode(padded, ip4(12));
+    expect([...state.rest]).toEqual([0x68, 0x69]);
+    expect(udp?.checksumStatus).toBe("good");
+  });
+
+  it("asks udpHint first, then the port table, and stops on an empty payload", () => {
+    const hinted = decode(DATAGRAM, ip4(10), { udpHint: (s, d) => (s === 40000 && d === 9999 ? "tftp" : undefined) });
+    expect(hinted.next).toBe("tftp");
+    // Same datagram to port 53 (0x0035): the checksum is not what matters here.
+    const dns = DATAGRAM.slice();
+    dns[2] = 0x00;
+    dns[3] = 0x35;
+    expect(decode(dns, ip4(10)).next).toBe("dns");
+    // Header only: length 8.
+    const empty = Uint8Array.of(0x9c, 0x40, 0x27, 0x0f, 0x00, 0x08, 0x00, 0x00);
+    const e = decode(empty, ip4(8));
+    expect(e.next).toBeNull();
+    expect(e.state.rest.length).toBe(0);
+  });
+});
+
+describe("udp hostile input", () => {
+  it("length field below 8 is malformed; the header is still reported", () => {
+    const b = DATAGRAM.slice();
+    b[5] = 7;
+    const { next, state, udp } = decode(b, ip4(10));
+    expect(next).toBeNull();
+    expect(udp?.length).toBe(7);
+    expect(state.issues).toEqual([{ layer: "udp", kind: "malformed", reason: "length field 7 is less than the 8-byte header" }]);
+  });
+
+  it("length field beyond the bytes: malformed when the IP datagram is whole", () => {
+    const b = DATAGRAM.slice();
+    b[5] = 200;
+    const { next, state, udp } = decode(b, ip4(10));
+    expect(next).toBeNull();
+    expect(udp?.checksumStatus).toBe("unverified");
+    expect(state.issues).toEqual([{ layer: "udp", kind: "malformed", reason: "length field 200 exceeds 10 bytes" }]);
+  });
+
+  it("length field beyond the bytes: truncated when the capture was cut", () => {
+    // IP says 100 bytes follow, the capture holds 10.
+    const b = DATAGRAM.slice();
+    b[5] = 100;
+    const { state } = decode(b, ip4(100, false));
+    expect(state.issues).toEqual([{ layer: "udp", kind: "truncated", reason: "length field 100 exceeds 10 bytes" }]);
+  });
+
+  it("a first fragment is not an error: the data so far goes on raw", () => {
+    // IP holds all 10 bytes it states, but more fragments follow (complete false).
+    const b = DATAGRAM.slice();
+    b[5] = 100;
+    const { next, state, udp } = decode(b, ip4(10, false));
+    expect(state.issues).toEqual([]);
+    expect(udp?.checksumStatus).toBe("unverified");
+    expect(next).toBe("payload");
+    expect(state.rest.length).toBe(2);
+  });
+
+  it("fewer than 8 bytes: truncated without an IP layer, malformed inside a whole datagram", () => {
+    const short = DATAGRAM.subarray(0, 5);
+    expect(decode(short, null).state.issues).toEqual([{ layer: "udp", kind: "truncated", reason: "header needs 8 bytes, have 5" }]);
+    expect(decode(short, ip4(5)).state.issues[0]?.kind).toBe("malformed");
+    expect(decode(short, null).state.layers).toEqual([]);
+  });
+});
+
+describe("udp encode", () => {
+  const ctx4: EncodeContext = { inner: undefined, outer: undefined, ip: { version: 4, src: A4, dst: B4 } };
+
+  function build(value: Parameters<typeof udpCodec.write>[0], payload: number[], ctx: EncodeContext = ctx4): Uint8Array {
+    const header = udpCodec.headerLength(value, ctx);
+    const out = new Uint8Array(header + payload.length).fill(0xa5);
+    out.set(payload, header);
+    udpCodec.write(value, out, ctx);
+    return out;
+  }
+
+  it("builds the hand-made datagram byte for byte, filling length and checksum", () => {
+    expect(udpCodec.headerLength({ layer: "udp" }, ctx4)).toBe(8);
+    expect([...build({ layer: "udp", srcPort: 40000, dstPort: 9999 }, [0x68, 0x69])]).toEqual([...DATAGRAM]);
+  });
+
+  it("sends a computed checksum of 0 as 0xffff (RFC 768)", () => {
+    // Everything but the data sums to 14b8 + 9c40+270f+000a = d811; data 27ee brings
+    // the sum to ffff, whose complement is 0.
+    const out = build({ layer: "udp", srcPort: 40000, dstPort: 9999 }, [0x27, 0xee]);
+    expect([out[6], out[7]]).toEqual([0xff, 0xff]);
+    expect(decode(out, ip4(10)).udp?.checksumStatus).toBe("good");
+  });
+
+  it("writes explicit fields as given, even a lying length and a wrong checksum", () => {
+    const out = build({ layer: "udp", srcPort: 1, dstPort: 2, length: 300, checksum: 0xdead }, [0x68]);
+    expect([...out]).toEqual([0x00, 0x01, 0x00, 0x02, 0x01, 0x2c, 0xde, 0xad, 0x68]);
+  });
+
+  it("defaults: ports 53, destination from the inner layer, checksum 0 without an IP layer", () => {
+    const noIp: EncodeContext = { inner: { layer: "tftp" }, outer: undefined, ip: undefined };
+    // 0035 (53) 0045 (69 for tftp) 0009 (8 + 1) 0000
+    expect([...build({ layer: "udp" }, [0x01], noIp)]).toEqual([0x00, 0x35, 0x00, 0x45, 0x00, 0x09, 0x00, 0x00, 0x01]);
+  });
+
+  it("computes the IPv6 pseudo-header checksum", () => {
+    // fd77::1 -> fd77::2, ports 40000 -> 9999, data "hi", length 10.
+    //   pseudo: fd77+0001 + fd77+0002 + 0000+000a (length) + 0011 = 1fb0c
+    //   header + data: 12bc2 (as for IPv4)
+    //   1fb0c + 12bc2 = 326ce -> fold 26ce+3 = 26d1 -> complement d92e
+    const ctx6: EncodeContext = { inner: undefined, outer: undefined, ip: { version: 6, src: A6, dst: B6 } };
+    const out = build({ layer: "udp", srcPort: 40000, dstPort: 9999 }, [0x68, 0x69], ctx6);
+    expect([out[6], out[7]]).toEqual([0xd9, 0x2e]);
+  });
+});
+
+describe("UdpView", () => {
+  it("reads every field at its offset and checks the length", () => {
+    const v = new UdpView(DATAGRAM);
+    expect(v.check()).toBeNull();
+    expect([v.srcPort, v.dstPort, v.length, v.checksum]).toEqual([40000, 9999, 10, 0xbf84]);
+    expect([...v.payload]).toEqual([0x68, 0x69]);
+    expect(v.verifyChecksum(A4, B4)).toBe(true);
+    expect(v.verifyChecksum(A4, A4)).toBe(false);
+    expect(new UdpView(DATAGRAM.subarray(0, 7)).check()).toBe("header needs 8 bytes, have 7");
+    expect(new UdpView(Uint8Array.of(0, 0, 0, 0, 0, 4, 0, 0)).check()).toBe("length field 4 is less than the 8-byte header");
+    expect(new UdpView(Uint8Array.of(0, 0, 0, 0, 0, 9, 0, 0)).check()).toBe("length field 9 exceeds 8 bytes");
+  });
+
+  it("setters write exactly their bytes (buffer pre-filled with 0xa5)", () => {
+    const b = new Uint8Array(12).fill(0xa5);
+    const v = new UdpView(b);
+    v.srcPort = 40000;
+    v.dstPort = 9999;
+    v.length = 10;
+    b.set([0x68, 0x69], 8);
+    v.fillChecksum(A4, B4);
+    expect([...b]).toEqual([...DATAGRAM, 0xa5, 0xa5]);
+    // reset() reuses the view on other bytes.
+    expect(v.reset(Uint8Array.of(0, 7, 0, 9, 0, 8, 0, 0)).dstPort).toBe(9);
+  });
+});
