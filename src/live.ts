@@ -1,0 +1,574 @@
+/**
+ * Live capture and injection through libpcap.
+ *
+ * Frames arrive in batches: one call from the native side per readable event,
+ * carrying every frame that was ready. Two ways to consume them:
+ *
+ * - {@link LiveCapture.onBatch}: zero-copy {@link FrameBatch}, valid only
+ *   during the callback (fastest; copy what you keep);
+ * - `for await (const frame of capture)`: {@link Frame}s that own their bytes.
+ *   The queue behind the iterator is bounded; when it is full the capture stops
+ *   reading, the kernel's ring fills and the kernel counts what it drops
+ *   (`stats().dropped`). Frames already delivered are never dropped.
+ *
+ * ```ts
+ * import { openLive } from "./live.ts";
+ * const cap = openLive("eth0", { filter: "icmp" });
+ * for await (const f of cap) {
+ *   console.log(f.sec, f.nsec, f.data.length);
+ *   break;
+ * }
+ * cap.close();
+ * ```
+ *
+ * @module
+ */
+import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
+import type { Frame, FrameBatch } from "./frame.ts";
+import { loadAddon, type NativeBuffers, type NativeLiveHandle, type NativePacketSocket } from "./native.ts";
+
+export type Direction = "in" | "out" | "inout";
+
+export interface LiveOptions {
+  /** bytes kept of each frame; default 262144 (whole frames) */
+  snaplen?: number;
+  /** promiscuous mode; default true */
+  promisc?: boolean;
+  /** kernel buffer in bytes; default sized from the snaplen (see {@link defaultBufferSize}) */
+  bufferSize?: number;
+  /**
+   * deliver each frame as soon as it arrives; default true. Off, libpcap uses
+   * TPACKET_V3 blocks: fewer drops at high rates, but frames wait until a block
+   * fills or `timeoutMs` passes.
+   */
+  immediate?: boolean;
+  /** with immediate off: the longest a frame waits in a block, ms; default 100 */
+  timeoutMs?: number;
+  /** time stamp precision asked of the kernel; default "nano" (falls back to micro, with a warning) */
+  precision?: "nano" | "micro";
+  /** which frames: received ("in"), sent ("out") or both; default "inout" */
+  direction?: Direction;
+  /** BPF filter expression (pcap-filter syntax) */
+  filter?: string;
+  /** open the device inside network namespace /run/netns/NAME (needs root) */
+  netns?: string;
+  /** frames the async iterator may hold before reading pauses; default 65536 */
+  queueFrames?: number;
+}
+
+/** The settings a capture actually runs with, for display (`stackts capture -v`). */
+export interface LiveConfig {
+  device: string;
+  netns: string | null;
+  snaplen: number;
+  promisc: boolean;
+  bufferSize: number;
+  immediate: boolean;
+  timeoutMs: number;
+  precision: "nano" | "micro";
+  direction: Direction;
+  filter: string | null;
+  /** immediate mode only: about how many frames the kernel ring holds (TPACKET_V2 slots are snaplen-sized) */
+  ringFrames: number | null;
+  /** most frames / bytes one batch carries */
+  batchFrames: number;
+  batchBytes: number;
+  queueFrames: number;
+}
+
+export interface CaptureStats {
+  /** frames the kernel handed to this capture's socket (after the filter), including those it dropped */
+  received: number;
+  /** frames the kernel dropped because the ring was full */
+  dropped: number;
+  /** frames the interface dropped (from /sys of the calling process; 0 inside a namespace) */
+  ifDropped: number;
+  /** frames delivered to JavaScript so far */
+  delivered: number;
+}
+
+const DEFAULT_SNAPLEN = 262144;
+const MIB = 1 << 20;
+
+/**
+ * The kernel buffer we ask for by default. With immediate mode libpcap 1.10
+ * uses TPACKET_V2, whose ring slots are as large as the snaplen (capped near
+ * 64 KiB plus headers when offloads make large frames possible), so the buffer
+ * is sized for about 2048 slots, between 2 MiB and 64 MiB. Without immediate
+ * mode, TPACKET_V3 packs frames into blocks and 32 MiB holds plenty.
+ */
+export function defaultBufferSize(snaplen: number, immediate: boolean): number {
+  if (!immediate) return 32 * MIB;
+  return Math.min(64 * MIB, Math.max(2 * MIB, 2048 * ringSlotSize(snaplen)));
+}
+
+/** Bytes of one TPACKET_V2 ring slot for a snaplen (frame header and alignment included). */
+function ringSlotSize(snaplen: number): number {
+  const data = Math.min(snaplen, 65535 + 18);
+  return (data + 96 + 15) & ~15;
+}
+
+/** A bounded queue of copied frames for one async iterator. */
+class FrameQueue {
+  frames: Frame[] = [];
+  head = 0;
+  error: Error | null = null;
+  ended = false;
+  waiter: { resolve: (r: IteratorResult<Frame>) => void; reject: (e: Error) => void } | null = null;
+
+  get size(): number {
+    return this.frames.length - this.head;
+  }
+
+  push(f: Frame): void {
+    if (this.waiter !== null) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve({ value: f, done: false });
+      return;
+    }
+    this.frames.push(f);
+  }
+
+  shift(): Frame | undefined {
+    if (this.head >= this.frames.length) return undefined;
+    const f = this.frames[this.head++];
+    // Compact now and then so the array does not grow without bound.
+    if (this.head >= 4096 && this.head * 2 >= this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.head = 0;
+    }
+    return f;
+  }
+
+  finish(error: Error | null): void {
+    if (this.error === null && !this.ended) {
+      this.error = error;
+      this.ended = true;
+    }
+    if (this.waiter !== null && this.size === 0) {
+      const w = this.waiter;
+      this.waiter = null;
+      if (this.error !== null) w.reject(this.error);
+      else w.resolve({ value: undefined, done: true });
+    }
+  }
+}
+
+/**
+ * An open live capture. Create it with {@link openLive}. Reading starts when a
+ * consumer subscribes (onBatch or iteration) and stops when none is left;
+ * close it when done (it is also closed on garbage collection and at exit).
+ */
+export class LiveCapture implements AsyncIterable<Frame> {
+  readonly device: string;
+  /** LINKTYPE_* of the device (1 = Ethernet) */
+  readonly linkType: number;
+  /** libpcap's name of the link type, e.g. "EN10MB" */
+  readonly linkTypeName: string | null;
+  /** warnings from activation (e.g. promiscuous mode not supported), never printed by us */
+  readonly warnings: readonly string[];
+  readonly config: Readonly<LiveConfig>;
+
+  #handle: NativeLiveHandle | null;
+  #native: NativeBuffers;
+  #batch: FrameBatch;
+  #listeners = new Set<(batch: FrameBatch) => void>();
+  #errorListeners = new Set<(err: Error) => void>();
+  #queues = new Set<FrameQueue>();
+  #reading = false;
+  #delivered = 0;
+  #lastStats: CaptureStats | null = null;
+  #injector: Injector | null = null;
+  #netns: string | undefined;
+
+  /** Prefer {@link openLive}. Throws {@link CaptureError} (ENODEV, ENETDOWN, EPERM, EFILTER, ENONETNS, EIO). */
+  constructor(device: string, options: LiveOptions = {}) {
+    if (typeof device !== "string" || device === "") throw new TypeError("device must be a non-empty string");
+    const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > DEFAULT_SNAPLEN) {
+      throw new RangeError(`snaplen must be an integer in 1..${DEFAULT_SNAPLEN}`);
+    }
+    const immediate = options.immediate ?? true;
+    const bufferSize = options.bufferSize ?? defaultBufferSize(snaplen, immediate);
+    const timeoutMs = options.timeoutMs ?? 100;
+    const queueFrames = options.queueFrames ?? 65536;
+    if (!Number.isInteger(queueFrames) || queueFrames < 1) throw new RangeError("queueFrames must be a positive integer");
+    const direction = options.direction ?? "inout";
+    this.#netns = options.netns;
+    const ctx: FailureContext = { action: "capture on", device, ...(options.netns === undefined ? {} : { netns: options.netns }) };
+    const addon = loadAddon();
+    const batchBytes = Math.max(4 * MIB, 8 * snaplen);
+    let handle: NativeLiveHandle;
+    try {
+      handle = new addon.LiveHandle(
+        device,
+        {
+          snaplen,
+          promisc: options.promisc ?? true,
+          bufferSize,
+          immediate,
+          timeoutMs,
+          nano: (options.precision ?? "nano") === "nano",
+          direction: options.direction ?? "",
+          ...(options.netns === undefined ? {} : { netns: options.netns }),
+          batchBytes,
+          batchFrames: 8192,
+        },
+        (count, error) => this.#onNative(count, error),
+      );
+    } catch (err) {
+      throw toCaptureError(err, ctx);
+    }
+    if (options.filter !== undefined) {
+      try {
+        handle.setFilter(options.filter);
+      } catch (err) {
+        handle.close();
+        throw toCaptureError(err, { ...ctx, filter: options.filter });
+      }
+    }
+    const info = handle.info();
+    this.#handle = handle;
+    this.#native = handle.buffers();
+    this.device = device;
+    this.linkType = info.linkType;
+    this.linkTypeName = info.linkTypeName;
+    this.warnings = Object.freeze([...info.warnings]);
+    this.config = Object.freeze({
+      device,
+      netns: options.netns ?? null,
+      snaplen: info.snaplen,
+      promisc: options.promisc ?? true,
+      bufferSize,
+      immediate,
+      timeoutMs,
+      precision: info.precision,
+      direction,
+      filter: options.filter ?? null,
+      ringFrames: immediate ? Math.floor(bufferSize / ringSlotSize(info.snaplen)) : null,
+      batchFrames: info.batchFrames,
+      batchBytes: info.batchBytes,
+      queueFrames,
+    });
+    const n = info.batchFrames;
+    this.#batch = {
+      count: 0,
+      buffer: this.#native.buffer,
+      offset: this.#native.offset,
+      caplen: this.#native.caplen,
+      length: this.#native.length,
+      sec: this.#native.sec,
+      nsec: this.#native.nsec,
+      linkType: new Uint32Array(n).fill(info.linkType),
+      interfaceId: new Uint32Array(n),
+    };
+  }
+
+  /** Whether {@link close} has run (or a fatal error closed the capture). */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /**
+   * Call `listener` with each batch. The batch and its buffer are reused: they
+   * are valid only until the listener returns. Returns a function that
+   * unsubscribes. Reading starts with the first subscriber.
+   */
+  onBatch(listener: (batch: FrameBatch) => void): () => void {
+    if (typeof listener !== "function") throw new TypeError("listener must be a function");
+    this.#listeners.add(listener);
+    this.#updateReading();
+    return () => {
+      this.#listeners.delete(listener);
+      this.#updateReading();
+    };
+  }
+
+  /**
+   * Call `listener` when reading fails (e.g. the interface went away); the
+   * capture is closed by then. Without any error listener or iterator such an
+   * error is thrown as an uncaught exception.
+   */
+  onError(listener: (err: Error) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Replace the BPF filter. Throws {@link CaptureError} EFILTER for a bad expression. */
+  setFilter(expression: string): void {
+    const h = this.#open("set a filter on");
+    try {
+      h.setFilter(expression);
+    } catch (err) {
+      throw toCaptureError(err, { ...this.#ctx("capture on"), filter: expression });
+    }
+  }
+
+  /** Counters from libpcap (pcap_stats) plus frames delivered; after close, the last values seen. */
+  stats(): CaptureStats {
+    if (this.#handle === null) {
+      return this.#lastStats ?? { received: 0, dropped: 0, ifDropped: 0, delivered: this.#delivered };
+    }
+    let s;
+    try {
+      s = this.#handle.stats();
+    } catch (err) {
+      throw toCaptureError(err, this.#ctx("read statistics of"));
+    }
+    // overflow counts frames libpcap gave us that did not fit a batch: by
+    // construction none, but if it ever happens it is a drop and is reported as one.
+    this.#lastStats = { received: s.received, dropped: s.dropped + s.overflow, ifDropped: s.ifDropped, delivered: this.#delivered };
+    return this.#lastStats;
+  }
+
+  /**
+   * Send one whole frame (link-layer header included) with pcap_inject. This
+   * capture does not see frames it sent itself. Throws {@link CaptureError}
+   * (EMSGSIZE for frames longer than MTU + link header, ENETDOWN, EPERM, ECLOSED).
+   */
+  inject(frame: Uint8Array): void {
+    if (!(frame instanceof Uint8Array) || frame.length === 0) throw new TypeError("frame must be a non-empty Uint8Array");
+    const h = this.#open("send on");
+    try {
+      h.inject(frame);
+    } catch (err) {
+      throw toCaptureError(err, { ...this.#ctx("send on"), frameLength: frame.length });
+    }
+  }
+
+  /**
+   * Send many frames fast (sendmmsg on an AF_PACKET socket that bypasses the
+   * qdisc, opened on first use on the same device and namespace). Returns how
+   * many were sent: all, or it throws.
+   */
+  injectMany(frames: readonly Uint8Array[]): number {
+    this.#open("send on");
+    if (this.#injector === null) {
+      this.#injector = openInjector(this.device, this.#netns === undefined ? {} : { netns: this.#netns });
+    }
+    return this.#injector.injectMany(frames);
+  }
+
+  /** Keep the process alive while reading (the default), like `socket.ref()`. */
+  ref(): this {
+    this.#handle?.setRef(true);
+    return this;
+  }
+
+  /** Let the process exit even while this capture is reading, like `socket.unref()`. */
+  unref(): this {
+    this.#handle?.setRef(false);
+    return this;
+  }
+
+  /**
+   * Stop reading and release the handle. Iterators still yield the frames they
+   * hold, then end. Safe to call more than once.
+   */
+  close(): void {
+    this.#shutdown(null);
+  }
+
+  /**
+   * Copies of the frames, in order. The queue holds at most
+   * `queueFrames` + one batch; while it is full the capture stops reading and
+   * the kernel counts the drops. Breaking out of the loop unsubscribes but does
+   * not close the capture.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+    const q = new FrameQueue();
+    if (this.#handle === null) q.finish(null);
+    else this.#queues.add(q);
+    this.#updateReading();
+    const low = Math.max(1, Math.floor(this.config.queueFrames / 2));
+    return {
+      next: (): Promise<IteratorResult<Frame>> => {
+        const f = q.shift();
+        if (f !== undefined) {
+          if (!this.#reading && q.size <= low) this.#updateReading();
+          return Promise.resolve({ value: f, done: false });
+        }
+        if (q.ended) {
+          this.#queues.delete(q);
+          return q.error !== null ? Promise.reject(q.error) : Promise.resolve({ value: undefined, done: true });
+        }
+        if (!this.#reading) this.#updateReading();
+        return new Promise((resolve, reject) => {
+          q.waiter = { resolve, reject };
+        });
+      },
+      return: (): Promise<IteratorResult<Frame>> => {
+        this.#queues.delete(q);
+        q.finish(null);
+        this.#updateReading();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  #ctx(action: string): FailureContext {
+    return { action, device: this.device, ...(this.#netns === undefined ? {} : { netns: this.#netns }) };
+  }
+
+  #open(action: string): NativeLiveHandle {
+    if (this.#handle === null) {
+      throw new CaptureError("ECLOSED", `Cannot ${action} "${this.device}": the capture is closed`, "closed", this.device);
+    }
+    return this.#handle;
+  }
+
+  #full(): boolean {
+    for (const q of this.#queues) if (q.size >= this.config.queueFrames) return true;
+    return false;
+  }
+
+  /** Read while someone listens and no iterator queue is full; otherwise let the kernel ring take the load. */
+  #updateReading(): void {
+    const want = this.#handle !== null && (this.#listeners.size > 0 || this.#queues.size > 0) && !this.#full();
+    if (want === this.#reading || this.#handle === null) return;
+    if (want) this.#handle.start();
+    else this.#handle.stop();
+    this.#reading = want;
+  }
+
+  #onNative(count: number, error: unknown): void {
+    if (count >= 0) {
+      const batch = this.#batch;
+      batch.count = count;
+      this.#delivered += count;
+      if (this.#queues.size > 0) {
+        const { buffer, offset, caplen, length, sec, nsec } = this.#native;
+        const linkType = this.linkType;
+        for (let i = 0; i < count; i++) {
+          const start = offset[i]!;
+          const data = buffer.slice(start, start + caplen[i]!);
+          const frame: Frame = { data, length: length[i]!, sec: sec[i]!, nsec: nsec[i]!, linkType, interfaceId: 0 };
+          // Each iterator owns its frames: the first gets this copy, any other its own.
+          let first = true;
+          for (const q of this.#queues) {
+            q.push(first ? frame : { ...frame, data: data.slice() });
+            first = false;
+          }
+        }
+      }
+      for (const l of this.#listeners) l(batch);
+      if (this.#full()) this.#updateReading();
+      return;
+    }
+    const err = toCaptureError(error, this.#ctx("capture on"));
+    const heard = this.#queues.size > 0 || this.#errorListeners.size > 0;
+    this.#shutdown(err);
+    for (const l of this.#errorListeners) l(err);
+    if (!heard) throw err;
+  }
+
+  #shutdown(err: Error | null): void {
+    if (this.#handle !== null) {
+      try {
+        this.stats();
+      } catch {
+        // keep the last counters we had
+      }
+      this.#handle.close();
+      this.#handle = null;
+      this.#reading = false;
+    }
+    this.#injector?.close();
+    this.#injector = null;
+    this.#listeners.clear();
+    for (const q of this.#queues) q.finish(err);
+  }
+}
+
+/** Open a live capture on `device`. See {@link LiveOptions} for the defaults. */
+export function openLive(device: string, options: LiveOptions = {}): LiveCapture {
+  return new LiveCapture(device, options);
+}
+
+export interface InjectorOptions {
+  /** open the socket inside network namespace /run/netns/NAME (needs root) */
+  netns?: string;
+}
+
+/**
+ * A socket for sending whole frames on one interface, without capturing:
+ * AF_PACKET with PACKET_QDISC_BYPASS, sendmmsg in batches of 256.
+ */
+export class Injector {
+  readonly device: string;
+  /** whether the kernel accepted PACKET_QDISC_BYPASS (frames go straight to the driver) */
+  readonly qdiscBypass: boolean;
+  #socket: NativePacketSocket | null;
+  #netns: string | undefined;
+
+  /** Prefer {@link openInjector}. */
+  constructor(device: string, options: InjectorOptions = {}) {
+    if (typeof device !== "string" || device === "") throw new TypeError("device must be a non-empty string");
+    this.device = device;
+    this.#netns = options.netns;
+    try {
+      this.#socket = new (loadAddon().PacketSocket)(device, options.netns);
+    } catch (err) {
+      throw toCaptureError(err, this.#ctx());
+    }
+    this.qdiscBypass = this.#socket.info().qdiscBypass;
+  }
+
+  #ctx(frameLength?: number): FailureContext {
+    return {
+      action: "send on",
+      device: this.device,
+      ...(this.#netns === undefined ? {} : { netns: this.#netns }),
+      ...(frameLength === undefined ? {} : { frameLength }),
+    };
+  }
+
+  #open(): NativePacketSocket {
+    if (this.#socket === null) {
+      throw new CaptureError("ECLOSED", `Cannot send on "${this.device}": the injector is closed`, "closed", this.device);
+    }
+    return this.#socket;
+  }
+
+  /** Send one frame. Throws {@link CaptureError} (EMSGSIZE, ENETDOWN, ECLOSED...). */
+  inject(frame: Uint8Array): void {
+    if (!(frame instanceof Uint8Array) || frame.length === 0) throw new TypeError("frame must be a non-empty Uint8Array");
+    const s = this.#open();
+    try {
+      s.send(frame);
+    } catch (err) {
+      throw toCaptureError(err, this.#ctx(frame.length));
+    }
+  }
+
+  /**
+   * Send every frame, in order; returns the count. When one fails the error's
+   * message says which (`sent` frames before it went out).
+   */
+  injectMany(frames: readonly Uint8Array[]): number {
+    if (!Array.isArray(frames)) throw new TypeError("frames must be an array of Uint8Array");
+    const s = this.#open();
+    try {
+      return s.sendMany(frames);
+    } catch (err) {
+      const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
+      const mapped = toCaptureError(err, this.#ctx(Number.isNaN(sent) ? undefined : frames[sent]?.length));
+      if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
+        throw new CaptureError(mapped.code, `${mapped.message} (frame ${sent}; ${sent} sent before it)`, mapped.detail, this.device, err);
+      }
+      throw mapped;
+    }
+  }
+
+  /** Close the socket; safe to call more than once. */
+  close(): void {
+    this.#socket?.close();
+    this.#socket = null;
+  }
+}
+
+/** Open a fast frame sender on `device`. Throws {@link CaptureError} (ENODEV, EPERM, ENONETNS...). */
+export function openInjector(device: string, options: InjectorOptions = {}): Injector {
+  return new Injector(device, options);
+}
