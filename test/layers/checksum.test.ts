@@ -39,7 +39,7 @@ describe("Internet checksum primitives", () => {
     h[10] = 0xb8;
     h[11] = 0x61;
     expect(checksumOk(h)).toBe(true);
-    h[19] ^= 1;
+    h[19] = h[19]! ^ 1;
     expect(checksumOk(h)).toBe(false);
   });
   it("folds sums far beyond 32 bits", () => {

@@ -1,0 +1,71 @@
+/**
+ * BSD loopback encapsulation: a 4-byte address family before the IP packet.
+ * LINKTYPE_NULL stores it in the capturing host's byte order, LINKTYPE_LOOP in
+ * network order; the decoder tells them apart by which end holds the zeros (a
+ * family is a small number). AF_INET6 differs by OS: 10 Linux, 24
+ * NetBSD/OpenBSD, 28 FreeBSD, 30 macOS. https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html
+ *
+ * @example
+ * ```ts
+ * import { decodePacket } from "./decode.ts";
+ * decodePacket(Uint8Array.of(2, 0, 0, 0, ...ipv4), 0).layers[0]; // { layer: "loopback", family: 2, byteOrder: "little" }
+ * ```
+ *
+ * @module
+ */
+import type { Codec, Decoder, Input, Kind, LayerBase } from "./core.ts";
+
+/** A decoded loopback header. */
+export interface Loopback extends LayerBase {
+  layer: "loopback";
+  /** address family (2 = IPv4; 10, 24, 28, 30 = IPv6) */
+  family: number;
+  /** the byte order the family was stored in */
+  byteOrder: "big" | "little";
+}
+
+/**
+ * Build input. Unset: `family` 2 for IPv4 inside and 24 for IPv6 (the BSD
+ * value libpcap documents first), `byteOrder` "big" (right for LINKTYPE_LOOP;
+ * readers of LINKTYPE_NULL detect either order).
+ */
+export type LoopbackInput = Input<Loopback>;
+
+/** Address family → next layer. */
+export const LOOPBACK_FAMILY: ReadonlyMap<number, Kind> = new Map<number, Kind>([
+  [2, "ipv4"],
+  [10, "ipv6"], // Linux
+  [24, "ipv6"], // NetBSD, OpenBSD, BSD/OS
+  [28, "ipv6"], // FreeBSD, DragonFly BSD
+  [30, "ipv6"], // macOS, iOS
+]);
+
+export const decodeLoopback: Decoder = (bytes, state) => {
+  if (bytes.length < 4) {
+    state.issues.push({ layer: "loopback", kind: "truncated", reason: `header needs 4 bytes, got ${bytes.length}` });
+    state.rest = bytes;
+    return null;
+  }
+  const big = bytes[0] === 0 && bytes[1] === 0;
+  const family = big
+    ? ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0
+    : ((bytes[3]! << 24) | (bytes[2]! << 16) | (bytes[1]! << 8) | bytes[0]!) >>> 0;
+  const value: Loopback = { layer: "loopback", family, byteOrder: big ? "big" : "little" };
+  state.layers.push(value);
+  state.rest = bytes.subarray(4);
+  return LOOPBACK_FAMILY.get(family) ?? null;
+};
+
+function familyFor(inner: LayerBase | undefined): number {
+  return inner?.layer === "ipv6" ? 24 : inner?.layer === "ipv4" ? 2 : 0;
+}
+
+export const loopbackCodec: Codec<LoopbackInput> = {
+  headerLength: () => 4,
+  write(v, out, ctx) {
+    const f = (v.family ?? familyFor(ctx.inner)) >>> 0;
+    const b = [(f >>> 24) & 0xff, (f >>> 16) & 0xff, (f >>> 8) & 0xff, f & 0xff];
+    if (v.byteOrder === "little") b.reverse();
+    out.set(b, 0);
+  },
+};

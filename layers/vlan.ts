@@ -1,0 +1,84 @@
+/**
+ * IEEE 802.1Q VLAN tags (TPID 0x8100), 802.1ad service tags (0x88a8) and the
+ * pre-standard 0x9100, stacked to any depth. Each tag is its own layer; the
+ * TPID is the type field of the layer outside it, repeated here for reading.
+ *
+ * @example
+ * ```ts
+ * // [ethernet type 0x88a8] [vlan tpid 0x88a8 id 100 type 0x8100] [vlan tpid 0x8100 id 7 type 0x0800] [ipv4]
+ * ```
+ *
+ * @module
+ */
+import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import { nextAfterTypeField, typeFieldFor } from "./ethernet.ts";
+
+/** One VLAN tag: TPID (from the outer type field), then the 4 tag bytes. */
+export interface Vlan extends LayerBase {
+  layer: "vlan";
+  /** the tag protocol identifier that announced this tag (0x8100, 0x88a8, 0x9100) */
+  tpid: number;
+  /** VLAN identifier, 12 bits */
+  id: number;
+  /** priority code point, 3 bits */
+  pcp: number;
+  /** drop eligible indicator (formerly CFI) */
+  dei: boolean;
+  /** type (or 802.3 length, <= 1500) of what follows the tag */
+  type: number;
+}
+
+/**
+ * Build input. Unset: `id`, `pcp` 0, `dei` false, `type` from the layer inside
+ * (an 802.3 length when it is `llc`), `tpid` 0x8100 (it is written by the
+ * layer outside: Ethernet, SLL, or the VLAN tag before).
+ */
+export type VlanInput = Input<Vlan>;
+
+/** Tags beyond this many in a row end the decode: real networks use one or two. */
+export const MAX_VLAN_DEPTH = 8;
+
+function outerType(layer: LayerBase | undefined): number {
+  const o = layer as { type?: number; protocol?: number } | undefined;
+  return o?.type ?? o?.protocol ?? 0x8100;
+}
+
+export const decodeVlan: Decoder = (bytes, state) => {
+  const layers = state.layers;
+  let depth = 0;
+  for (let i = layers.length - 1; i >= 0 && depth <= MAX_VLAN_DEPTH && layers[i]!.layer === "vlan"; i--) depth++;
+  if (depth >= MAX_VLAN_DEPTH) {
+    state.issues.push({ layer: "vlan", kind: "malformed", reason: `more than ${MAX_VLAN_DEPTH} stacked tags` });
+    state.rest = bytes;
+    return null;
+  }
+  if (bytes.length < 4) {
+    state.issues.push({ layer: "vlan", kind: "truncated", reason: `tag needs 4 bytes, got ${bytes.length}` });
+    state.rest = bytes;
+    return null;
+  }
+  const tci = (bytes[0]! << 8) | bytes[1]!;
+  const type = (bytes[2]! << 8) | bytes[3]!;
+  const value: Vlan = {
+    layer: "vlan",
+    tpid: outerType(layers[layers.length - 1]),
+    id: tci & 0x0fff,
+    pcp: tci >> 13,
+    dei: (tci & 0x1000) !== 0,
+    type,
+  };
+  layers.push(value);
+  return nextAfterTypeField(type, bytes.subarray(4), state, "vlan");
+};
+
+export const vlanCodec: Codec<VlanInput> = {
+  headerLength: () => 4,
+  write(v, out, ctx) {
+    const tci = (((v.pcp ?? 0) & 7) << 13) | (v.dei === true ? 0x1000 : 0) | ((v.id ?? 0) & 0x0fff);
+    out[0] = tci >> 8;
+    out[1] = tci & 0xff;
+    const t = typeFieldFor(v.type, undefined, out.length - 4, ctx);
+    out[2] = t >> 8;
+    out[3] = t & 0xff;
+  },
+};
