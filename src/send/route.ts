@@ -1,0 +1,239 @@
+/**
+ * Which interface and next hop the kernel's routing table gives a destination:
+ * the `main` table read from `/proc/net/route` (IPv4) and `/proc/net/ipv6_route`
+ * (IPv6), longest prefix first, then the lowest metric.
+ *
+ * The tables are per network namespace. Without `netns` the current namespace's
+ * files are read directly; with `netns` the same files are read by `cat` run
+ * inside that namespace (`ip netns exec NAME cat ...`), so one parser and one
+ * matcher serve both paths and the answer does not depend on a process already
+ * living there (`/proc/<pid>/net/...` would need one).
+ *
+ * @example
+ * ```ts
+ * import { lookupRoute } from "./route.ts";
+ * const r = lookupRoute("10.77.0.2", { netns: "laba" });
+ * // { iface: "laba0", gateway: null, srcHint: null, prefixLength: 24, metric: 0, version: 4 }
+ * ```
+ *
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { endianness } from "node:os";
+import { formatIpv4, formatIpv6, parseIp } from "../../layers/addr.ts";
+
+/** One usable route from the table. */
+export interface RouteEntry {
+  version: 4 | 6;
+  iface: string;
+  /** network address, 4 or 16 bytes */
+  destination: Uint8Array;
+  prefixLength: number;
+  /** next hop, or null for an on-link route */
+  gateway: Uint8Array | null;
+  metric: number;
+}
+
+/** An interface address a source can be picked from (as listDevices reports them). */
+export interface InterfaceAddress {
+  address: string;
+  /** prefix length in bits, when known */
+  prefixLength?: number | undefined;
+}
+
+/** The answer of {@link lookupRoute}. */
+export interface Route {
+  version: 4 | 6;
+  iface: string;
+  /** the next hop to resolve when the destination is off-link; null when on-link */
+  gateway: string | null;
+  /**
+   * A source address for the datagram: the interface address on the next hop's
+   * subnet (from `addresses`), or null when none was given or none fits.
+   */
+  srcHint: string | null;
+  prefixLength: number;
+  metric: number;
+}
+
+/** Options for {@link lookupRoute}. */
+export interface RouteOptions {
+  /** read the tables of this named network namespace (`ip netns`) */
+  netns?: string | undefined;
+  /** only consider routes through this interface */
+  iface?: string | undefined;
+  /** the chosen interface's addresses, to fill `srcHint` */
+  addresses?: readonly InterfaceAddress[] | undefined;
+}
+
+/** A destination with no route (or a table that cannot be read). */
+export class RouteError extends Error {
+  override name = "RouteError";
+}
+
+// Linux route flags (include/uapi/linux/route.h, ipv6_route.h).
+const RTF_UP = 0x0001;
+const RTF_GATEWAY = 0x0002;
+const RTF_REJECT = 0x0200;
+const RTF_LOCAL = 0x80000000;
+
+/** Text of a 4- or 16-byte address. */
+function formatIp(b: Uint8Array): string {
+  return b.length === 4 ? formatIpv4(b) : formatIpv6(b);
+}
+
+/** Bytes of an address in text, or null when it is neither IPv4 nor IPv6. */
+function tryParseIp(text: string): Uint8Array | null {
+  try {
+    return parseIp(text);
+  } catch {
+    return null;
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Parse the text of `/proc/net/route`. Its addresses are 32-bit words printed in
+ * host byte order, so on a little-endian host "0100000A" is 10.0.0.1.
+ */
+export function parseIpv4Routes(text: string, littleEndian = endianness() === "LE"): RouteEntry[] {
+  const routes: RouteEntry[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    const [iface, dst, gw, flagsHex, , , metric, mask] = f as [string, string, string, string, string, string, string, string];
+    const flags = parseInt(flagsHex, 16);
+    if (!(flags & RTF_UP) || flags & RTF_REJECT) continue;
+    const word = (h: string): Uint8Array => {
+      const b = hexBytes(h.padStart(8, "0"));
+      return littleEndian ? b.reverse() : b;
+    };
+    const maskBytes = word(mask);
+    let prefixLength = 0;
+    for (const byte of maskBytes) for (let bit = 7; bit >= 0; bit--) if (byte & (1 << bit)) prefixLength++;
+    routes.push({
+      version: 4,
+      iface,
+      destination: word(dst),
+      prefixLength,
+      gateway: flags & RTF_GATEWAY ? word(gw) : null,
+      metric: parseInt(metric, 10),
+    });
+  }
+  return routes;
+}
+
+/**
+ * Parse the text of `/proc/net/ipv6_route`: destination, prefix length, source,
+ * source prefix length, next hop, metric, refcnt, use, flags, interface. Routes
+ * to our own addresses (RTF_LOCAL) and reject routes are left out: neither is a
+ * way out of an interface.
+ */
+export function parseIpv6Routes(text: string): RouteEntry[] {
+  const routes: RouteEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const [dst, plen, , , nextHop, metric, , , flagsHex, iface] = f as [string, string, string, string, string, string, string, string, string, string];
+    const flags = parseInt(flagsHex, 16) >>> 0;
+    if (!(flags & RTF_UP) || flags & RTF_REJECT || (flags & RTF_LOCAL) >>> 0) continue;
+    routes.push({
+      version: 6,
+      iface,
+      destination: hexBytes(dst),
+      prefixLength: parseInt(plen, 16),
+      gateway: flags & RTF_GATEWAY ? hexBytes(nextHop) : null,
+      metric: parseInt(metric, 16) >>> 0,
+    });
+  }
+  return routes;
+}
+
+/** Whether the first `prefixLength` bits of `a` and `b` agree. */
+export function samePrefix(a: Uint8Array, b: Uint8Array, prefixLength: number): boolean {
+  if (a.length !== b.length) return false;
+  const whole = prefixLength >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = prefixLength & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((a[whole]! ^ b[whole]!) & mask) === 0;
+}
+
+/** The longest-prefix, then lowest-metric, route for `dst` among `routes`, or null. */
+export function longestPrefixMatch(routes: readonly RouteEntry[], dst: Uint8Array, iface?: string): RouteEntry | null {
+  let best: RouteEntry | null = null;
+  for (const r of routes) {
+    if (r.destination.length !== dst.length) continue;
+    if (iface !== undefined && r.iface !== iface) continue;
+    if (!samePrefix(r.destination, dst, r.prefixLength)) continue;
+    if (best === null || r.prefixLength > best.prefixLength || (r.prefixLength === best.prefixLength && r.metric < best.metric)) best = r;
+  }
+  return best;
+}
+
+/** Read the raw table text for one family, in the current or a named namespace. */
+export function readRouteTable(version: 4 | 6, netns?: string): string {
+  const file = version === 4 ? "/proc/net/route" : "/proc/net/ipv6_route";
+  try {
+    if (netns === undefined) return readFileSync(file, "utf8");
+    return execFileSync("ip", ["netns", "exec", netns, "cat", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    // IPv6 disabled in the kernel: no file, hence no IPv6 routes.
+    if (version === 6 && /No such file/.test(e.stderr ?? e.message)) return "";
+    throw new RouteError(`Cannot read the routing table${netns === undefined ? "" : ` of namespace ${netns}`}: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/**
+ * Pick a source for a datagram towards `nextHop` among an interface's addresses:
+ * one whose subnet holds the next hop; else, for IPv6, a global address before a
+ * link-local one (a link-local source only for a link-local destination).
+ */
+export function pickSource(addresses: readonly InterfaceAddress[], nextHop: Uint8Array): string | null {
+  const candidates: { text: string; bytes: Uint8Array; prefixLength: number | undefined }[] = [];
+  for (const a of addresses) {
+    const bytes = tryParseIp(a.address.replace(/%.*$/, ""));
+    if (bytes !== null && bytes.length === nextHop.length) candidates.push({ text: formatIp(bytes), bytes, prefixLength: a.prefixLength });
+  }
+  const onLink = candidates.find((c) => c.prefixLength !== undefined && samePrefix(c.bytes, nextHop, c.prefixLength));
+  if (onLink) return onLink.text;
+  const linkLocal = (b: Uint8Array): boolean => b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
+  if (nextHop.length === 16 && !linkLocal(nextHop)) {
+    const global = candidates.find((c) => !linkLocal(c.bytes));
+    if (global) return global.text;
+  }
+  return candidates[0]?.text ?? null;
+}
+
+/**
+ * Route `dst` (an IPv4 or IPv6 address in text) with the kernel's main table.
+ * Throws {@link RouteError} when the address is bad or no route matches.
+ */
+export function lookupRoute(dst: string, options: RouteOptions = {}): Route {
+  const bytes = tryParseIp(dst);
+  if (bytes === null) throw new RouteError(`Cannot route ${JSON.stringify(dst)}: not an IPv4 or IPv6 address`);
+  const version = bytes.length === 4 ? 4 : 6;
+  const text = readRouteTable(version, options.netns);
+  const routes = version === 4 ? parseIpv4Routes(text) : parseIpv6Routes(text);
+  const best = longestPrefixMatch(routes, bytes, options.iface);
+  if (best === null) {
+    throw new RouteError(`No route to ${dst}${options.iface === undefined ? "" : ` through ${options.iface}`}`);
+  }
+  const nextHop = best.gateway ?? bytes;
+  return {
+    version,
+    iface: best.iface,
+    gateway: best.gateway === null ? null : formatIp(best.gateway),
+    srcHint: options.addresses === undefined ? null : pickSource(options.addresses, nextHop),
+    prefixLength: best.prefixLength,
+    metric: best.metric,
+  };
+}
