@@ -81,13 +81,12 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
                        });
   }
 
-  // new LiveHandle(device, options, callback(count, error?))
+  // new LiveHandle(device, options)
   explicit LiveHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveHandle>(info), env_(info.Env()) {
     Napi::Env env = info.Env();
     std::string device = ArgString(info, 0, "device");
     if (device.empty()) throw Napi::TypeError::New(env, "device must not be empty");
     if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
-    if (info.Length() < 3 || !info[2].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
     Napi::Object o = info[1].As<Napi::Object>();
     Options opt;
     opt.snaplen = GetInt(env, o, "snaplen", 1, 262144, opt.snaplen);
@@ -154,7 +153,6 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     length_ = Napi::Persistent(Napi::Uint32Array::New(env, max_frames_));
     nsec_ = Napi::Persistent(Napi::Uint32Array::New(env, max_frames_));
     sec_ = Napi::Persistent(Napi::Float64Array::New(env, max_frames_));
-    callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     async_ = std::make_unique<Napi::AsyncContext>(env, "stackts:LiveCapture");
     pcap_ = p.release();
     if (napi_add_env_cleanup_hook(env, OnCleanup, this) == napi_ok) cleanup_hook_ = true;
@@ -212,8 +210,12 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     return env.Undefined();
   }
 
+  // start(callback(count, error?)): read from the loop until stop() or close().
+  // The callback is held only while reading, so an idle capture that nobody
+  // references can be garbage collected (and closed by the finalizer).
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
     Open(env);
     if (polling_) return env.Undefined();
     if (poll_ == nullptr) {
@@ -234,6 +236,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
     if (rc != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(rc));
     polling_ = true;
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
     // While polling, the loop may call us even if JavaScript dropped every reference.
     if (!js_ref_held_) {
       Ref();
@@ -248,6 +251,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
   }
 
   void ReleaseJsRef() {
+    if (!callback_.IsEmpty()) callback_.Reset();
     if (js_ref_held_) {
       js_ref_held_ = false;
       Unref();
@@ -411,6 +415,8 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
   }
 
   void Call(const std::initializer_list<napi_value>& args) {
+    // JavaScript may have stopped or closed us from inside the previous call.
+    if (callback_.IsEmpty()) return;
     try {
       callback_.MakeCallback(Value(), args, *async_);
     } catch (const Napi::Error& e) {

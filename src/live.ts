@@ -181,6 +181,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
   #lastStats: CaptureStats | null = null;
   #injector: Injector | null = null;
   #netns: string | undefined;
+  #callback = (count: number, error?: unknown): void => this.#onNative(count, error);
 
   /** Prefer {@link openLive}. Throws {@link CaptureError} (ENODEV, ENETDOWN, EPERM, EFILTER, ENONETNS, EIO). */
   constructor(device: string, options: LiveOptions = {}) {
@@ -215,7 +216,6 @@ export class LiveCapture implements AsyncIterable<Frame> {
           batchBytes,
           batchFrames: 8192,
         },
-        (count, error) => this.#onNative(count, error),
       );
     } catch (err) {
       throw toCaptureError(err, ctx);
@@ -427,7 +427,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
   #updateReading(): void {
     const want = this.#handle !== null && (this.#listeners.size > 0 || this.#queues.size > 0) && !this.#full();
     if (want === this.#reading || this.#handle === null) return;
-    if (want) this.#handle.start();
+    if (want) this.#handle.start(this.#callback);
     else this.#handle.stop();
     this.#reading = want;
   }

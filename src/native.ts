@@ -78,7 +78,7 @@ export interface NativeLiveHandle {
   info(): NativeLiveInfo;
   buffers(): NativeBuffers;
   setFilter(expression: string): void;
-  start(): void;
+  start(callback: NativeBatchCallback): void;
   stop(): void;
   setRef(ref: boolean): void;
   stats(): NativeStats;
@@ -116,7 +116,7 @@ export type NativeBatchCallback = (count: number, error?: unknown) => void;
 export interface NativeAddon {
   libVersion(): string;
   listDevices(netns?: string): NativeDevice[];
-  LiveHandle: new (device: string, options: NativeLiveOptions, callback: NativeBatchCallback) => NativeLiveHandle;
+  LiveHandle: new (device: string, options: NativeLiveOptions) => NativeLiveHandle;
   PacketSocket: new (device: string, netns?: string) => NativePacketSocket;
   BpfProgram: new (expression: string, linkType: number, snaplen: number) => NativeBpfProgram;
 }
