@@ -1,0 +1,99 @@
+/**
+ * The `stackts` command: `stackts <command> [options]`. A table of subcommands,
+ * each a module loaded on demand that exports `run(argv)` (resolving to the exit
+ * code) and `help` (its `--help` text). To add a command, add one line to
+ * {@link COMMANDS}.
+ *
+ * Every failure ends in one line on stderr (`stackts: <what> : <why>`) and a
+ * non-zero exit code; see errors.ts.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * await main(["read", "test/fixtures/sample.pcap", "-c", "3"]);
+ * ```
+ *
+ * @module
+ */
+import { EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
+import { writeSync } from "node:fs";
+
+/** What a subcommand module exports. */
+export interface CommandModule {
+  /** run the command with the arguments after its name; resolves to the exit code */
+  run(argv: string[]): Promise<number>;
+  /** the text `--help` prints */
+  help: string;
+}
+
+/** One row of the command table. */
+export interface CommandEntry {
+  /** one line for `stackts --help` */
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+/** The subcommands. One line each. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  read: { summary: "print the packets of a pcap/pcapng file", load: () => import("./read.ts") },
+  capture: { summary: "capture live packets from a network interface", load: () => import("./capture.ts") },
+  devices: { summary: "list the interfaces that can be captured on", load: () => import("./devices.ts") },
+  send: { summary: "craft and send UDP datagrams, raw frames and DNS queries", load: () => import("./send.ts") },
+};
+
+function topHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const lines = [
+    "usage: stackts <command> [options]",
+    "",
+    "A layered network protocol stack: decode, capture and craft packets.",
+    "",
+    "commands:",
+    ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
+    "",
+    "'stackts <command> --help' describes each command.",
+    "Errors end in one line on stderr and exit code 2 (usage) or 1 (failure);",
+    "set STACKTS_DEBUG=1 for a stack trace.",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Run the CLI with `argv` (the arguments after `stackts`). Sets
+ * `process.exitCode` and also resolves to it.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const code = await dispatch(argv);
+  process.exitCode = code;
+  return code;
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      if (name === "help" && rest[0] !== undefined) return await dispatch([rest[0], "--help"]);
+      writeOut(topHelp());
+      return name === undefined ? EXIT.usage : EXIT.ok;
+    }
+    const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (entry === undefined) throw new UsageError(name, "unknown command (try 'stackts --help')");
+    const mod = await entry.load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      writeOut(mod.help);
+      return EXIT.ok;
+    }
+    return await mod.run(rest);
+  } catch (err) {
+    return reportError(err, name ?? "stackts");
+  }
+}
+
+function writeOut(text: string): void {
+  try {
+    writeSync(1, text);
+  } catch {
+    stderrLine(text.trimEnd());
+  }
+}
