@@ -1,0 +1,397 @@
+/**
+ * `stackts send udp|raw|dns`: craft frames with the layers and put them on the
+ * wire; a thin shell over src/send/.
+ *
+ * - `send udp`: Ethernet + IPv4/IPv6 + UDP, the next hop resolved by our own
+ *   ARP/NDP (or, with `--l3`, a raw IP socket and the kernel's routing).
+ * - `send raw`: any frame, as given in hex or a file.
+ * - `send dns`: one query through the stack, the answer printed like dig.
+ *
+ * Each frame sent is printed as a summary line (a tree with `-v`, a hex dump
+ * with `-x`) by the same printer as `stackts read`; `--dry-run` prints the frame
+ * with tree and hex and sends nothing at all (no ARP either).
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { LINKTYPE } from "../../layers/link_type.ts";
+import { openCaptureWriter, type CaptureWriter } from "../capture_file.ts";
+import { CaptureError } from "../errors.ts";
+import type { FrameBatch } from "../frame.ts";
+import { Output } from "../format/output.ts";
+import { openInjector } from "../live.ts";
+import { DnsTimeoutError, formatRdata, queryDns, type DnsQueryResult } from "../send/dns_query.ts";
+import { sendUdpL3 } from "../send/l3.ts";
+import { NeighborError } from "../send/neighbor.ts";
+import { RouteError } from "../send/route.ts";
+import { requireDevice, SendError, sendUdp, wallClock, type SentFrame } from "../send/udp.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
+import { PacketPrinter } from "./read.ts";
+
+const COMMON: OptionSpec[] = [
+  { name: "iface", short: "i", value: "IF", help: "interface to send on (required)" },
+  { name: "netns", value: "NAME", help: "the interface lives in network namespace NAME (/run/netns/NAME)" },
+  { name: "verbose", short: "v", help: "a tree of every field under each line" },
+  { name: "hexdump", short: "x", help: "a hex dump of each frame under each line" },
+  { name: "write", short: "w", value: "FILE", help: "also write what was sent to FILE (pcap, or pcapng by extension)" },
+];
+
+const UDP_SPEC: OptionSpec[] = [
+  ...COMMON,
+  { name: "dst", value: "IP", help: "destination address, IPv4 or IPv6 (required)" },
+  { name: "dport", value: "N", help: "destination port (required)" },
+  { name: "src", value: "IP", help: "source address (default: the interface's on the route)" },
+  { name: "sport", value: "N", help: "source port (default: random in 49152..65535)" },
+  { name: "data", value: "TEXT", help: "payload as UTF-8 text" },
+  { name: "hex", value: "HEX", help: "payload as hex digits (spaces and colons allowed)" },
+  { name: "file", value: "F", help: "payload from a file" },
+  { name: "count", short: "c", value: "N", help: "send N datagrams (default 1)" },
+  { name: "interval", value: "MS", help: "pause between datagrams, ms (default 1000)" },
+  { name: "ttl", value: "N", help: "IPv4 TTL / IPv6 hop limit (default 64)" },
+  { name: "dst-mac", value: "MAC", help: "send to this MAC, skip ARP/NDP" },
+  { name: "dry-run", help: "print the frame (summary, tree, hex) and send nothing" },
+  { name: "l3", help: "send through a raw IP socket: the kernel routes and resolves" },
+];
+
+const RAW_SPEC: OptionSpec[] = [
+  ...COMMON,
+  { name: "file", value: "F", help: "the frame from a file (bytes as they go on the wire)" },
+  { name: "count", short: "c", value: "N", help: "send it N times (default 1)" },
+  { name: "interval", value: "MS", help: "pause between copies, ms (default 1000)" },
+  { name: "dry-run", help: "print the frame (summary, tree, hex) and send nothing" },
+];
+
+const DNS_SPEC: OptionSpec[] = [
+  ...COMMON,
+  { name: "server", value: "IP", help: "the DNS server to ask (required)" },
+  { name: "type", short: "t", value: "TYPE", help: "record type: A (default), AAAA, MX, TXT, ... or a number" },
+  { name: "timeout", value: "MS", help: "wait this long for the answer (default 3000)" },
+  { name: "port", value: "N", help: "server port (default 53)" },
+  { name: "src", value: "IP", help: "source address (default: the interface's)" },
+  { name: "sport", value: "N", help: "source port (default: random in 49152..65535)" },
+  { name: "dst-mac", value: "MAC", help: "send to this MAC, skip ARP/NDP" },
+  { name: "short", help: "print only the answers' data, like dig +short" },
+];
+
+export const help =
+  formatHelp(
+    "stackts send udp --iface IF --dst IP --dport N [options]",
+    `Build Ethernet + IPv4 (IPv6 when --dst is IPv6) + UDP with the layers, every
+length and checksum filled in, and inject it on IF. Source MAC and address come
+from the interface; the destination MAC from our own ARP request (NDP neighbor
+solicitation for IPv6), asking for the gateway when the routing table says the
+destination is off-link. One line per frame sent, as 'stackts read' prints it.`,
+    UDP_SPEC,
+  ) +
+  "\n" +
+  formatHelp("stackts send raw --iface IF (HEX | --file F) [options]", "Inject one frame exactly as given (link-layer header included).", RAW_SPEC) +
+  "\n" +
+  formatHelp(
+    "stackts send dns --iface IF --server IP [options] NAME",
+    `Send one DNS query through the stack (Ethernet/IP/UDP built by the layers, the
+server's MAC resolved by ARP/NDP), capture the answer matched by id, addresses
+and ports, and print it like dig; -v prints every layer of query and answer.`,
+    DNS_SPEC,
+  );
+
+/** Run `stackts send ...`. */
+export async function run(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  try {
+    switch (kind) {
+      case "udp":
+        return await runUdp(rest);
+      case "raw":
+        return await runRaw(rest);
+      case "dns":
+        return await runDns(rest);
+      case undefined:
+        throw new UsageError("send", "what to send? udp, raw or dns (see 'stackts send --help')");
+      default:
+        throw new UsageError(`send ${kind}`, "unknown kind (udp, raw or dns)");
+    }
+  } catch (err) {
+    throw toCliError(err);
+  }
+}
+
+/** Library errors in the CLI's one-line form. */
+function toCliError(err: unknown): unknown {
+  if (err instanceof SendError) return err.what.startsWith("--") ? new UsageError(err.what, err.message) : new CliError(err.what, err.message);
+  if (err instanceof RouteError) return new CliError("route", err.message);
+  if (err instanceof NeighborError) return new CliError("resolve", err.message);
+  if (err instanceof DnsTimeoutError) return new CliError("dns", err.message);
+  if (err instanceof CaptureError) return new CliError(err.device ?? "send", err.message);
+  return err;
+}
+
+function required(args: ParsedArgs, name: string): string {
+  const v = stringOption(args, name);
+  if (v === undefined || v === "") throw new UsageError(`--${name}`, "is required");
+  return v;
+}
+
+/** Bytes from hex text; whitespace, colons and a leading 0x are allowed. */
+export function parseHex(what: string, text: string): Uint8Array {
+  const clean = text.replace(/^0x/i, "").replace(/[\s:]/g, "");
+  if (!/^[0-9a-fA-F]*$/.test(clean) || clean.length % 2 !== 0) {
+    throw new UsageError(what, "expected hex digits, two per byte");
+  }
+  return Uint8Array.from(Buffer.from(clean, "hex"));
+}
+
+function readBytes(what: string, path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (err) {
+    throw new CliError(path, (err as Error).message.replace(/^[A-Z]+: /, ""), EXIT.failure);
+  }
+}
+
+function payloadOf(args: ParsedArgs): Uint8Array {
+  const given = ["data", "hex", "file"].filter((n) => stringOption(args, n) !== undefined);
+  if (given.length > 1) throw new UsageError(`--${given[1]}`, `give only one of --data, --hex, --file`);
+  const data = stringOption(args, "data");
+  if (data !== undefined) return new TextEncoder().encode(data);
+  const hex = stringOption(args, "hex");
+  if (hex !== undefined) return parseHex("--hex", hex);
+  const file = stringOption(args, "file");
+  if (file !== undefined) return readBytes("--file", file);
+  return new Uint8Array(0);
+}
+
+/** Prints sent frames with the read command's printer, and writes them to -w. */
+class SentLog {
+  readonly out = new Output(1);
+  readonly printer: PacketPrinter;
+  readonly writer: CaptureWriter | null;
+  readonly linkType: number;
+  /** print each frame (else only write it to -w) */
+  readonly print: boolean;
+
+  constructor(args: ParsedArgs, linkType: number, iface: string, forceDetail = false, print = true) {
+    this.linkType = linkType;
+    this.print = print;
+    this.printer = new PacketPrinter(this.out, {
+      verbose: forceDetail || flag(args, "verbose"),
+      hex: forceDetail || flag(args, "hexdump"),
+      timeDigits: 6,
+    });
+    const path = stringOption(args, "write");
+    this.writer = path === undefined ? null : openWriter(path, linkType, iface);
+  }
+
+  log(frame: SentFrame): void {
+    if (this.print) this.printer.printBatch(batchOf(frame, this.linkType));
+    this.writer?.write({ data: frame.data, length: frame.data.length, sec: frame.sec, nsec: frame.nsec, linkType: this.linkType, interfaceId: 0 });
+  }
+
+  close(): void {
+    this.out.flush();
+    this.writer?.close();
+  }
+}
+
+function openWriter(path: string, linkType: number, iface: string): CaptureWriter {
+  try {
+    return openCaptureWriter(path, { interfaces: [{ linkType, name: iface }], nanoseconds: true });
+  } catch (err) {
+    throw new CliError(path, (err as Error).message);
+  }
+}
+
+/** One frame as a batch, for the shared printer. */
+function batchOf(frame: SentFrame, linkType: number): FrameBatch {
+  return {
+    count: 1,
+    buffer: frame.data,
+    offset: Uint32Array.of(0),
+    caplen: Uint32Array.of(frame.data.length),
+    length: Uint32Array.of(frame.data.length),
+    sec: Float64Array.of(frame.sec),
+    nsec: Uint32Array.of(frame.nsec),
+    linkType: Uint32Array.of(linkType),
+    interfaceId: Uint32Array.of(0),
+  };
+}
+
+/**
+ * Raw IP sockets cannot enter another namespace from this process: run this very
+ * command again inside it, without --netns, and pass its exit code on.
+ */
+function rerunInNetns(netns: string, argv: readonly string[]): number {
+  const script = process.argv[1];
+  if (script === undefined) throw new CliError("--netns", "cannot find the stackts script to run inside the namespace");
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--netns") i++;
+    else if (!a.startsWith("--netns=")) args.push(a);
+  }
+  const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", "udp", ...args], { stdio: "inherit" });
+  if (r.error) throw new CliError("--netns", r.error.message);
+  return r.status ?? EXIT.failure;
+}
+
+async function runUdp(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, UDP_SPEC);
+  if (args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "unexpected argument (the payload goes in --data, --hex or --file)");
+  const iface = required(args, "iface");
+  const dst = required(args, "dst");
+  const dport = intOption(args, "dport", 0, 65535);
+  if (dport === undefined) throw new UsageError("--dport", "is required");
+  const netns = stringOption(args, "netns");
+  const l3 = flag(args, "l3");
+  if (l3 && netns !== undefined) return rerunInNetns(netns, argv);
+  const dryRun = flag(args, "dry-run");
+  const options = {
+    iface,
+    netns,
+    dst,
+    dstPort: dport,
+    src: stringOption(args, "src"),
+    srcPort: intOption(args, "sport", 0, 65535),
+    payload: payloadOf(args),
+    count: intOption(args, "count", 1),
+    intervalMs: intOption(args, "interval", 0),
+    ttl: intOption(args, "ttl", 0, 255),
+    dryRun,
+  };
+  if (l3) {
+    if (stringOption(args, "dst-mac") !== undefined) throw new UsageError("--dst-mac", "does not go with --l3 (the kernel resolves)");
+    const log = new SentLog(args, LINKTYPE.RAW, iface, dryRun);
+    try {
+      const r = await sendUdpL3({ ...options, onSent: (p) => log.log(p) });
+      if (dryRun) log.log({ data: r.packets[0]!, ...wallClock() });
+    } finally {
+      log.close();
+    }
+    return EXIT.ok;
+  }
+  const log = new SentLog(args, LINKTYPE.ETHERNET, iface, dryRun);
+  try {
+    const r = await sendUdp({ ...options, dstMac: stringOption(args, "dst-mac"), onSent: (f) => log.log(f) });
+    if (dryRun) {
+      log.log({ data: r.frames[0]!, ...wallClock() });
+      if (r.spec.dstMac === "00:00:00:00:00:00") process.stderr.write(`stackts: dry run: destination MAC not resolved (nothing is sent; give --dst-mac to set it)\n`);
+    }
+  } finally {
+    log.close();
+  }
+  return EXIT.ok;
+}
+
+async function runRaw(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, RAW_SPEC);
+  const iface = required(args, "iface");
+  const netns = stringOption(args, "netns");
+  const file = stringOption(args, "file");
+  if (file !== undefined && args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "give the frame as HEX or --file, not both");
+  if (file === undefined && args.positionals.length === 0) throw new UsageError("send raw", "no frame: give HEX or --file F");
+  const frame = file !== undefined ? readBytes("--file", file) : parseHex("HEX", args.positionals.join(""));
+  if (frame.length === 0) throw new UsageError("send raw", "the frame is empty");
+  const device = requireDevice(iface, netns);
+  // Ethernet: the MTU counts the IP datagram, the 14-byte header comes on top.
+  if (device.mtu !== null && frame.length > device.mtu + 14) {
+    throw new CliError("send raw", `${frame.length}-byte frame is over the MTU of ${iface} (${device.mtu} + 14)`);
+  }
+  const dryRun = flag(args, "dry-run");
+  const count = intOption(args, "count", 1) ?? 1;
+  const log = new SentLog(args, LINKTYPE.ETHERNET, iface, dryRun);
+  try {
+    if (dryRun) {
+      log.log({ data: frame, ...wallClock() });
+      return EXIT.ok;
+    }
+    const injector = openInjector(iface, netns === undefined ? {} : { netns });
+    try {
+      for (let i = 0; i < count; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, intOption(args, "interval", 0) ?? 1000));
+        injector.inject(frame);
+        log.log({ data: frame, ...wallClock() });
+      }
+    } finally {
+      injector.close();
+    }
+  } finally {
+    log.close();
+  }
+  return EXIT.ok;
+}
+
+/** dig's answer-section line: name, TTL, class, type, data, tab-separated. */
+function digLine(r: { name: string; ttl: number; class: number; typeName: string }, data: string): string {
+  const name = r.name === "." || r.name.endsWith(".") ? r.name : r.name + ".";
+  return `${name}\t${r.ttl}\t${r.class === 1 ? "IN" : `CLASS${r.class}`}\t${r.typeName}\t${data}`;
+}
+
+function printDnsAnswer(out: Output, r: DnsQueryResult, short: boolean): void {
+  const d = r.response;
+  if (short) {
+    for (const a of d.answers) out.line(formatRdata(a));
+    return;
+  }
+  const flags = [
+    d.response ? "qr" : "",
+    d.authoritative ? "aa" : "",
+    d.truncated ? "tc" : "",
+    d.recursionDesired ? "rd" : "",
+    d.recursionAvailable ? "ra" : "",
+  ].filter(Boolean);
+  out.line(`;; ->>HEADER<<- opcode: ${d.opcodeName}, status: ${d.rcodeName}, id: ${d.id}`);
+  out.line(`;; flags: ${flags.join(" ")}; QUERY: ${d.questionCount}, ANSWER: ${d.answerCount}, AUTHORITY: ${d.authorityCount}, ADDITIONAL: ${d.additionalCount}`);
+  out.line("");
+  out.line(";; QUESTION SECTION:");
+  for (const q of d.questions) out.line(`;${digLine({ ...q, ttl: 0 }, "").replace(/\t0\t/, "\t\t").trimEnd()}`);
+  for (const [title, records] of [
+    ["ANSWER", d.answers],
+    ["AUTHORITY", d.authorities],
+    ["ADDITIONAL", d.additionals.filter((a) => a.typeName !== "OPT")],
+  ] as const) {
+    if (records.length === 0) continue;
+    out.line("");
+    out.line(`;; ${title} SECTION:`);
+    for (const a of records) out.line(digLine(a, formatRdata(a)));
+  }
+  out.line("");
+  out.line(`;; Query time: ${Math.round(r.rttMs)} msec`);
+  out.line(`;; SERVER: ${r.server}#${r.port}(${r.server}) (UDP)`);
+}
+
+async function runDns(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, DNS_SPEC);
+  const iface = required(args, "iface");
+  const server = required(args, "server");
+  if (args.positionals.length !== 1) {
+    throw new UsageError("send dns", args.positionals.length === 0 ? "no NAME to ask about" : `one NAME only, got ${args.positionals.length}`);
+  }
+  const name = args.positionals[0]!;
+  const verbose = flagCount(args, "verbose") > 0;
+  const detail = verbose || flag(args, "hexdump");
+  // Frames are printed only with -v/-x; -w gets the query, any ARP/NDP and the answer.
+  const log = new SentLog(args, LINKTYPE.ETHERNET, iface, false, detail);
+  const out = log.out;
+  try {
+    const r = await queryDns({
+      iface,
+      netns: stringOption(args, "netns"),
+      server,
+      name,
+      type: stringOption(args, "type"),
+      port: intOption(args, "port", 0, 65535),
+      src: stringOption(args, "src"),
+      srcPort: intOption(args, "sport", 0, 65535),
+      dstMac: stringOption(args, "dst-mac"),
+      timeoutMs: intOption(args, "timeout", 1),
+      onSent: (f) => log.log(f),
+    });
+    log.log({ data: r.reply.data, sec: r.reply.sec, nsec: r.reply.nsec });
+    if (detail) out.line("");
+    printDnsAnswer(out, r, flag(args, "short"));
+    return r.response.rcode === 0 ? EXIT.ok : EXIT.failure;
+  } finally {
+    log.close();
+  }
+}

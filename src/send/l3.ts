@@ -1,0 +1,150 @@
+/**
+ * The same UDP datagram as {@link sendUdp}, handed to the kernel through a raw IP
+ * socket (the `raw-socket` package) instead of injected as a frame: the kernel
+ * routes it and resolves the next hop. For interfaces where frames cannot be
+ * injected (tunnels, some virtual NICs), `stackts send udp --l3`.
+ *
+ * - IPv4: an `IPPROTO_UDP` raw socket with `IP_HDRINCL` (raw(7)), so the IPv4
+ *   header our layers build goes out as written (Linux still fills the header
+ *   checksum and total length, and the identification when it is 0).
+ * - IPv6: no header-include on Linux (raw(7), RFC 3542 §3): the kernel writes the
+ *   IPv6 header, we hand it UDP header + payload with our checksum over the
+ *   pseudo-header of the source the kernel will pick (the interface's address on
+ *   the route), and set the hop limit with `IPV6_UNICAST_HOPS`.
+ *
+ * The socket is bound to the interface (`SO_BINDTODEVICE`). A raw socket lives in
+ * the namespace of the process that opens it: to send from another namespace, run
+ * the process there (`ip netns exec NAME ...`; the CLI does so for `--netns`).
+ *
+ * @example
+ * ```ts
+ * import { sendUdpL3 } from "./l3.ts";
+ * await sendUdpL3({ iface: "eth0", dst: "192.0.2.7", dstPort: 9999, payload: new Uint8Array([1, 2]) });
+ * ```
+ *
+ * @module
+ */
+import { createRequire } from "node:module";
+import { encodePacket } from "../../layers/encode.ts";
+import type { AnyInput } from "../../layers/mod.ts";
+import { planUdp, SendError, wallClock, type SentFrame, type UdpSendOptions } from "./udp.ts";
+
+/** The part of raw-socket's API used here (it ships no types). */
+interface RawSocket {
+  send(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    address: string,
+    beforeCallback: (() => void) | null,
+    afterCallback: (error: Error | null, bytes: number) => void,
+  ): void;
+  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  pauseRecv(): void;
+  close(): void;
+  on(event: "error", listener: (err: Error) => void): void;
+}
+
+interface RawSocketModule {
+  createSocket(options: { addressFamily: number; protocol: number }): RawSocket;
+  AddressFamily: { IPv4: number; IPv6: number };
+  Protocol: { UDP: number };
+  SocketLevel: { SOL_SOCKET: number; IPPROTO_IP: number; IPPROTO_IPV6: number };
+  SocketOption: { IP_HDRINCL: number; IPV6_UNICAST_HOPS: number; SO_BINDTODEVICE: number };
+}
+
+let rawModule: RawSocketModule | undefined;
+
+function loadRawSocket(): RawSocketModule {
+  if (rawModule === undefined) {
+    try {
+      rawModule = createRequire(import.meta.url)("raw-socket") as RawSocketModule;
+    } catch (err) {
+      throw new SendError("--l3", `Cannot load the raw-socket package (npm install raw-socket): ${(err as Error).message}`);
+    }
+  }
+  return rawModule;
+}
+
+/** What {@link sendUdpL3} did. */
+export interface UdpL3Result {
+  /**
+   * The IP datagrams as sent, each from its IP header (LINKTYPE_RAW): for IPv6
+   * with the header the kernel writes as we expect it (addresses, hop limit).
+   */
+  packets: Uint8Array[];
+  /** the bytes handed to the socket: the whole datagram (IPv4) or UDP header + payload (IPv6) */
+  written: Uint8Array[];
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+}
+
+/** Options of {@link sendUdpL3}: those of sendUdp, without link-layer ones. */
+export type UdpL3Options = Omit<UdpSendOptions, "dstMac" | "resolveTimeoutMs" | "resolveTries" | "cache" | "netns" | "onSent"> & {
+  /** called with each IP datagram sent (from its IP header), e.g. to write a file */
+  onSent?: ((packet: SentFrame) => void) | undefined;
+};
+
+/** The IP datagram (IPv4 or IPv6 header + UDP + payload) as build inputs. */
+export function udpPacketLayers(spec: { src: string; dst: string; srcPort: number; dstPort: number; payload: Uint8Array; ttl?: number | undefined }): AnyInput[] {
+  const ttl = spec.ttl ?? 64;
+  return [
+    spec.dst.includes(":") ? { layer: "ipv6", src: spec.src, dst: spec.dst, hopLimit: ttl } : { layer: "ipv4", src: spec.src, dst: spec.dst, ttl },
+    { layer: "udp", srcPort: spec.srcPort, dstPort: spec.dstPort },
+    { layer: "payload", data: spec.payload },
+  ];
+}
+
+function sendOnce(socket: RawSocket, data: Uint8Array, dst: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    socket.send(buf, 0, buf.length, dst, null, (error, bytes) => (error ? reject(error) : resolve(bytes)));
+  });
+}
+
+/**
+ * Send `count` UDP datagrams through a raw IP socket bound to `iface`, in the
+ * current network namespace. Needs CAP_NET_RAW. Throws {@link SendError} on bad
+ * input; the socket's own error (e.g. "Operation not permitted") otherwise.
+ */
+export async function sendUdpL3(options: UdpL3Options): Promise<UdpL3Result> {
+  const plan = planUdp(options, false);
+  const v6 = plan.dst.includes(":");
+  const packet = encodePacket(udpPacketLayers({ ...plan, dstPort: options.dstPort, ttl: options.ttl }));
+  // IPv6: the kernel writes the 40-byte header; we write from UDP on.
+  const written = v6 ? packet.subarray(40) : packet;
+  const result: UdpL3Result = { packets: [], written: [], src: plan.src, dst: plan.dst, srcPort: plan.srcPort, dstPort: options.dstPort };
+  if (options.dryRun === true) {
+    result.packets.push(packet);
+    return result;
+  }
+  const raw = loadRawSocket();
+  let socket: RawSocket;
+  try {
+    socket = raw.createSocket({ addressFamily: v6 ? raw.AddressFamily.IPv6 : raw.AddressFamily.IPv4, protocol: raw.Protocol.UDP });
+  } catch (err) {
+    throw new SendError("--l3", `Cannot open a raw IP socket: ${(err as Error).message} (needs root or CAP_NET_RAW)`);
+  }
+  // A raw UDP socket also receives every UDP datagram: we only send.
+  socket.pauseRecv();
+  socket.on("error", () => {});
+  try {
+    const name = Buffer.from(options.iface + "\0", "utf8");
+    socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
+    if (v6) socket.setOption(raw.SocketLevel.IPPROTO_IPV6, raw.SocketOption.IPV6_UNICAST_HOPS, options.ttl ?? 64);
+    else socket.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_HDRINCL, 1);
+    const count = options.count ?? 1;
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
+      await sendOnce(socket, written, plan.dst);
+      result.packets.push(packet);
+      result.written.push(written);
+      options.onSent?.({ data: packet, ...wallClock() });
+    }
+  } finally {
+    socket.close();
+  }
+  return result;
+}
