@@ -1,11 +1,14 @@
 /**
  * UDP: hand-worked bytes decoded field by field and built back byte for byte,
  * checksum cases (good, bad, none, partial, RFC 768's 0 → 0xffff), hostile
- * lengths, and the zero-copy view.
+ * lengths, and the zero-copy view. Then the kernel as the oracle: datagrams
+ * built by the pipeline are accepted, a wrong checksum is dropped and counted.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecodeOptions, DecodeState, EncodeContext, IpContext } from "../../layers/core.ts";
 import { decodeUdp, udpCodec, UdpView, type Udp } from "../../layers/udp.ts";
+import { encodePacket } from "../../layers/encode.ts";
+import { labSkipReason, makeLab, sleep, type Host, type Lab } from "../helpers/lab.ts";
 
 const A4 = Uint8Array.of(10, 77, 0, 1);
 const B4 = Uint8Array.of(10, 77, 0, 2);
@@ -230,3 +233,92 @@ describe("UdpView", () => {
     expect(v.reset(Uint8Array.of(0, 7, 0, 9, 0, 8, 0, 0)).dstPort).toBe(9);
   });
 });
+
+// ---------------------------------------------------------------------------
+// The kernel as the oracle: datagrams built by the pipeline, injected as whole
+// Ethernet frames from host a (python3, AF_PACKET), received by host b's kernel.
+
+
+const INJECT = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\ns.send(bytes.fromhex(sys.argv[2]))\n";
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function inject(host: Host, frame: Uint8Array): Promise<void> {
+  const r = await host.run(["python3", "-c", INJECT, host.iface, toHex(frame)]);
+  if (r.code !== 0) throw new Error(`inject failed: ${r.stderr}`);
+}
+
+/** Udp InCsumErrors and InDatagrams from /proc/net/snmp (IPv4) or /proc/net/snmp6 (IPv6) inside `host`. */
+async function udpCounters(host: Host, v6: boolean): Promise<{ inDatagrams: number; inCsumErrors: number }> {
+  if (v6) {
+    const text = (await host.run(["cat", "/proc/net/snmp6"])).stdout;
+    const get = (k: string): number => Number(new RegExp(`^${k}\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
+    return { inDatagrams: get("Udp6InDatagrams"), inCsumErrors: get("Udp6InCsumErrors") };
+  }
+  const lines = (await host.run(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  const get = (k: string): number => Number(values[names.indexOf(k)]);
+  return { inDatagrams: get("InDatagrams"), inCsumErrors: get("InCsumErrors") };
+}
+
+/** Listen on [addr]:port in `host` for one datagram (1.5 s); resolves with its hex, or "timeout". */
+async function receiveOne(host: Host, addr: string, port: number, send: () => Promise<void>): Promise<string> {
+  const script =
+    "import socket,sys\n" +
+    `s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET,socket.SOCK_DGRAM)\n` +
+    "s.bind((sys.argv[1],int(sys.argv[2])))\ns.settimeout(1.5)\nprint('ready',flush=True)\n" +
+    "try:\n  d,a=s.recvfrom(4096)\n  print(d.hex(),a[1],flush=True)\nexcept socket.timeout:\n  print('timeout',flush=True)\n";
+  const child = host.spawn(["python3", "-c", script, addr, String(port)]);
+  let out = "";
+  const ready = new Promise<void>((resolve) => child.stdout!.on("data", (d: Buffer) => ((out += d.toString()), out.includes("ready") && resolve())));
+  const done = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  await ready;
+  await send();
+  await done;
+  return out.replace("ready\n", "").trim();
+}
+
+const HELLO = new TextEncoder().encode("hello stackts");
+
+for (const v6 of [false, true]) {
+  describe.skipIf(labSkipReason !== null)(`udp against the kernel (${v6 ? "IPv6" : "IPv4"})`, () => {
+    let lab: Lab;
+    beforeAll(() => {
+      lab = makeLab({ ipv6: v6 });
+    });
+    afterAll(() => lab?.down());
+
+    function frame(checksum?: number): Uint8Array {
+      const ip = v6
+        ? ({ layer: "ipv6", src: lab.a.ip6, dst: lab.b.ip6 } as const)
+        : ({ layer: "ipv4", src: lab.a.ip4, dst: lab.b.ip4 } as const);
+      return encodePacket([
+        { layer: "ethernet", src: lab.a.mac, dst: lab.b.mac },
+        ip,
+        checksum === undefined ? { layer: "udp", srcPort: 40000, dstPort: 9999 } : { layer: "udp", srcPort: 40000, dstPort: 9999, checksum },
+        { layer: "payload", data: HELLO },
+      ]);
+    }
+
+    it("accepts a datagram built by the pipeline and drops one with a wrong checksum", async () => {
+      const addr = v6 ? lab.b.ip6 : lab.b.ip4;
+      if (v6) await sleep(200); // let the address settle (nodad) before binding
+      const before = await udpCounters(lab.b, v6);
+      const good = frame();
+      expect(await receiveOne(lab.b, addr, 9999, () => inject(lab.a, good))).toBe(`${toHex(HELLO)} 40000`);
+      const mid = await udpCounters(lab.b, v6);
+      expect(mid.inDatagrams - before.inDatagrams).toBe(1);
+      // The same datagram with its checksum off by one: the kernel drops and counts it.
+      const udpOffset = 14 + (v6 ? 40 : 20);
+      const right = (good[udpOffset + 6]! << 8) | good[udpOffset + 7]!;
+      const bad = frame(right === 0xffff ? 0xfffe : right + 1);
+      expect(await receiveOne(lab.b, addr, 9999, () => inject(lab.a, bad))).toBe("timeout");
+      const after = await udpCounters(lab.b, v6);
+      expect(after.inCsumErrors - mid.inCsumErrors).toBe(1);
+      expect(after.inDatagrams).toBe(mid.inDatagrams);
+    });
+  });
+}
