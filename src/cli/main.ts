@@ -39,6 +39,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   capture: { summary: "capture live packets from a network interface", load: () => import("./capture.ts") },
   devices: { summary: "list the interfaces that can be captured on", load: () => import("./devices.ts") },
   send: { summary: "craft and send UDP datagrams, raw frames and DNS queries", load: () => import("./send.ts") },
+  doctor: { summary: "check whether capture can work here, and say how to fix it", load: () => import("./doctor.ts") },
+  setcap: { summary: "let ordinary users capture: a node copy with cap_net_raw (run once as root)", load: () => import("./setcap.ts") },
 };
 
 function topHelp(): string {
