@@ -1,12 +1,21 @@
 /**
  * ICMP (IPv4): hand-worked messages of every named type decoded field by field
  * and built back byte for byte, quoted datagrams decoded as real layers, and
- * hostile input (short messages, truncated quotes, errors inside errors).
+ * hostile input (short messages, truncated quotes, errors inside errors), and
+ * the kernel's own echo replies to requests we build.
  */
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecodeState, EncodeContext } from "../../layers/core.ts";
 import { decodeAs } from "../../layers/decode.ts";
 import { decodeIcmp, icmpCodec, type Icmp, type IcmpInput } from "../../layers/icmp.ts";
+import { decodePacket } from "../../layers/decode.ts";
+import { encodePacket } from "../../layers/encode.ts";
+import type { Frame } from "../../src/frame.ts";
+import { openCaptureFile } from "../../src/capture_file.ts";
+import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "../helpers/lab.ts";
 
 const NO_CTX: EncodeContext = { inner: undefined, outer: undefined, ip: undefined };
 
@@ -178,5 +187,96 @@ describe("icmp encode", () => {
 
   it("writes explicit fields as given: a wrong checksum, raw bytes 4-7", () => {
     expect([...build({ layer: "icmp", type: 0, checksum: 0xdead, restOfHeader: 0x01020304 })]).toEqual([0, 0, 0xde, 0xad, 1, 2, 3, 4]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The kernel as the oracle: an echo request built by the pipeline, injected
+// from host a (python3, AF_PACKET), answered by host b's kernel; the reply is
+// captured with tcpdump and decoded by us. A wrong checksum gets no answer and
+// is counted.
+
+const INJECT = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\ns.send(bytes.fromhex(sys.argv[2]))\n";
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function inject(host: Host, frame: Uint8Array): Promise<void> {
+  const r = await host.run(["python3", "-c", INJECT, host.iface, toHex(frame)]);
+  if (r.code !== 0) throw new Error(`inject failed: ${r.stderr}`);
+}
+
+/** Run tcpdump on `host` with `filter` while `act` runs; the frames it saw (waits up to `ms` for `count`). */
+async function captureWhile(host: Host, filter: string, count: number, ms: number, act: () => Promise<void>): Promise<Frame[]> {
+  const dir = mkdtempSync(join(tmpdir(), "stackts-cap-"));
+  const file = join(dir, "cap.pcap");
+  try {
+    const child = host.spawn(["tcpdump", "-i", host.iface, "-n", "-U", "-c", String(count), "-w", file, filter]);
+    let err = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => ((err += d.toString()), err.includes("listening on") && resolve()));
+      child.on("close", () => reject(new Error(`tcpdump exited: ${err}`)));
+    });
+    const done = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    await act();
+    const timer = setTimeout(() => child.kill("SIGINT"), ms);
+    await done;
+    clearTimeout(timer);
+    const reader = openCaptureFile(file);
+    const frames = [...reader.frames()];
+    reader.close();
+    return frames;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One counter from /proc/net/snmp ("Icmp", "InCsumErrors") or /proc/net/snmp6 ("Icmp6InCsumErrors") inside `host`. */
+async function snmpCounter(host: Host, group: string, name: string): Promise<number> {
+  if (group === "") {
+    const text = (await host.run(["cat", "/proc/net/snmp6"])).stdout;
+    return Number(new RegExp(`^${name}\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
+  }
+  const lines = (await host.run(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) => l.startsWith(`${group}:`));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf(name)]);
+}
+
+const kernelSkip = labSkipReason ?? (hasCommand("tcpdump") ? null : "needs tcpdump");
+
+describe.skipIf(kernelSkip !== null)("icmp against the kernel", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = makeLab();
+  });
+  afterAll(() => lab?.down());
+
+  function echo(checksum?: number): Uint8Array {
+    return encodePacket([
+      { layer: "ethernet", src: lab.a.mac, dst: lab.b.mac },
+      { layer: "ipv4", src: lab.a.ip4, dst: lab.b.ip4 },
+      checksum === undefined ? { layer: "icmp", identifier: 0x4242, sequence: 7 } : { layer: "icmp", identifier: 0x4242, sequence: 7, checksum },
+      { layer: "payload", data: new TextEncoder().encode("stackts echo") },
+    ]);
+  }
+
+  it("answers our echo request; we decode its reply", async () => {
+    const frames = await captureWhile(lab.a, "icmp[icmptype] == 0", 1, 3000, () => inject(lab.a, echo()));
+    expect(frames).toHaveLength(1);
+    const { layers, issues } = decodePacket(frames[0]!.data, frames[0]!.linkType, { length: frames[0]!.length });
+    expect(issues).toEqual([]);
+    expect(layers.map((l) => l.layer)).toEqual(["ethernet", "ipv4", "icmp", "payload"]);
+    expect(layers[2]).toMatchObject({ type: 0, code: 0, identifier: 0x4242, sequence: 7, checksumValid: true });
+    expect(new TextDecoder().decode((layers[3] as { data: Uint8Array }).data)).toBe("stackts echo");
+  });
+
+  it("ignores and counts an echo request with a wrong checksum", async () => {
+    const good = echo();
+    const right = (good[14 + 20 + 2]! << 8) | good[14 + 20 + 3]!;
+    const before = await snmpCounter(lab.b, "Icmp", "InCsumErrors");
+    const frames = await captureWhile(lab.a, "icmp[icmptype] == 0", 1, 1500, () => inject(lab.a, echo(right ^ 0x0100)));
+    expect(frames).toHaveLength(0);
+    expect((await snmpCounter(lab.b, "Icmp", "InCsumErrors")) - before).toBe(1);
   });
 });

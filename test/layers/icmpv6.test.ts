@@ -2,18 +2,22 @@
  * ICMPv6 and NDP: hand-worked messages (echo, NS, NA, RA with every option
  * kind) decoded field by field and built back byte for byte, quoted packets
  * decoded as real layers, hostile NDP options, and tshark as a second opinion
- * on the same bytes.
+ * on the same bytes, and the kernel's own echo replies to requests we build.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncodeContext } from "../../layers/core.ts";
 import { decodeAs } from "../../layers/decode.ts";
 import { icmpv6Codec, parseNdpOptions, type Icmpv6, type Icmpv6Input, type NdpOption } from "../../layers/icmpv6.ts";
 import { parseIpv6 } from "../../layers/addr.ts";
-import { hasCommand } from "../helpers/lab.ts";
+import { decodePacket } from "../../layers/decode.ts";
+import { encodePacket } from "../../layers/encode.ts";
+import type { Frame } from "../../src/frame.ts";
+import { openCaptureFile } from "../../src/capture_file.ts";
+import { hasCommand, labSkipReason, makeLab, sleep, type Host, type Lab } from "../helpers/lab.ts";
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -292,5 +296,97 @@ describe.skipIf(tsharkSkip !== null)("icmpv6 literals against tshark", () => {
       ["136", "0x1abe", "1", "", "fd77::2", "", "", "", "", "", "", "", ""],
       ["134", "0xc88c", "1", "", "", "64", "1800", "30000", "1000", "1500", "fd77::", "fd77::53", ""],
     ]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The kernel as the oracle: an echo request built by the pipeline, injected
+// from host a (python3, AF_PACKET), answered by host b's kernel; the reply is
+// captured with tcpdump and decoded by us. A wrong checksum gets no answer and
+// is counted.
+
+const INJECT = "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\ns.send(bytes.fromhex(sys.argv[2]))\n";
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function inject(host: Host, frame: Uint8Array): Promise<void> {
+  const r = await host.run(["python3", "-c", INJECT, host.iface, toHex(frame)]);
+  if (r.code !== 0) throw new Error(`inject failed: ${r.stderr}`);
+}
+
+/** Run tcpdump on `host` with `filter` while `act` runs; the frames it saw (waits up to `ms` for `count`). */
+async function captureWhile(host: Host, filter: string, count: number, ms: number, act: () => Promise<void>): Promise<Frame[]> {
+  const dir = mkdtempSync(join(tmpdir(), "stackts-cap-"));
+  const file = join(dir, "cap.pcap");
+  try {
+    const child = host.spawn(["tcpdump", "-i", host.iface, "-n", "-U", "-c", String(count), "-w", file, filter]);
+    let err = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => ((err += d.toString()), err.includes("listening on") && resolve()));
+      child.on("close", () => reject(new Error(`tcpdump exited: ${err}`)));
+    });
+    const done = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    await act();
+    const timer = setTimeout(() => child.kill("SIGINT"), ms);
+    await done;
+    clearTimeout(timer);
+    const reader = openCaptureFile(file);
+    const frames = [...reader.frames()];
+    reader.close();
+    return frames;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One counter from /proc/net/snmp ("Icmp", "InCsumErrors") or /proc/net/snmp6 ("Icmp6InCsumErrors") inside `host`. */
+async function snmpCounter(host: Host, group: string, name: string): Promise<number> {
+  if (group === "") {
+    const text = (await host.run(["cat", "/proc/net/snmp6"])).stdout;
+    return Number(new RegExp(`^${name}\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
+  }
+  const lines = (await host.run(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) => l.startsWith(`${group}:`));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf(name)]);
+}
+
+const kernelSkip = labSkipReason ?? (hasCommand("tcpdump") ? null : "needs tcpdump");
+
+describe.skipIf(kernelSkip !== null)("icmpv6 against the kernel", () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = makeLab({ ipv6: true });
+    await sleep(300);
+  });
+  afterAll(() => lab?.down());
+
+  function echo(checksum?: number): Uint8Array {
+    return encodePacket([
+      { layer: "ethernet", src: lab.a.mac, dst: lab.b.mac },
+      { layer: "ipv6", src: lab.a.ip6, dst: lab.b.ip6 },
+      checksum === undefined ? { layer: "icmpv6", identifier: 0x4242, sequence: 7 } : { layer: "icmpv6", identifier: 0x4242, sequence: 7, checksum },
+      { layer: "payload", data: new TextEncoder().encode("stackts echo6") },
+    ]);
+  }
+
+  it("answers our echo request (after its own neighbor discovery); we decode its reply", async () => {
+    const frames = await captureWhile(lab.a, "icmp6 and ip6[40] == 129", 1, 3000, () => inject(lab.a, echo()));
+    expect(frames).toHaveLength(1);
+    const { layers, issues } = decodePacket(frames[0]!.data, frames[0]!.linkType, { length: frames[0]!.length });
+    expect(issues).toEqual([]);
+    expect(layers.map((l) => l.layer)).toEqual(["ethernet", "ipv6", "icmpv6", "payload"]);
+    expect(layers[2]).toMatchObject({ type: 129, code: 0, identifier: 0x4242, sequence: 7, checksumValid: true, checksumStatus: "good" });
+    expect(new TextDecoder().decode((layers[3] as { data: Uint8Array }).data)).toBe("stackts echo6");
+  });
+
+  it("ignores and counts an echo request with a wrong checksum", async () => {
+    const good = echo();
+    const right = (good[14 + 40 + 2]! << 8) | good[14 + 40 + 3]!;
+    const before = await snmpCounter(lab.b, "", "Icmp6InCsumErrors");
+    const frames = await captureWhile(lab.a, "icmp6 and ip6[40] == 129", 1, 1500, () => inject(lab.a, echo(right ^ 0x0100)));
+    expect(frames).toHaveLength(0);
+    expect((await snmpCounter(lab.b, "", "Icmp6InCsumErrors")) - before).toBe(1);
   });
 });
