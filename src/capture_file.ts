@@ -105,7 +105,9 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
     try {
       const st = fs.fstatSync(this.fd);
       this.fileSize = st.isFile() ? st.size : null;
-      const buf = new Uint8Array(this.chunkSize);
+      // a small regular file gets a buffer of its own size, not 8 MiB
+      const size = this.fileSize !== null ? Math.max(64, Math.min(this.chunkSize, this.fileSize)) : this.chunkSize;
+      const buf = new Uint8Array(size);
       this.chunk = { buf, dv: new DataView(buf.buffer), base: 0, end: 0 };
       // The header must be here before the reader can say what it is.
       while (this.chunk.end < 24 && !this.eof) this.fillSync();

@@ -287,3 +287,43 @@ describe("errors", () => {
     expect(n).toBe(t.stdout.trim().split("\n").length);
   });
 });
+
+describe("random damage", () => {
+  it("mutated pcap and pcapng files end normally or in one CaptureFileError, never anything else", async () => {
+    const fc = await import("fast-check");
+    const { file: pcapFile } = sampleFile(false);
+    const ngFile = path.join(tmp, "fuzz_base.pcapng");
+    const w = openCaptureWriter(ngFile, { nanoseconds: true, interfaces: [{ linkType: 1, name: "a", filter: "tcp" }, { linkType: 101 }] });
+    for (let i = 0; i < 40; i++) w.write({ ...frameOf(i, 20 + i * 13), linkType: i % 3 === 0 ? 101 : 1, interfaceId: i % 3 === 0 ? 1 : 0 });
+    w.close();
+    const bases = [fs.readFileSync(pcapFile).subarray(0, 6000), fs.readFileSync(ngFile)];
+    const target = path.join(tmp, "fuzz.bin");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (which, edits, cut) => {
+          const b = Buffer.from(bases[which]!);
+          // keep the magic most of the time so the damage reaches the records
+          for (const [at, v] of edits) b[8 + (at % (b.length - 8))] = v;
+          fs.writeFileSync(target, cut === undefined ? b : b.subarray(0, cut % b.length));
+          let errors = 0;
+          try {
+            const r = openCaptureFile(target, { chunkSize: 256 });
+            try {
+              for (const _ of r.frames());
+            } finally {
+              r.close();
+            }
+          } catch (e) {
+            if (!(e instanceof CaptureFileError)) throw e;
+            errors++;
+          }
+          expect(errors).toBeLessThanOrEqual(1);
+        },
+      ),
+      { numRuns: 400, seed: 20261125 },
+    );
+  });
+});
