@@ -236,12 +236,15 @@ export function diagnose(options: DiagnoseOptions = {}): Check[] {
       let fix: string;
       if (container.engine !== null && !caps.bounding.has("NET_RAW")) {
         fix = "start the container with --cap-add NET_RAW --cap-add NET_ADMIN (or --privileged); its bounding set lacks NET_RAW, so not even root inside can capture";
-      } else if (container.engine !== null) {
-        fix = "run as root inside the container (the image's default user), with --cap-add NET_RAW";
       } else if (uid === 0) {
-        fix = "this root process has no CAP_NET_RAW (dropped by a sandbox?): run from a full root shell";
+        fix =
+          container.engine !== null
+            ? "start the container with --cap-add NET_RAW --cap-add NET_ADMIN (or --privileged)"
+            : "this root process has no CAP_NET_RAW (dropped by a sandbox or capsh?): run from a full root shell";
       } else {
-        fix = "run as root (sudo), or once 'sudo stackts setcap' and then use 'stackts-cap' as this user (see docs/privileges.md)";
+        fix =
+          "run as root (sudo), or once 'sudo stackts setcap' and then use 'stackts-cap' as this user (see docs/privileges.md)" +
+          (container.engine !== null ? "; in a container, stay root (the image's default user) and use -Z USER to drop it after opening" : "");
       }
       add({ status: "fail", topic: "capabilities", finding: `uid ${uid} (${how}): ${wanted}; capture and send need CAP_NET_RAW`, fix });
     }
@@ -334,10 +337,12 @@ export function diagnose(options: DiagnoseOptions = {}): Check[] {
       add({ status: "ok", topic: "open", finding: `opened a capture on ${probe.name}` });
     } catch (err) {
       const perm = err instanceof CaptureError && err.code === "EPERM";
+      const msg = err instanceof Error ? err.message : String(err);
       add({
         status: "fail",
         topic: "open",
-        finding: err instanceof Error ? err.message : String(err),
+        // the library's message ends in the same hint we give as the fix
+        finding: perm && msg.endsWith(`; ${PERMISSION_HINT}`) ? msg.slice(0, -PERMISSION_HINT.length - 2) : msg,
         ...(perm ? { fix: PERMISSION_HINT } : {}),
       });
     }

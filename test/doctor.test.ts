@@ -1,0 +1,88 @@
+/**
+ * `stackts doctor` against the real thing: the built CLI runs inside lab
+ * namespaces, once as root (must pass and name the lab's interface, with the
+ * offload state `ethtool -k` reports), once as uid 65534 (must fail on
+ * capabilities and say how to fix it).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "./helpers/lab.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(ROOT, "bin", "stackts.js");
+const BUILT = existsSync(join(ROOT, "dist", "src", "cli", "doctor.js"));
+
+const skip = labSkipReason ?? (!hasCommand("setpriv") ? "needs setpriv (util-linux)" : !BUILT ? "needs 'npm run build:ts' first" : null);
+
+/** tx-checksumming as `ethtool -k` prints it: the oracle, parsed here on its own. */
+function ethtoolTx(host: Host): "on" | "off" {
+  const out = execFileSync("ip", ["netns", "exec", host.ns, "ethtool", "-k", host.iface], { encoding: "utf8" });
+  const m = /^tx-checksumming: (on|off)/m.exec(out);
+  if (!m) throw new Error(`no tx-checksumming in ethtool -k output:\n${out}`);
+  return m[1] as "on" | "off";
+}
+
+function line(out: string, topic: string): string {
+  const l = out.split("\n").find((x) => new RegExp(`^\\S+\\s+${topic}: `).test(x));
+  if (l === undefined) throw new Error(`no "${topic}" line in:\n${out}`);
+  return l;
+}
+
+describe.skipIf(skip !== null)(`stackts doctor${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let withOffload: Lab;
+  let noOffload: Lab;
+  beforeAll(() => {
+    withOffload = makeLab({ offload: "keep" });
+    noOffload = makeLab(); // tx/rx checksum offload turned off by the lab
+  });
+  afterAll(() => {
+    withOffload?.down();
+    noOffload?.down();
+  });
+
+  it("as root in a lab: exit 0, names the lab interface and its offload state as ethtool -k reports it", async () => {
+    for (const lab of [withOffload, noOffload]) {
+      const h = lab.a;
+      const r = await h.run(["node", CLI, "doctor"]);
+      expect(r.stderr).toBe("");
+      expect(r.code, r.stdout).toBe(0);
+      expect(line(r.stdout, "capabilities")).toMatch(/^ok\s+capabilities: uid 0 .*NET_RAW yes/);
+      expect(line(r.stdout, "libpcap")).toMatch(/^ok\s+libpcap: libpcap version \d+\.\d+/);
+      // only this namespace's interfaces: the lab end and loopback, nothing of the root namespace
+      const ifaces = line(r.stdout, "interfaces");
+      expect(ifaces).toMatch(new RegExp(`^ok\\s+interfaces: up: ${h.iface} \\(${h.ip4.replace(/\./g, "\\.")}\\), lo \\(127\\.0\\.0\\.1\\)$`));
+      const offload = line(r.stdout, `offload ${h.iface}`);
+      const tx = ethtoolTx(h);
+      expect(offload).toContain(`tx-checksumming ${tx}`);
+      if (tx === "on") expect(offload).toMatch(new RegExp(`^warn .*partial.*; fix: .*ethtool -K ${h.iface} tx off`));
+      else expect(offload).toMatch(/^ok\s+.*captured checksums are the ones sent/);
+      expect(line(r.stdout, "open")).toMatch(new RegExp(`^ok\\s+open: opened a capture on ${h.iface}$`));
+      expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^ok\s+capture: should work here$/);
+    }
+    // the two labs really differ, so the comparison above covered both states
+    expect([ethtoolTx(withOffload.a), ethtoolTx(noOffload.a)]).toEqual(["on", "off"]);
+  });
+
+  it("as uid 65534: non-zero, with the capability line and its fix", async () => {
+    const h = noOffload.a;
+    const r = await h.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "node", CLI, "doctor"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const caps = line(r.stdout, "capabilities");
+    expect(caps).toMatch(/^FAIL\s+capabilities: uid 65534 \(no privileges\): NET_RAW no, NET_ADMIN no; capture and send need CAP_NET_RAW; fix: run as root .*stackts setcap/);
+    expect(line(r.stdout, "open")).toMatch(/^FAIL\s+open: .*no permission.*; fix: /);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^FAIL\s+capture: cannot capture here \(\d+ problems? above\)$/);
+  });
+
+  it("names one interface when asked, and fails on an unknown one", async () => {
+    const h = withOffload.a;
+    const ok = await h.run(["node", CLI, "doctor", h.iface]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.split("\n").filter((l) => l.includes(" offload ")).length).toBe(1);
+    const bad = await h.run(["node", CLI, "doctor", "nosuch0"]);
+    expect(bad.code).toBe(1);
+    expect(line(bad.stdout, "interfaces")).toMatch(/^FAIL\s+interfaces: no interface "nosuch0" .*fix: pick one from 'stackts devices'/);
+  });
+});
