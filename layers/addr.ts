@@ -20,12 +20,27 @@ const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
 /** "0".."255" */
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
+// Direct-mapped caches of recent address strings: real traffic repeats a few
+// addresses, and reusing the string saves building it (and the garbage) per packet.
+const CACHE_SIZE = 4096;
+const macKeys = new Float64Array(CACHE_SIZE).fill(-1);
+const macText: string[] = new Array<string>(CACHE_SIZE).fill("");
+const ipv4Keys = new Float64Array(CACHE_SIZE).fill(-1);
+const ipv4Text: string[] = new Array<string>(CACHE_SIZE).fill("");
+
 /** `aa:bb:cc:dd:ee:ff` from 6 bytes at `offset`. */
 export function formatMac(b: Uint8Array, offset = 0): string {
-  return (
+  const hi = (b[offset]! << 8) | b[offset + 1]!;
+  const lo = ((b[offset + 2]! << 24) | (b[offset + 3]! << 16) | (b[offset + 4]! << 8) | b[offset + 5]!) >>> 0;
+  const key = hi * 0x100000000 + lo;
+  const slot = (lo ^ (lo >>> 12) ^ (hi << 4)) & (CACHE_SIZE - 1);
+  if (macKeys[slot] === key) return macText[slot]!;
+  const text =
     HEX2[b[offset]!]! + ":" + HEX2[b[offset + 1]!]! + ":" + HEX2[b[offset + 2]!]! + ":" +
-    HEX2[b[offset + 3]!]! + ":" + HEX2[b[offset + 4]!]! + ":" + HEX2[b[offset + 5]!]!
-  );
+    HEX2[b[offset + 3]!]! + ":" + HEX2[b[offset + 4]!]! + ":" + HEX2[b[offset + 5]!]!;
+  macKeys[slot] = key;
+  macText[slot] = text;
+  return text;
 }
 
 /** Lower-case colon hex of any length (for non-Ethernet link addresses): `01:02:0a`. */
@@ -37,7 +52,13 @@ export function formatHexColon(b: Uint8Array, offset = 0, length = b.length - of
 
 /** Dotted quad from 4 bytes at `offset`. */
 export function formatIpv4(b: Uint8Array, offset = 0): string {
-  return DEC[b[offset]!]! + "." + DEC[b[offset + 1]!]! + "." + DEC[b[offset + 2]!]! + "." + DEC[b[offset + 3]!]!;
+  const key = ((b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!) >>> 0;
+  const slot = (key ^ (key >>> 12) ^ (key >>> 24)) & (CACHE_SIZE - 1);
+  if (ipv4Keys[slot] === key) return ipv4Text[slot]!;
+  const text = DEC[b[offset]!]! + "." + DEC[b[offset + 1]!]! + "." + DEC[b[offset + 2]!]! + "." + DEC[b[offset + 3]!]!;
+  ipv4Keys[slot] = key;
+  ipv4Text[slot] = text;
+  return text;
 }
 
 function group(b: Uint8Array, at: number): string {

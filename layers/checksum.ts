@@ -80,6 +80,69 @@ export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: numb
   );
 }
 
+/**
+ * The {@link IpContext} the IPv4/IPv6 decoders set: `src` and `dst` are made
+ * (as subarrays of the header) only when read, and the pseudo-header sum is
+ * taken straight from the header bytes, which keeps the decode hot path free
+ * of two typed-array allocations per packet.
+ */
+export class IpHeaderContext implements IpContext {
+  readonly version: 4 | 6;
+  upperLength: number;
+  complete: boolean;
+  laterFragment: boolean;
+  /** the IP header bytes (at least up to the end of the destination address) */
+  readonly header: Uint8Array;
+  #src: Uint8Array | undefined;
+  #dst: Uint8Array | undefined;
+
+  constructor(version: 4 | 6, header: Uint8Array, upperLength: number, complete: boolean, laterFragment: boolean) {
+    this.version = version;
+    this.header = header;
+    this.upperLength = upperLength;
+    this.complete = complete;
+    this.laterFragment = laterFragment;
+  }
+
+  get src(): Uint8Array {
+    return (this.#src ??= this.version === 4 ? this.header.subarray(12, 16) : this.header.subarray(8, 24));
+  }
+  set src(v: Uint8Array) {
+    this.#src = v;
+  }
+  get dst(): Uint8Array {
+    return (this.#dst ??= this.version === 4 ? this.header.subarray(16, 20) : this.header.subarray(24, 40));
+  }
+  set dst(v: Uint8Array) {
+    this.#dst = v;
+  }
+
+  /** {@link pseudoHeaderSum} for this header's addresses. */
+  pseudoSum(protocol: number, upperLength: number): number {
+    const addresses =
+      this.#src === undefined && this.#dst === undefined
+        ? this.version === 4
+          ? onesSum(this.header, 12, 20)
+          : onesSum(this.header, 8, 40)
+        : onesSum(this.src) + onesSum(this.dst);
+    return addresses + protocol + (upperLength & 0xffff) + Math.floor(upperLength / 0x10000);
+  }
+}
+
+/**
+ * {@link pseudoHeaderSum} for an IP context. Also accepts a plain copy of an
+ * {@link IpHeaderContext} (`{ ...ip }` keeps `header` but not the `src`/`dst` getters).
+ */
+export function ipPseudoHeaderSum(ip: IpContext, protocol: number, upperLength: number): number {
+  if (ip instanceof IpHeaderContext) return ip.pseudoSum(protocol, upperLength);
+  const header = (ip as { header?: unknown }).header;
+  if ((ip.src === undefined || ip.dst === undefined) && header instanceof Uint8Array) {
+    const addresses = ip.version === 4 ? onesSum(header, 12, 20) : onesSum(header, 8, 40);
+    return addresses + protocol + (upperLength & 0xffff) + Math.floor(upperLength / 0x10000);
+  }
+  return pseudoHeaderSum(ip.src, ip.dst, protocol, upperLength);
+}
+
 /** IP protocol numbers whose checksum covers a pseudo-header. */
 export const IP_PROTOCOL_UDP = 17;
 export const IP_PROTOCOL_TCP = 6;
@@ -111,13 +174,14 @@ export function transportChecksumStatus(
   checksumOffset: number,
   protocol: number,
   ip: IpContext | null,
+  upperLength?: number,
 ): ChecksumStatus {
   if (ip === null || !ip.complete || ip.laterFragment) return "unverified";
-  const length = ip.upperLength;
+  const length = upperLength ?? ip.upperLength;
   if (segment.length < length || checksumOffset + 2 > length) return "unverified";
   const stored = (segment[checksumOffset]! << 8) | segment[checksumOffset + 1]!;
   if (stored === 0 && protocol === IP_PROTOCOL_UDP && ip.version === 4) return "none";
-  const pseudo = pseudoHeaderSum(ip.src, ip.dst, protocol, length);
+  const pseudo = ipPseudoHeaderSum(ip, protocol, length);
   if (foldSum(onesSum(segment, 0, length, pseudo)) === 0xffff) return "good";
   // 0 and 0xffff are the same ones-complement number; compare both spellings.
   const partial = foldSum(pseudo);

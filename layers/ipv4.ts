@@ -18,8 +18,8 @@
  * @module
  */
 import { formatIpv4, parseIpv4 } from "./addr.ts";
-import { checksumOk, internetChecksum } from "./checksum.ts";
-import type { Codec, Decoder, Input, IpContext, LayerBase } from "./core.ts";
+import { checksumOk, internetChecksum, IpHeaderContext } from "./checksum.ts";
+import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
 import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
 
 /**
@@ -231,15 +231,7 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   if (cut && state.depth === 0) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `total length ${totalLength} exceeds ${len} bytes` });
   }
-  const ip: IpContext = {
-    version: 4,
-    src: bytes.subarray(12, 16),
-    dst: bytes.subarray(16, 20),
-    upperLength: totalLength - headerLength,
-    complete: !cut && !moreFragments && fragmentOffset === 0,
-    laterFragment: fragmentOffset > 0,
-  };
-  state.ip = ip;
+  state.ip = new IpHeaderContext(4, bytes, totalLength - headerLength, !cut && !moreFragments && fragmentOffset === 0, fragmentOffset > 0);
   state.rest = bytes.subarray(headerLength, cut ? len : totalLength);
   if (optionError !== null) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: optionError });

@@ -19,7 +19,8 @@
  * @module
  */
 import { formatIpv6, parseIpv6 } from "./addr.ts";
-import type { Codec, Decoder, Input, IpContext, LayerBase } from "./core.ts";
+import { IpHeaderContext } from "./checksum.ts";
+import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
 import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
 
 /** One option of a hop-by-hop or destination options header (RFC 8200 §4.2). */
@@ -232,15 +233,7 @@ export const decodeIpv6: Decoder = (bytes, state) => {
     at += headerLength;
     if (error !== null) break;
   }
-  const ip: IpContext = {
-    version: 6,
-    src: bytes.subarray(8, 24),
-    dst: bytes.subarray(24, 40),
-    upperLength: Math.max(0, payloadLength - (at - 40)),
-    complete: !cut && !fragmented,
-    laterFragment,
-  };
-  state.ip = ip;
+  state.ip = new IpHeaderContext(6, bytes, Math.max(0, payloadLength - (at - 40)), !cut && !fragmented, laterFragment);
   state.rest = bytes.subarray(at, end);
   if (error !== null) {
     state.issues.push({ layer: "ipv6", kind: errorKind, reason: error });
