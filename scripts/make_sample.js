@@ -65,7 +65,7 @@ const frames = [
   ],
   [eth(A, B), ip6(A.ip6, B.ip6), { layer: "icmpv6", type: 128, identifier: 2, sequence: 1 }, { layer: "payload", data: pingData }],
   [eth(B, A), ip6(B.ip6, A.ip6), { layer: "icmpv6", type: 129, identifier: 2, sequence: 1 }, { layer: "payload", data: pingData }],
-  [eth(A, B), ip6(A.ip6, B.ip6), { layer: "udp", srcPort: 5353, dstPort: 5353 }, { layer: "dns", id: 0, recursionDesired: false, questions: [{ name: "stackts.local", type: "AAAA" }] }],
+  [eth(A, B), ip6(A.ip6, B.ip6), { layer: "udp", srcPort: 40002, dstPort: 53 }, { layer: "dns", id: 0x4321, questions: [{ name: "stackts.example", type: "AAAA" }] }],
   [eth(A, B), { layer: "vlan", id: 100, pcp: 3 }, ip4(A, B), { layer: "icmp", type: 8, identifier: 3, sequence: 1 }, { layer: "payload", data: pingData }],
 ];
 

@@ -34,6 +34,8 @@ export interface OptionSpec {
 export interface ParsedArgs {
   /** value options as their last given string; flags as the number of times given */
   options: Map<string, string | number>;
+  /** how each option was last spelled on the command line ("-c", "--count"), for messages */
+  spelled: Map<string, string>;
   positionals: string[];
 }
 
@@ -46,6 +48,7 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
     if (s.short !== undefined) byShort.set(s.short, s);
   }
   const options = new Map<string, string | number>();
+  const spelled = new Map<string, string>();
   const positionals: string[] = [];
   const setFlag = (s: OptionSpec): void => {
     const prev = options.get(s.name);
@@ -62,6 +65,7 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const s = byLong.get(name);
       if (s === undefined) throw new UsageError(`--${name}`, "unknown option (see --help)");
+      spelled.set(s.name, `--${name}`);
       if (s.value === undefined) {
         if (eq >= 0) throw new UsageError(`--${name}`, "takes no value");
         setFlag(s);
@@ -79,6 +83,7 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
         const letter = arg[j]!;
         const s = byShort.get(letter);
         if (s === undefined) throw new UsageError(`-${letter}`, "unknown option (see --help)");
+        spelled.set(s.name, `-${letter}`);
         if (s.value === undefined) {
           setFlag(s);
           continue;
@@ -93,7 +98,7 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
     }
     positionals.push(arg);
   }
-  return { options, positionals };
+  return { options, spelled, positionals };
 }
 
 const HELP: OptionSpec = { name: "help", short: "h", help: "show this help" };
@@ -123,7 +128,7 @@ export function intOption(args: ParsedArgs, name: string, min: number, max = Num
   const v = stringOption(args, name);
   if (v === undefined) return undefined;
   const m = /^(\d+)([kKmM]?)$/.exec(v);
-  const spec = name.length === 1 ? `-${name}` : `--${name}`;
+  const spec = args.spelled.get(name) ?? `--${name}`;
   if (m === null || (!sizes && m[2] !== "")) throw new UsageError(spec, `expected an integer, got '${v}'`);
   let n = Number(m[1]);
   if (m[2] === "k" || m[2] === "K") n *= 1024;

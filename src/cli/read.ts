@@ -23,7 +23,7 @@ import { SummaryFormatter } from "../format/summary.ts";
 import { clockTime } from "../format/time.ts";
 import { packetTree } from "../format/tree.ts";
 import { TftpTracker } from "../tftp_tracker.ts";
-// APP_SUMMARY_IMPORT
+import { appSummary } from "../format/app_summary.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError } from "./errors.ts";
 
@@ -75,7 +75,7 @@ export class PacketPrinter {
     this.#summary = new SummaryFormatter({
       absoluteSeq: options.absoluteSeq ?? false,
       quiet: options.quiet ?? false,
-      // APP_SUMMARY_HOOK
+      app: appSummary,
     });
   }
 

@@ -19,8 +19,8 @@
 /** "00".."ff" by byte value. */
 export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-// Printable ASCII as itself, everything else as '.' (as tcpdump does).
-const ASCII: readonly string[] = Array.from({ length: 256 }, (_, i) => (i >= 0x20 && i < 0x7f ? String.fromCharCode(i) : "."));
+// Graphic ASCII (0x21-0x7e) as itself, everything else (space too) as '.' (as tcpdump does).
+const ASCII: readonly string[] = Array.from({ length: 256 }, (_, i) => (i > 0x20 && i < 0x7f ? String.fromCharCode(i) : "."));
 
 /** Lower-case hex of `data`, two digits per byte, no separators. */
 export function toHex(data: Uint8Array): string {

@@ -283,7 +283,8 @@ export class SummaryFormatter {
     s += ", length " + (payload >= 0 ? payload : 0);
     if (app !== undefined && app.layer !== "payload" && payload > 0) {
       const text = this.#appOr(app, "");
-      if (text !== "") s += ": " + text;
+      // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
+      if (text !== "") s += (app.layer === "dns" ? " " : ": ") + text;
     }
     return s;
   }
@@ -431,14 +432,14 @@ export function tcpOptions(options: readonly TcpOption[], sackBase = 0): string 
 
 function arpText(a: Arp, length: number): string {
   const len = ", length " + length;
-  if (a.hardwareType !== 1 || a.protocolType !== 0x0800) {
+  if (a.protocolType !== 0x0800 || a.protocolLength !== 4) {
     return "ARP, hardware #" + a.hardwareType + ", protocol 0x" + HEX4(a.protocolType) + ", op " + a.op + len;
   }
   switch (a.op) {
     case 1:
       return (
         "ARP, Request who-has " + a.targetIp +
-        (a.targetMac !== "00:00:00:00:00:00" ? " (" + a.targetMac + ")" : "") +
+        (/^(00:)*00$/.test(a.targetMac) || a.targetMac === "" ? "" : " (" + a.targetMac + ")") +
         " tell " + a.senderIp + len
       );
     case 2:

@@ -1,0 +1,56 @@
+/**
+ * stackts: a layered network protocol stack with native libpcap capture.
+ *
+ * This module is the package's public API (`import ... from "stackts"`): the pure
+ * protocol layers (decode, build, checksums, zero-copy peeks) re-exported from
+ * `layers/mod.ts`, and everything with I/O: capture files, live capture and
+ * injection, BPF filters, devices, conversation tracking, and the text forms the
+ * CLI prints. The CLI (`stackts`) is a thin shell over these calls.
+ *
+ * @example
+ * ```ts
+ * import { openCaptureFile, PacketDecoder, SummaryFormatter, appSummary, clockTime } from "stackts";
+ * const reader = openCaptureFile("trace.pcap");
+ * const decoder = new PacketDecoder();
+ * const summary = new SummaryFormatter({ app: appSummary });
+ * for await (const f of reader) {
+ *   const p = decoder.decode(f.data, f.linkType, f.length);
+ *   console.log(clockTime(f.sec, f.nsec), summary.format(p.layers, p.issues, f.length));
+ * }
+ * ```
+ *
+ * @module
+ */
+export * from "../layers/mod.ts";
+
+// Frames and capture files
+export * from "./frame.ts";
+export { CaptureFileError, CaptureFileReader, openCaptureFile, openCaptureWriter } from "./capture_file.ts";
+export type { CaptureFileOptions, CaptureWriterOptions, CaptureInterface, CaptureSection, InterfaceSpec, CaptureWriter } from "./capture_file.ts";
+export { PcapWriter, DEFAULT_SNAPLEN } from "./pcap.ts";
+export type { PcapWriterOptions } from "./pcap.ts";
+export { PcapngWriter } from "./pcapng.ts";
+export type { PcapngWriterOptions } from "./pcapng.ts";
+
+// Live capture, injection, filters, devices, privileges
+export * from "./errors.ts";
+export * from "./live.ts";
+export * from "./bpf.ts";
+export * from "./devices.ts";
+export { libpcapVersion } from "./native.ts";
+export { dropPrivileges, lookupUser, processCapabilities, PrivilegeError } from "./privileges.ts";
+export type { Capabilities, UserAccount } from "./privileges.ts";
+
+// Conversation state
+export * from "./tftp_tracker.ts";
+
+// Text forms (what the CLI prints)
+export { SummaryFormatter, tcpFlags, tcpOptions } from "./format/summary.ts";
+export type { SummaryOptions } from "./format/summary.ts";
+export { appSummary } from "./format/app_summary.ts";
+export { packetTree } from "./format/tree.ts";
+export { hexDump, toHex } from "./format/hex.ts";
+export { packetJson, layersJson, issuesJson, valueJson } from "./format/json.ts";
+export type { JsonPacket } from "./format/json.ts";
+export { clockTime, isoTime } from "./format/time.ts";
+export { Output } from "./format/output.ts";
