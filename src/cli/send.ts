@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Library errors in the CLI's one-line form. */
 function toCliError(err: unknown): unknown {
-  if (err instanceof SendError) return err.what.startsWith("--") ? new UsageError(err.what, err.message) : new CliError(err.what, err.message);
+  if (err instanceof SendError) return err.usage ? new UsageError(err.what, err.message) : new CliError(err.what, err.message);
   if (err instanceof RouteError) return new CliError("route", err.message);
   if (err instanceof NeighborError) return new CliError("resolve", err.message);
   if (err instanceof DnsTimeoutError) return new CliError("dns", err.message);
@@ -390,7 +390,8 @@ async function runDns(argv: string[]): Promise<number> {
     log.log({ data: r.reply.data, sec: r.reply.sec, nsec: r.reply.nsec });
     if (detail) out.line("");
     printDnsAnswer(out, r, flag(args, "short"));
-    return r.response.rcode === 0 ? EXIT.ok : EXIT.failure;
+    // Like dig: an answer came, whatever its status (printed in the header line).
+    return EXIT.ok;
   } finally {
     log.close();
   }

@@ -137,9 +137,9 @@ export async function queryDns(options: DnsQueryOptions): Promise<DnsQueryResult
   try {
     message = encodeDns(dns);
   } catch (err) {
-    throw new SendError("name", `Cannot put '${options.name}' in a query: ${(err as Error).message}`);
+    throw new SendError("NAME", `Cannot put '${options.name}' in a query: ${(err as Error).message}`, true);
   }
-  const plan = planUdp({
+  const plan = withWhat("--dst", "--server", () => planUdp({
     iface: options.iface,
     netns: options.netns,
     dst: options.server,
@@ -148,7 +148,7 @@ export async function queryDns(options: DnsQueryOptions): Promise<DnsQueryResult
     srcPort: options.srcPort,
     payload: message,
     dstMac: options.dstMac,
-  });
+  }));
   const { capture, dstMac } = await openAndResolve(
     plan,
     { iface: options.iface, netns: options.netns, cache: options.cache, onSent: options.onSent },
@@ -189,6 +189,16 @@ export async function queryDns(options: DnsQueryOptions): Promise<DnsQueryResult
     capture.close();
   }
   throw new DnsTimeoutError(`No answer from ${plan.dst} port ${port} within ${options.timeoutMs ?? 3000} ms`);
+}
+
+/** Run `f`, renaming the subject of its {@link SendError}s from `from` to `to` (the CLI option the user gave). */
+function withWhat<T>(from: string, to: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof SendError && err.what === from) throw new SendError(to, err.message, err.usage);
+    throw err;
+  }
 }
 
 /** BPF for the answer: UDP from the server's port to ours. */

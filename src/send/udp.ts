@@ -31,9 +31,12 @@ export class SendError extends Error {
   override name = "SendError";
   /** what the error is about: an option name or an interface */
   readonly what: string;
-  constructor(what: string, message: string) {
+  /** whether the caller's input was wrong (a usage error) rather than the system */
+  readonly usage: boolean;
+  constructor(what: string, message: string, usage = what.startsWith("--")) {
     super(message);
     this.what = what;
+    this.usage = usage;
   }
 }
 
