@@ -354,15 +354,34 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
-    for (;;) {
-      const s = this.step();
-      if (s === "done") return;
-      if (s === "batch") {
-        const b = this.batch;
-        for (let i = 0; i < b.count; i++) yield frameAt(b, i);
-      } else await this.fillAsync();
-    }
+  /**
+   * Frames one by one, each a copy that is safe to keep. A plain iterator
+   * object rather than an async generator: frames already in the buffer are
+   * handed out as resolved promises, without a generator's per-frame machinery.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+    let i = 0;
+    let have = 0;
+    const next = async (): Promise<IteratorResult<Frame>> => {
+      for (;;) {
+        if (i < have) return { value: frameAt(this.batch, i++), done: false };
+        const s = this.step();
+        if (s === "done") return { value: undefined, done: true };
+        if (s === "batch") {
+          i = 0;
+          have = this.batch.count;
+        } else {
+          have = 0;
+          await this.fillAsync();
+        }
+      }
+    };
+    return {
+      next: (): Promise<IteratorResult<Frame>> => {
+        if (i < have) return Promise.resolve({ value: frameAt(this.batch, i++), done: false });
+        return next();
+      },
+    };
   }
 
   /** Close the file (idempotent; stdin is left open). */
