@@ -151,6 +151,8 @@ function shortKind(ip: IpContext | null): IssueKind {
 
 function udpChecksumStatus(bytes: Uint8Array, length: number, state: DecodeState): ChecksumStatus {
   const ip = state.ip;
+  // A quote inside an ICMP error is verified too when it is whole (as tshark
+  // does); a cut quote leaves its IP layer incomplete, hence "unverified".
   if (state.options.verifyChecksums === false || ip === null) return "unverified";
   // Receivers check over the UDP length (Linux trims the datagram to it first),
   // which may be shorter than what the IP header states.
