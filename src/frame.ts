@@ -13,7 +13,10 @@
 export interface Frame {
   /** the captured bytes */
   data: Uint8Array;
-  /** original length on the wire (>= data.length) */
+  /**
+   * original length on the wire; normally >= data.length, but a damaged or
+   * hand-made file may record a caplen above it (kept as recorded, as libpcap does)
+   */
   length: number;
   /** timestamp, whole seconds since the Unix epoch (UTC) */
   sec: number;
