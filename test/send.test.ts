@@ -127,6 +127,15 @@ describe("route table parsing (text from a real namespace)", () => {
     expect(longestPrefixMatch(routes, own)?.gateway).toBeNull();
   });
 
+  it("neighbour cache entries expire after their time to live", () => {
+    const cache = new NeighborCache(1000);
+    cache.set("eth0", "10.0.0.1", "02:00:00:00:00:01", undefined, 5000);
+    expect(cache.get("eth0", "10.0.0.1", undefined, 5999)).toBe("02:00:00:00:00:01");
+    expect(cache.get("eth0", "10.0.0.1", "other-ns", 5999)).toBeUndefined();
+    expect(cache.get("eth1", "10.0.0.1", undefined, 5999)).toBeUndefined();
+    expect(cache.get("eth0", "10.0.0.1", undefined, 6000)).toBeUndefined();
+  });
+
   it("solicited-node group and its MAC (RFC 4291 §2.7.1, RFC 2464 §7)", () => {
     expect(solicitedNodeAddress("fd77::1:2:abcd:ef01")).toBe("ff02::1:ffcd:ef01");
     expect(ipv6MulticastMac("ff02::1:ffcd:ef01")).toBe("33:33:ff:cd:ef:01");
@@ -150,6 +159,18 @@ describe.skipIf(labSkipReason !== null)(`sending in a lab${labSkipReason ? ` (sk
       expect(ours.gateway).toBe(kernel[0]!.gateway ?? null);
     }
     expect(() => lookupRoute("192.0.2.1", { netns: lab.a.ns })).toThrow(/No route to 192\.0\.2\.1/);
+  });
+
+  it("an off-link destination goes to the gateway's MAC, found by ARP for the gateway", async () => {
+    // The route test above added 10.88.0.0/16 via b.
+    await lab.b.run(["ip", "neigh", "flush", "all"]);
+    const dump = await tcpdump(lab.b, "arp or udp port 7010");
+    const sent = await sendUdp({ iface: lab.a.iface, netns: lab.a.ns, dst: "10.88.1.1", dstPort: 7010, srcPort: 40010, payload: enc.encode("via gw"), cache: null });
+    const lines = await dump.stop();
+    expect(sent.route?.gateway).toBe(lab.b.ip4);
+    expect(sent.resolved).toBe(lab.b.ip4);
+    expect(lines.some((x) => x.includes(`Request who-has ${lab.b.ip4} tell ${lab.a.ip4}`))).toBe(true);
+    expect(lines.some((x) => x.startsWith(`${lab.a.mac} > ${lab.b.mac}`) && x.includes(`${lab.a.ip4}.40010 > 10.88.1.1.7010: UDP, length 6`))).toBe(true);
   });
 
   it("resolves b's MAC with our own ARP request, seen by tcpdump in b", async () => {

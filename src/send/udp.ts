@@ -143,8 +143,10 @@ function canonical(b: Uint8Array): string {
 
 /** Time now as seconds and nanoseconds. */
 export function wallClock(): { sec: number; nsec: number } {
-  const ms = Date.now();
-  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+  // timeOrigin + now() gives the wall clock with sub-millisecond digits (Date.now() has none).
+  const ms = performance.timeOrigin + performance.now();
+  const sec = Math.floor(ms / 1000);
+  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
 }
 
 /** How the interface's addresses look to the route module. */
