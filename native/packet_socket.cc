@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common.h"
 #include "devices.h"
@@ -117,29 +118,34 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "frames must be an array of Uint8Array");
     Napi::Array frames = info[0].As<Napi::Array>();
     uint32_t total = frames.Length();
-    // Check every element before sending anything: a bad argument sends nothing.
-    for (uint32_t i = 0; i < total; i++) {
+    // One pass over the array: check every element and note where its bytes
+    // are, so a bad argument sends nothing and the send loop makes no N-API
+    // calls. Backing stores of typed arrays do not move while we run.
+    std::vector<struct iovec> iov(total);
+    for (uint32_t base = 0; base < total; base += kBatch) {
       Napi::HandleScope scope(env);
-      Napi::Value v = frames.Get(i);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
-          v.As<Napi::Uint8Array>().ByteLength() == 0) {
-        throw Napi::TypeError::New(env, "frames[" + std::to_string(i) + "] must be a non-empty Uint8Array");
+      for (uint32_t i = base; i < total && i < base + kBatch; i++) {
+        Napi::Value v = frames.Get(i);
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+          throw Napi::TypeError::New(env, "frames[" + std::to_string(i) + "] must be a non-empty Uint8Array");
+        }
+        Napi::Uint8Array f = v.As<Napi::Uint8Array>();
+        if (f.ByteLength() == 0) {
+          throw Napi::TypeError::New(env, "frames[" + std::to_string(i) + "] must be a non-empty Uint8Array");
+        }
+        iov[i].iov_base = f.Data();
+        iov[i].iov_len = f.ByteLength();
       }
     }
     int fd = Fd(env);
     struct mmsghdr msgs[kBatch];
-    struct iovec iov[kBatch];
     uint32_t sent = 0;
     int busy = 0;
     while (sent < total) {
-      Napi::HandleScope scope(env);
       uint32_t k = std::min(kBatch, total - sent);
       for (uint32_t j = 0; j < k; j++) {
-        Napi::Uint8Array f = frames.Get(sent + j).As<Napi::Uint8Array>();
-        iov[j].iov_base = f.Data();
-        iov[j].iov_len = f.ByteLength();
         std::memset(&msgs[j], 0, sizeof msgs[j]);
-        msgs[j].msg_hdr.msg_iov = &iov[j];
+        msgs[j].msg_hdr.msg_iov = &iov[sent + j];
         msgs[j].msg_hdr.msg_iovlen = 1;
       }
       int r = sendmmsg(fd, msgs, k, 0);

@@ -248,8 +248,8 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     expect(inj.qdiscBypass).toBe(true);
     // injectMany blocks this thread; in chunks that fit the ring, the capture keeps up.
     let sent = 0;
-    for (let i = 0; i < N; i += 1000) {
-      sent += inj.injectMany(frames.slice(i, i + 1000));
+    for (let i = 0; i < N; i += 500) {
+      sent += inj.injectMany(frames.slice(i, i + 500));
       await new Promise((r) => setImmediate(r));
     }
     expect(sent).toBe(N);
