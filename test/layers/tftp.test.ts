@@ -1,7 +1,9 @@
 // TFTP decode/encode against packets worked out by hand from RFC 1350 §5 and
 // RFC 2347 (options), plus packets that are cut short or lie.
 import { describe, expect, it } from "vitest";
-import type { DecodeState } from "../../layers/core.ts";
+import type { DecodeState, IpContext, LayerBase } from "../../layers/core.ts";
+import { parseIpv4 } from "../../layers/addr.ts";
+import { TftpTracker } from "../../src/tftp_tracker.ts";
 import { decodeTftp, encodeTftp, tftpCodec, tftpOption, type Tftp } from "../../layers/tftp.ts";
 
 function hex(s: string): Uint8Array {
@@ -98,5 +100,47 @@ describe("tftp: hostile input", () => {
   it("decodes a DATA packet with an empty payload (end of a file that is a multiple of the block size)", () => {
     const d = decode(hex("0003 0007")).tftp!;
     expect([d.block, d.dataLength]).toEqual([7, 0]);
+  });
+});
+
+describe("tftp tracker: bounded conversation state", () => {
+  // Layer lists shaped as the decoder returns them (only the fields the tracker reads).
+  const request = (client: string, port: number, server: string): LayerBase[] => [
+    { layer: "ipv4", src: client, dst: server } as LayerBase,
+    { layer: "udp", srcPort: port, dstPort: 69 } as LayerBase,
+    { layer: "tftp", opcode: 1, opcodeName: "RRQ", filename: "f", mode: "octet", options: [] } as Tftp,
+  ];
+  const ip = (src: string, dst: string): IpContext => ({
+    version: 4, src: parseIpv4(src), dst: parseIpv4(dst), upperLength: 0, complete: true, laterFragment: false,
+  });
+
+  it("names the transfer on any server port, in both directions, and nothing else", () => {
+    const t = new TftpTracker();
+    expect(t.udpHint(40000, 50000, ip("10.0.0.2", "10.0.0.1"))).toBeUndefined();
+    t.observe(request("10.0.0.2", 40000, "10.0.0.1"), 100);
+    expect(t.udpHint(50000, 40000, ip("10.0.0.1", "10.0.0.2"))).toBe("tftp"); // DATA from the new port
+    expect(t.udpHint(40000, 50000, ip("10.0.0.2", "10.0.0.1"))).toBe("tftp"); // ACK back
+    expect(t.udpHint(40001, 50000, ip("10.0.0.2", "10.0.0.1"))).toBeUndefined(); // another client port
+    expect(t.udpHint(50000, 40000, ip("10.0.0.3", "10.0.0.2"))).toBeUndefined(); // another server
+    expect(t.udpHint(50000, 40000, null)).toBeUndefined();
+  });
+
+  it("forgets a conversation idle longer than the timeout, by packet time", () => {
+    const t = new TftpTracker({ idleTimeout: 10 });
+    t.observe(request("10.0.0.2", 40000, "10.0.0.1"), 100);
+    t.observe([], 109);
+    expect(t.udpHint(50000, 40000, ip("10.0.0.1", "10.0.0.2"))).toBe("tftp");
+    t.observe([], 111);
+    expect(t.udpHint(50000, 40000, ip("10.0.0.1", "10.0.0.2"))).toBeUndefined();
+    expect(t.size).toBe(0);
+  });
+
+  it("keeps at most maxConversations, dropping the least recently seen", () => {
+    const t = new TftpTracker({ maxConversations: 3 });
+    for (let i = 0; i < 1000; i++) t.observe(request("10.0.0.2", 1024 + i, "10.0.0.1"), i);
+    expect(t.size).toBe(3);
+    expect(t.conversations().map((c) => c.clientPort)).toEqual([2021, 2022, 2023]);
+    expect(t.udpHint(50000, 1024, ip("10.0.0.1", "10.0.0.2"))).toBeUndefined();
+    expect(t.udpHint(50000, 2023, ip("10.0.0.1", "10.0.0.2"))).toBe("tftp");
   });
 });
