@@ -2,6 +2,9 @@
 // RFC 6891 §6.1, plus hostile inputs that must end in an Issue (never a hang).
 import { describe, expect, it } from "vitest";
 import type { DecodeState, LayerBase } from "../../layers/core.ts";
+import { decodePacket } from "../../layers/decode.ts";
+import { encodePacket } from "../../layers/encode.ts";
+import { LINKTYPE } from "../../layers/link_type.ts";
 import { decodeDns, dnsCodec, encodeDns, dnsNameToLabels, type Dns, type DnsOpt } from "../../layers/dns.ts";
 
 function hex(s: string): Uint8Array {
@@ -285,5 +288,35 @@ describe("dns: hostile input ends in an issue", () => {
 
   it("refuses to build a label over 63 bytes", () => {
     expect(() => encodeDns({ layer: "dns", questions: [{ name: "a".repeat(64) + ".test" }] })).toThrow(RangeError);
+  });
+});
+
+describe("dns through the whole pipeline", () => {
+  const query = { layer: "dns" as const, id: 0x1234, questions: [{ name: "www.example.test" }] };
+  it("builds under UDP and decodes back by port 53", () => {
+    const frame = encodePacket([
+      { layer: "ethernet" },
+      { layer: "ipv4", src: "10.0.0.2", dst: "10.0.0.1" },
+      { layer: "udp", srcPort: 40000, dstPort: 53 },
+      query,
+    ]);
+    // 14 Ethernet + 20 IPv4 + 8 UDP, then the hand-worked query.
+    expect(frame.subarray(42)).toEqual(QUERY);
+    const p = decodePacket(frame, LINKTYPE.ETHERNET);
+    expect(p.issues).toEqual([]);
+    expect(p.layers.map((l) => l.layer)).toEqual(["ethernet", "ipv4", "udp", "dns"]);
+  });
+  it("builds under TCP with the length prefix and decodes back", () => {
+    const frame = encodePacket([
+      { layer: "ethernet" },
+      { layer: "ipv4", src: "10.0.0.2", dst: "10.0.0.1" },
+      { layer: "tcp", srcPort: 40000, dstPort: 53 },
+      query,
+    ]);
+    expect(frame.subarray(frame.length - 36)).toEqual(new Uint8Array([0x00, 0x22, ...QUERY]));
+    const p = decodePacket(frame, LINKTYPE.ETHERNET);
+    expect(p.issues).toEqual([]);
+    const d = p.layers.find((l) => l.layer === "dns") as Dns;
+    expect([d.tcpLength, d.id, d.questions[0]!.name]).toEqual([34, 0x1234, "www.example.test"]);
   });
 });

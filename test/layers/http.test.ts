@@ -2,6 +2,9 @@
 // line), §5 (fields), §6 (body framing), and heads that never end or are too big.
 import { describe, expect, it } from "vitest";
 import type { DecodeState } from "../../layers/core.ts";
+import { decodePacket } from "../../layers/decode.ts";
+import { encodePacket } from "../../layers/encode.ts";
+import { LINKTYPE } from "../../layers/link_type.ts";
 import { decodeHttp, encodeHttp, header, headerValues, httpCodec, HTTP_MAX_HEAD_LENGTH, type Http } from "../../layers/http.ts";
 
 const enc = new TextEncoder();
@@ -127,5 +130,29 @@ describe("http: continuation and hostile segments", () => {
     const { http, state } = decode("HTTP/1.1 200 OK\r\nContent-Length: 12x\r\nnot a field\r\n\r\n");
     expect(http!.contentLength).toBeUndefined();
     expect(state.issues.map((i) => i.reason)).toEqual(["header line 2 is not a field", 'Content-Length "12x" is not a number']);
+  });
+});
+
+describe("http through the whole pipeline", () => {
+  it("is found on port 80 and by its first bytes on any port; a body segment stays payload", () => {
+    for (const dstPort of [80, 3128]) {
+      const frame = encodePacket([
+        { layer: "ethernet" },
+        { layer: "ipv4", src: "10.0.0.2", dst: "10.0.0.1" },
+        { layer: "tcp", srcPort: 40000, dstPort },
+        { layer: "http", uri: "/index.html", headers: [{ name: "Host", value: "a" }] },
+      ]);
+      const p = decodePacket(frame, LINKTYPE.ETHERNET);
+      expect(p.issues).toEqual([]);
+      expect(p.layers.map((l) => l.layer)).toEqual(["ethernet", "ipv4", "tcp", "http"]);
+      expect(p.layers[3]).toMatchObject({ method: "GET", uri: "/index.html", version: "HTTP/1.1" });
+    }
+    const body = encodePacket([
+      { layer: "ethernet" },
+      { layer: "ipv4", src: "10.0.0.2", dst: "10.0.0.1" },
+      { layer: "tcp", srcPort: 40000, dstPort: 80 },
+      { layer: "payload", data: enc.encode("rest of a body\r\n") },
+    ]);
+    expect(decodePacket(body, LINKTYPE.ETHERNET).layers.map((l) => l.layer)).toEqual(["ethernet", "ipv4", "tcp", "payload"]);
   });
 });
