@@ -38,6 +38,7 @@ import type { AnyLayer } from "./mod.ts";
 import { decodeSll } from "./sll.ts";
 import { decodeSll2 } from "./sll2.ts";
 import { decodeTcp } from "./tcp.ts";
+import { decodeHttp } from "./http.ts";
 import { decodeTftp } from "./tftp.ts";
 import { decodeUdp } from "./udp.ts";
 import { decodeVlan } from "./vlan.ts";
@@ -60,6 +61,7 @@ export const DECODERS: { readonly [K in Kind]?: Decoder } = {
   dns: decodeDns,
   dhcp: decodeDhcp,
   tftp: decodeTftp,
+  http: decodeHttp,
 };
 
 /** The result of decoding one frame. */
@@ -125,7 +127,7 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
     kind = decoder(rest, s);
     rest = s.rest;
   }
-  if (rest.length > 0) {
+  if (rest.length > 0 && (userMax === undefined || s.layers.length < userMax)) {
     const payload: Payload = { layer: "payload", data: rest };
     s.layers.push(payload);
   }
