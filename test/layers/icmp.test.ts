@@ -88,6 +88,7 @@ describe("icmp decode", () => {
     expect(icmp.quoted?.issues).toEqual([]);
     expect(icmp.quoted?.layers).toMatchObject([
       { layer: "ipv4", src: "10.77.0.1", dst: "10.77.0.2", protocol: 17, totalLength: 30, checksumValid: true },
+      // The quote is whole, so its checksum can be (and is, as by tshark) verified.
       { layer: "udp", srcPort: 40000, dstPort: 9999, length: 10, checksumStatus: "good" },
       { layer: "payload", data: hex("6869") },
     ]);

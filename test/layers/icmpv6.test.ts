@@ -175,7 +175,7 @@ describe("icmpv6 decode", () => {
     expect(icmp.quoted?.issues).toEqual([]);
     expect(icmp.quoted?.layers).toMatchObject([
       { layer: "ipv6", src: "fd77::1", dst: "fd77::2", nextHeader: 17, payloadLength: 10 },
-      { layer: "udp", srcPort: 40000, dstPort: 9999, checksumStatus: "good" },
+      { layer: "udp", srcPort: 40000, dstPort: 9999, checksumStatus: "good" }, // whole quote: verifiable
       { layer: "payload", data: hex("6869") },
     ]);
     // A quote cut to 48 bytes (IPv6 header + UDP header): the UDP length runs past it.
