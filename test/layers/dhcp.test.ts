@@ -1,5 +1,6 @@
 // DHCP decode/encode against messages worked out by hand from RFC 2131 §2 (fixed
 // part) and RFC 2132 (options), plus hostile option lists.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DecodeState } from "../../layers/core.ts";
 import { decodeDhcp, dhcpCodec, dhcpOption, encodeDhcp, type Dhcp } from "../../layers/dhcp.ts";
@@ -204,5 +205,19 @@ describe("dhcp: hostile input", () => {
   it("builds a lying option length on request", () => {
     const b = encodeDhcp({ layer: "dhcp", options: [{ code: 51, value: 60, length: 200 }], end: false, length: 0 });
     expect([...b.subarray(240)]).toEqual([51, 200, 0, 0, 0, 60]);
+  });
+});
+
+describe("dhcp: random bytes", () => {
+  it("never throws and reports issues only for dhcp", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
+        const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const next = decodeDhcp(bytes, state);
+        expect(next === null || next === "payload").toBe(true);
+        for (const i of state.issues) expect(i.layer).toBe("dhcp");
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,5 +1,6 @@
 // DNS decode/encode against messages worked out by hand from RFC 1035 §4.1 and
 // RFC 6891 §6.1, plus hostile inputs that must end in an Issue (never a hang).
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DecodeState, LayerBase } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
@@ -318,5 +319,30 @@ describe("dns through the whole pipeline", () => {
     expect(p.issues).toEqual([]);
     const d = p.layers.find((l) => l.layer === "dns") as Dns;
     expect([d.tcpLength, d.id, d.questions[0]!.name]).toEqual([34, 0x1234, "www.example.test"]);
+  });
+});
+
+describe("dns: random and mutated bytes", () => {
+  it("never throws and always stops, over UDP and TCP", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }),
+          // the hand-worked response with a few bytes overwritten
+          fc.array(fc.tuple(fc.nat({ max: RESPONSE.length - 1 }), fc.nat({ max: 255 })), { maxLength: 6 }).map((edits) => {
+            const b = RESPONSE.slice();
+            for (const [i, v] of edits) b[i] = v;
+            return b;
+          }),
+        ),
+        fc.boolean(),
+        (bytes, overTcp) => {
+          const state = newState(overTcp ? [{ layer: "tcp" }] : []);
+          expect(decodeDns(bytes, state)).toBeNull();
+          for (const i of state.issues) expect(i.layer).toBe("dns");
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

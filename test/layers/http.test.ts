@@ -1,5 +1,6 @@
 // HTTP/1.x heads written out by hand from RFC 9112 §3 (request line), §4 (status
 // line), §5 (fields), §6 (body framing), and heads that never end or are too big.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DecodeState } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
@@ -154,5 +155,19 @@ describe("http through the whole pipeline", () => {
       { layer: "payload", data: enc.encode("rest of a body\r\n") },
     ]);
     expect(decodePacket(body, LINKTYPE.ETHERNET).layers.map((l) => l.layer)).toEqual(["ethernet", "ipv4", "tcp", "payload"]);
+  });
+});
+
+describe("http: random bytes", () => {
+  it("never throws and reports issues only for http", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
+        const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const next = decodeHttp(bytes, state);
+        expect(next === null || next === "payload").toBe(true);
+        for (const i of state.issues) expect(i.layer).toBe("http");
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

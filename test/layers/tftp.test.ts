@@ -1,5 +1,6 @@
 // TFTP decode/encode against packets worked out by hand from RFC 1350 §5 and
 // RFC 2347 (options), plus packets that are cut short or lie.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DecodeState, IpContext, LayerBase } from "../../layers/core.ts";
 import { parseIpv4 } from "../../layers/addr.ts";
@@ -142,5 +143,19 @@ describe("tftp tracker: bounded conversation state", () => {
     expect(t.conversations().map((c) => c.clientPort)).toEqual([2021, 2022, 2023]);
     expect(t.udpHint(50000, 1024, ip("10.0.0.1", "10.0.0.2"))).toBeUndefined();
     expect(t.udpHint(50000, 2023, ip("10.0.0.1", "10.0.0.2"))).toBe("tftp");
+  });
+});
+
+describe("tftp: random bytes", () => {
+  it("never throws and reports issues only for tftp", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
+        const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const next = decodeTftp(bytes, state);
+        expect(next === null || next === "payload").toBe(true);
+        for (const i of state.issues) expect(i.layer).toBe("tftp");
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
