@@ -21,7 +21,7 @@ import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput, AnyLayer } from "../../layers/mod.ts";
 import type { Issue } from "../../layers/core.ts";
 import { formatIpv4, formatIpv6, parseIp } from "../../layers/addr.ts";
-import { nextFrame } from "./neighbor.ts";
+import { nextFrame, startReading } from "./neighbor.ts";
 import { openAndResolve, planUdp, SendError, udpFrameLayers, wallClock, type SentFrame } from "./udp.ts";
 import type { NeighborCache } from "./neighbor.ts";
 
@@ -160,6 +160,7 @@ export async function queryDns(options: DnsQueryOptions): Promise<DnsQueryResult
       dnsQueryLayers({ srcMac: plan.srcMac, dstMac, src: plan.src, dst: plan.dst, srcPort: plan.srcPort, dstPort: port, payload: message }, dns),
     );
     const want = { id, server: plan.dst, port, src: plan.src, srcPort: plan.srcPort };
+    startReading(capture);
     const sentAt = wallClock();
     const started = performance.now();
     capture.inject(frame);

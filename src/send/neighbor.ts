@@ -192,19 +192,6 @@ function formatAny(ip: string): string {
   return b.length === 16 ? formatIpv6(b) : ip;
 }
 
-/** Wait for the next frame from `it`, or null after `ms`. */
-async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    const r = await Promise.race([it.next(), timeout]);
-    if (r === null || r.done === true) return null;
-    return r.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * The link-layer address of `target` (an on-link IPv4 or IPv6 address in text),
  * as MAC text. Throws {@link NeighborError} when no answer comes.
@@ -221,7 +208,7 @@ export async function resolveNeighbor(target: string, options: NeighborOptions):
   const capture = options.capture ?? openLive(options.iface, liveOptions(options.netns, neighborFilter(key)));
   try {
     // Subscribe before the first request goes out (reading starts with the first subscriber).
-    iteratorOf(capture);
+    startReading(capture);
     for (let i = 0; i < tries; i++) {
       options.onRequest?.(request);
       capture.inject(request);
@@ -245,17 +232,49 @@ export async function resolveNeighbor(target: string, options: NeighborOptions):
   throw new NeighborError(`No answer from ${key} on ${options.iface} to ${tries} ${what}${tries === 1 ? "" : "s"} (${timeoutMs} ms each)`);
 }
 
-const iterators = new WeakMap<LiveCapture, AsyncIterator<Frame>>();
-
-function iteratorOf(capture: LiveCapture): AsyncIterator<Frame> {
-  const it = iterators.get(capture) ?? capture[Symbol.asyncIterator]();
-  iterators.set(capture, it);
-  return it;
+/**
+ * One reader per handle: its iterator and the `next()` still pending when a wait
+ * timed out. That promise is kept and raced again by the next wait, so a frame
+ * arriving between two waits is never handed to a promise nobody awaits.
+ */
+interface Reader {
+  it: AsyncIterator<Frame>;
+  pending: Promise<IteratorResult<Frame>> | null;
 }
 
-/** The next frame a handle delivers within `ms`, or null. One iterator per handle, kept across calls. */
+const readers = new WeakMap<LiveCapture, Reader>();
+
+function readerOf(capture: LiveCapture): Reader {
+  let r = readers.get(capture);
+  if (r === undefined) {
+    r = { it: capture[Symbol.asyncIterator](), pending: null };
+    readers.set(capture, r);
+  }
+  return r;
+}
+
+/**
+ * The next frame a handle delivers within `ms`, or null when none came in time
+ * or the handle closed. Reading starts with the first call (or {@link startReading}).
+ */
 export async function nextFrame(capture: LiveCapture, ms: number): Promise<Frame | null> {
-  return nextWithin(iteratorOf(capture), ms);
+  const reader = readerOf(capture);
+  const pending = (reader.pending ??= reader.it.next());
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    const r = await Promise.race([pending, timeout]);
+    if (r === null) return null;
+    reader.pending = null;
+    return r.done === true ? null : r.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Subscribe to a handle's frames now, before sending what they answer. */
+export function startReading(capture: LiveCapture): void {
+  readerOf(capture);
 }
 
 function liveOptions(netns: string | undefined, filter: string): Parameters<typeof openLive>[1] {
