@@ -3,6 +3,7 @@
 // reusable buffer and JavaScript is called once with the number of frames
 // (struct-of-arrays metadata beside the bytes; see src/frame.ts FrameBatch).
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -391,9 +392,9 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     Napi::Value error;
     count_ = 0;
     used_ = 0;
-    if (poll_status < 0) {
-      error = Napi::Error::New(env, std::string("poll: ") + uv_strerror(poll_status)).Value();
-    } else if (!RefreshPointers()) {
+    // libuv reports POLLERR as UV_EBADF and stops the handle; libpcap knows the
+    // real reason ("The interface went down"), so read on and let it say.
+    if (!RefreshPointers()) {
       error = Napi::Error::New(env, "the capture's batch buffer was detached").Value();
     } else {
       while (count_ < max_frames_) {
@@ -408,6 +409,28 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
         }
         if (static_cast<size_t>(n) < room) break;  // the ring is empty for now
       }
+    }
+    if (poll_status < 0) {
+      // libuv has stopped the handle. libpcap 1.10 reads and clears the socket
+      // error and treats a link that went down as not fatal (it may come back),
+      // so when pcap_dispatch did not fail, keep reading, like tcpdump does.
+      // A socket that keeps signalling errors without libpcap failing is given up on.
+      polling_ = false;
+      if (error.IsEmpty()) {
+        int so_error = 0;
+        socklen_t len = sizeof so_error;
+        if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error != 0) {
+          error = ErrnoError(env, "poll", so_error).Value();
+        } else if (++poll_errors_ > 100) {
+          error = Napi::Error::New(env, std::string("poll: ") + uv_strerror(poll_status)).Value();
+        } else if (uv_poll_start(poll_, UV_READABLE, OnPoll) == 0) {
+          polling_ = true;
+        } else {
+          error = Napi::Error::New(env, std::string("poll: ") + uv_strerror(poll_status)).Value();
+        }
+      }
+    } else {
+      poll_errors_ = 0;
     }
     if (!error.IsEmpty()) StopPolling();
     if (count_ > 0) Call({Napi::Number::New(env, count_)});
@@ -460,6 +483,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
   uint32_t count_ = 0;
   size_t used_ = 0;
   uint64_t overflow_ = 0;
+  int poll_errors_ = 0;
 };
 
 void InitLive(Napi::Env env, Napi::Object exports) {

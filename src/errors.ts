@@ -167,9 +167,9 @@ export function toCaptureError(err: unknown, ctx: FailureContext): Error {
   let msg: string;
   switch (code) {
     case "ENODEV":
-      msg = `Cannot ${where(ctx)}: no such interface (${text}); run 'stackts devices'${
+      msg = `Cannot ${where(ctx)}: no such interface (${text}); run 'stackts devices${
         ctx.netns === undefined ? "" : ` --netns ${ctx.netns}`
-      } to list them`;
+      }' to list them`;
       break;
     case "ENETDOWN":
       msg = `Cannot ${where(ctx)}: the interface is down (${text}); bring it up first, e.g. 'ip link set ${ctx.device ?? "IFACE"} up'`;

@@ -315,6 +315,52 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     expect(delivered + st.dropped).toBe(st.received);
     expect(st.received + lost).toBe(N);
   });
+
+  it("survives the link going down and up; the interface vanishing ends iteration with ENODEV", async () => {
+    const own = makeLab();
+    try {
+      const cap = openLive(own.a.iface, { netns: own.a.ns, filter: "ether proto 0x88b5" });
+      const inj = openInjector(own.b.iface, { netns: own.b.ns });
+      const f = new Uint8Array(60).fill(0x5a);
+      f.set([...mac(own.a.mac), ...mac(own.b.mac), 0x88, 0xb5]);
+      const seen: number[] = [];
+      const errors: string[] = [];
+      cap.onError((e) => errors.push(e instanceof CaptureError ? e.code : e.message));
+      const it = cap[Symbol.asyncIterator]();
+      const reader = (async () => {
+        try {
+          for (;;) {
+            const r = await it.next();
+            if (r.done) return "done";
+            seen.push(r.value.data[20]!);
+          }
+        } catch (e) {
+          return e instanceof CaptureError ? `${e.code}: ${e.message}` : String(e);
+        }
+      })();
+      f[20] = 1;
+      inj.inject(f);
+      await sleep(200);
+      execFileSync("ip", ["-n", own.a.ns, "link", "set", own.a.iface, "down"]);
+      await sleep(200);
+      execFileSync("ip", ["-n", own.a.ns, "link", "set", own.a.iface, "up"]);
+      for (let i = 0; i < 100 && !/state UP/.test(execFileSync("ip", ["-n", own.a.ns, "link", "show", own.a.iface], { encoding: "utf8" })); i++) await sleep(20);
+      f[20] = 2;
+      inj.inject(f);
+      await sleep(300);
+      expect(seen).toEqual([1, 2]);
+      expect(cap.closed).toBe(false);
+      inj.close();
+      execFileSync("ip", ["-n", own.a.ns, "link", "del", own.a.iface]);
+      const end = await Promise.race([reader, sleep(5000).then(() => "still running")]);
+      expect(end).toMatch(/^ENODEV: Cannot capture on ".*": no such interface \(The interface disappeared\)/);
+      expect(errors).toEqual(["ENODEV"]);
+      expect(cap.closed).toBe(true);
+      cap.close();
+    } finally {
+      own.down();
+    }
+  });
 });
 
 /** a's interface receive-drop counter (frames the kernel dropped before any packet socket saw them). */
