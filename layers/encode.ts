@@ -38,6 +38,7 @@ import type { AnyInput } from "./mod.ts";
 import { sllCodec } from "./sll.ts";
 import { sll2Codec } from "./sll2.ts";
 import { tcpCodec } from "./tcp.ts";
+import { httpCodec } from "./http.ts";
 import { tftpCodec } from "./tftp.ts";
 import { udpCodec } from "./udp.ts";
 import { vlanCodec } from "./vlan.ts";
@@ -72,6 +73,7 @@ export const CODECS: CodecTable = {
   dns: dnsCodec,
   dhcp: dhcpCodec,
   tftp: tftpCodec,
+  http: httpCodec,
   payload: payloadCodec,
 };
 
@@ -86,10 +88,17 @@ function ipOf(v: AnyInput): IpAddresses | undefined {
     };
   }
   if (v.layer === "ipv6") {
+    // RFC 8200 §8.1: with a Routing header, the pseudo-header carries the final destination.
+    let dst = v.dst;
+    for (const e of v.extensions ?? []) {
+      if (e.type !== "routing" || e.addresses === undefined || e.addresses.length === 0) continue;
+      if ((e.segmentsLeft ?? e.addresses.length) === 0) continue;
+      dst = (e.routingType ?? 0) === 4 ? e.addresses[0] : e.addresses[e.addresses.length - 1];
+    }
     return {
       version: 6,
       src: v.src === undefined ? new Uint8Array(16) : parseIpv6(v.src),
-      dst: v.dst === undefined ? new Uint8Array(16) : parseIpv6(v.dst),
+      dst: dst === undefined ? new Uint8Array(16) : parseIpv6(dst),
     };
   }
   return undefined;

@@ -179,6 +179,7 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   let at = 40;
   let fragmented = false;
   let laterFragment = false;
+  let finalDestination = -1;
   let error: string | null = null;
   let errorKind: "truncated" | "malformed" = "malformed";
   // A header past the end is "truncated" when the capture was cut there,
@@ -217,12 +218,17 @@ export const decodeIpv6: Decoder = (bytes, state) => {
       ext.data = bytes.subarray(at + 4, at + headerLength);
       if (ext.routingType === 0 || ext.routingType === 2) {
         ext.addresses = [];
-        for (let i = at + 8; i + 16 <= at + headerLength; i += 16) ext.addresses.push(formatIpv6(bytes, i));
+        for (let i = at + 8; i + 16 <= at + headerLength; i += 16) {
+          ext.addresses.push(formatIpv6(bytes, i));
+          if (ext.segmentsLeft > 0) finalDestination = i; // the last address is the final destination
+        }
       } else if (ext.routingType === 4) {
         // RFC 8754 §2: Last Entry + 1 segments after 8 fixed bytes (TLVs may follow)
         ext.addresses = [];
         const count = bytes[at + 4]! + 1;
         for (let k = 0, i = at + 8; k < count && i + 16 <= at + headerLength; k++, i += 16) ext.addresses.push(formatIpv6(bytes, i));
+        // Segment List[0] is the last segment of the path (RFC 8754 §2)
+        if (ext.segmentsLeft > 0 && ext.addresses.length > 0) finalDestination = at + 8;
       }
     } else {
       ext.options = [];
@@ -233,7 +239,11 @@ export const decodeIpv6: Decoder = (bytes, state) => {
     at += headerLength;
     if (error !== null) break;
   }
-  state.ip = new IpHeaderContext(6, bytes, Math.max(0, payloadLength - (at - 40)), !cut && !fragmented, laterFragment);
+  const ip = new IpHeaderContext(6, bytes, Math.max(0, payloadLength - (at - 40)), !cut && !fragmented, laterFragment);
+  // RFC 8200 §8.1: with a Routing header not yet at its end, the transport
+  // pseudo-header uses the final destination, carried in the Routing header.
+  if (finalDestination >= 0) ip.dst = bytes.subarray(finalDestination, finalDestination + 16);
+  state.ip = ip;
   state.rest = bytes.subarray(at, end);
   if (error !== null) {
     state.issues.push({ layer: "ipv6", kind: errorKind, reason: error });

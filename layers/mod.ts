@@ -26,6 +26,7 @@ import type { Loopback, LoopbackInput } from "./loopback.ts";
 import type { Sll, SllInput } from "./sll.ts";
 import type { Sll2, Sll2Input } from "./sll2.ts";
 import type { Tcp, TcpInput } from "./tcp.ts";
+import type { Http, HttpInput } from "./http.ts";
 import type { Tftp, TftpInput } from "./tftp.ts";
 import type { Udp, UdpInput } from "./udp.ts";
 import type { Vlan, VlanInput } from "./vlan.ts";
@@ -50,9 +51,11 @@ export * from "./icmp.ts";
 export * from "./icmpv6.ts";
 export * from "./udp.ts";
 export * from "./tcp.ts";
+export * from "./tcp_options.ts";
 export * from "./dns.ts";
 export * from "./dhcp.ts";
 export * from "./tftp.ts";
+export * from "./http.ts";
 
 /** Every decoded layer value. */
 export type AnyLayer =
@@ -72,6 +75,7 @@ export type AnyLayer =
   | Dns
   | Dhcp
   | Tftp
+  | Http
   | Payload;
 
 /** Every build input. */
@@ -92,4 +96,5 @@ export type AnyInput =
   | DnsInput
   | DhcpInput
   | TftpInput
+  | HttpInput
   | PayloadInput;

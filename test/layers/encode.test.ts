@@ -111,12 +111,14 @@ describe.skipIf(skip !== null)(`built packets as tshark reads them${skip ? ` (sk
       encodePacket([ETH, { layer: "vlan", id: 42, pcp: 5 }, { layer: "ipv4", src: "10.77.0.1", dst: "10.77.0.2", options: [{ type: 148, value: 0 }] }, { layer: "tcp", srcPort: 1234, dstPort: 80 }, DATA]),
       encodePacket([ETH, { layer: "ipv6", src: "fd77::1", dst: "fd77::2" }, { layer: "ipv4", src: "192.0.2.1", dst: "192.0.2.2" }, { layer: "udp", srcPort: 7, dstPort: 7 }, DATA]),
       encodePacket([ETH, { layer: "ipv4", src: "10.77.0.1", dst: "10.77.0.2", dontFragment: true }, { layer: "icmp", type: 8, identifier: 1, sequence: 1 }, DATA]),
+      // Mobile IPv6 type 2 routing header: the UDP pseudo-header uses the final destination (RFC 8200 §8.1)
+      encodePacket([ETH, { layer: "ipv6", src: "fd77::1", dst: "fd77::2", extensions: [{ type: "routing", routingType: 2, addresses: ["2001:db8::77"] }] }, { layer: "udp", srcPort: 1, dstPort: 2 }, DATA]),
     ];
     const rows = tshark(writePcap(frames), [
       "eth.type", "ip.proto", "ipv6.nxt", "ip.len", "ipv6.plen", "ip.ttl", "ipv6.hlim", "ip.checksum.status", "udp.length", "udp.checksum.status", "tcp.checksum.status", "icmp.checksum_bad", "frame.protocols", "vlan.id", "ip.opt.type",
     ]);
-    expect(rows.length).toBe(6);
-    const [r0, r1, r2, r3, r4, r5] = rows as [string[], string[], string[], string[], string[], string[]];
+    expect(rows.length).toBe(7);
+    const [r0, r1, r2, r3, r4, r5, r6] = rows as [string[], string[], string[], string[], string[], string[], string[]];
     // 0: IPv4/UDP, 20 + 8 + 5 = 33; UDP 13; checksums good (status 1)
     expect([r0[0], r0[1], r0[3], r0[5], r0[7], r0[8], r0[9]]).toEqual(["0x0800", "17", "33", "64", "1", "13", "1"]);
     // 1: IPv6/UDP, payload length 13, hop limit 64
@@ -130,6 +132,9 @@ describe.skipIf(skip !== null)(`built packets as tshark reads them${skip ? ` (sk
     expect([r4[2], r4[1], r4[7], r4[9]]).toEqual(["4", "17", "1", "1"]);
     // 5: ICMP echo: checksum not flagged bad
     expect([r5[1], r5[11]]).toEqual(["1", ""]);
+    // 6: tshark verifies the UDP checksum against the final destination, and so does our decoder
+    expect([r6[2], r6[9]]).toEqual(["43", "1"]);
+    expect(decodePacket(frames[6]!, 1).layers[2]).toMatchObject({ layer: "udp", checksumValid: true });
   });
 
   it("explicit wrong values are written as given", () => {
