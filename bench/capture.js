@@ -25,6 +25,7 @@ const NODE = process.execPath;
 /** Receivers compared, in order. `argv` runs inside the capturing namespace. */
 export const RECEIVERS = [
   { name: "stackts onBatch (immediate, default buffer)", argv: [NODE, SELF, "--receive", "ours", "{iface}"] },
+  { name: "stackts onBatch (immediate, snaplen 2048)", argv: [NODE, SELF, "--receive", "ours-small", "{iface}"] },
   { name: "stackts onBatch (immediate off, 32 MiB)", argv: [NODE, SELF, "--receive", "ours-block", "{iface}"] },
   { name: "tcpdump -w /dev/null", argv: ["tcpdump", "-i", "{iface}", "-n", "-w", "/dev/null"] },
   { name: "tcpdump -n > /dev/null (printing)", argv: ["tcpdump", "-i", "{iface}", "-n", "-l"], stdout: "ignore" },
@@ -94,8 +95,11 @@ function parseSummary(text) {
     const m = re.exec(text);
     return m ? Number(m[1]) : null;
   };
+  const counts = [...text.matchAll(/^count (\d+)$/gm)];
+  const lastCount = counts.length > 0 ? Number(counts[counts.length - 1][1]) : null;
   return {
-    captured: num(/(\d+) packets? captured/),
+    captured: num(/(\d+) packets? captured/) ?? lastCount,
+    crashed: num(/(\d+) packets? captured/) === null && lastCount !== null,
     received: num(/(\d+) packets? received by filter/),
     dropped: num(/(\d+) packets? dropped by kernel/),
   };
@@ -172,7 +176,10 @@ export async function runCaptureBench({ seconds = 3, receivers = RECEIVERS, log 
         (missing === null ? "n/a" : `${((100 * missing) / r.sent).toFixed(1)}%`).padStart(9),
       ].join(" "),
     );
-    if (r.captured === null) log(`  (no summary from ${r.name}: ${r.output.trim().split("\n").slice(-2).join(" | ")})`);
+    if (r.captured === null || r.crashed) {
+      const last = r.output.trim().split("\n").filter((l) => !/^count \d+$/.test(l)).slice(-1)[0] ?? "";
+      log(`  (${r.name} ended without its summary${r.crashed ? "; captured = its last count before that" : ""}: ${last})`);
+    }
   }
   log("missing = sent - captured: kernel drops plus anything never counted (cap reports no drops).");
   return rows;
@@ -209,9 +216,9 @@ function summary(captured, received, dropped) {
   );
 }
 
-async function receiveOurs(iface, immediate) {
+async function receiveOurs(iface, options) {
   const { openLive } = await import(pathToFileURL(join(ROOT, "dist", "src", "live.js")).href);
-  const cap = openLive(iface, immediate ? {} : { immediate: false });
+  const cap = openLive(iface, options);
   let n = 0;
   cap.onBatch((b) => {
     n += b.count;
@@ -237,6 +244,9 @@ function receiveCap(iface) {
   c.on("packet", () => {
     n++;
   });
+  // cap 0.2.1 has been seen to die of heap corruption under load on Node 20:
+  // report the count as we go so a crash still leaves a figure.
+  setInterval(() => process.stderr.write(`count ${n}\n`), 100).unref();
   const stop = () => {
     // Not c.close(): cap 0.2.1 has been seen to corrupt the heap closing from a signal handler.
     summary(n, null, null);
@@ -250,8 +260,9 @@ function receiveCap(iface) {
 async function main(args) {
   if (args[0] === "--send") return sender(args[1], Number(args[2]));
   if (args[0] === "--receive") {
-    if (args[1] === "ours") return receiveOurs(args[2], true);
-    if (args[1] === "ours-block") return receiveOurs(args[2], false);
+    if (args[1] === "ours") return receiveOurs(args[2], {});
+    if (args[1] === "ours-block") return receiveOurs(args[2], { immediate: false });
+    if (args[1] === "ours-small") return receiveOurs(args[2], { snaplen: 2048 });
     if (args[1] === "cap") return receiveCap(args[2]);
     throw new Error(`unknown receiver ${args[1]}`);
   }
