@@ -33,6 +33,7 @@ const SPEC: OptionSpec[] = [
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
   { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): fewer drops at high rates, up to --timeout ms late" },
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
+  { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
 ];
 
@@ -135,7 +136,9 @@ export async function run(argv: string[]): Promise<number> {
     );
     if (writePath !== undefined) {
       writer = openCaptureWriter(writePath, {
-        nanoseconds: c.precision === "nano",
+        // Like tcpdump, a .pcap file gets microseconds (what every reader takes) unless
+        // asked; pcapng states its resolution per interface, so it keeps what the kernel gave.
+        nanoseconds: c.precision === "nano" && (/\.(pcapng|ntar)$/i.test(writePath) || flag(args, "nano")),
         interfaces: [{ linkType: cap.linkType, snaplen: c.snaplen, name: iface, ...(filter === "" ? {} : { filter }) }],
       });
     }
