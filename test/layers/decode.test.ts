@@ -10,13 +10,42 @@ import { encodePacket } from "../../layers/encode.ts";
 import type { Ethernet } from "../../layers/ethernet.ts";
 import type { Ipv4 } from "../../layers/ipv4.ts";
 import type { Ipv6 } from "../../layers/ipv6.ts";
-import { LINKTYPE } from "../../layers/link_type.ts";
+import { ETHERTYPE, ETHERTYPE_OF, IP_PROTOCOL, IP_PROTOCOL_OF, sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
+import { firstKind, LINKTYPE } from "../../layers/link_type.ts";
 import type { AnyLayer } from "../../layers/mod.ts";
 import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "../helpers/lab.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
 // IPv4, protocol 59, 10.0.0.1 → 10.0.0.2; checksum: 4500+0018+403b+0a00+0001+0a00+0002 = 0x9956 → ~ = 0x66a9
 const IPV4_59 = "4500 0018 0000 0000 403b 66a9 0a000001 0a000002 01020304";
+
+describe("dispatch tables and link types", () => {
+  it("map wire values to layers and back", () => {
+    expect([0x0800, 0x86dd, 0x0806, 0x8100, 0x88a8, 0x9100, 0x88b5].map((t) => ETHERTYPE.get(t))).toEqual(["ipv4", "ipv6", "arp", "vlan", "vlan", "vlan", undefined]);
+    expect([1, 58, 6, 17, 4, 41, 132].map((p) => IP_PROTOCOL.get(p))).toEqual(["icmp", "icmpv6", "tcp", "udp", "ipv4", "ipv6", undefined]);
+    expect([ETHERTYPE_OF.get("ipv6"), ETHERTYPE_OF.get("vlan"), IP_PROTOCOL_OF.get("icmpv6"), IP_PROTOCOL_OF.get("ipv6")]).toEqual([0x86dd, 0x8100, 58, 41]);
+  });
+  it("ports: destination first, then source", () => {
+    expect(udpPortKind(53, 69)).toBe("tftp");
+    expect(udpPortKind(68, 40000)).toBe("dhcp");
+    expect(udpPortKind(40000, 5353)).toBe("dns");
+    expect(udpPortKind(40000, 40001)).toBeNull();
+    expect(tcpPortKind(80, 53)).toBe("dns");
+    expect(tcpPortKind(8080, 50000)).toBe("http");
+  });
+  it("sniffTcp recognises HTTP/1.x requests and responses only", () => {
+    const t = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    expect(["GET / HTTP/1.1", "POST /x", "OPTIONS * HTTP/1.1", "HTTP/1.0 200 OK", "PATCH /a"].map((s) => sniffTcp(t(s)))).toEqual(["http", "http", "http", "http", "http"]);
+    expect(["GETX /", "get / HTTP/1.1", "HTTP/2 200", "SSH-2.0", "GE", ""].map((s) => sniffTcp(t(s)))).toEqual([null, null, null, null, null, null]);
+  });
+  it("first layer per link type", () => {
+    const v4 = hex("45"), v6 = hex("60");
+    expect([0, 1, 101, 108, 113, 228, 229, 276, 12, 14, 147].map((lt) => firstKind(lt, v4))).toEqual([
+      "loopback", "ethernet", "ipv4", "loopback", "sll", "ipv4", "ipv6", "sll2", "ipv4", "ipv4", null,
+    ]);
+    expect([101, 12, 14, 228].map((lt) => firstKind(lt, v6))).toEqual(["ipv6", "ipv6", "ipv6", "ipv4"]);
+  });
+});
 
 describe("decode pipeline", () => {
   it("raw IP link types pick the version from the first nibble", () => {
