@@ -213,7 +213,7 @@ async function captureWhile(host: Host, filter: string, count: number, ms: numbe
   const dir = mkdtempSync(join(tmpdir(), "stackts-cap-"));
   const file = join(dir, "cap.pcap");
   try {
-    const child = host.spawn(["tcpdump", "-i", host.iface, "-n", "-U", "-c", String(count), "-w", file, filter]);
+    const child = host.spawn(["tcpdump", "-i", host.iface, "-n", "-U", "--immediate-mode", "-c", String(count), "-w", file, filter]);
     let err = "";
     await new Promise<void>((resolve, reject) => {
       child.stderr!.on("data", (d: Buffer) => ((err += d.toString()), err.includes("listening on") && resolve()));
