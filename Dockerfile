@@ -5,7 +5,8 @@
 #   docker run --rm -it --cap-add NET_RAW --cap-add NET_ADMIN --network host stackts capture eth0
 #
 # Two stages: "build" has the compilers and dev dependencies; the final image
-# has node, libpcap0.8 and the built package only. See docs/docker.md.
+# has node, libpcap0.8, ethtool (for doctor's offload check) and the
+# built package only. See docs/docker.md.
 
 FROM node:22-bookworm-slim AS build
 RUN apt-get update \
@@ -19,8 +20,10 @@ ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json binding.gyp ./
 COPY native ./native
 # npm ci also runs the package's own install script (node-gyp rebuild), which
-# builds build/Release/stackts_pcap.node. npm 10 (node 22's) and npm 11 both
-# run it; npm 11 reads package.json "allowScripts" for the dependencies' scripts.
+# builds build/Release/stackts_pcap.node; a project's own scripts run under
+# every npm. Dependencies' install scripts: npm 10 (node 22's) runs them all,
+# npm 11.16+ runs them and warns about any missing from package.json
+# "allowScripts", npm 12 runs only those listed there.
 RUN npm ci --no-audit --no-fund \
  && test -f build/Release/stackts_pcap.node
 COPY tsconfig.json tsconfig.build.json ./
@@ -34,7 +37,7 @@ RUN npm run build:ts \
 
 FROM node:22-bookworm-slim
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpcap0.8 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpcap0.8 ethtool \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /opt/stackts
 COPY --from=build /app/package.json ./

@@ -183,5 +183,11 @@ describe.skipIf(skip !== null)(`Docker image (podman)${skip ? ` (skipped: ${skip
     expect(await withTimeout(d.exit, 60_000, "doctor"), d.stdout()).toBe(0);
     expect(d.stdout()).toMatch(new RegExp(`^ok\\s+interfaces: up: ${lab.a.iface} `, "m"));
     expect(d.stdout()).toMatch(/^ok\s+capture: should work here$/m);
+    // the image carries ethtool, so the offload line is there; the oracle is
+    // ethtool -k run on the host side of the same namespace
+    const host = await lab.a.run(["ethtool", "-k", lab.a.iface]);
+    const tx = /^tx-checksumming: (on|off)/m.exec(host.stdout)?.[1];
+    expect(tx).toBeDefined();
+    expect(d.stdout()).toMatch(new RegExp(`^\\S+\\s+offload ${lab.a.iface}: tx-checksumming ${tx},`, "m"));
   });
 });
