@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliForOthers } from "./helpers/image.ts";
 import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "./helpers/lab.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -68,7 +69,9 @@ describe.skipIf(skip !== null)(`stackts doctor${skip ? ` (skipped: ${skip})` : "
 
   it("as uid 65534: non-zero, with the capability line and its fix", async () => {
     const h = noOffload.a;
-    const r = await h.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "node", CLI, "doctor"]);
+    const pub = cliForOthers(ROOT); // uid 65534 must be able to read the CLI
+    const r = await h.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "node", pub.cli, "doctor"]);
+    pub.cleanup();
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const caps = line(r.stdout, "capabilities");
     expect(caps).toMatch(/^FAIL\s+capabilities: uid 65534 \(no privileges\): NET_RAW no, NET_ADMIN no; capture and send need CAP_NET_RAW; fix: run as root .*stackts setcap/);

@@ -15,10 +15,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliForOthers } from "./helpers/image.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "bin", "stackts.js");
 const BUILT = existsSync(join(ROOT, "dist", "src", "cli", "setcap.js"));
 const AS_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"];
 
@@ -73,9 +73,13 @@ function status(pid: number): Record<string, string> {
 describe.skipIf(skip !== null)(`running without root${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let lab: Lab;
   let dir: string;
+  // the built CLI where uid 65534 can read it (a copy when the checkout is private)
+  let CLI: string;
+  let cleanupCli = (): void => {};
   let capNode: string;
   let wrapper: string;
   beforeAll(() => {
+    ({ cli: CLI, cleanup: cleanupCli } = cliForOthers(ROOT));
     lab = makeLab();
     // setpriv's user must reach the files: a world-searchable temporary directory
     dir = mkdtempSync(join(tmpdir(), "stackts-setcap-"));
@@ -86,6 +90,7 @@ describe.skipIf(skip !== null)(`running without root${skip ? ` (skipped: ${skip}
   afterAll(() => {
     lab?.down();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    cleanupCli();
   });
 
   it("as uid 65534 the plain node fails with the one-line EPERM error", async () => {

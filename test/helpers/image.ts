@@ -25,8 +25,22 @@
  * CONTAINERS_CONF at; see /work/shared/lab/NOTES.md.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 
 /** Where downloads and the base tarball are kept between runs. */
 export const CACHE_DIR = "/var/cache/stackts-test";
@@ -360,4 +374,41 @@ export async function buildProjectImage(contextDir: string, tag: string): Promis
 /** Remove an image this test built (never the base images, which are reused). */
 export async function removeImage(tag: string): Promise<void> {
   await podman(["rmi", "-f", tag]);
+}
+
+/** Whether every directory above `path` is searchable and `path` readable by any user. */
+function reachableByOthers(path: string): boolean {
+  let p = resolve(path);
+  try {
+    if ((statSync(p).mode & 0o004) === 0) return false;
+    for (;;) {
+      const up = dirname(p);
+      if (up === p) return true;
+      p = up;
+      if ((statSync(p).mode & 0o001) === 0) return false;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The built CLI (bin/stackts.js) as an ordinary user can run it. Tests that
+ * drop to uid 65534 need this: a checkout under /root (mode 0700) is out of
+ * reach, so the built package (bin, dist, the addon, package.json: dist needs
+ * no node_modules at run time) is copied to a world-readable directory, which
+ * the caller removes. Returns the repository's own path when it is reachable.
+ */
+export function cliForOthers(root: string): { cli: string; cleanup: () => void } {
+  const own = join(root, "bin", "stackts.js");
+  if (reachableByOthers(join(root, "dist", "src", "cli", "main.js")) && reachableByOthers(own)) {
+    return { cli: own, cleanup: () => {} };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "stackts-public-"));
+  chmodSync(dir, 0o755);
+  for (const part of ["bin", "dist", "package.json", join("build", "Release", "stackts_pcap.node")]) {
+    cpSync(join(root, part), join(dir, part), { recursive: true });
+  }
+  execFileSync("chmod", ["-R", "a+rX", dir]);
+  return { cli: join(dir, "bin", "stackts.js"), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
