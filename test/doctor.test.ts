@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capabilityNames, parseProcStatus } from "../src/privileges.ts";
 import { cliForOthers } from "./helpers/image.ts";
 import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "./helpers/lab.ts";
 
@@ -87,5 +88,39 @@ describe.skipIf(skip !== null)(`stackts doctor${skip ? ` (skipped: ${skip})` : "
     const bad = await h.run(["node", CLI, "doctor", "nosuch0"]);
     expect(bad.code).toBe(1);
     expect(line(bad.stdout, "interfaces")).toMatch(/^FAIL\s+interfaces: no interface "nosuch0" .*fix: pick one from 'stackts devices'/);
+  });
+});
+
+describe("capability masks", () => {
+  it("decodes Docker's default set, worked out by hand from the bit numbers in <linux/capability.h>", () => {
+    // 0xa80425fb: bits 0,1,3-8,10,13,18,27,29,31
+    expect([...capabilityNames("00000000a80425fb")].sort()).toEqual(
+      ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"].sort(),
+    );
+    expect([...capabilityNames("0000000000003000")].sort()).toEqual(["NET_ADMIN", "NET_RAW"]);
+    expect(capabilityNames("0000000000000000").size).toBe(0);
+    // a bit past the last name this build knows stays visible as a number
+    expect([...capabilityNames("0000080000000000")]).toEqual(["CAP_43"]);
+  });
+
+  it.skipIf(!hasCommand("capsh"))("agrees with capsh --decode on every single bit it knows", () => {
+    for (let bit = 0; bit <= 40; bit++) {
+      const hex = (1n << BigInt(bit)).toString(16).padStart(16, "0");
+      const out = execFileSync("capsh", [`--decode=${hex}`], { encoding: "utf8" }); // "0x...=cap_net_raw"
+      const name = out.trim().split("=")[1];
+      expect([...capabilityNames(hex)].map((n) => `cap_${n.toLowerCase()}`)).toEqual([name]);
+    }
+  });
+
+  it("parses a /proc/PID/status text", () => {
+    const caps = parseProcStatus(
+      "Name:\tnode\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t65534 \n" +
+        "CapInh:\t0000000000000000\nCapPrm:\t0000000000003000\nCapEff:\t0000000000003000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n",
+    );
+    expect(caps.uids).toEqual([65534, 65534, 65534, 65534]);
+    expect(caps.groups).toEqual([65534]);
+    expect([...caps.effective].sort()).toEqual(["NET_ADMIN", "NET_RAW"]);
+    expect(caps.bounding.size).toBe(41);
+    expect(caps.inheritable.size).toBe(0);
   });
 });
