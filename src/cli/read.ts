@@ -97,6 +97,16 @@ export class PacketPrinter {
       const start = offset[i]!;
       const data = buffer.subarray(start, start + caplen[i]!);
       const len = length[i]!;
+      if (!this.#json && !this.#verbose) {
+        // Common clean frames go straight from bytes to text; the rest is decoded.
+        const fast = this.#summary.formatFrame(data, linkType[i]!, len, this.#tftp.size > 0);
+        if (fast !== null) {
+          this.count++;
+          out.line(clockTime(sec[i]!, nsec[i]!, this.#digits) + " " + fast);
+          if (this.#hex && data.length > 0) out.line(hexDump(data, "\t"));
+          continue;
+        }
+      }
       const p = this.#decoder.decode(data, linkType[i]!, len);
       this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
       const index = ++this.count;

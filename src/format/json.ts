@@ -17,8 +17,9 @@
  * - `errors` lists the decode issues as `{"layer", "kind", "reason"}`, where `kind`
  *   is `truncated` or `malformed`.
  *
- * A hand-written serializer rather than `JSON.stringify` with a replacer: it is
- * on the `--json` hot path and skips the replacer call per value.
+ * No replacer function (one call per value is slow): {@link plain} swaps byte
+ * arrays for hex strings, copying only the objects that hold them, and V8's
+ * native JSON.stringify prints the rest.
  *
  * @example
  * ```ts
@@ -59,76 +60,58 @@ export function packetJson(p: JsonPacket): string {
 
 /** The `layers` array as JSON text. */
 export function layersJson(layers: readonly LayerBase[]): string {
-  let s = "[";
-  for (let i = 0; i < layers.length; i++) {
-    if (i > 0) s += ",";
-    s += layerJson(layers[i]!);
-  }
-  return s + "]";
+  return JSON.stringify(plain(layers));
 }
 
-/** The `errors` array as JSON text. */
+/** The `errors` array as JSON text: each issue as `{"layer", "kind", "reason"}`. */
 export function issuesJson(issues: readonly Issue[]): string {
-  let s = "[";
-  for (let i = 0; i < issues.length; i++) {
-    const e = issues[i]!;
-    if (i > 0) s += ",";
-    s += '{"layer":"' + e.layer + '","kind":"' + e.kind + '","reason":' + JSON.stringify(e.reason) + "}";
-  }
-  return s + "]";
-}
-
-function layerJson(layer: LayerBase): string {
-  let s = '{"layer":"' + layer.layer + '"';
-  const rec = layer as unknown as Record<string, unknown>;
-  for (const key in rec) {
-    if (key === "layer") continue;
-    const v = rec[key];
-    if (v === undefined || typeof v === "function") continue;
-    s += "," + JSON.stringify(key) + ":" + (key === "quoted" ? quotedJson(v) : valueJson(v));
-  }
-  return s + "}";
-}
-
-function quotedJson(v: unknown): string {
-  const q = v as { layers?: unknown; issues?: unknown } | null;
-  if (q !== null && typeof q === "object" && Array.isArray(q.layers)) {
-    return '{"layers":' + layersJson(q.layers as LayerBase[]) + ',"errors":' + issuesJson(Array.isArray(q.issues) ? (q.issues as Issue[]) : []) + "}";
-  }
-  return valueJson(v);
+  return issues.length === 0 ? "[]" : JSON.stringify(issues.map((e) => ({ layer: e.layer, kind: e.kind, reason: e.reason })));
 }
 
 /** Any decoded field value as JSON text: bytes as hex, nested values recursively. */
 export function valueJson(v: unknown): string {
-  switch (typeof v) {
-    case "number":
-      return Number.isFinite(v) ? String(v) : "null";
-    case "string":
-      return JSON.stringify(v);
-    case "boolean":
-      return v ? "true" : "false";
-    case "bigint":
-      return v.toString();
-    case "object": {
-      if (v === null) return "null";
-      if (v instanceof Uint8Array) return '"' + toHex(v) + '"';
-      if (Array.isArray(v)) {
-        let s = "[";
-        for (let i = 0; i < v.length; i++) s += (i > 0 ? "," : "") + valueJson(v[i]);
-        return s + "]";
+  return JSON.stringify(plain(v)) ?? "null";
+}
+
+/**
+ * `v` in the form JSON.stringify prints as the schema wants: byte arrays as hex
+ * strings, an ICMP quote's `issues` as `errors`. Objects and arrays that hold
+ * neither are returned as they are (no copy), so the common case costs one walk
+ * and V8's native JSON.stringify does the printing.
+ */
+function plain(v: unknown): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x !== "object" || x === null) continue;
+      const y = plain(x);
+      if (y !== x) {
+        out ??= v.slice();
+        out[i] = y;
       }
-      if ("layer" in v && typeof (v as { layer: unknown }).layer === "string") return layerJson(v as LayerBase);
-      let s = "{";
-      let first = true;
-      for (const key in v) {
-        const x = (v as Record<string, unknown>)[key];
-        if (x === undefined || typeof x === "function") continue;
-        s += (first ? "" : ",") + JSON.stringify(key) + ":" + (key === "quoted" ? quotedJson(x) : valueJson(x));
-        first = false;
-      }
-      return s + "}";
     }
-    default:
-      return "null";
+    return out ?? v;
   }
+  const rec = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const key in rec) {
+    const x = rec[key];
+    if (typeof x !== "object" || x === null) continue;
+    const y = key === "quoted" ? quoted(x) : plain(x);
+    if (y !== x) {
+      out ??= { ...rec };
+      out[key] = y;
+    }
+  }
+  return out ?? v;
+}
+
+function quoted(v: object): unknown {
+  const q = v as { layers?: unknown; issues?: unknown };
+  if (!Array.isArray(q.layers)) return plain(v);
+  const issues = Array.isArray(q.issues) ? (q.issues as Issue[]) : [];
+  return { layers: plain(q.layers), errors: issues.map((e) => ({ layer: e.layer, kind: e.kind, reason: e.reason })) };
 }

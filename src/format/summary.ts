@@ -41,7 +41,10 @@ import type { Ipv6, Ipv6ExtensionType } from "../../layers/ipv6.ts";
 import type { Sll } from "../../layers/sll.ts";
 import type { Sll2 } from "../../layers/sll2.ts";
 import type { Tcp } from "../../layers/tcp.ts";
-import type { TcpOption } from "../../layers/tcp_options.ts";
+import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
+import { foldSum, onesSum } from "../../layers/checksum.ts";
+import { formatIpv4, formatIpv6 } from "../../layers/addr.ts";
+import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
 import type { Udp } from "../../layers/udp.ts";
 import type { Vlan } from "../../layers/vlan.ts";
 import { HEX2, toHex } from "./hex.ts";
@@ -61,10 +64,82 @@ export interface SummaryOptions {
 
 /** Per-connection bases for relative TCP sequence numbers (tcpdump's tcp_seq_hash). */
 interface SeqBase {
-  /** base for the direction whose key is `fwd` */
+  /** address of the side with the lower port (the first in the key) */
+  a: string;
+  /** address of the other side */
+  b: string;
+  /** base of the sequence numbers sent from the side with the lower port */
   seq: number;
-  /** base for the opposite direction */
+  /** base of the sequence numbers sent from the other side */
   ack: number;
+}
+
+/**
+ * A TCP/UDP checksum over `data[t, end)` with pseudo-header sum `pseudo` is good,
+ * or is the pseudo-header-only partial sum left for offload (see
+ * transportChecksumStatus in layers/checksum.ts: neither is flagged).
+ */
+function transportOk(data: Uint8Array, t: number, end: number, pseudo: number, at: number): boolean {
+  if (foldSum(onesSum(data, t, end, pseudo)) === 0xffff) return true;
+  const stored = (data[t + at]! << 8) | data[t + at + 1]!;
+  const partial = foldSum(pseudo);
+  return stored === partial || (partial === 0xffff && stored === 0);
+}
+
+const NO_OPTIONS: readonly TcpOption[] = [];
+
+/**
+ * Whether the option bytes hold only the everyday kinds, well formed: NOP, MSS,
+ * window scale, SACK-permitted and timestamps, and EOL only as the last nonzero
+ * byte (padding after it). Those {@link commonOptionsText} prints straight from
+ * the bytes; anything else goes through parseTcpOptions.
+ */
+function commonOptions(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (kind === 0) return false;
+    if (i + 1 >= end) return false;
+    const len = b[i + 1]!;
+    if (!((kind === 2 && len === 4) || (kind === 3 && len === 3) || (kind === 4 && len === 2) || (kind === 8 && len === 10))) return false;
+    if (i + len > end) return false;
+    i += len;
+  }
+  return true;
+}
+
+/** tcpdump's text for options {@link commonOptions} accepted. */
+function commonOptionsText(b: Uint8Array): string {
+  let s = "";
+  let i = 0;
+  while (i < b.length) {
+    if (i > 0) s += ",";
+    switch (b[i]!) {
+      case 1:
+        s += "nop";
+        i++;
+        continue;
+      case 2:
+        s += "mss " + ((b[i + 2]! << 8) | b[i + 3]!);
+        break;
+      case 3:
+        s += "wscale " + b[i + 2]!;
+        break;
+      case 4:
+        s += "sackOK";
+        break;
+      default:
+        s +=
+          "TS val " + (((b[i + 2]! << 24) | (b[i + 3]! << 16) | (b[i + 4]! << 8) | b[i + 5]!) >>> 0) +
+          " ecr " + (((b[i + 6]! << 24) | (b[i + 7]! << 16) | (b[i + 8]! << 8) | b[i + 9]!) >>> 0);
+    }
+    i += b[i + 1]!;
+  }
+  return s;
 }
 
 const HEX4 = (n: number): string => HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
@@ -74,7 +149,7 @@ export class SummaryFormatter {
   readonly #absoluteSeq: boolean;
   readonly #quiet: boolean;
   readonly #app: ((layer: LayerBase) => string | null) | undefined;
-  readonly #seq = new Map<string, SeqBase>();
+  readonly #seq = new Map<number, SeqBase[]>();
   // Scratch filled by the network layer for the transport layer of the same packet.
   #ipUpper = 0;
   #ipSrc = "";
@@ -237,38 +312,74 @@ export class SummaryFormatter {
 
   #tcp(t: Tcp, app: LayerBase | undefined): string {
     if (t.checksumStatus === "bad") this.#flags += " [bad tcp cksum 0x" + HEX4(t.checksum) + "]";
-    const flags = t.flags;
     const payload = this.#ipUpper - t.headerLength;
+    let s = this.#tcpText(t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload);
+    if (!this.#quiet && app !== undefined && app.layer !== "payload" && payload > 0) {
+      const text = this.#appOr(app, "");
+      // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
+      if (text !== "") s += (app.layer === "dns" ? " " : ": ") + text;
+    }
+    return s;
+  }
+
+  /** The TCP part of a line, from the header's numbers; `#ipSrc`/`#ipDst` are set. */
+  #tcpText(
+    srcPort: number,
+    dstPort: number,
+    seq: number,
+    ack: number,
+    flags: number,
+    window: number,
+    urgent: number,
+    options: readonly TcpOption[],
+    payload: number,
+    optionBytes?: Uint8Array,
+  ): string {
     if (this.#quiet) return "tcp " + (payload >= 0 ? payload : 0);
-    let seq = t.seq;
-    let ack = t.ack;
     let sackBase = 0;
     if (!this.#absoluteSeq && flags & ACK) {
       // tcpdump's rule (print-tcp.c): relative numbers once a connection is known;
       // an ACK-carrying segment of an unknown connection, or any SYN, sets the bases.
-      const fwdKey = this.#ipSrc + " " + t.srcPort + " " + this.#ipDst + " " + t.dstPort;
-      const revKey = this.#ipDst + " " + t.dstPort + " " + this.#ipSrc + " " + t.srcPort;
-      const fwd = this.#seq.get(fwdKey);
-      const rev = fwd === undefined ? this.#seq.get(revKey) : undefined;
-      if ((fwd === undefined && rev === undefined) || flags & SYN) {
-        const base = fwd ?? rev;
-        if (base !== undefined && rev !== undefined) {
-          base.ack = seq;
-          base.seq = (ack - 1) >>> 0;
-        } else if (base !== undefined) {
-          base.seq = seq;
-          base.ack = (ack - 1) >>> 0;
-        } else {
-          this.#seq.set(fwdKey, { seq, ack: (ack - 1) >>> 0 });
+      // One entry per connection under a key that is the same in both directions;
+      // `rev` tells which side this segment comes from.
+      const src = this.#ipSrc;
+      const dst = this.#ipDst;
+      const rev = srcPort > dstPort || (srcPort === dstPort && src > dst);
+      const a = rev ? dst : src;
+      const b = rev ? src : dst;
+      const ports = rev ? dstPort * 65536 + srcPort : srcPort * 65536 + dstPort;
+      // Port pair first (a number: no string hashing), then the few address pairs on it.
+      let list = this.#seq.get(ports);
+      if (list === undefined) {
+        list = [];
+        this.#seq.set(ports, list);
+      }
+      let base: SeqBase | undefined;
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k]!;
+        if (e.a === a && e.b === b) {
+          base = e;
+          break;
         }
-      } else if (fwd !== undefined) {
-        seq = (seq - fwd.seq) >>> 0;
-        ack = (ack - fwd.ack) >>> 0;
-        sackBase = fwd.ack;
-      } else if (rev !== undefined) {
-        seq = (seq - rev.ack) >>> 0;
-        ack = (ack - rev.seq) >>> 0;
-        sackBase = rev.seq;
+      }
+      if (base === undefined || flags & SYN) {
+        const e = base ?? { a, b, seq: 0, ack: 0 };
+        if (rev) {
+          e.ack = seq;
+          e.seq = (ack - 1) >>> 0;
+        } else {
+          e.seq = seq;
+          e.ack = (ack - 1) >>> 0;
+        }
+        if (base === undefined) list.push(e);
+      } else if (rev) {
+        seq = (seq - base.ack) >>> 0;
+        ack = (ack - base.seq) >>> 0;
+        sackBase = base.seq;
+      } else {
+        seq = (seq - base.seq) >>> 0;
+        ack = (ack - base.ack) >>> 0;
+        sackBase = base.ack;
       }
     }
     let s = "Flags [" + tcpFlags(flags) + "]";
@@ -277,17 +388,131 @@ export class SummaryFormatter {
       if (payload > 0) s += ":" + ((seq + payload) >>> 0);
     }
     if (flags & ACK) s += ", ack " + ack;
-    s += ", win " + t.window;
-    if (flags & URG) s += ", urg " + t.urgentPointer;
-    if (t.options.length > 0) s += ", options [" + tcpOptions(t.options, sackBase) + "]";
-    s += ", length " + (payload >= 0 ? payload : 0);
-    if (app !== undefined && app.layer !== "payload" && payload > 0) {
-      const text = this.#appOr(app, "");
-      // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
-      if (text !== "") s += (app.layer === "dns" ? " " : ": ") + text;
-    }
-    return s;
+    s += ", win " + window;
+    if (flags & URG) s += ", urg " + urgent;
+    if (options.length > 0) s += ", options [" + tcpOptions(options, sackBase) + "]";
+    else if (optionBytes !== undefined) s += ", options [" + commonOptionsText(optionBytes) + "]";
+    return s + ", length " + (payload >= 0 ? payload : 0);
   }
+
+  /**
+   * The summary straight from the frame's bytes, without building layer values,
+   * for the common clean cases: Ethernet (with 802.1Q tags) carrying IPv4 without
+   * options or fragmentation, or IPv6 without extension headers, carrying TCP,
+   * UDP or an ICMP/ICMPv6 echo, every checksum verified good (or left to offload,
+   * or absent on UDP/IPv4), no application layer by port or content. Returns null
+   * for anything else: the caller then decodes the frame and calls
+   * {@link format}, which gives the same text for the frames this one handles
+   * (test/format.test.ts checks that). `length` is the original length;
+   * `udpHinted` says a conversation tracker may claim UDP ports (TFTP), so UDP is
+   * left to the full decode.
+   */
+  formatFrame(data: Uint8Array, linkType: number, length: number, udpHinted = false): string | null {
+    if (linkType !== 1 || data.length < 14 || length !== data.length) return null;
+    let type = (data[12]! << 8) | data[13]!;
+    let off = 14;
+    let prefix = "";
+    for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100; tags++) {
+      if (tags === 8 || data.length < off + 4) return null;
+      const tci = (data[off]! << 8) | data[off + 1]!;
+      prefix += "vlan " + (tci & 0xfff) + ", p " + (tci >> 13) + (tci & 0x1000 ? ", DEI" : "") + ", ";
+      type = (data[off + 2]! << 8) | data[off + 3]!;
+      off += 4;
+    }
+    let head: string;
+    let proto: number;
+    let t: number; // transport header offset
+    let upper: number;
+    let pseudo: number;
+    if (type === 0x0800) {
+      if (data.length < off + 20 || data[off] !== 0x45) return null;
+      const total = (data[off + 2]! << 8) | data[off + 3]!;
+      if (total < 20 || off + total > data.length) return null;
+      if (((data[off + 6]! << 8) | data[off + 7]!) & 0x3fff) return null; // a fragment
+      if (foldSum(onesSum(data, off, off + 20)) !== 0xffff) return null; // header checksum
+      proto = data[off + 9]!;
+      this.#ipSrc = formatIpv4(data, off + 12);
+      this.#ipDst = formatIpv4(data, off + 16);
+      head = "IP ";
+      t = off + 20;
+      upper = total - 20;
+      pseudo = onesSum(data, off + 12, off + 20) + proto + upper;
+    } else if (type === 0x86dd) {
+      if (data.length < off + 40 || data[off]! >> 4 !== 6) return null;
+      upper = (data[off + 4]! << 8) | data[off + 5]!;
+      if (upper === 0 || off + 40 + upper > data.length) return null;
+      proto = data[off + 6]!;
+      this.#ipSrc = formatIpv6(data, off + 8);
+      this.#ipDst = formatIpv6(data, off + 24);
+      head = "IP6 ";
+      t = off + 40;
+      pseudo = onesSum(data, off + 8, off + 40) + proto + upper;
+    } else {
+      return null;
+    }
+    const end = t + upper;
+    this.#ipUpper = upper;
+    if (proto === 6) {
+      if (upper < 20) return null;
+      const hl = (data[t + 12]! >> 4) * 4;
+      if (hl < 20 || hl > upper) return null;
+      const sport = (data[t]! << 8) | data[t + 1]!;
+      const dport = (data[t + 2]! << 8) | data[t + 3]!;
+      if (tcpPortKind(sport, dport) !== null) return null;
+      if (upper > hl && sniffTcp(data.subarray(t + hl, end)) !== null) return null;
+      if (!transportOk(data, t, end, pseudo, 16)) return null;
+      let options: readonly TcpOption[] = NO_OPTIONS;
+      if (hl > 20 && !commonOptions(data, t + 20, t + hl)) {
+        const list = this.#options;
+        list.length = 0;
+        if (parseTcpOptions(data, t + 20, t + hl, list) !== null) return null;
+        options = list;
+      }
+      const text = this.#tcpText(
+        sport,
+        dport,
+        ((data[t + 4]! << 24) | (data[t + 5]! << 16) | (data[t + 6]! << 8) | data[t + 7]!) >>> 0,
+        ((data[t + 8]! << 24) | (data[t + 9]! << 16) | (data[t + 10]! << 8) | data[t + 11]!) >>> 0,
+        ((data[t + 12]! & 0x01) << 8) | data[t + 13]!,
+        (data[t + 14]! << 8) | data[t + 15]!,
+        (data[t + 18]! << 8) | data[t + 19]!,
+        options,
+        upper - hl,
+        options === NO_OPTIONS && hl > 20 ? data.subarray(t + 20, t + hl) : undefined,
+      );
+      return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": " + text;
+    }
+    if (proto === 17) {
+      if (udpHinted || upper < 8) return null;
+      const ulen = (data[t + 4]! << 8) | data[t + 5]!;
+      if (ulen !== upper) return null;
+      const sport = (data[t]! << 8) | data[t + 1]!;
+      const dport = (data[t + 2]! << 8) | data[t + 3]!;
+      if (udpPortKind(sport, dport) !== null) return null;
+      const stored = (data[t + 6]! << 8) | data[t + 7]!;
+      if (!(stored === 0 && type === 0x0800) && !transportOk(data, t, end, pseudo, 6)) return null;
+      return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": UDP, length " + (ulen - 8);
+    }
+    if (proto === 1 && type === 0x0800) {
+      const icmpType = upper >= 8 ? data[t]! : -1;
+      if ((icmpType !== 0 && icmpType !== 8) || foldSum(onesSum(data, t, end)) !== 0xffff) return null;
+      return (
+        prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP echo " + (icmpType === 8 ? "request" : "reply") +
+        ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
+      );
+    }
+    if (proto === 58 && type === 0x86dd) {
+      const icmpType = upper >= 8 ? data[t]! : -1;
+      if ((icmpType !== 128 && icmpType !== 129) || foldSum(onesSum(data, t, end, pseudo)) !== 0xffff) return null;
+      return (
+        prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP6, echo " + (icmpType === 128 ? "request" : "reply") +
+        ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
+      );
+    }
+    return null;
+  }
+
+  readonly #options: TcpOption[] = [];
 
   #icmp(m: Icmp): string {
     if (m.checksumStatus === "bad") this.#flags += " [bad icmp cksum 0x" + HEX4(m.checksum) + "]";

@@ -40,7 +40,8 @@ export function clockTime(sec: number, nsec: number, digits: 6 | 9 = 6): string 
     clockPrefix = clockPrefixOf(sec);
     clockSec = sec;
   }
-  return clockPrefix + (digits === 6 ? pad(Math.floor(nsec / 1000), 6) : pad(nsec, 9));
+  // One number-to-string with a leading 1 to keep the zeros, then drop the 1.
+  return clockPrefix + (digits === 6 ? String(1_000_000 + Math.floor(nsec / 1000)).slice(1) : String(1_000_000_000 + nsec).slice(1));
 }
 
 function clockPrefixOf(sec: number): string {

@@ -1,0 +1,231 @@
+/**
+ * The text forms: time stamps (oracle: GNU date), hex dumps and hex strings
+ * (bytes worked out by hand), JSON conversion, TCP flag letters (tcpdump's, seen
+ * in its regression output), netmask prefix lengths, the argument parser, and
+ * the summary's byte-level fast path, which must print exactly what the full
+ * decode path prints for every frame it accepts (sample capture and, when
+ * present, the whole tcpdump corpus).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PacketDecoder } from "../layers/decode.ts";
+import { openCaptureFile } from "../src/capture_file.ts";
+import { intOption, parseArgs, flagCount, stringOption } from "../src/cli/args.ts";
+import { prefixLength } from "../src/cli/devices.ts";
+import { appSummary } from "../src/format/app_summary.ts";
+import { hexDump, toHex } from "../src/format/hex.ts";
+import { packetJson, valueJson } from "../src/format/json.ts";
+import { SummaryFormatter, tcpFlags } from "../src/format/summary.ts";
+import { clockTime, isoTime } from "../src/format/time.ts";
+import { packetTree } from "../src/format/tree.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SAMPLE = join(ROOT, "test/fixtures/sample.pcap");
+const CORPUS = join(ROOT, "../shared/corpus/tcpdump");
+
+function gnuDate(sec: number): string {
+  return execFileSync("date", ["-u", "-d", `@${sec}`, "+%Y-%m-%dT%H:%M:%S"], { encoding: "utf8" }).trim();
+}
+
+describe("time stamps (UTC)", () => {
+  it("agree with GNU date, with µs or ns digits", () => {
+    for (const sec of [0, 1_795_576_851, 951_782_400 /* 2000-02-29 */, 4_294_967_295]) {
+      const d = gnuDate(sec);
+      expect(isoTime(sec, 123_456_789)).toBe(`${d}.123456789Z`);
+      expect(clockTime(sec, 123_456_789, 6)).toBe(`${d.slice(11)}.123456`);
+      expect(clockTime(sec, 123_456_789, 9)).toBe(`${d.slice(11)}.123456789`);
+    }
+    // Zeros kept on the left of the fraction; the µs form truncates like tcpdump.
+    expect(clockTime(1_795_576_851, 999, 6)).toBe("03:20:51.000000");
+    expect(clockTime(1_795_576_851, 1_000, 6)).toBe("03:20:51.000001");
+    expect(clockTime(1_795_576_851, 5, 9)).toBe("03:20:51.000000005");
+    expect(isoTime(1_795_576_851, 0)).toBe("2026-11-25T03:20:51.000000000Z");
+  });
+});
+
+describe("hex", () => {
+  it("toHex is lower case, two digits per byte, short and long", () => {
+    expect(toHex(new Uint8Array([0x00, 0x0a, 0xff, 0x45]))).toBe("000aff45");
+    expect(toHex(new Uint8Array(0))).toBe("");
+    const long = Uint8Array.from({ length: 40 }, (_, i) => i * 6);
+    expect(toHex(long)).toBe(Array.from(long, (b) => (b < 16 ? "0" : "") + b.toString(16)).join(""));
+    // A view into a larger buffer: only its own bytes.
+    expect(toHex(new Uint8Array([1, 2, 3, 4, 5]).subarray(1, 3))).toBe("0203");
+  });
+
+  it("hexDump: offset, groups of two bytes, graphic ASCII (space shown as a dot)", () => {
+    const bytes = new Uint8Array([0x45, 0x00, 0x00, 0x54, 0x20, 0x41, 0x7e, 0x7f, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x31]);
+    expect(hexDump(bytes, "\t")).toBe(
+      "\t0x0000:  4500 0054 2041 7e7f 6162 6364 6566 6768  E..T.A~.abcdefgh\n" +
+        "\t0x0010:  31                                       1",
+    );
+    expect(hexDump(new Uint8Array(0))).toBe("");
+  });
+});
+
+describe("JSON", () => {
+  it("packetJson: the schema's keys in order, bytes as hex, quoted issues as errors", () => {
+    const line = packetJson({
+      index: 7,
+      sec: 1_795_576_851,
+      nsec: 5,
+      caplen: 3,
+      length: 60,
+      layers: [
+        { layer: "icmp", type: 3, quoted: { layers: [{ layer: "payload", data: new Uint8Array([0xab]) }], issues: [{ layer: "udp", kind: "truncated", reason: "cut" }] } } as never,
+        { layer: "payload", data: new Uint8Array([0xde, 0xad]) } as never,
+      ],
+      issues: [{ layer: "tcp", kind: "malformed", reason: 'quote " and \\ kept' }],
+    });
+    expect(line).toBe(
+      '{"index":7,"time":"2026-11-25T03:20:51.000000005Z","caplen":3,"length":60,' +
+        '"layers":[{"layer":"icmp","type":3,"quoted":{"layers":[{"layer":"payload","data":"ab"}],"errors":[{"layer":"udp","kind":"truncated","reason":"cut"}]}},' +
+        '{"layer":"payload","data":"dead"}],' +
+        '"errors":[{"layer":"tcp","kind":"malformed","reason":"quote \\" and \\\\ kept"}]}',
+    );
+    expect(JSON.parse(line)).toBeTruthy();
+  });
+
+  it("valueJson: nested arrays and objects, undefined left out, non-finite numbers as null", () => {
+    expect(valueJson([{ kind: "unknown", code: 30, data: new Uint8Array([1, 1]) }, { kind: "nop" }])).toBe('[{"kind":"unknown","code":30,"data":"0101"},{"kind":"nop"}]');
+    expect(valueJson({ a: undefined, b: NaN, c: null, d: "x" })).toBe('{"b":null,"c":null,"d":"x"}');
+  });
+});
+
+describe("tree", () => {
+  it("one field per line, hex for types and checksums, flags with letters, issues last", () => {
+    const text = packetTree(
+      [
+        { layer: "ethernet", src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02", type: 0x0800 } as never,
+        { layer: "tcp", srcPort: 80, flags: 0x012, checksum: 0xbeef, options: [{ kind: "mss", mss: 1460 }] } as never,
+      ],
+      [{ layer: "tcp", kind: "truncated", reason: "20 bytes needed, 8 left" }],
+      "",
+    );
+    expect(text).toBe(
+      [
+        "ethernet",
+        "  src: 02:00:00:00:00:01",
+        "  dst: 02:00:00:00:00:02",
+        "  type: 0x0800 (2048)",
+        "tcp",
+        "  srcPort: 80",
+        "  flags: 0x012 [S.]",
+        "  checksum: 0xbeef (48879)",
+        "  options:",
+        "    - kind=mss mss=1460",
+        "errors",
+        "  truncated: tcp: 20 bytes needed, 8 left",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("small helpers", () => {
+  it("tcpFlags: tcpdump's letters and order", () => {
+    expect(tcpFlags(0x002)).toBe("S");
+    expect(tcpFlags(0x012)).toBe("S.");
+    expect(tcpFlags(0x018)).toBe("P.");
+    expect(tcpFlags(0x011)).toBe("F.");
+    // tcp_eight_lowest_weight_flags_set.pcap prints "Flags [FSRP.UEW]" for 0xff.
+    expect(tcpFlags(0x0ff)).toBe("FSRP.UEW");
+    expect(tcpFlags(0)).toBe("none");
+  });
+
+  it("prefixLength of IPv4 and IPv6 netmasks", () => {
+    expect(prefixLength("255.255.255.0")).toBe(24);
+    expect(prefixLength("255.255.240.0")).toBe(20);
+    expect(prefixLength("0.0.0.0")).toBe(0);
+    expect(prefixLength("255.0.255.0")).toBe(null);
+    expect(prefixLength("ffff:ffff:ffff:ffff::")).toBe(64);
+    expect(prefixLength("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")).toBe(128);
+    expect(prefixLength("ffff:fffe::")).toBe(31);
+  });
+
+  it("parseArgs: bundled flags, attached and separate values, long forms, --, options after arguments", () => {
+    const spec = [
+      { name: "count", short: "c", value: "N", help: "" },
+      { name: "verbose", short: "v", help: "" },
+      { name: "hex", short: "x", help: "" },
+      { name: "write", short: "w", value: "FILE", help: "" },
+    ];
+    const a = parseArgs(["-vvx", "-c5", "file.pcap", "tcp", "--write=out.pcap", "port", "80", "--", "-not-an-option"], spec);
+    expect(flagCount(a, "verbose")).toBe(2);
+    expect(flagCount(a, "hex")).toBe(1);
+    expect(intOption(a, "count", 1)).toBe(5);
+    expect(stringOption(a, "write")).toBe("out.pcap");
+    expect(a.positionals).toEqual(["file.pcap", "tcp", "port", "80", "-not-an-option"]);
+    expect(parseArgs(["-", "-c", "7"], spec).positionals).toEqual(["-"]);
+    expect(() => parseArgs(["-q"], spec)).toThrow("unknown option");
+    expect(() => parseArgs(["-c"], spec)).toThrow("needs a value");
+    expect(() => intOption(parseArgs(["-c", "1k"], spec), "count", 1)).toThrow("-c : expected an integer, got '1k'");
+    expect(intOption(parseArgs(["--count", "2k"], spec), "count", 1, 1e9, true)).toBe(2048);
+  });
+});
+
+/** Compare the fast path (with the full decode as fallback) and the full decode alone, frame by frame. */
+function fastEqualsSlow(path: string): { frames: number; fast: number; mismatches: string[] } {
+  const decoder = new PacketDecoder();
+  const withFast = new SummaryFormatter({ app: appSummary });
+  const slowOnly = new SummaryFormatter({ app: appSummary });
+  let frames = 0;
+  let fast = 0;
+  const mismatches: string[] = [];
+  let reader;
+  try {
+    reader = openCaptureFile(path);
+  } catch {
+    return { frames, fast, mismatches };
+  }
+  try {
+    reader.readBatchesSync((b) => {
+      for (let i = 0; i < b.count; i++) {
+        const start = b.offset[i]!;
+        const data = b.buffer.subarray(start, start + b.caplen[i]!);
+        const p = decoder.decode(data, b.linkType[i]!, b.length[i]!);
+        const slow = slowOnly.format(p.layers, p.issues, b.length[i]!);
+        const quick = withFast.formatFrame(data, b.linkType[i]!, b.length[i]!);
+        frames++;
+        if (quick === null) {
+          withFast.format(p.layers, p.issues, b.length[i]!);
+          continue;
+        }
+        fast++;
+        if (quick !== slow && mismatches.length < 5) mismatches.push(`frame ${frames}: fast "${quick}" / full "${slow}"`);
+      }
+    });
+  } catch {
+    // a damaged file: the frames before the damage were compared
+  } finally {
+    reader.close();
+  }
+  return { frames, fast, mismatches };
+}
+
+describe("summary fast path", () => {
+  it("prints what the full decode prints on the sample capture", () => {
+    const r = fastEqualsSlow(SAMPLE);
+    expect(r.frames).toBe(23);
+    // make_sample.js: UDP 5000>6000 and 43210>9, two ICMP and two ICMPv6 echoes, the
+    // tagged echo request (TCP there is on port 80: HTTP, left to the full decode).
+    expect(r.fast).toBe(7);
+    expect(r.mismatches).toEqual([]);
+  });
+
+  it.skipIf(!existsSync(CORPUS))("prints what the full decode prints on every corpus frame it accepts", () => {
+    let frames = 0;
+    let fast = 0;
+    const mismatches: string[] = [];
+    for (const f of readdirSync(CORPUS).sort()) {
+      const r = fastEqualsSlow(join(CORPUS, f));
+      frames += r.frames;
+      fast += r.fast;
+      for (const m of r.mismatches) mismatches.push(`${f} ${m}`);
+    }
+    console.log(`fast path: ${fast} of ${frames} corpus frames`);
+    expect(fast).toBeGreaterThan(500);
+    expect(mismatches).toEqual([]);
+  });
+});
