@@ -31,7 +31,8 @@ const SPEC: OptionSpec[] = [
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
   { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
-  { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): fewer drops at high rates, up to --timeout ms late" },
+  { name: "immediate", help: "deliver each frame at once (the default, except with -w)" },
+  { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): no drops at high rates, up to --timeout ms late (the default with -w)" },
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
   { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
@@ -44,10 +45,11 @@ up and not loopback. The filter is in pcap-filter syntax (e.g. 'udp port 53').
 Output is the one-line form of 'stackts read' (time of day in UTC), or with -w
 the frames go to a file (pcapng records the interface name and the filter).
 
-Delivery is immediate by default (each frame as soon as it arrives; libpcap then
-uses TPACKET_V2 and the kernel ring is sized from the snaplen). For writing at
-high rates use --no-immediate: TPACKET_V3 blocks, frames up to --timeout ms late.
-The "listening on" line says which mode is on.
+When printing, delivery is immediate (each frame as soon as it arrives; libpcap
+then uses TPACKET_V2 and the kernel ring is sized from the snaplen). With -w it is
+buffered, as in tcpdump: TPACKET_V3 blocks, frames up to --timeout ms late, no
+drops at high rates. --immediate / --no-immediate force either; the "listening
+on" line says which mode is on.
 
 Ctrl-C, SIGTERM or -c end the capture: everything captured is written and
 flushed, then stderr gets 'N packets captured', 'N packets received by filter'
@@ -103,7 +105,11 @@ export async function run(argv: string[]): Promise<number> {
   const direction = parseDirection(stringOption(args, "direction"));
   const writePath = stringOption(args, "write");
   const user = stringOption(args, "relinquish-privileges");
-  const immediate = !flag(args, "no-immediate");
+  // Like tcpdump: immediate delivery when printing, buffered blocks when writing a
+  // file (at high rates immediate mode's TPACKET_V2 ring drops; a file does not
+  // need each frame at once). Either can be forced.
+  if (flag(args, "immediate") && flag(args, "no-immediate")) throw new UsageError("--immediate", "cannot be used with --no-immediate");
+  const immediate = flag(args, "immediate") || (!flag(args, "no-immediate") && writePath === undefined);
   const [iface, expression] = interfaceAndFilter(args.positionals, stringOption(args, "interface"), netns);
   const filter = expression.trim();
 
@@ -147,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     writer?.close();
     throw err;
   }
-  return await loop(cap, writer, args, limit);
+  return await loop(cap, writer, args, limit, cap.config.immediate ? 0 : cap.config.timeoutMs + 50);
 }
 
 function captureFailure(err: unknown, iface: string, filter: string): unknown {
@@ -159,7 +165,18 @@ function captureFailure(err: unknown, iface: string, filter: string): unknown {
   return err;
 }
 
-async function loop(cap: LiveCapture, writer: CaptureWriter | null, args: ReturnType<typeof parseArgs>, limit: number | undefined): Promise<number> {
+/**
+ * Deliver batches until the count, a signal, the reader of stdout going away or
+ * an error. `drainMs`: in buffered mode, after a signal, keep taking batches this
+ * long so the kernel's last partly filled block (retired on its timeout) is not lost.
+ */
+async function loop(
+  cap: LiveCapture,
+  writer: CaptureWriter | null,
+  args: ReturnType<typeof parseArgs>,
+  limit: number | undefined,
+  drainMs: number,
+): Promise<number> {
   const out = new Output(1);
   const printer =
     writer === null
@@ -205,7 +222,13 @@ async function loop(cap: LiveCapture, writer: CaptureWriter | null, args: Return
     failure = err;
     stop();
   });
-  const onSignal = (): void => stop();
+  let signalled = false;
+  const onSignal = (): void => {
+    if (signalled) return stop(); // a second Ctrl-C: now
+    signalled = true;
+    if (drainMs > 0) setTimeout(stop, drainMs);
+    else stop();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   cap.onBatch(onBatch);

@@ -76,8 +76,13 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       if (name === "help" && rest[0] !== undefined) return await dispatch([rest[0], "--help"]);
+      // Asked for: help on stdout, exit 0. No command at all: usage on stderr, exit 2.
+      if (name === undefined) {
+        stderrLine(topHelp().trimEnd());
+        return EXIT.usage;
+      }
       writeOut(topHelp());
-      return name === undefined ? EXIT.usage : EXIT.ok;
+      return EXIT.ok;
     }
     const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (entry === undefined) throw new UsageError(name, "unknown command (try 'stackts --help')");

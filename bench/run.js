@@ -1,0 +1,46 @@
+// `npm run bench`: every benchmark, figures side by side with peers from the
+// same run. Prints; asserts nothing.
+//
+//   1. decode (bench/decode.js): a ~1 M packet capture built with our builder;
+//      zero-copy ports, full decode, `stackts read`, `TZ=UTC tcpdump -n -r`.
+//   2. capture (bench/capture.js): frames blasted across a veth pair; our
+//      library, `stackts capture -w /dev/null` and `stackts capture` printing,
+//      next to tcpdump (writing and printing) and cap. Needs root.
+//
+//   node bench/run.js [--packets N] [--seconds S] [--only decode|capture]
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RECEIVERS, runCaptureBench } from "./capture.js";
+import { printDecodeRows, runDecodeBench } from "./decode.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "bin", "stackts.js");
+const NODE = process.execPath;
+
+/** The stackts command lines compared with tcpdump's in the capture benchmark. */
+const CLI_RECEIVERS = [
+  { name: "stackts capture -w /dev/null (buffered)", argv: [NODE, BIN, "capture", "-w", "/dev/null", "{iface}"] },
+  { name: "stackts capture --immediate -w /dev/null", argv: [NODE, BIN, "capture", "--immediate", "-w", "/dev/null", "{iface}"] },
+  { name: "stackts capture > /dev/null (printing)", argv: [NODE, BIN, "capture", "{iface}"], stdout: "ignore" },
+];
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+const only = arg("--only", null);
+
+if (only === null || only === "decode") {
+  console.log("== decode: one file, built by encodePacket + PcapWriter");
+  const rows = await runDecodeBench({ packets: Number(arg("--packets", 1_000_000)) });
+  printDecodeRows(rows);
+}
+
+if (only === null || only === "capture") {
+  console.log("\n== capture");
+  // Keep the peers (tcpdump, cap, the library receivers) and add the CLI, once each.
+  const receivers = [...RECEIVERS];
+  for (const r of CLI_RECEIVERS) if (!receivers.some((x) => x.name === r.name)) receivers.push(r);
+  await runCaptureBench({ seconds: Number(arg("--seconds", 3)), receivers });
+}
