@@ -43,7 +43,7 @@ import type { Sll2 } from "../../layers/sll2.ts";
 import type { Tcp } from "../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
 import { foldSum, onesSum } from "../../layers/checksum.ts";
-import { formatIpv4, formatIpv6 } from "../../layers/addr.ts";
+import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
 import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
 import type { Udp } from "../../layers/udp.ts";
 import type { Vlan } from "../../layers/vlan.ts";
@@ -397,7 +397,8 @@ export class SummaryFormatter {
 
   /**
    * The summary straight from the frame's bytes, without building layer values,
-   * for the common clean cases: Ethernet (with 802.1Q tags) carrying IPv4 without
+   * for the common clean cases: Ethernet (with 802.1Q tags) carrying ARP requests
+   * and replies for IPv4, IPv4 without
    * options or fragmentation, or IPv6 without extension headers, carrying TCP,
    * UDP or an ICMP/ICMPv6 echo, every checksum verified good (or left to offload,
    * or absent on UDP/IPv4), no application layer by port or content. Returns null
@@ -447,6 +448,22 @@ export class SummaryFormatter {
       head = "IP6 ";
       t = off + 40;
       pseudo = onesSum(data, off + 8, off + 40) + proto + upper;
+    } else if (type === 0x0806) {
+      // ARP for Ethernet/IPv4 (RFC 826), request or reply
+      if (data.length < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return null;
+      if (data[off + 4] !== 6 || data[off + 5] !== 4 || data[off + 6] !== 0) return null;
+      const op = data[off + 7];
+      const len = ", length " + (length - off);
+      if (op === 1) {
+        let zero = true;
+        for (let k = off + 18; k < off + 24; k++) if (data[k] !== 0) zero = false;
+        return (
+          prefix + "ARP, Request who-has " + formatIpv4(data, off + 24) + (zero ? "" : " (" + formatMac(data, off + 18) + ")") +
+          " tell " + formatIpv4(data, off + 14) + len
+        );
+      }
+      if (op === 2) return prefix + "ARP, Reply " + formatIpv4(data, off + 14) + " is-at " + formatMac(data, off + 8) + len;
+      return null;
     } else {
       return null;
     }
