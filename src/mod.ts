@@ -41,6 +41,18 @@ export { libpcapVersion } from "./native.ts";
 export { dropPrivileges, lookupUser, processCapabilities, PrivilegeError } from "./privileges.ts";
 export type { Capabilities, UserAccount } from "./privileges.ts";
 
+// Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
+export { lookupRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
+export type { Route, RouteEntry, RouteOptions } from "./send/route.ts";
+export { resolveNeighbor, NeighborCache, NeighborError, defaultNeighborCache } from "./send/neighbor.ts";
+export type { NeighborOptions } from "./send/neighbor.ts";
+export { buildUdpFrame, planUdp, sendUdp, SendError } from "./send/udp.ts";
+export type { UdpSendOptions } from "./send/udp.ts";
+export { sendUdpL3 } from "./send/l3.ts";
+export type { UdpL3Options, UdpL3Result } from "./send/l3.ts";
+export { queryDns, DnsTimeoutError } from "./send/dns_query.ts";
+export type { DnsQueryOptions, DnsQueryResult } from "./send/dns_query.ts";
+
 // Conversation state
 export * from "./tftp_tracker.ts";
 
