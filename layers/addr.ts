@@ -27,6 +27,9 @@ const macKeys = new Float64Array(CACHE_SIZE).fill(-1);
 const macText: string[] = new Array<string>(CACHE_SIZE).fill("");
 const ipv4Keys = new Float64Array(CACHE_SIZE).fill(-1);
 const ipv4Text: string[] = new Array<string>(CACHE_SIZE).fill("");
+// IPv6: the four 32-bit words of each cached address; "" marks an empty slot.
+const ipv6Keys = new Int32Array(CACHE_SIZE * 4);
+const ipv6Text: string[] = new Array<string>(CACHE_SIZE).fill("");
 
 /** `aa:bb:cc:dd:ee:ff` from 6 bytes at `offset`. */
 export function formatMac(b: Uint8Array, offset = 0): string {
@@ -72,6 +75,27 @@ function group(b: Uint8Array, at: number): string {
  * §4.2.3), and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
  */
 export function formatIpv6(b: Uint8Array, offset = 0): string {
+  const w0 = (b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!;
+  const w1 = (b[offset + 4]! << 24) | (b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!;
+  const w2 = (b[offset + 8]! << 24) | (b[offset + 9]! << 16) | (b[offset + 10]! << 8) | b[offset + 11]!;
+  const w3 = (b[offset + 12]! << 24) | (b[offset + 13]! << 16) | (b[offset + 14]! << 8) | b[offset + 15]!;
+  let h = w0 ^ w1 ^ w2 ^ w3;
+  h ^= (h >>> 12) ^ (h >>> 24);
+  const slot = h & (CACHE_SIZE - 1);
+  const k = slot * 4;
+  if (ipv6Keys[k] === w0 && ipv6Keys[k + 1] === w1 && ipv6Keys[k + 2] === w2 && ipv6Keys[k + 3] === w3 && ipv6Text[slot] !== "") {
+    return ipv6Text[slot]!;
+  }
+  const text = formatIpv6Uncached(b, offset);
+  ipv6Keys[k] = w0;
+  ipv6Keys[k + 1] = w1;
+  ipv6Keys[k + 2] = w2;
+  ipv6Keys[k + 3] = w3;
+  ipv6Text[slot] = text;
+  return text;
+}
+
+function formatIpv6Uncached(b: Uint8Array, offset: number): string {
   // Find the longest run of zero groups (length >= 2).
   let bestStart = -1;
   let bestLen = 0;

@@ -47,28 +47,29 @@ function formatProtocol(b: Uint8Array, at: number, n: number): string {
 }
 
 export const decodeArp: Decoder = (bytes, state) => {
-  const need = bytes.length < 8 ? 8 : 8 + 2 * bytes[4]! + 2 * bytes[5]!;
-  if (bytes.length < need) {
-    state.issues.push({ layer: "arp", kind: "truncated", reason: `message needs ${need} bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  const need = n < 8 ? 8 : 8 + 2 * bytes[at + 4]! + 2 * bytes[at + 5]!;
+  if (n < need) {
+    state.issues.push({ layer: "arp", kind: "truncated", reason: `message needs ${need} bytes, got ${n}` });
     return null;
   }
-  const h = bytes[4]!;
-  const p = bytes[5]!;
+  const h = bytes[at + 4]!;
+  const p = bytes[at + 5]!;
   const value: Arp = {
     layer: "arp",
-    hardwareType: (bytes[0]! << 8) | bytes[1]!,
-    protocolType: (bytes[2]! << 8) | bytes[3]!,
+    hardwareType: (bytes[at]! << 8) | bytes[at + 1]!,
+    protocolType: (bytes[at + 2]! << 8) | bytes[at + 3]!,
     hardwareLength: h,
     protocolLength: p,
-    op: (bytes[6]! << 8) | bytes[7]!,
-    senderMac: formatHardware(bytes, 8, h),
-    senderIp: formatProtocol(bytes, 8 + h, p),
-    targetMac: formatHardware(bytes, 8 + h + p, h),
-    targetIp: formatProtocol(bytes, 8 + 2 * h + p, p),
+    op: (bytes[at + 6]! << 8) | bytes[at + 7]!,
+    senderMac: formatHardware(bytes, at + 8, h),
+    senderIp: formatProtocol(bytes, at + 8 + h, p),
+    targetMac: formatHardware(bytes, at + 8 + h + p, h),
+    targetIp: formatProtocol(bytes, at + 8 + 2 * h + p, p),
   };
   state.layers.push(value);
-  state.rest = bytes.subarray(need, need); // the rest is link padding
+  state.offset = state.end = at + need; // the rest is link padding
   return null;
 };
 

@@ -81,37 +81,56 @@ export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: numb
 }
 
 /**
- * The {@link IpContext} the IPv4/IPv6 decoders set: `src` and `dst` are made
- * (as subarrays of the header) only when read, and the pseudo-header sum is
- * taken straight from the header bytes, which keeps the decode hot path free
- * of two typed-array allocations per packet.
+ * The {@link IpContext} the IPv4/IPv6 decoders set. It records where the IP
+ * header sits in the frame (`bytes`, `headerOffset`): the pseudo-header sum is
+ * taken straight from the frame, and `src`/`dst` are made (as subarrays of the
+ * frame) only when read, which keeps the decode hot path free of typed-array
+ * allocations.
  */
 export class IpHeaderContext implements IpContext {
-  readonly version: 4 | 6;
+  version: 4 | 6;
   upperLength: number;
   complete: boolean;
   laterFragment: boolean;
-  /** the IP header bytes (at least up to the end of the destination address) */
-  readonly header: Uint8Array;
-  #src: Uint8Array | undefined;
-  #dst: Uint8Array | undefined;
+  /** the frame holding the IP header (at least up to the end of its destination address) */
+  bytes: Uint8Array;
+  /** where the IP header starts in `bytes` */
+  headerOffset: number;
+  #src: Uint8Array | undefined = undefined;
+  #dst: Uint8Array | undefined = undefined;
 
-  constructor(version: 4 | 6, header: Uint8Array, upperLength: number, complete: boolean, laterFragment: boolean) {
+  constructor(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean) {
     this.version = version;
-    this.header = header;
+    this.bytes = bytes;
+    this.headerOffset = headerOffset;
     this.upperLength = upperLength;
     this.complete = complete;
     this.laterFragment = laterFragment;
   }
 
+  /** Point this context at another IP header (as the constructor does), forgetting any `src`/`dst` set. */
+  reset(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean): this {
+    this.version = version;
+    this.bytes = bytes;
+    this.headerOffset = headerOffset;
+    this.upperLength = upperLength;
+    this.complete = complete;
+    this.laterFragment = laterFragment;
+    this.#src = undefined;
+    this.#dst = undefined;
+    return this;
+  }
+
   get src(): Uint8Array {
-    return (this.#src ??= this.version === 4 ? this.header.subarray(12, 16) : this.header.subarray(8, 24));
+    const at = this.headerOffset + (this.version === 4 ? 12 : 8);
+    return (this.#src ??= this.bytes.subarray(at, at + (this.version === 4 ? 4 : 16)));
   }
   set src(v: Uint8Array) {
     this.#src = v;
   }
   get dst(): Uint8Array {
-    return (this.#dst ??= this.version === 4 ? this.header.subarray(16, 20) : this.header.subarray(24, 40));
+    const at = this.headerOffset + (this.version === 4 ? 16 : 24);
+    return (this.#dst ??= this.bytes.subarray(at, at + (this.version === 4 ? 4 : 16)));
   }
   set dst(v: Uint8Array) {
     this.#dst = v;
@@ -119,25 +138,29 @@ export class IpHeaderContext implements IpContext {
 
   /** {@link pseudoHeaderSum} for this header's addresses. */
   pseudoSum(protocol: number, upperLength: number): number {
-    const addresses =
-      this.#src === undefined && this.#dst === undefined
-        ? this.version === 4
-          ? onesSum(this.header, 12, 20)
-          : onesSum(this.header, 8, 40)
-        : onesSum(this.src) + onesSum(this.dst);
+    let addresses: number;
+    if (this.#src === undefined && this.#dst === undefined) {
+      const at = this.headerOffset;
+      addresses = this.version === 4 ? onesSum(this.bytes, at + 12, at + 20) : onesSum(this.bytes, at + 8, at + 40);
+    } else {
+      const src = this.src;
+      const dst = this.dst;
+      addresses = onesSum(src, 0, src.length) + onesSum(dst, 0, dst.length);
+    }
     return addresses + protocol + (upperLength & 0xffff) + Math.floor(upperLength / 0x10000);
   }
 }
 
 /**
  * {@link pseudoHeaderSum} for an IP context. Also accepts a plain copy of an
- * {@link IpHeaderContext} (`{ ...ip }` keeps `header` but not the `src`/`dst` getters).
+ * {@link IpHeaderContext} (`{ ...ip }` keeps `bytes` and `headerOffset` but not
+ * the `src`/`dst` getters).
  */
 export function ipPseudoHeaderSum(ip: IpContext, protocol: number, upperLength: number): number {
   if (ip instanceof IpHeaderContext) return ip.pseudoSum(protocol, upperLength);
-  const header = (ip as { header?: unknown }).header;
-  if ((ip.src === undefined || ip.dst === undefined) && header instanceof Uint8Array) {
-    const addresses = ip.version === 4 ? onesSum(header, 12, 20) : onesSum(header, 8, 40);
+  const { bytes, headerOffset } = ip as { bytes?: unknown; headerOffset?: unknown };
+  if ((ip.src === undefined || ip.dst === undefined) && bytes instanceof Uint8Array && typeof headerOffset === "number") {
+    const addresses = ip.version === 4 ? onesSum(bytes, headerOffset + 12, headerOffset + 20) : onesSum(bytes, headerOffset + 8, headerOffset + 40);
     return addresses + protocol + (upperLength & 0xffff) + Math.floor(upperLength / 0x10000);
   }
   return pseudoHeaderSum(ip.src, ip.dst, protocol, upperLength);
@@ -152,11 +175,13 @@ export const IP_PROTOCOL_ICMPV6 = 58;
  * Classify the checksum of a transport segment (UDP, TCP, ICMPv6).
  *
  * `segment` holds the transport header and payload as the IP layer left it
- * (`state.rest`: trimmed to the stated length), `checksumOffset` is where the
- * 16-bit field sits in it (UDP 6, TCP 16, ICMPv6 2), `protocol` the IP protocol
- * number that goes into the pseudo-header, `ip` the enclosing IP context.
+ * (trimmed to the stated length), `checksumOffset` is where the 16-bit field
+ * sits in it (UDP 6, TCP 16, ICMPv6 2), `protocol` the IP protocol number that
+ * goes into the pseudo-header, `ip` the enclosing IP context, `upperLength`
+ * the length the checksum covers when it is not `ip.upperLength` (UDP's own
+ * length field).
  *
- * - `"unverified"`: no IP context, a fragment, or fewer bytes than `ip.upperLength`.
+ * - `"unverified"`: no IP context, a fragment, or fewer bytes than the length.
  * - `"none"`: UDP over IPv4 with a zero field: no checksum was computed (RFC 768).
  * - `"good"`: header + payload + pseudo-header sum to 0xffff.
  * - `"partial"`: the field holds the folded pseudo-header sum, not complemented:
@@ -166,7 +191,7 @@ export const IP_PROTOCOL_ICMPV6 = 58;
  *
  * @example
  * ```ts
- * const status = transportChecksumStatus(state.rest, 6, 17, state.ip);
+ * const status = transportChecksumStatus(segment, 6, 17, ip);
  * ```
  */
 export function transportChecksumStatus(
@@ -176,13 +201,30 @@ export function transportChecksumStatus(
   ip: IpContext | null,
   upperLength?: number,
 ): ChecksumStatus {
+  return checksumStatusAt(segment, 0, segment.length, checksumOffset, protocol, ip, upperLength ?? (ip === null ? 0 : ip.upperLength));
+}
+
+/**
+ * {@link transportChecksumStatus} for the segment `bytes[start, end)` of a
+ * larger buffer (the decoders' form: no view is made). `checksumOffset` is
+ * relative to `start`; `length` is the length the checksum covers.
+ */
+export function checksumStatusAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  checksumOffset: number,
+  protocol: number,
+  ip: IpContext | null,
+  length: number,
+): ChecksumStatus {
   if (ip === null || !ip.complete || ip.laterFragment) return "unverified";
-  const length = upperLength ?? ip.upperLength;
-  if (segment.length < length || checksumOffset + 2 > length) return "unverified";
-  const stored = (segment[checksumOffset]! << 8) | segment[checksumOffset + 1]!;
+  if (end - start < length || checksumOffset + 2 > length) return "unverified";
+  const at = start + checksumOffset;
+  const stored = (bytes[at]! << 8) | bytes[at + 1]!;
   if (stored === 0 && protocol === IP_PROTOCOL_UDP && ip.version === 4) return "none";
   const pseudo = ipPseudoHeaderSum(ip, protocol, length);
-  if (foldSum(onesSum(segment, 0, length, pseudo)) === 0xffff) return "good";
+  if (foldSum(onesSum(bytes, start, start + length, pseudo)) === 0xffff) return "good";
   // 0 and 0xffff are the same ones-complement number; compare both spellings.
   const partial = foldSum(pseudo);
   if (stored === partial || (partial === 0xffff && stored === 0)) return "partial";

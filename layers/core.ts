@@ -2,12 +2,20 @@
  * The contract every protocol module in `layers/` follows. Pure TypeScript: no
  * `node:*`, no `Buffer`, no I/O, no clocks. Imports only `layers/`.
  *
- * Decoding walks the frame outermost first. Each protocol module exports a
- * {@link Decoder}: it reads its header at the start of `bytes`, pushes one plain
- * value onto `state.layers`, sets `state.rest` to its payload (a `subarray`,
- * never a copy, with link padding dropped) and returns the {@link Kind} of what
- * comes next, or `null` to stop. Bad bytes never throw: the decoder pushes what
- * it could read (or nothing), records an {@link Issue} and returns `null`.
+ * Decoding walks the frame outermost first, without copying and without making
+ * a view per layer. Each protocol module exports a {@link Decoder}, called as
+ * `decoder(bytes, state)` where `bytes` is the whole frame (or the whole quoted
+ * datagram, for `state.nest`) and the layer's own bytes are
+ * `bytes[state.offset, state.end)`. The decoder reads its header at
+ * `state.offset`, never reads outside that range, pushes one plain value onto
+ * `state.layers`, narrows `state.offset`/`state.end` to its payload (link
+ * padding dropped: `end` only ever moves down, `offset` only up, and
+ * `offset <= end` holds on return) and returns the {@link Kind} of what comes
+ * next, or `null` to stop. Bad bytes never throw: the decoder pushes what it
+ * could read (or nothing), records an {@link Issue} and returns `null`. When
+ * the walk stops, the pipeline turns a non-empty `[offset, end)` into the one
+ * `payload` layer, as a `subarray` (a view, never a copy); values a decoder
+ * pushes may hold views of `bytes` too, never copies it did not need.
  *
  * Encoding goes the other way, innermost first, so each header sees its finished
  * payload when it fills lengths and checksums. Each module exports a
@@ -15,6 +23,8 @@
  *
  * @module
  */
+
+import type { IpHeaderContext } from "./checksum.ts";
 
 /** Every layer name that can appear in a decoded packet or a build list. */
 export type Kind =
@@ -74,11 +84,14 @@ export function checksumValidOf(status: ChecksumStatus): boolean | null {
 /**
  * What the nearest enclosing IP layer tells the transport layer above it. Set by
  * the IPv4/IPv6 decoders before they return, read by UDP/TCP/ICMPv6 for the
- * pseudo-header (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1).
+ * pseudo-header (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1). The decoders set an
+ * `IpHeaderContext` (`checksum.ts`), which reads the addresses straight from
+ * the frame and makes `src`/`dst` views only when they are read; any plain
+ * object of this shape works as well (tests, callers of the checksum functions).
  */
 export interface IpContext {
   version: 4 | 6;
-  /** source and destination addresses: subarrays of the frame, 4 or 16 bytes */
+  /** source and destination addresses: 4 or 16 bytes (views of the frame when the decoder set them) */
   src: Uint8Array;
   dst: Uint8Array;
   /**
@@ -104,6 +117,8 @@ export interface DecodeOptions {
   /**
    * Consulted by UDP before its port table: lets conversation state in `src/`
    * (e.g. the TFTP tracker) name the protocol of a datagram on ephemeral ports.
+   * `ip` is valid during the call only (the pipeline reuses it for the next
+   * datagram); its `src`/`dst` views stay valid, a hint may keep those.
    */
   udpHint?: (srcPort: number, dstPort: number, ip: IpContext | null) => Kind | undefined;
 }
@@ -115,22 +130,42 @@ export interface DecodeOptions {
 export interface DecodeState {
   layers: LayerBase[];
   issues: Issue[];
-  /** set by a decoder to the bytes that follow its header (its payload) */
-  rest: Uint8Array;
+  /**
+   * Index in the decoder's `bytes` where the current layer starts. On return a
+   * decoder sets it to where its payload starts (`<= end`).
+   */
+  offset: number;
+  /**
+   * Index in the decoder's `bytes` just past the current layer (exclusive: the
+   * captured bytes, or less once an outer layer dropped link padding). On return
+   * a decoder sets it to just past its payload; it never grows.
+   */
+  end: number;
   /** set by IPv4/IPv6; null outside an IP datagram */
   ip: IpContext | null;
+  /**
+   * When present, the IP decoders `reset` this context and set it as `ip`
+   * instead of allocating one per datagram. The pipeline gives each state one,
+   * so an `ip` it hands out (e.g. to `udpHint`) is only valid during that
+   * decode call.
+   */
+  spareIp?: IpHeaderContext;
   /** nesting depth: 0 for the frame, 1 inside an ICMP error's quoted datagram */
   depth: number;
   options: DecodeOptions;
   /**
-   * Decode `bytes` as `kind` and everything inside it, one level deeper, into
-   * separate lists: for the datagram quoted in an ICMP/ICMPv6 error. Provided by
-   * the pipeline, so protocol modules never import it.
+   * Decode `bytes` (a view of just the quoted datagram: it is decoded from
+   * offset 0 to its end) as `kind` and everything inside it, one level deeper,
+   * into separate lists: for the datagram quoted in an ICMP/ICMPv6 error.
+   * Provided by the pipeline, so protocol modules never import it.
    */
   nest(kind: Kind, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] };
 }
 
-/** A protocol decoder: see the module comment. */
+/**
+ * A protocol decoder: reads `bytes[state.offset, state.end)` and narrows that
+ * range to its payload (see the module comment).
+ */
 export type Decoder = (bytes: Uint8Array, state: DecodeState) => Kind | null;
 
 /**

@@ -4,9 +4,11 @@
  *
  * `DECODERS` maps each layer name to its module's decoder; a layer without an
  * entry (or a decoder that returns null) ends the walk, and the bytes left
- * over become one `payload` layer (a view, not a copy). The walk is bounded
- * (`MAX_LAYERS`), and datagrams quoted in ICMP errors are decoded one level
- * deep through `state.nest`, never deeper.
+ * over become one `payload` layer (a view, not a copy). Decoders get the whole
+ * frame and the current layer's range in `state.offset`/`state.end`, so the
+ * walk makes no view per layer: the `payload` view is the only one. The walk
+ * is bounded (`MAX_LAYERS`), and datagrams quoted in ICMP errors are decoded
+ * one level deep through `state.nest`, never deeper.
  *
  * When the caller passes the frame's original length and it equals the
  * captured length, the frame was not cut by the capture, so any "truncated"
@@ -24,6 +26,7 @@
  * @module
  */
 import { decodeArp } from "./arp.ts";
+import { IpHeaderContext } from "./checksum.ts";
 import type { DecodeOptions, DecodeState, Decoder, Issue, IpContext, Kind, LayerBase, Payload } from "./core.ts";
 import { decodeDhcp } from "./dhcp.ts";
 import { decodeDns } from "./dns.ts";
@@ -85,12 +88,16 @@ export const MAX_LAYERS = 32;
 export const MAX_NEST_DEPTH = 1;
 
 const EMPTY = new Uint8Array(0);
+/** What a state's lists hold between decodes: frozen, so a stray push throws rather than leaks. */
+const RETIRED: never[] = Object.freeze([]) as never[];
 
 class State implements DecodeState {
   layers: LayerBase[] = [];
   issues: Issue[] = [];
-  rest: Uint8Array = EMPTY;
+  offset = 0;
+  end = 0;
   ip: IpContext | null = null;
+  readonly spareIp = new IpHeaderContext(4, EMPTY, 0, 0, false, false);
   depth: number;
   options: DecodeOptions;
 
@@ -110,10 +117,11 @@ class State implements DecodeState {
   }
 }
 
-/** Walk from `kind` over `bytes`, appending to `s.layers` and `s.issues`. */
+/** Walk from `kind` over all of `bytes`, appending to `s.layers` and `s.issues`. */
 function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
   const userMax = s.options.maxLayers;
-  let rest = bytes;
+  s.offset = 0;
+  s.end = bytes.length;
   while (kind !== null) {
     const decoder = DECODERS[kind];
     if (decoder === undefined) break;
@@ -123,12 +131,11 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
       s.issues.push({ layer: kind, kind: "malformed", reason: `more than ${MAX_LAYERS} layers` });
       break;
     }
-    s.rest = rest;
-    kind = decoder(rest, s);
-    rest = s.rest;
+    kind = decoder(bytes, s);
   }
-  if (rest.length > 0 && (userMax === undefined || s.layers.length < userMax)) {
-    const payload: Payload = { layer: "payload", data: rest };
+  const { offset, end } = s;
+  if (end > offset && (userMax === undefined || s.layers.length < userMax)) {
+    const payload: Payload = { layer: "payload", data: bytes.subarray(offset, end) };
     s.layers.push(payload);
   }
 }
@@ -163,13 +170,17 @@ export class PacketDecoder {
     s.layers = [];
     s.issues = [];
     s.ip = null;
-    s.rest = EMPTY;
     run(kind, bytes, s);
     const result = finish(s, bytes.length, length);
-    s.layers = [];
-    s.issues = [];
+    // Drop every reference to this packet (its arrays are the caller's now, and
+    // the frame may be a view of a large capture buffer) without allocating:
+    // the next call starts with fresh arrays anyway.
+    s.layers = RETIRED;
+    s.issues = RETIRED;
     s.ip = null;
-    s.rest = EMPTY;
+    s.spareIp.bytes = EMPTY;
+    s.offset = 0;
+    s.end = 0;
     return result;
   }
 }

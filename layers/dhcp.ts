@@ -274,8 +274,10 @@ function readOptions(b: Uint8Array, out: DhcpOption[], from: DhcpOption["from"],
 }
 
 /** Decode a DHCP/BOOTP message. Consumes all bytes; returns null. */
-export const decodeDhcp: Decoder = (bytes, state) => {
-  state.rest = bytes.subarray(bytes.length);
+export const decodeDhcp: Decoder = (frame, state) => {
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(state.offset, state.end);
+  state.offset = state.end;
   if (bytes.length < FIXED_LENGTH) {
     state.issues.push({ layer: "dhcp", kind: "truncated", reason: `fixed part needs ${FIXED_LENGTH} bytes, got ${bytes.length}` });
     return null;

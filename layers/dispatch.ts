@@ -86,19 +86,23 @@ const METHODS: readonly Uint8Array[] = ["GET", "HEAD", "POST", "PUT", "DELETE", 
 );
 const HTTP_VERSION = Uint8Array.from("HTTP/1.", (c) => c.charCodeAt(0));
 
-function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
-  if (b.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+function startsWith(b: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[start + i] !== prefix[i]) return false;
   return true;
 }
 
 /**
- * Guess the protocol of a TCP payload from its first bytes: `"http"` when it
- * starts with an HTTP/1.x method and a space, or with `HTTP/1.` (a response).
+ * Guess the protocol of a TCP payload `payload[start, end)` from its first
+ * bytes: `"http"` when it starts with an HTTP/1.x method and a space, or with
+ * `HTTP/1.` (a response).
  */
-export function sniffTcp(payload: Uint8Array): Kind | null {
-  if (payload.length < 4) return null;
-  if (startsWith(payload, HTTP_VERSION)) return "http";
-  for (const m of METHODS) if (startsWith(payload, m)) return "http";
+export function sniffTcp(payload: Uint8Array, start = 0, end = payload.length): Kind | null {
+  if (end - start < 4) return null;
+  // Every method and "HTTP/1." starts with an upper-case letter: most payloads stop here.
+  const first = payload[start]!;
+  if (first < 0x41 || first > 0x5a) return null;
+  if (startsWith(payload, start, end, HTTP_VERSION)) return "http";
+  for (const m of METHODS) if (startsWith(payload, start, end, m)) return "http";
   return null;
 }

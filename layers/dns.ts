@@ -528,7 +528,9 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
  * Decode one DNS message (UDP) or the length-prefixed messages of one TCP segment.
  * Consumes all bytes; returns null.
  */
-export const decodeDns: Decoder = (bytes, state) => {
+export const decodeDns: Decoder = (frame, state) => {
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(state.offset, state.end);
   const below = state.layers[state.layers.length - 1];
   if (below !== undefined && below.layer === "tcp") {
     let pos = 0;
@@ -554,7 +556,7 @@ export const decodeDns: Decoder = (bytes, state) => {
   } else {
     decodeMessage(bytes, state, undefined);
   }
-  state.rest = bytes.subarray(bytes.length);
+  state.offset = state.end;
   return null;
 };
 

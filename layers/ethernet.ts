@@ -62,36 +62,36 @@ export const ETHERNET_HEADER_LENGTH = 14;
 const ZERO_MAC = new Uint8Array(6);
 
 /**
- * What follows a 16-bit type/length field (Ethernet, VLAN): an ethertype goes
- * through `ETHERTYPE`; a length (<= 1500) means LLC over exactly that many
- * bytes. Sets `state.rest` from `payload`. Shared by the link decoders.
+ * What follows a 16-bit type/length field (Ethernet, VLAN) whose payload starts
+ * at `start` in the decoder's bytes: an ethertype goes through `ETHERTYPE`; a
+ * length (<= 1500) means LLC over exactly that many bytes. Sets
+ * `state.offset`/`state.end` to the payload. Shared by the link decoders.
  */
-export function nextAfterTypeField(typeOrLength: number, payload: Uint8Array, state: DecodeState, layer: Kind): Kind | null {
-  if (typeOrLength > 1500) {
-    state.rest = payload;
-    return ETHERTYPE.get(typeOrLength) ?? null;
-  }
-  if (typeOrLength > payload.length) {
-    state.issues.push({ layer, kind: "truncated", reason: `length ${typeOrLength} exceeds ${payload.length} bytes` });
-    state.rest = payload;
+export function nextAfterTypeField(typeOrLength: number, start: number, state: DecodeState, layer: Kind): Kind | null {
+  state.offset = start;
+  if (typeOrLength > 1500) return ETHERTYPE.get(typeOrLength) ?? null;
+  const available = state.end - start;
+  if (typeOrLength > available) {
+    state.issues.push({ layer, kind: "truncated", reason: `length ${typeOrLength} exceeds ${available} bytes` });
   } else {
-    state.rest = payload.subarray(0, typeOrLength); // drops padding
+    state.end = start + typeOrLength; // drops padding
   }
   return "llc";
 }
 
 export const decodeEthernet: Decoder = (bytes, state) => {
-  if (bytes.length < 14) {
-    state.issues.push({ layer: "ethernet", kind: "truncated", reason: `header needs 14 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 14) {
+    state.issues.push({ layer: "ethernet", kind: "truncated", reason: `header needs 14 bytes, got ${n}` });
     return null;
   }
-  const t = (bytes[12]! << 8) | bytes[13]!;
-  const src = formatMac(bytes, 6);
-  const dst = formatMac(bytes, 0);
+  const t = (bytes[at + 12]! << 8) | bytes[at + 13]!;
+  const src = formatMac(bytes, at + 6);
+  const dst = formatMac(bytes, at);
   const value: Ethernet = t > 1500 ? { layer: "ethernet", src, dst, type: t } : { layer: "ethernet", src, dst, length: t };
   state.layers.push(value);
-  return nextAfterTypeField(t, bytes.subarray(14), state, "ethernet");
+  return nextAfterTypeField(t, at + 14, state, "ethernet");
 };
 
 /** The ethertype to write for the layer inside, 0 when it has none. */
@@ -129,39 +129,38 @@ function llc(dsap: number, ssap: number, control: number): Llc {
 }
 
 export const decodeLlc: Decoder = (bytes, state) => {
-  if (bytes.length < 3) {
-    state.issues.push({ layer: "llc", kind: "truncated", reason: `header needs 3 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 3) {
+    state.issues.push({ layer: "llc", kind: "truncated", reason: `header needs 3 bytes, got ${n}` });
     return null;
   }
-  const dsap = bytes[0]!;
-  const ssap = bytes[1]!;
+  const dsap = bytes[at]!;
+  const ssap = bytes[at + 1]!;
   // IEEE 802.2 §5.3: U-format control is one byte (low bits 11), I and S formats two.
-  const oneByte = (bytes[2]! & 3) === 3;
-  if (!oneByte && bytes.length < 4) {
-    state.issues.push({ layer: "llc", kind: "truncated", reason: `header needs 4 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const oneByte = (bytes[at + 2]! & 3) === 3;
+  if (!oneByte && n < 4) {
+    state.issues.push({ layer: "llc", kind: "truncated", reason: `header needs 4 bytes, got ${n}` });
     return null;
   }
-  const control = oneByte ? bytes[2]! : (bytes[2]! << 8) | bytes[3]!;
-  const at = oneByte ? 3 : 4;
+  const control = oneByte ? bytes[at + 2]! : (bytes[at + 2]! << 8) | bytes[at + 3]!;
   if (dsap === 0xaa && ssap === 0xaa && control === 3) {
     // RFC 1042 SNAP: 3-byte OUI and 2-byte protocol id.
-    if (bytes.length < 8) {
+    if (n < 8) {
       state.layers.push(llc(dsap, ssap, control));
-      state.issues.push({ layer: "llc", kind: "truncated", reason: `SNAP header needs 8 bytes, got ${bytes.length}` });
-      state.rest = bytes.subarray(3);
+      state.issues.push({ layer: "llc", kind: "truncated", reason: `SNAP header needs 8 bytes, got ${n}` });
+      state.offset = at + 3;
       return null;
     }
-    const oui = (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!;
-    const type = (bytes[6]! << 8) | bytes[7]!;
+    const oui = (bytes[at + 3]! << 16) | (bytes[at + 4]! << 8) | bytes[at + 5]!;
+    const type = (bytes[at + 6]! << 8) | bytes[at + 7]!;
     const value: Llc = { layer: "llc", dsap, ssap, control, oui, type };
     state.layers.push(value);
-    state.rest = bytes.subarray(8);
+    state.offset = at + 8;
     return oui === 0 ? (ETHERTYPE.get(type) ?? null) : null;
   }
   state.layers.push(llc(dsap, ssap, control));
-  state.rest = bytes.subarray(at);
+  state.offset = at + (oneByte ? 3 : 4);
   return null;
 };
 

@@ -85,7 +85,9 @@ function lineText(b: Uint8Array, start: number, lf: number): string {
 }
 
 /** Decode one HTTP/1.x head at the start of a segment. Consumes all bytes; returns null or `"payload"`. */
-export const decodeHttp: Decoder = (bytes, state) => {
+export const decodeHttp: Decoder = (frame, state) => {
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(state.offset, state.end);
   const limit = Math.min(bytes.length, HTTP_MAX_HEAD_LENGTH);
   const firstLf = lineEnd(bytes, 0, limit);
   // Only a complete first line is trusted to be a start line. A start line that
@@ -94,7 +96,6 @@ export const decodeHttp: Decoder = (bytes, state) => {
   const req = first === null ? null : REQUEST_LINE.exec(first);
   const res = first === null || req ? null : STATUS_LINE.exec(first);
   if (!req && !res) {
-    state.rest = bytes;
     return "payload";
   }
   const http: Http = req
@@ -151,7 +152,7 @@ export const decodeHttp: Decoder = (bytes, state) => {
     http.body = bytes.subarray(pos);
     http.bodyLength = bytes.length - pos;
   }
-  state.rest = bytes.subarray(bytes.length);
+  state.offset = state.end;
   return null;
 };
 

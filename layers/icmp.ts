@@ -155,17 +155,20 @@ const MAX_QUOTE_DEPTH = 1;
  * datagram is decoded into `quoted` through `state.nest("ipv4", …)` and the
  * decode ends there.
  */
-export const decodeIcmp: Decoder = (bytes, state) => {
+export const decodeIcmp: Decoder = (frame, state) => {
   const ip = state.ip;
+  const base = state.offset;
+  const end = state.end;
   if (ip !== null && ip.laterFragment) {
-    state.rest = bytes;
-    return bytes.length === 0 ? null : "payload";
+    return end === base ? null : "payload";
   }
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(base, end);
   const n = bytes.length;
   const shortKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < 4) {
     state.issues.push({ layer: "icmp", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = end;
     return null;
   }
   const type = bytes[0]!;
@@ -183,7 +186,7 @@ export const decodeIcmp: Decoder = (bytes, state) => {
   const need = headerBytes(type);
   if (n < need) {
     state.issues.push({ layer: "icmp", kind: shortKind, reason: `type ${type} needs ${need} bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = end;
     return null;
   }
   switch (type) {
@@ -226,10 +229,10 @@ export const decodeIcmp: Decoder = (bytes, state) => {
   const body = bytes.subarray(need);
   if (isIcmpError(type) && body.length > 0 && state.depth < MAX_QUOTE_DEPTH) {
     icmp.quoted = state.nest("ipv4", body);
-    state.rest = body.subarray(body.length);
+    state.offset = end;
     return null;
   }
-  state.rest = body;
+  state.offset = base + need;
   return body.length === 0 ? null : "payload";
 };
 

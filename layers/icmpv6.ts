@@ -377,17 +377,20 @@ const MAX_QUOTE_DEPTH = 1;
  * are read into `options`. A bad option is an Issue (the options before it are
  * kept).
  */
-export const decodeIcmpv6: Decoder = (bytes, state) => {
+export const decodeIcmpv6: Decoder = (frame, state) => {
   const ip = state.ip;
+  const base = state.offset;
+  const end = state.end;
   if (ip !== null && ip.laterFragment) {
-    state.rest = bytes;
-    return bytes.length === 0 ? null : "payload";
+    return end === base ? null : "payload";
   }
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(base, end);
   const n = bytes.length;
   const shortKind: IssueKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < 4) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = end;
     return null;
   }
   const type = bytes[0]!;
@@ -406,7 +409,7 @@ export const decodeIcmpv6: Decoder = (bytes, state) => {
   const need = fixedBytes(type);
   if (n < need) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `type ${type} needs ${need} bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = end;
     return null;
   }
   switch (type) {
@@ -451,15 +454,15 @@ export const decodeIcmpv6: Decoder = (bytes, state) => {
     if (problem !== null) {
       state.issues.push({ layer: "icmpv6", kind: problem.cut ? shortKind : "malformed", reason: problem.reason });
     }
-    state.rest = bytes.subarray(n);
+    state.offset = end;
     return null;
   }
   if (isIcmpv6Error(type) && body.length > 0 && state.depth < MAX_QUOTE_DEPTH) {
     icmp.quoted = state.nest("ipv6", body);
-    state.rest = body.subarray(body.length);
+    state.offset = end;
     return null;
   }
-  state.rest = body;
+  state.offset = base + need;
   return body.length === 0 ? null : "payload";
 };
 

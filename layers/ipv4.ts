@@ -146,11 +146,11 @@ function parseOption(b: Uint8Array, at: number, length: number): Ipv4Option {
 }
 
 /**
- * Parse options in `b[20, end)` into `out`; returns an error reason or null.
+ * Parse options in `b[start, end)` into `out`; returns an error reason or null.
  * Every option advances by at least one byte, so the loop ends.
  */
-function parseOptions(b: Uint8Array, end: number, out: Ipv4Option[]): string | null {
-  let i = 20;
+function parseOptions(b: Uint8Array, start: number, end: number, out: Ipv4Option[]): string | null {
+  let i = start;
   while (i < end) {
     const type = b[i]!;
     if (type === 0 || type === 1) {
@@ -170,69 +170,75 @@ function parseOptions(b: Uint8Array, end: number, out: Ipv4Option[]): string | n
 }
 
 export const decodeIpv4: Decoder = (bytes, state) => {
-  const len = bytes.length;
+  const at = state.offset;
+  const len = state.end - at;
   if (len < 20) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `header needs 20 bytes, got ${len}` });
-    state.rest = bytes;
     return null;
   }
-  const version = bytes[0]! >> 4;
+  const b0 = bytes[at]!;
+  const version = b0 >> 4;
   if (version !== 4) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: `version ${version} is not 4` });
-    state.rest = bytes;
     return null;
   }
-  const headerLength = (bytes[0]! & 15) * 4;
+  const headerLength = (b0 & 15) * 4;
   if (headerLength < 20) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: `header length ${headerLength} is less than 20` });
-    state.rest = bytes;
     return null;
   }
-  const totalLength = (bytes[2]! << 8) | bytes[3]!;
-  const flags = (bytes[6]! << 8) | bytes[7]!;
+  const totalLength = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  const flags = (bytes[at + 6]! << 8) | bytes[at + 7]!;
   const fragmentOffset = (flags & 0x1fff) * 8;
   const moreFragments = (flags & 0x2000) !== 0;
-  const protocol = bytes[9]!;
+  const protocol = bytes[at + 9]!;
   const whole = headerLength <= len;
   const options: Ipv4Option[] = [];
-  const optionError = whole && headerLength > 20 ? parseOptions(bytes, headerLength, options) : null;
+  const optionError = whole && headerLength > 20 ? parseOptions(bytes, at + 20, at + headerLength, options) : null;
   const value: Ipv4 = {
     layer: "ipv4",
     version,
     headerLength,
-    dscp: bytes[1]! >> 2,
-    ecn: bytes[1]! & 3,
+    dscp: bytes[at + 1]! >> 2,
+    ecn: bytes[at + 1]! & 3,
     totalLength,
-    id: (bytes[4]! << 8) | bytes[5]!,
+    id: (bytes[at + 4]! << 8) | bytes[at + 5]!,
     reservedFlag: (flags & 0x8000) !== 0,
     dontFragment: (flags & 0x4000) !== 0,
     moreFragments,
     fragmentOffset,
-    ttl: bytes[8]!,
+    ttl: bytes[at + 8]!,
     protocol,
-    checksum: (bytes[10]! << 8) | bytes[11]!,
-    checksumValid: whole && state.options.verifyChecksums !== false ? checksumOk(bytes, 0, headerLength) : null,
-    src: formatIpv4(bytes, 12),
-    dst: formatIpv4(bytes, 16),
+    checksum: (bytes[at + 10]! << 8) | bytes[at + 11]!,
+    checksumValid: whole && state.options.verifyChecksums !== false ? checksumOk(bytes, at, at + headerLength) : null,
+    src: formatIpv4(bytes, at + 12),
+    dst: formatIpv4(bytes, at + 16),
     options,
   };
   state.layers.push(value);
   if (!whole) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `header length ${headerLength} exceeds ${len} bytes` });
-    state.rest = bytes.subarray(len);
+    state.offset = state.end;
     return null;
   }
   if (totalLength < headerLength) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: `total length ${totalLength} is less than header length ${headerLength}` });
-    state.rest = bytes.subarray(headerLength);
+    state.offset = at + headerLength;
     return null;
   }
   const cut = totalLength > len;
   if (cut && state.depth === 0) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `total length ${totalLength} exceeds ${len} bytes` });
   }
-  state.ip = new IpHeaderContext(4, bytes, totalLength - headerLength, !cut && !moreFragments && fragmentOffset === 0, fragmentOffset > 0);
-  state.rest = bytes.subarray(headerLength, cut ? len : totalLength);
+  const complete = !cut && !moreFragments && fragmentOffset === 0;
+  const upperLength = totalLength - headerLength;
+  const spare = state.spareIp;
+  state.ip =
+    spare === undefined
+      ? new IpHeaderContext(4, bytes, at, upperLength, complete, fragmentOffset > 0)
+      : spare.reset(4, bytes, at, upperLength, complete, fragmentOffset > 0);
+  state.offset = at + headerLength;
+  if (!cut) state.end = at + totalLength; // drops link padding
   if (optionError !== null) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: optionError });
     return null;

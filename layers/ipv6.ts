@@ -142,31 +142,30 @@ function parseOptions(b: Uint8Array, start: number, end: number, out: Ipv6Option
 }
 
 export const decodeIpv6: Decoder = (bytes, state) => {
-  const len = bytes.length;
+  const start = state.offset;
+  const len = state.end - start;
   if (len < 40) {
     state.issues.push({ layer: "ipv6", kind: "truncated", reason: `header needs 40 bytes, got ${len}` });
-    state.rest = bytes;
     return null;
   }
-  const version = bytes[0]! >> 4;
+  const version = bytes[start]! >> 4;
   if (version !== 6) {
     state.issues.push({ layer: "ipv6", kind: "malformed", reason: `version ${version} is not 6` });
-    state.rest = bytes;
     return null;
   }
-  const payloadLength = (bytes[4]! << 8) | bytes[5]!;
-  const nextHeader = bytes[6]!;
+  const payloadLength = (bytes[start + 4]! << 8) | bytes[start + 5]!;
+  const nextHeader = bytes[start + 6]!;
   const extensions: Ipv6Extension[] = [];
   const value: Ipv6 = {
     layer: "ipv6",
     version,
-    trafficClass: ((bytes[0]! & 15) << 4) | (bytes[1]! >> 4),
-    flowLabel: ((bytes[1]! & 15) << 16) | (bytes[2]! << 8) | bytes[3]!,
+    trafficClass: ((bytes[start]! & 15) << 4) | (bytes[start + 1]! >> 4),
+    flowLabel: ((bytes[start + 1]! & 15) << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!,
     payloadLength,
     nextHeader,
-    hopLimit: bytes[7]!,
-    src: formatIpv6(bytes, 8),
-    dst: formatIpv6(bytes, 24),
+    hopLimit: bytes[start + 7]!,
+    src: formatIpv6(bytes, start + 8),
+    dst: formatIpv6(bytes, start + 24),
     extensions,
   };
   state.layers.push(value);
@@ -174,9 +173,9 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   if (cut && state.depth === 0) {
     state.issues.push({ layer: "ipv6", kind: "truncated", reason: `payload length ${payloadLength} exceeds ${len - 40} bytes` });
   }
-  const end = cut ? len : 40 + payloadLength;
+  const end = start + (cut ? len : 40 + payloadLength);
   let nh = nextHeader;
-  let at = 40;
+  let at = start + 40;
   let fragmented = false;
   let laterFragment = false;
   let finalDestination = -1;
@@ -239,12 +238,18 @@ export const decodeIpv6: Decoder = (bytes, state) => {
     at += headerLength;
     if (error !== null) break;
   }
-  const ip = new IpHeaderContext(6, bytes, Math.max(0, payloadLength - (at - 40)), !cut && !fragmented, laterFragment);
+  const upperLength = Math.max(0, payloadLength - (at - start - 40));
+  const spare = state.spareIp;
+  const ip =
+    spare === undefined
+      ? new IpHeaderContext(6, bytes, start, upperLength, !cut && !fragmented, laterFragment)
+      : spare.reset(6, bytes, start, upperLength, !cut && !fragmented, laterFragment);
   // RFC 8200 §8.1: with a Routing header not yet at its end, the transport
   // pseudo-header uses the final destination, carried in the Routing header.
   if (finalDestination >= 0) ip.dst = bytes.subarray(finalDestination, finalDestination + 16);
   state.ip = ip;
-  state.rest = bytes.subarray(at, end);
+  state.offset = at;
+  state.end = end; // drops link padding
   if (error !== null) {
     state.issues.push({ layer: "ipv6", kind: errorKind, reason: error });
     return null;

@@ -41,18 +41,21 @@ export const LOOPBACK_FAMILY: ReadonlyMap<number, Kind> = new Map<number, Kind>(
 ]);
 
 export const decodeLoopback: Decoder = (bytes, state) => {
-  if (bytes.length < 4) {
-    state.issues.push({ layer: "loopback", kind: "truncated", reason: `header needs 4 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 4) {
+    state.issues.push({ layer: "loopback", kind: "truncated", reason: `header needs 4 bytes, got ${n}` });
     return null;
   }
-  const big = bytes[0] === 0 && bytes[1] === 0;
-  const family = big
-    ? ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0
-    : ((bytes[3]! << 24) | (bytes[2]! << 16) | (bytes[1]! << 8) | bytes[0]!) >>> 0;
+  const b0 = bytes[at]!;
+  const b1 = bytes[at + 1]!;
+  const b2 = bytes[at + 2]!;
+  const b3 = bytes[at + 3]!;
+  const big = b0 === 0 && b1 === 0;
+  const family = big ? ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0 : ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
   const value: Loopback = { layer: "loopback", family, byteOrder: big ? "big" : "little" };
   state.layers.push(value);
-  state.rest = bytes.subarray(4);
+  state.offset = at + 4;
   return LOOPBACK_FAMILY.get(family) ?? null;
 };
 

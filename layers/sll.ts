@@ -58,9 +58,9 @@ export function writeLinkAddress(out: Uint8Array, offset: number, text: string |
   return parts.length;
 }
 
-/** The layer after a cooked-capture protocol field. */
-export function sllNext(protocol: number, payload: Uint8Array, state: DecodeState): Kind | null {
-  state.rest = payload;
+/** The layer after a cooked-capture protocol field; the payload starts at `start`. */
+export function sllNext(protocol: number, start: number, state: DecodeState): Kind | null {
+  state.offset = start;
   if (protocol === ETH_P_802_2) return "llc";
   return ETHERTYPE.get(protocol) ?? null;
 }
@@ -71,23 +71,24 @@ export function sllProtocolFor(ctx: EncodeContext, inner: LayerBase | undefined 
 }
 
 export const decodeSll: Decoder = (bytes, state) => {
-  if (bytes.length < 16) {
-    state.issues.push({ layer: "sll", kind: "truncated", reason: `header needs 16 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 16) {
+    state.issues.push({ layer: "sll", kind: "truncated", reason: `header needs 16 bytes, got ${n}` });
     return null;
   }
-  const addressLength = (bytes[4]! << 8) | bytes[5]!;
-  const protocol = (bytes[14]! << 8) | bytes[15]!;
+  const addressLength = (bytes[at + 4]! << 8) | bytes[at + 5]!;
+  const protocol = (bytes[at + 14]! << 8) | bytes[at + 15]!;
   const value: Sll = {
     layer: "sll",
-    packetType: (bytes[0]! << 8) | bytes[1]!,
-    addressType: (bytes[2]! << 8) | bytes[3]!,
+    packetType: (bytes[at]! << 8) | bytes[at + 1]!,
+    addressType: (bytes[at + 2]! << 8) | bytes[at + 3]!,
     addressLength,
-    address: formatLinkAddress(bytes, 6, addressLength),
+    address: formatLinkAddress(bytes, at + 6, addressLength),
     protocol,
   };
   state.layers.push(value);
-  return sllNext(protocol, bytes.subarray(16), state);
+  return sllNext(protocol, at + 16, state);
 };
 
 export const sllCodec: Codec<SllInput> = {

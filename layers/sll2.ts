@@ -32,24 +32,25 @@ export interface Sll2 extends LayerBase {
 export type Sll2Input = Input<Sll2>;
 
 export const decodeSll2: Decoder = (bytes, state) => {
-  if (bytes.length < 20) {
-    state.issues.push({ layer: "sll2", kind: "truncated", reason: `header needs 20 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 20) {
+    state.issues.push({ layer: "sll2", kind: "truncated", reason: `header needs 20 bytes, got ${n}` });
     return null;
   }
-  const protocol = (bytes[0]! << 8) | bytes[1]!;
-  const addressLength = bytes[11]!;
+  const protocol = (bytes[at]! << 8) | bytes[at + 1]!;
+  const addressLength = bytes[at + 11]!;
   const value: Sll2 = {
     layer: "sll2",
     protocol,
-    interfaceIndex: ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0,
-    addressType: (bytes[8]! << 8) | bytes[9]!,
-    packetType: bytes[10]!,
+    interfaceIndex: ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0,
+    addressType: (bytes[at + 8]! << 8) | bytes[at + 9]!,
+    packetType: bytes[at + 10]!,
     addressLength,
-    address: formatLinkAddress(bytes, 12, addressLength),
+    address: formatLinkAddress(bytes, at + 12, addressLength),
   };
   state.layers.push(value);
-  return sllNext(protocol, bytes.subarray(20), state);
+  return sllNext(protocol, at + 20, state);
 };
 
 export const sll2Codec: Codec<Sll2Input> = {

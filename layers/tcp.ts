@@ -30,7 +30,7 @@
  * @module
  */
 import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
-import { finishChecksum, foldSum, onesSum, pseudoHeaderSum, transportChecksumStatus, IP_PROTOCOL_TCP } from "./checksum.ts";
+import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_TCP } from "./checksum.ts";
 import { sniffTcp, TCP_PORT, tcpPortKind } from "./dispatch.ts";
 import { parseTcpOptions, tcpOptionsLength, writeTcpOptions, type TcpOption } from "./tcp_options.ts";
 
@@ -247,17 +247,17 @@ function shortKind(ip: IpContext | null): IssueKind {
  */
 export const decodeTcp: Decoder = (bytes, state) => {
   const ip = state.ip;
+  const at = state.offset;
+  const n = state.end - at;
   if (ip !== null && ip.laterFragment) {
-    state.rest = bytes;
-    return bytes.length === 0 ? null : "payload";
+    return n === 0 ? null : "payload";
   }
-  const n = bytes.length;
   if (n < TCP_HEADER_LENGTH) {
     state.issues.push({ layer: "tcp", kind: shortKind(ip), reason: `header needs 20 bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = state.end;
     return null;
   }
-  const headerLength = (bytes[12]! >>> 4) * 4;
+  const headerLength = (bytes[at + 12]! >>> 4) * 4;
   const options: TcpOption[] = [];
   let issueKind: IssueKind | null = null;
   let reason = "";
@@ -271,43 +271,44 @@ export const decodeTcp: Decoder = (bytes, state) => {
     reason = `header length ${headerLength} exceeds ${n} bytes`;
     stop = true;
     // Keep what the captured part of the options says; their own problem is secondary.
-    parseTcpOptions(bytes, TCP_HEADER_LENGTH, n, options);
+    parseTcpOptions(bytes, at + TCP_HEADER_LENGTH, at + n, options, at);
   } else if (headerLength > TCP_HEADER_LENGTH) {
-    const problem = parseTcpOptions(bytes, TCP_HEADER_LENGTH, headerLength, options);
+    const problem = parseTcpOptions(bytes, at + TCP_HEADER_LENGTH, at + headerLength, options, at);
     if (problem !== null) {
       issueKind = "malformed";
       reason = problem;
     }
   }
   const checksumStatus: ChecksumStatus =
-    state.options.verifyChecksums === false ? "unverified" : transportChecksumStatus(bytes, 16, IP_PROTOCOL_TCP, ip);
-  const srcPort = (bytes[0]! << 8) | bytes[1]!;
-  const dstPort = (bytes[2]! << 8) | bytes[3]!;
+    state.options.verifyChecksums === false || ip === null
+      ? "unverified"
+      : checksumStatusAt(bytes, at, at + n, 16, IP_PROTOCOL_TCP, ip, ip.upperLength);
+  const srcPort = (bytes[at]! << 8) | bytes[at + 1]!;
+  const dstPort = (bytes[at + 2]! << 8) | bytes[at + 3]!;
   const tcp: Tcp = {
     layer: "tcp",
     srcPort,
     dstPort,
-    seq: ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0,
-    ack: ((bytes[8]! << 24) | (bytes[9]! << 16) | (bytes[10]! << 8) | bytes[11]!) >>> 0,
+    seq: ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0,
+    ack: ((bytes[at + 8]! << 24) | (bytes[at + 9]! << 16) | (bytes[at + 10]! << 8) | bytes[at + 11]!) >>> 0,
     headerLength,
-    flags: ((bytes[12]! & 0x0f) << 8) | bytes[13]!,
-    window: (bytes[14]! << 8) | bytes[15]!,
-    checksum: (bytes[16]! << 8) | bytes[17]!,
+    flags: ((bytes[at + 12]! & 0x0f) << 8) | bytes[at + 13]!,
+    window: (bytes[at + 14]! << 8) | bytes[at + 15]!,
+    checksum: (bytes[at + 16]! << 8) | bytes[at + 17]!,
     checksumValid: checksumValidOf(checksumStatus),
     checksumStatus,
-    urgentPointer: (bytes[18]! << 8) | bytes[19]!,
+    urgentPointer: (bytes[at + 18]! << 8) | bytes[at + 19]!,
     options,
   };
   state.layers.push(tcp);
   if (issueKind !== null) state.issues.push({ layer: "tcp", kind: issueKind, reason });
   if (stop) {
-    state.rest = bytes.subarray(Math.min(Math.max(headerLength, TCP_HEADER_LENGTH), n));
+    state.offset = at + Math.min(Math.max(headerLength, TCP_HEADER_LENGTH), n);
     return null;
   }
-  const payload = bytes.subarray(headerLength);
-  state.rest = payload;
-  if (payload.length === 0) return null;
-  return tcpPortKind(srcPort, dstPort) ?? sniffTcp(payload) ?? "payload";
+  state.offset = at + headerLength;
+  if (headerLength === n) return null;
+  return tcpPortKind(srcPort, dstPort) ?? sniffTcp(bytes, at + headerLength, state.end) ?? "payload";
 };
 
 /** The well-known TCP port of a layer kind (first entry in the port table), if it has one. */

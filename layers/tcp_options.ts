@@ -78,9 +78,10 @@ function putU32(b: Uint8Array, i: number, v: number): void {
  * first problem met. A length byte below 2, a missing length byte or an option
  * running past `end` stops the walk (the options before it stay in `out`); a
  * named kind with the wrong length is kept as `unknown` and the walk goes on.
- * Always terminates: every step advances by at least one byte.
+ * Always terminates: every step advances by at least one byte. Offsets in the
+ * reasons count from `origin` (the TCP header's start in `b`).
  */
-export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: TcpOption[]): string | null {
+export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: TcpOption[], origin = 0): string | null {
   let problem: string | null = null;
   let i = start;
   while (i < end) {
@@ -94,7 +95,7 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: 
       i++;
       continue;
     }
-    if (i + 1 >= end) return problem ?? `option kind ${code} at offset ${i} has no length byte`;
+    if (i + 1 >= end) return problem ?? `option kind ${code} at offset ${i - origin} has no length byte`;
     const length = b[i + 1]!;
     // RFC 9293 §3.1: the length counts the kind and length bytes, so anything
     // below 2 cannot advance the walk.

@@ -71,8 +71,10 @@ export interface Tftp extends LayerBase {
 const textDecoder = new TextDecoder("utf-8");
 
 /** Decode a TFTP packet. Consumes all bytes; returns null. */
-export const decodeTftp: Decoder = (bytes, state) => {
-  state.rest = bytes.subarray(bytes.length);
+export const decodeTftp: Decoder = (frame, state) => {
+  // Off the hot path: one view of the message keeps the offsets below relative.
+  const bytes = frame.subarray(state.offset, state.end);
+  state.offset = state.end;
   if (bytes.length < 2) {
     state.issues.push({ layer: "tftp", kind: "truncated", reason: `opcode needs 2 bytes, got ${bytes.length}` });
     return null;

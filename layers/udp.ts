@@ -21,7 +21,7 @@
  * @module
  */
 import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
-import { finishChecksum, foldSum, onesSum, pseudoHeaderSum, transportChecksumStatus, IP_PROTOCOL_UDP } from "./checksum.ts";
+import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_UDP } from "./checksum.ts";
 import { UDP_PORT, udpPortKind } from "./dispatch.ts";
 
 /** Bytes in the UDP header. */
@@ -149,17 +149,15 @@ function shortKind(ip: IpContext | null): IssueKind {
   return ip !== null && ip.complete ? "malformed" : "truncated";
 }
 
-function udpChecksumStatus(bytes: Uint8Array, length: number, state: DecodeState): ChecksumStatus {
+function udpChecksumStatus(bytes: Uint8Array, start: number, end: number, length: number, state: DecodeState): ChecksumStatus {
   const ip = state.ip;
   // A quote inside an ICMP error is verified too when it is whole (as tshark
   // does); a cut quote leaves its IP layer incomplete, hence "unverified".
   if (state.options.verifyChecksums === false || ip === null) return "unverified";
   // Receivers check over the UDP length (Linux trims the datagram to it first),
   // which may be shorter than what the IP header states.
-  if (ip.complete && length < ip.upperLength) {
-    return transportChecksumStatus(bytes, 6, IP_PROTOCOL_UDP, { ...ip, upperLength: length });
-  }
-  return transportChecksumStatus(bytes, 6, IP_PROTOCOL_UDP, ip);
+  const covered = ip.complete && length < ip.upperLength ? length : ip.upperLength;
+  return checksumStatusAt(bytes, start, end, 6, IP_PROTOCOL_UDP, ip, covered);
 }
 
 /**
@@ -169,21 +167,21 @@ function udpChecksumStatus(bytes: Uint8Array, length: number, state: DecodeState
  */
 export const decodeUdp: Decoder = (bytes, state) => {
   const ip = state.ip;
+  const at = state.offset;
+  const n = state.end - at;
   if (ip !== null && ip.laterFragment) {
     // No UDP header in a fragment with offset > 0.
-    state.rest = bytes;
-    return bytes.length === 0 ? null : "payload";
+    return n === 0 ? null : "payload";
   }
-  const n = bytes.length;
   if (n < UDP_HEADER_LENGTH) {
     state.issues.push({ layer: "udp", kind: shortKind(ip), reason: `header needs 8 bytes, have ${n}` });
-    state.rest = bytes.subarray(n);
+    state.offset = state.end;
     return null;
   }
-  const srcPort = (bytes[0]! << 8) | bytes[1]!;
-  const dstPort = (bytes[2]! << 8) | bytes[3]!;
-  const length = (bytes[4]! << 8) | bytes[5]!;
-  const checksum = (bytes[6]! << 8) | bytes[7]!;
+  const srcPort = (bytes[at]! << 8) | bytes[at + 1]!;
+  const dstPort = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  const length = (bytes[at + 4]! << 8) | bytes[at + 5]!;
+  const checksum = (bytes[at + 6]! << 8) | bytes[at + 7]!;
   // A first fragment: the IP layer holds all it stated, but the datagram goes on elsewhere.
   const fragment = ip !== null && !ip.complete && n >= ip.upperLength;
   let issueKind: IssueKind | null = null;
@@ -203,7 +201,7 @@ export const decodeUdp: Decoder = (bytes, state) => {
     end = n;
     checksumStatus = "unverified";
   } else {
-    checksumStatus = udpChecksumStatus(bytes, length, state);
+    checksumStatus = udpChecksumStatus(bytes, at, at + n, length, state);
   }
   const udp: Udp = {
     layer: "udp",
@@ -215,13 +213,13 @@ export const decodeUdp: Decoder = (bytes, state) => {
     checksumStatus,
   };
   state.layers.push(udp);
-  const payload = bytes.subarray(UDP_HEADER_LENGTH, end);
-  state.rest = payload;
+  state.offset = at + UDP_HEADER_LENGTH;
+  state.end = at + end;
   if (issueKind !== null) {
     state.issues.push({ layer: "udp", kind: issueKind, reason });
     return null;
   }
-  if (payload.length === 0) return null;
+  if (end === UDP_HEADER_LENGTH) return null;
   // Application decoders need the whole datagram; a first fragment stays raw.
   if (fragment) return "payload";
   return state.options.udpHint?.(srcPort, dstPort, ip) ?? udpPortKind(srcPort, dstPort) ?? "payload";

@@ -49,16 +49,16 @@ export const decodeVlan: Decoder = (bytes, state) => {
   for (let i = layers.length - 1; i >= 0 && depth <= MAX_VLAN_DEPTH && layers[i]!.layer === "vlan"; i--) depth++;
   if (depth >= MAX_VLAN_DEPTH) {
     state.issues.push({ layer: "vlan", kind: "malformed", reason: `more than ${MAX_VLAN_DEPTH} stacked tags` });
-    state.rest = bytes;
     return null;
   }
-  if (bytes.length < 4) {
-    state.issues.push({ layer: "vlan", kind: "truncated", reason: `tag needs 4 bytes, got ${bytes.length}` });
-    state.rest = bytes;
+  const at = state.offset;
+  const n = state.end - at;
+  if (n < 4) {
+    state.issues.push({ layer: "vlan", kind: "truncated", reason: `tag needs 4 bytes, got ${n}` });
     return null;
   }
-  const tci = (bytes[0]! << 8) | bytes[1]!;
-  const type = (bytes[2]! << 8) | bytes[3]!;
+  const tci = (bytes[at]! << 8) | bytes[at + 1]!;
+  const type = (bytes[at + 2]! << 8) | bytes[at + 3]!;
   const value: Vlan = {
     layer: "vlan",
     tpid: outerType(layers[layers.length - 1]),
@@ -68,7 +68,7 @@ export const decodeVlan: Decoder = (bytes, state) => {
     type,
   };
   layers.push(value);
-  return nextAfterTypeField(type, bytes.subarray(4), state, "vlan");
+  return nextAfterTypeField(type, at + 4, state, "vlan");
 };
 
 export const vlanCodec: Codec<VlanInput> = {

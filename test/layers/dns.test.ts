@@ -15,11 +15,17 @@ function hex(s: string): Uint8Array {
 function ascii(s: string): string {
   return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
 }
-function newState(below: LayerBase[] = []): DecodeState {
+/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
+type TestState = DecodeState & { readonly rest: Uint8Array };
+function newState(bytes: Uint8Array, below: LayerBase[] = []): TestState {
   return {
     layers: [...below],
     issues: [],
-    rest: new Uint8Array(0),
+    offset: 0,
+    end: bytes.length,
+    get rest() {
+      return bytes.subarray(this.offset, this.end);
+    },
     ip: null,
     depth: 0,
     options: {},
@@ -28,8 +34,8 @@ function newState(below: LayerBase[] = []): DecodeState {
     },
   };
 }
-function decode(bytes: Uint8Array, below: LayerBase[] = []): { dns: Dns[]; state: DecodeState } {
-  const state = newState(below);
+function decode(bytes: Uint8Array, below: LayerBase[] = []): { dns: Dns[]; state: TestState } {
+  const state = newState(bytes, below);
   expect(decodeDns(bytes, state)).toBeNull();
   expect(state.rest.length).toBe(0);
   return { dns: state.layers.filter((l): l is Dns => l.layer === "dns"), state };
@@ -337,7 +343,7 @@ describe("dns: random and mutated bytes", () => {
         ),
         fc.boolean(),
         (bytes, overTcp) => {
-          const state = newState(overTcp ? [{ layer: "tcp" }] : []);
+          const state = newState(bytes, overTcp ? [{ layer: "tcp" }] : []);
           expect(decodeDns(bytes, state)).toBeNull();
           for (const i of state.issues) expect(i.layer).toBe("dns");
         },

@@ -166,7 +166,8 @@ describe("icmp hostile input", () => {
     const state: DecodeState = {
       layers: [],
       issues: [],
-      rest: new Uint8Array(0),
+      offset: 0,
+      end: ECHO.length,
       ip: { version: 4, src: new Uint8Array(4), dst: new Uint8Array(4), upperLength: 100, complete: false, laterFragment: false },
       depth: 0,
       options: {},

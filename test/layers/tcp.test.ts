@@ -25,11 +25,17 @@ function ip4(upperLength: number, complete = true): IpContext {
   return { version: 4, src: A4, dst: B4, upperLength, complete, laterFragment: false };
 }
 
-function newState(ip: IpContext | null, options: DecodeOptions = {}): DecodeState {
+/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
+type TestState = DecodeState & { readonly rest: Uint8Array };
+function newState(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}): TestState {
   return {
     layers: [],
     issues: [],
-    rest: new Uint8Array(0),
+    offset: 0,
+    end: bytes.length,
+    get rest() {
+      return bytes.subarray(this.offset, this.end);
+    },
     ip,
     depth: 0,
     options,
@@ -40,7 +46,7 @@ function newState(ip: IpContext | null, options: DecodeOptions = {}): DecodeStat
 }
 
 function decode(bytes: Uint8Array, ip: IpContext | null) {
-  const state = newState(ip);
+  const state = newState(bytes, ip);
   const next = decodeTcp(bytes, state);
   return { next, state, tcp: state.layers[0] as Tcp | undefined };
 }

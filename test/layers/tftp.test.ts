@@ -14,8 +14,25 @@ function hex(s: string): Uint8Array {
 function z(s: string): string {
   return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("") + "00";
 }
-function decode(bytes: Uint8Array): { tftp: Tftp | undefined; state: DecodeState } {
-  const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
+type TestState = DecodeState & { readonly rest: Uint8Array };
+function newState(bytes: Uint8Array): TestState {
+  return {
+    layers: [],
+    issues: [],
+    offset: 0,
+    end: bytes.length,
+    ip: null,
+    depth: 0,
+    options: {},
+    nest: () => ({ layers: [], issues: [] }),
+    get rest() {
+      return bytes.subarray(this.offset, this.end);
+    },
+  };
+}
+function decode(bytes: Uint8Array): { tftp: Tftp | undefined; state: TestState } {
+  const state = newState(bytes);
   expect(decodeTftp(bytes, state)).toBeNull();
   expect(state.rest.length).toBe(0);
   return { tftp: state.layers[0] as Tftp | undefined, state };
@@ -150,7 +167,7 @@ describe("tftp: random bytes", () => {
   it("never throws and reports issues only for tftp", () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
-        const state: DecodeState = { layers: [], issues: [], rest: new Uint8Array(0), ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const state: DecodeState = { layers: [], issues: [], offset: 0, end: bytes.length, ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
         const next = decodeTftp(bytes, state);
         expect(next === null || next === "payload").toBe(true);
         for (const i of state.issues) expect(i.layer).toBe("tftp");

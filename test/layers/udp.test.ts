@@ -19,11 +19,17 @@ function ip4(upperLength: number, complete = true): IpContext {
   return { version: 4, src: A4, dst: B4, upperLength, complete, laterFragment: false };
 }
 
-function newState(ip: IpContext | null, options: DecodeOptions = {}): DecodeState {
+/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
+type TestState = DecodeState & { readonly rest: Uint8Array };
+function newState(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}): TestState {
   return {
     layers: [],
     issues: [],
-    rest: new Uint8Array(0),
+    offset: 0,
+    end: bytes.length,
+    get rest() {
+      return bytes.subarray(this.offset, this.end);
+    },
     ip,
     depth: 0,
     options,
@@ -41,7 +47,7 @@ function newState(ip: IpContext | null, options: DecodeOptions = {}): DecodeStat
 const DATAGRAM = Uint8Array.of(0x9c, 0x40, 0x27, 0x0f, 0x00, 0x0a, 0xbf, 0x84, 0x68, 0x69);
 
 function decode(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}) {
-  const state = newState(ip, options);
+  const state = newState(bytes, ip, options);
   const next = decodeUdp(bytes, state);
   return { next, state, udp: state.layers[0] as Udp | undefined };
 }
@@ -60,7 +66,8 @@ describe("udp decode", () => {
     });
     expect(state.issues).toEqual([]);
     expect([...state.rest]).toEqual([0x68, 0x69]);
-    // The payload is a view into the frame, not a copy.
+    // The payload is a range of the frame (the pipeline makes the one view of it), not a copy.
+    expect([state.offset, state.end]).toEqual([8, 10]);
     expect(state.rest.buffer).toBe(DATAGRAM.buffer);
     expect(next).toBe("payload");
   });
