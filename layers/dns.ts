@@ -248,15 +248,34 @@ class DnsStop {
   ) {}
 }
 
-function escapeLabel(msg: Uint8Array, start: number, len: number): string {
-  let out = "";
+/**
+ * Scratch for the text of the name being read: its character codes, turned into
+ * one string at the end instead of one string per character. A name has at most
+ * 255 wire bytes (RFC 1035 §2.3.4) and a byte escapes to at most 4 characters.
+ */
+const nameChars = new Uint16Array(MAX_NAME_LENGTH * 4);
+
+/**
+ * Append the label `msg[start, start + len)` to `nameChars` at `n` in
+ * presentation form (RFC 4343 §2.1: `.` and `\` escaped with a backslash,
+ * other non-printing bytes as `\ddd`); returns the new length.
+ */
+function appendLabel(msg: Uint8Array, start: number, len: number, n: number): number {
   for (let i = start; i < start + len; i++) {
     const c = msg[i]!;
-    if (c === 0x2e || c === 0x5c) out += "\\" + String.fromCharCode(c);
-    else if (c < 0x21 || c > 0x7e) out += "\\" + String(c).padStart(3, "0");
-    else out += String.fromCharCode(c);
+    if (c === 0x2e || c === 0x5c) {
+      nameChars[n++] = 0x5c;
+      nameChars[n++] = c;
+    } else if (c < 0x21 || c > 0x7e) {
+      nameChars[n++] = 0x5c;
+      nameChars[n++] = 0x30 + Math.floor(c / 100);
+      nameChars[n++] = 0x30 + (Math.floor(c / 10) % 10);
+      nameChars[n++] = 0x30 + (c % 10);
+    } else {
+      nameChars[n++] = c;
+    }
   }
-  return out;
+  return n;
 }
 
 /**
@@ -271,7 +290,7 @@ function readName(msg: Uint8Array, start: number): { name: string; end: number }
   let end = -1;
   let jumps = 0;
   let wireLength = 1; // the final root label
-  let name = "";
+  let chars = 0;
   for (;;) {
     if (pos >= msg.length) throw new DnsStop("truncated", `name at offset ${start} runs past the end of the message`);
     const len = msg[pos]!;
@@ -310,10 +329,12 @@ function readName(msg: Uint8Array, start: number): { name: string; end: number }
       throw new DnsStop("malformed", `name at offset ${start} is longer than ${MAX_NAME_LENGTH} bytes`);
     }
     if (pos + 1 + len > msg.length) throw new DnsStop("truncated", `label at offset ${pos} runs past the end of the message`);
-    name += (name === "" ? "" : ".") + escapeLabel(msg, pos + 1, len);
+    if (chars > 0) nameChars[chars++] = 0x2e;
+    chars = appendLabel(msg, pos + 1, len, chars);
     pos += 1 + len;
   }
-  return { name: name === "" ? "." : name, end };
+  const name = chars === 0 ? "." : String.fromCharCode.apply(null, nameChars.subarray(0, chars) as unknown as number[]);
+  return { name, end };
 }
 
 function u16(b: Uint8Array, i: number): number {
@@ -347,9 +368,9 @@ function decodeRdata(msg: Uint8Array, type: number, cls: number, ttl: number, st
   const len = end - start;
   switch (type) {
     case DNS_TYPE.A:
-      return len === 4 ? formatIpv4(msg.subarray(start, end)) : null;
+      return len === 4 ? formatIpv4(msg, start) : null;
     case DNS_TYPE.AAAA:
-      return len === 16 ? formatIpv6(msg.subarray(start, end)) : null;
+      return len === 16 ? formatIpv6(msg, start) : null;
     case DNS_TYPE.CNAME:
     case DNS_TYPE.NS:
     case DNS_TYPE.PTR: {
@@ -466,12 +487,17 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
   };
   state.layers.push(dns);
   let pos = HEADER_LENGTH;
-  let where = "";
+  // Where a problem was met, as "answer 2 of 3": kept as parts, put into words
+  // only when an issue is reported (no string building per record).
+  let section = "question";
+  let index = 0;
+  let count = dns.questionCount;
+  const where = (): string => `${section} ${index + 1} of ${count}`;
   try {
     // Records are only appended while the bytes last, so a count that lies
     // (65535 questions in 40 bytes) costs nothing before the stop.
     for (let i = 0; i < dns.questionCount; i++) {
-      where = `question ${i + 1} of ${dns.questionCount}`;
+      index = i;
       const n = readName(msg, pos);
       if (n.end + 4 > msg.length) throw new DnsStop("truncated", "type and class are cut off");
       const type = u16(msg, n.end);
@@ -483,9 +509,11 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
       ["authority", dns.authorityCount, dns.authorities],
       ["additional", dns.additionalCount, dns.additionals],
     ];
-    for (const [section, count, list] of sections) {
+    for (const [name, n, list] of sections) {
+      section = name;
+      count = n;
       for (let i = 0; i < count; i++) {
-        where = `${section} ${i + 1} of ${count}`;
+        index = i;
         const n = readName(msg, pos);
         const p = n.end;
         if (p + 10 > msg.length) throw new DnsStop("truncated", "record header is cut off");
@@ -510,7 +538,7 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
           state.issues.push({
             layer: "dns",
             kind: "malformed",
-            reason: `${where}: ${dnsTypeName(type)} data of ${rdLength} bytes ${why}`,
+            reason: `${where()}: ${dnsTypeName(type)} data of ${rdLength} bytes ${why}`,
           });
           data = msg.subarray(start, end);
         }
@@ -520,7 +548,7 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
     }
   } catch (err) {
     if (!(err instanceof DnsStop)) throw err;
-    state.issues.push({ layer: "dns", kind: err.kind, reason: `${where}: ${err.reason}` });
+    state.issues.push({ layer: "dns", kind: err.kind, reason: `${where()}: ${err.reason}` });
   }
 }
 
