@@ -31,9 +31,20 @@ export function onesSum(b: Uint8Array, start = 0, end = b.length, initial = 0): 
   // Fold every 64 Ki words so `sum` stays a small integer (fast path for V8).
   while (i < even) {
     const stop = Math.min(even, i + 0x20000);
-    let s = 0;
-    for (; i < stop; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-    sum += s;
+    // RFC 1071 §2(B) byte order independence: the high bytes and the low bytes
+    // of the words can be added up separately and combined once, as hi * 256 + lo.
+    // Four words per step; both partial sums stay small integers.
+    let hi = 0;
+    let lo = 0;
+    for (; i + 8 <= stop; i += 8) {
+      hi += b[i]! + b[i + 2]! + b[i + 4]! + b[i + 6]!;
+      lo += b[i + 1]! + b[i + 3]! + b[i + 5]! + b[i + 7]!;
+    }
+    for (; i < stop; i += 2) {
+      hi += b[i]!;
+      lo += b[i + 1]!;
+    }
+    sum += hi * 256 + lo;
   }
   if (i < end) sum += b[i]! << 8;
   return sum;
