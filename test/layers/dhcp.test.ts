@@ -1,8 +1,8 @@
 // DHCP decode/encode against messages worked out by hand from RFC 2131 §2 (fixed
 // part) and RFC 2132 (options), plus hostile option lists.
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { DecodeState } from "../../layers/core.ts";
 import { decodeDhcp, dhcpCodec, dhcpOption, encodeDhcp, type Dhcp } from "../../layers/dhcp.ts";
 
 function hex(s: string): Uint8Array {
@@ -11,23 +11,6 @@ function hex(s: string): Uint8Array {
 }
 function ascii(s: string): string {
   return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
-}
-/** A decoder state over all of `bytes`, plus `rest`: the payload range it leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array): TestState {
-  return {
-    layers: [],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    ip: null,
-    depth: 0,
-    options: {},
-    nest: () => ({ layers: [], issues: [] }),
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-  };
 }
 function decode(bytes: Uint8Array): { dhcp: Dhcp | undefined; state: TestState } {
   const state = newState(bytes);
@@ -226,7 +209,7 @@ describe("dhcp: random bytes", () => {
   it("never throws and reports issues only for dhcp", () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
-        const state: DecodeState = { layers: [], issues: [], offset: 0, end: bytes.length, ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const state = newState(bytes);
         const next = decodeDhcp(bytes, state);
         expect(next === null || next === "payload").toBe(true);
         for (const i of state.issues) expect(i.layer).toBe("dhcp");

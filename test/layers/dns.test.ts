@@ -1,8 +1,9 @@
 // DNS decode/encode against messages worked out by hand from RFC 1035 §4.1 and
 // RFC 6891 §6.1, plus hostile inputs that must end in an Issue (never a hang).
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { DecodeState, LayerBase } from "../../layers/core.ts";
+import type { LayerBase } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
@@ -15,27 +16,8 @@ function hex(s: string): Uint8Array {
 function ascii(s: string): string {
   return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
 }
-/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array, below: LayerBase[] = []): TestState {
-  return {
-    layers: [...below],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-    ip: null,
-    depth: 0,
-    options: {},
-    nest() {
-      throw new Error("DNS never nests");
-    },
-  };
-}
 function decode(bytes: Uint8Array, below: LayerBase[] = []): { dns: Dns[]; state: TestState } {
-  const state = newState(bytes, below);
+  const state = newState(bytes, null, {}, below);
   expect(decodeDns(bytes, state)).toBeNull();
   expect(state.rest.length).toBe(0);
   return { dns: state.layers.filter((l): l is Dns => l.layer === "dns"), state };
@@ -343,7 +325,7 @@ describe("dns: random and mutated bytes", () => {
         ),
         fc.boolean(),
         (bytes, overTcp) => {
-          const state = newState(bytes, overTcp ? [{ layer: "tcp" }] : []);
+          const state = newState(bytes, null, {}, overTcp ? [{ layer: "tcp" }] : []);
           expect(decodeDns(bytes, state)).toBeNull();
           for (const i of state.issues) expect(i.layer).toBe("dns");
         },

@@ -1,31 +1,14 @@
 // HTTP/1.x heads written out by hand from RFC 9112 §3 (request line), §4 (status
 // line), §5 (fields), §6 (body framing), and heads that never end or are too big.
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { DecodeState } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
 import { decodeHttp, encodeHttp, header, headerValues, httpCodec, HTTP_MAX_HEAD_LENGTH, type Http } from "../../layers/http.ts";
 
 const enc = new TextEncoder();
-/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array): TestState {
-  return {
-    layers: [],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    ip: null,
-    depth: 0,
-    options: {},
-    nest: () => ({ layers: [], issues: [] }),
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-  };
-}
 function decode(text: string | Uint8Array): { http: Http | undefined; state: TestState; next: string | null } {
   const bytes = typeof text === "string" ? enc.encode(text) : text;
   const state = newState(bytes);
@@ -180,7 +163,7 @@ describe("http: random bytes", () => {
   it("never throws and reports issues only for http", () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
-        const state: DecodeState = { layers: [], issues: [], offset: 0, end: bytes.length, ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const state = newState(bytes);
         const next = decodeHttp(bytes, state);
         expect(next === null || next === "payload").toBe(true);
         for (const i of state.issues) expect(i.layer).toBe("http");

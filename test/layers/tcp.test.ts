@@ -3,12 +3,13 @@
  * byte for byte, every option kind, hostile options and data offsets, and the
  * zero-copy view; then every transport field against tshark on real lab traffic.
  */
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DecodeOptions, DecodeState, EncodeContext, IpContext, LayerBase } from "../../layers/core.ts";
+import type { EncodeContext, IpContext, LayerBase } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
 import type { Icmp } from "../../layers/icmp.ts";
 import type { Icmpv6 } from "../../layers/icmpv6.ts";
@@ -25,25 +26,6 @@ function ip4(upperLength: number, complete = true): IpContext {
   return { version: 4, src: A4, dst: B4, upperLength, complete, laterFragment: false };
 }
 
-/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}): TestState {
-  return {
-    layers: [],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-    ip,
-    depth: 0,
-    options,
-    nest() {
-      throw new Error("TCP never nests");
-    },
-  };
-}
 
 function decode(bytes: Uint8Array, ip: IpContext | null) {
   const state = newState(bytes, ip);

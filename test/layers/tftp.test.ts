@@ -1,8 +1,9 @@
 // TFTP decode/encode against packets worked out by hand from RFC 1350 §5 and
 // RFC 2347 (options), plus packets that are cut short or lie.
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { DecodeState, IpContext, LayerBase } from "../../layers/core.ts";
+import type { IpContext, LayerBase } from "../../layers/core.ts";
 import { parseIpv4 } from "../../layers/addr.ts";
 import { TftpTracker } from "../../src/tftp_tracker.ts";
 import { decodeTftp, encodeTftp, tftpCodec, tftpOption, type Tftp } from "../../layers/tftp.ts";
@@ -13,23 +14,6 @@ function hex(s: string): Uint8Array {
 }
 function z(s: string): string {
   return [...s].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("") + "00";
-}
-/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array): TestState {
-  return {
-    layers: [],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    ip: null,
-    depth: 0,
-    options: {},
-    nest: () => ({ layers: [], issues: [] }),
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-  };
 }
 function decode(bytes: Uint8Array): { tftp: Tftp | undefined; state: TestState } {
   const state = newState(bytes);
@@ -167,7 +151,7 @@ describe("tftp: random bytes", () => {
   it("never throws and reports issues only for tftp", () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 700 }), fc.uint8Array({ minLength: 240, maxLength: 700 })), (bytes) => {
-        const state: DecodeState = { layers: [], issues: [], offset: 0, end: bytes.length, ip: null, depth: 0, options: {}, nest: () => ({ layers: [], issues: [] }) };
+        const state = newState(bytes);
         const next = decodeTftp(bytes, state);
         expect(next === null || next === "payload").toBe(true);
         for (const i of state.issues) expect(i.layer).toBe("tftp");

@@ -4,8 +4,9 @@
  * lengths, and the zero-copy view. Then the kernel as the oracle: datagrams
  * built by the pipeline are accepted, a wrong checksum is dropped and counted.
  */
+import { newState, type TestState } from "../helpers/decode_state.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DecodeOptions, DecodeState, EncodeContext, IpContext } from "../../layers/core.ts";
+import type { DecodeOptions, EncodeContext, IpContext } from "../../layers/core.ts";
 import { decodeUdp, udpCodec, UdpView, type Udp } from "../../layers/udp.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import { labSkipReason, makeLab, sleep, type Host, type Lab } from "../helpers/lab.ts";
@@ -19,25 +20,6 @@ function ip4(upperLength: number, complete = true): IpContext {
   return { version: 4, src: A4, dst: B4, upperLength, complete, laterFragment: false };
 }
 
-/** A decoder state over all of `bytes`, plus `rest`: the payload range the decoder leaves, `bytes[offset, end)`. */
-type TestState = DecodeState & { readonly rest: Uint8Array };
-function newState(bytes: Uint8Array, ip: IpContext | null, options: DecodeOptions = {}): TestState {
-  return {
-    layers: [],
-    issues: [],
-    offset: 0,
-    end: bytes.length,
-    get rest() {
-      return bytes.subarray(this.offset, this.end);
-    },
-    ip,
-    depth: 0,
-    options,
-    nest() {
-      throw new Error("UDP never nests");
-    },
-  };
-}
 
 // 10.77.0.1:40000 -> 10.77.0.2:9999, data "hi".
 //   header words: 9c40 (40000) 270f (9999) 000a (length 8 + 2) cksum
