@@ -12,7 +12,7 @@
  * @module
  */
 import { formatHexColon, formatIpv4, formatIpv6, formatMac, parseIp, parseMac } from "./addr.ts";
-import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
 import { writeLinkAddress } from "./sll.ts";
 
 /** A decoded ARP message. */
@@ -46,6 +46,21 @@ function formatProtocol(b: Uint8Array, at: number, n: number): string {
   return n === 4 ? formatIpv4(b, at) : n === 16 ? formatIpv6(b, at) : formatHexColon(b, at, n);
 }
 
+function newArp(): Arp {
+  return {
+    layer: "arp",
+    hardwareType: 0,
+    protocolType: 0,
+    hardwareLength: 0,
+    protocolLength: 0,
+    op: 0,
+    senderMac: "",
+    senderIp: "",
+    targetMac: "",
+    targetIp: "",
+  };
+}
+
 export const decodeArp: Decoder = (bytes, state) => {
   const at = state.offset;
   const n = state.end - at;
@@ -56,18 +71,16 @@ export const decodeArp: Decoder = (bytes, state) => {
   }
   const h = bytes[at + 4]!;
   const p = bytes[at + 5]!;
-  const value: Arp = {
-    layer: "arp",
-    hardwareType: (bytes[at]! << 8) | bytes[at + 1]!,
-    protocolType: (bytes[at + 2]! << 8) | bytes[at + 3]!,
-    hardwareLength: h,
-    protocolLength: p,
-    op: (bytes[at + 6]! << 8) | bytes[at + 7]!,
-    senderMac: formatHardware(bytes, at + 8, h),
-    senderIp: formatProtocol(bytes, at + 8 + h, p),
-    targetMac: formatHardware(bytes, at + 8 + h + p, h),
-    targetIp: formatProtocol(bytes, at + 8 + 2 * h + p, p),
-  };
+  const value = pooledValue(state.pool?.arp, state.layers.length, newArp);
+  value.hardwareType = (bytes[at]! << 8) | bytes[at + 1]!;
+  value.protocolType = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  value.hardwareLength = h;
+  value.protocolLength = p;
+  value.op = (bytes[at + 6]! << 8) | bytes[at + 7]!;
+  value.senderMac = formatHardware(bytes, at + 8, h);
+  value.senderIp = formatProtocol(bytes, at + 8 + h, p);
+  value.targetMac = formatHardware(bytes, at + 8 + h + p, h);
+  value.targetIp = formatProtocol(bytes, at + 8 + 2 * h + p, p);
   state.layers.push(value);
   state.offset = state.end = at + need; // the rest is link padding
   return null;

@@ -17,6 +17,11 @@
  * `payload` layer, as a `subarray` (a view, never a copy); values a decoder
  * pushes may hold views of `bytes` too, never copies it did not need.
  *
+ * A decoder pushes a new value on every call unless `state.pool` is set (the
+ * zero-copy read, `PacketDecoder.decodeReused`): then a fixed-shape decoder
+ * overwrites, field by field, the value it pushed at the same position for an
+ * earlier packet ({@link LayerPool}, {@link pooledValue}).
+ *
  * Encoding goes the other way, innermost first, so each header sees its finished
  * payload when it fills lengths and checksums. Each module exports a
  * {@link Codec} with `headerLength` and `write`.
@@ -150,6 +155,13 @@ export interface DecodeState {
    * decode call.
    */
   spareIp?: IpHeaderContext;
+  /**
+   * Present only during a zero-copy read (`PacketDecoder.decodeReused`): the
+   * values this state's earlier decodes pushed, which a fixed-shape decoder
+   * overwrites instead of allocating (see {@link LayerPool}). Absent (the
+   * copy read, tests, nested quotes): every value is new.
+   */
+  pool?: LayerPool | undefined;
   /** nesting depth: 0 for the frame, 1 inside an ICMP error's quoted datagram */
   depth: number;
   options: DecodeOptions;
@@ -160,6 +172,47 @@ export interface DecodeState {
    * Provided by the pipeline, so protocol modules never import it.
    */
   nest(kind: Kind, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] };
+}
+
+/**
+ * Decoder-owned values of the fixed-shape layers, by kind and by position in
+ * `layers` (the position a decoder pushes at is `state.layers.length`), for the
+ * zero-copy read. A decoder that uses it gets its value from {@link pooledValue}
+ * and assigns every field every time, so nothing of an earlier packet shows;
+ * a list it owns (IPv4 options, IPv6 extensions, TCP options) it empties and
+ * refills. Layers whose shape varies by message (ICMP, DNS, DHCP, TFTP, HTTP,
+ * LLC, SLL, ...) and conditionally present fields (an 802.3 Ethernet `length`)
+ * are not pooled: those values are new on every decode.
+ */
+export interface LayerPool {
+  ethernet: LayerBase[];
+  vlan: LayerBase[];
+  arp: LayerBase[];
+  ipv4: LayerBase[];
+  ipv6: LayerBase[];
+  udp: LayerBase[];
+  tcp: LayerBase[];
+  payload: LayerBase[];
+}
+
+/** An empty {@link LayerPool}. */
+export function newLayerPool(): LayerPool {
+  return { ethernet: [], vlan: [], arp: [], ipv4: [], ipv6: [], udp: [], tcp: [], payload: [] };
+}
+
+/**
+ * The value a decoder fills for the layer at `position`: from `list` (one kind's
+ * {@link LayerPool} list) when the state has a pool, else `make()`, which
+ * returns a new value with every field present. The caller assigns every field.
+ */
+export function pooledValue<T extends LayerBase>(list: LayerBase[] | undefined, position: number, make: () => T): T {
+  if (list === undefined) return make();
+  let value = list[position] as T | undefined;
+  if (value === undefined) {
+    value = make();
+    list[position] = value;
+  }
+  return value;
 }
 
 /**

@@ -17,7 +17,7 @@
  * @module
  */
 import { formatMac, parseMac } from "./addr.ts";
-import type { Codec, DecodeState, Decoder, EncodeContext, Input, Kind, LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type DecodeState, type Decoder, type EncodeContext, type Input, type Kind, type LayerBase } from "./core.ts";
 import { ETHERTYPE, ETHERTYPE_OF } from "./dispatch.ts";
 
 /** A decoded Ethernet header. Exactly one of `type` (Ethernet II) and `length` (802.3) is present. */
@@ -79,6 +79,10 @@ export function nextAfterTypeField(typeOrLength: number, start: number, state: D
   return "llc";
 }
 
+function newEthernet(): Ethernet {
+  return { layer: "ethernet", src: "", dst: "", type: 0 };
+}
+
 export const decodeEthernet: Decoder = (bytes, state) => {
   const at = state.offset;
   const n = state.end - at;
@@ -89,8 +93,17 @@ export const decodeEthernet: Decoder = (bytes, state) => {
   const t = (bytes[at + 12]! << 8) | bytes[at + 13]!;
   const src = formatMac(bytes, at + 6);
   const dst = formatMac(bytes, at);
-  const value: Ethernet = t > 1500 ? { layer: "ethernet", src, dst, type: t } : { layer: "ethernet", src, dst, length: t };
-  state.layers.push(value);
+  if (t > 1500) {
+    // Ethernet II: the one shape that is pooled (an 802.3 value has `length` instead of `type`).
+    const value = pooledValue(state.pool?.ethernet, state.layers.length, newEthernet);
+    value.src = src;
+    value.dst = dst;
+    value.type = t;
+    state.layers.push(value);
+  } else {
+    const value: Ethernet = { layer: "ethernet", src, dst, length: t };
+    state.layers.push(value);
+  }
   return nextAfterTypeField(t, at + 14, state, "ethernet");
 };
 

@@ -19,7 +19,7 @@
  */
 import { formatIpv4, parseIpv4 } from "./addr.ts";
 import { checksumOk, internetChecksum, IpHeaderContext } from "./checksum.ts";
-import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
 import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
 
 /**
@@ -169,6 +169,29 @@ function parseOptions(b: Uint8Array, start: number, end: number, out: Ipv4Option
   return null;
 }
 
+function newIpv4(): Ipv4 {
+  return {
+    layer: "ipv4",
+    version: 0,
+    headerLength: 0,
+    dscp: 0,
+    ecn: 0,
+    totalLength: 0,
+    id: 0,
+    reservedFlag: false,
+    dontFragment: false,
+    moreFragments: false,
+    fragmentOffset: 0,
+    ttl: 0,
+    protocol: 0,
+    checksum: 0,
+    checksumValid: null,
+    src: "",
+    dst: "",
+    options: [],
+  };
+}
+
 export const decodeIpv4: Decoder = (bytes, state) => {
   const at = state.offset;
   const len = state.end - at;
@@ -193,28 +216,26 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   const moreFragments = (flags & 0x2000) !== 0;
   const protocol = bytes[at + 9]!;
   const whole = headerLength <= len;
-  const options: Ipv4Option[] = [];
+  const value = pooledValue(state.pool?.ipv4, state.layers.length, newIpv4);
+  const options = value.options;
+  while (options.length > 0) options.pop(); // a pooled value's list: its option objects are new each time
   const optionError = whole && headerLength > 20 ? parseOptions(bytes, at + 20, at + headerLength, options) : null;
-  const value: Ipv4 = {
-    layer: "ipv4",
-    version,
-    headerLength,
-    dscp: bytes[at + 1]! >> 2,
-    ecn: bytes[at + 1]! & 3,
-    totalLength,
-    id: (bytes[at + 4]! << 8) | bytes[at + 5]!,
-    reservedFlag: (flags & 0x8000) !== 0,
-    dontFragment: (flags & 0x4000) !== 0,
-    moreFragments,
-    fragmentOffset,
-    ttl: bytes[at + 8]!,
-    protocol,
-    checksum: (bytes[at + 10]! << 8) | bytes[at + 11]!,
-    checksumValid: whole && state.options.verifyChecksums !== false ? checksumOk(bytes, at, at + headerLength) : null,
-    src: formatIpv4(bytes, at + 12),
-    dst: formatIpv4(bytes, at + 16),
-    options,
-  };
+  value.version = version;
+  value.headerLength = headerLength;
+  value.dscp = bytes[at + 1]! >> 2;
+  value.ecn = bytes[at + 1]! & 3;
+  value.totalLength = totalLength;
+  value.id = (bytes[at + 4]! << 8) | bytes[at + 5]!;
+  value.reservedFlag = (flags & 0x8000) !== 0;
+  value.dontFragment = (flags & 0x4000) !== 0;
+  value.moreFragments = moreFragments;
+  value.fragmentOffset = fragmentOffset;
+  value.ttl = bytes[at + 8]!;
+  value.protocol = protocol;
+  value.checksum = (bytes[at + 10]! << 8) | bytes[at + 11]!;
+  value.checksumValid = whole && state.options.verifyChecksums !== false ? checksumOk(bytes, at, at + headerLength) : null;
+  value.src = formatIpv4(bytes, at + 12);
+  value.dst = formatIpv4(bytes, at + 16);
   state.layers.push(value);
   if (!whole) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `header length ${headerLength} exceeds ${len} bytes` });

@@ -20,7 +20,7 @@
  */
 import { formatIpv6, parseIpv6 } from "./addr.ts";
 import { IpHeaderContext } from "./checksum.ts";
-import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
 import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
 
 /** One option of a hop-by-hop or destination options header (RFC 8200 §4.2). */
@@ -141,6 +141,10 @@ function parseOptions(b: Uint8Array, start: number, end: number, out: Ipv6Option
   return null;
 }
 
+function newIpv6(): Ipv6 {
+  return { layer: "ipv6", version: 0, trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: 0, hopLimit: 0, src: "", dst: "", extensions: [] };
+}
+
 export const decodeIpv6: Decoder = (bytes, state) => {
   const start = state.offset;
   const len = state.end - start;
@@ -155,19 +159,17 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   }
   const payloadLength = (bytes[start + 4]! << 8) | bytes[start + 5]!;
   const nextHeader = bytes[start + 6]!;
-  const extensions: Ipv6Extension[] = [];
-  const value: Ipv6 = {
-    layer: "ipv6",
-    version,
-    trafficClass: ((bytes[start]! & 15) << 4) | (bytes[start + 1]! >> 4),
-    flowLabel: ((bytes[start + 1]! & 15) << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!,
-    payloadLength,
-    nextHeader,
-    hopLimit: bytes[start + 7]!,
-    src: formatIpv6(bytes, start + 8),
-    dst: formatIpv6(bytes, start + 24),
-    extensions,
-  };
+  const value = pooledValue(state.pool?.ipv6, state.layers.length, newIpv6);
+  const extensions = value.extensions;
+  while (extensions.length > 0) extensions.pop(); // a pooled value's list: its extension objects are new each time
+  value.version = version;
+  value.trafficClass = ((bytes[start]! & 15) << 4) | (bytes[start + 1]! >> 4);
+  value.flowLabel = ((bytes[start + 1]! & 15) << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!;
+  value.payloadLength = payloadLength;
+  value.nextHeader = nextHeader;
+  value.hopLimit = bytes[start + 7]!;
+  value.src = formatIpv6(bytes, start + 8);
+  value.dst = formatIpv6(bytes, start + 24);
   state.layers.push(value);
   const cut = 40 + payloadLength > len;
   if (cut && state.depth === 0) {

@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
+import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
 import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_TCP } from "./checksum.ts";
 import { sniffTcp, TCP_PORT, tcpPortKind } from "./dispatch.ts";
 import { parseTcpOptions, tcpOptionsLength, writeTcpOptions, type TcpOption } from "./tcp_options.ts";
@@ -234,6 +234,24 @@ export class TcpView {
   }
 }
 
+function newTcp(): Tcp {
+  return {
+    layer: "tcp",
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    headerLength: 0,
+    flags: 0,
+    window: 0,
+    checksum: 0,
+    checksumValid: null,
+    checksumStatus: "unverified",
+    urgentPointer: 0,
+    options: [],
+  };
+}
+
 function shortKind(ip: IpContext | null): IssueKind {
   return ip !== null && ip.complete ? "malformed" : "truncated";
 }
@@ -258,7 +276,13 @@ export const decodeTcp: Decoder = (bytes, state) => {
     return null;
   }
   const headerLength = (bytes[at + 12]! >>> 4) * 4;
-  const options: TcpOption[] = [];
+  const pool = state.pool;
+  const tcp = pooledValue(pool?.tcp, state.layers.length, newTcp);
+  // A pooled value's list holds the last packet's options: parsing overwrites
+  // and truncates it (an empty range empties it).
+  const options = tcp.options;
+  const reuse = pool !== undefined;
+  const optionsStart = at + TCP_HEADER_LENGTH;
   let issueKind: IssueKind | null = null;
   let reason = "";
   let stop = false;
@@ -266,14 +290,15 @@ export const decodeTcp: Decoder = (bytes, state) => {
     issueKind = "malformed";
     reason = `data offset ${headerLength >>> 2} is less than 5`;
     stop = true;
+    while (options.length > 0) options.pop();
   } else if (headerLength > n) {
     issueKind = shortKind(ip);
     reason = `header length ${headerLength} exceeds ${n} bytes`;
     stop = true;
     // Keep what the captured part of the options says; their own problem is secondary.
-    parseTcpOptions(bytes, at + TCP_HEADER_LENGTH, at + n, options, at);
-  } else if (headerLength > TCP_HEADER_LENGTH) {
-    const problem = parseTcpOptions(bytes, at + TCP_HEADER_LENGTH, at + headerLength, options, at);
+    parseTcpOptions(bytes, optionsStart, at + n, options, at, reuse);
+  } else {
+    const problem = parseTcpOptions(bytes, optionsStart, at + headerLength, options, at, reuse);
     if (problem !== null) {
       issueKind = "malformed";
       reason = problem;
@@ -285,21 +310,17 @@ export const decodeTcp: Decoder = (bytes, state) => {
       : checksumStatusAt(bytes, at, at + n, 16, IP_PROTOCOL_TCP, ip, ip.upperLength);
   const srcPort = (bytes[at]! << 8) | bytes[at + 1]!;
   const dstPort = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-  const tcp: Tcp = {
-    layer: "tcp",
-    srcPort,
-    dstPort,
-    seq: ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0,
-    ack: ((bytes[at + 8]! << 24) | (bytes[at + 9]! << 16) | (bytes[at + 10]! << 8) | bytes[at + 11]!) >>> 0,
-    headerLength,
-    flags: ((bytes[at + 12]! & 0x0f) << 8) | bytes[at + 13]!,
-    window: (bytes[at + 14]! << 8) | bytes[at + 15]!,
-    checksum: (bytes[at + 16]! << 8) | bytes[at + 17]!,
-    checksumValid: checksumValidOf(checksumStatus),
-    checksumStatus,
-    urgentPointer: (bytes[at + 18]! << 8) | bytes[at + 19]!,
-    options,
-  };
+  tcp.srcPort = srcPort;
+  tcp.dstPort = dstPort;
+  tcp.seq = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
+  tcp.ack = ((bytes[at + 8]! << 24) | (bytes[at + 9]! << 16) | (bytes[at + 10]! << 8) | bytes[at + 11]!) >>> 0;
+  tcp.headerLength = headerLength;
+  tcp.flags = ((bytes[at + 12]! & 0x0f) << 8) | bytes[at + 13]!;
+  tcp.window = (bytes[at + 14]! << 8) | bytes[at + 15]!;
+  tcp.checksum = (bytes[at + 16]! << 8) | bytes[at + 17]!;
+  tcp.checksumValid = checksumValidOf(checksumStatus);
+  tcp.checksumStatus = checksumStatus;
+  tcp.urgentPointer = (bytes[at + 18]! << 8) | bytes[at + 19]!;
   state.layers.push(tcp);
   if (issueKind !== null) state.issues.push({ layer: "tcp", kind: issueKind, reason });
   if (stop) {

@@ -80,50 +80,81 @@ function putU32(b: Uint8Array, i: number, v: number): void {
  * named kind with the wrong length is kept as `unknown` and the walk goes on.
  * Always terminates: every step advances by at least one byte. Offsets in the
  * reasons count from `origin` (the TCP header's start in `b`).
+ *
+ * With `reuse` (the zero-copy read), `out` holds earlier options that this call
+ * replaces instead of appending to: it ends holding exactly the options parsed,
+ * and an earlier EOL, NOP, MSS, window scale, SACK-permitted or timestamps
+ * value at the same index as one of the same kind is overwritten in place
+ * rather than allocated again (SACK and unknown options are always new).
  */
-export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: TcpOption[], origin = 0): string | null {
+export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: TcpOption[], origin = 0, reuse = false): string | null {
   let problem: string | null = null;
+  let n = reuse ? 0 : out.length; // where the next option goes
   let i = start;
   while (i < end) {
     const code = b[i]!;
+    const old = reuse ? out[n] : undefined;
     if (code === TCP_OPTION.EOL) {
-      out.push({ kind: "eol" });
-      return problem;
+      if (old?.kind !== "eol") out[n] = { kind: "eol" };
+      n++;
+      break;
     }
     if (code === TCP_OPTION.NOP) {
-      out.push({ kind: "nop" });
+      if (old?.kind !== "nop") out[n] = { kind: "nop" };
+      n++;
       i++;
       continue;
     }
-    if (i + 1 >= end) return problem ?? `option kind ${code} at offset ${i - origin} has no length byte`;
+    if (i + 1 >= end) {
+      problem ??= `option kind ${code} at offset ${i - origin} has no length byte`;
+      break;
+    }
     const length = b[i + 1]!;
     // RFC 9293 §3.1: the length counts the kind and length bytes, so anything
     // below 2 cannot advance the walk.
-    if (length < 2) return problem ?? `option kind ${code} has length ${length}`;
+    if (length < 2) {
+      problem ??= `option kind ${code} has length ${length}`;
+      break;
+    }
     if (i + length > end) {
-      return problem ?? `option kind ${code} length ${length} exceeds the ${end - i} bytes left in the header`;
+      problem ??= `option kind ${code} length ${length} exceeds the ${end - i} bytes left in the header`;
+      break;
     }
     const fixed = FIXED_LENGTH.get(code);
     if (code === TCP_OPTION.SACK ? length < 10 || (length - 2) % 8 !== 0 : fixed !== undefined && length !== fixed) {
       problem ??= `option kind ${code} has length ${length}`;
-      out.push({ kind: "unknown", code, data: b.slice(i + 2, i + length) });
+      out[n] = { kind: "unknown", code, data: b.slice(i + 2, i + length) };
     } else if (code === TCP_OPTION.MSS) {
-      out.push({ kind: "mss", mss: (b[i + 2]! << 8) | b[i + 3]! });
+      const mss = (b[i + 2]! << 8) | b[i + 3]!;
+      if (old?.kind === "mss") old.mss = mss;
+      else out[n] = { kind: "mss", mss };
     } else if (code === TCP_OPTION.WINDOW_SCALE) {
-      out.push({ kind: "windowScale", shift: b[i + 2]! });
+      const shift = b[i + 2]!;
+      if (old?.kind === "windowScale") old.shift = shift;
+      else out[n] = { kind: "windowScale", shift };
     } else if (code === TCP_OPTION.SACK_PERMITTED) {
-      out.push({ kind: "sackPermitted" });
+      if (old?.kind !== "sackPermitted") out[n] = { kind: "sackPermitted" };
     } else if (code === TCP_OPTION.TIMESTAMPS) {
-      out.push({ kind: "timestamps", tsval: u32(b, i + 2), tsecr: u32(b, i + 6) });
+      const tsval = u32(b, i + 2);
+      const tsecr = u32(b, i + 6);
+      if (old?.kind === "timestamps") {
+        old.tsval = tsval;
+        old.tsecr = tsecr;
+      } else {
+        out[n] = { kind: "timestamps", tsval, tsecr };
+      }
     } else if (code === TCP_OPTION.SACK) {
       const blocks: TcpSackBlock[] = [];
       for (let j = i + 2; j < i + length; j += 8) blocks.push({ left: u32(b, j), right: u32(b, j + 4) });
-      out.push({ kind: "sack", blocks });
+      out[n] = { kind: "sack", blocks };
     } else {
-      out.push({ kind: "unknown", code, data: b.slice(i + 2, i + length) });
+      out[n] = { kind: "unknown", code, data: b.slice(i + 2, i + length) };
     }
+    n++;
     i += length;
   }
+  // pop, not `length = n`: V8 sets an array's length through a slow runtime call.
+  while (out.length > n) out.pop();
   return problem;
 }
 

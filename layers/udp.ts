@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
+import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
 import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_UDP } from "./checksum.ts";
 import { UDP_PORT, udpPortKind } from "./dispatch.ts";
 
@@ -160,6 +160,10 @@ function udpChecksumStatus(bytes: Uint8Array, start: number, end: number, length
   return checksumStatusAt(bytes, start, end, 6, IP_PROTOCOL_UDP, ip, covered);
 }
 
+function newUdp(): Udp {
+  return { layer: "udp", srcPort: 0, dstPort: 0, length: 0, checksum: 0, checksumValid: null, checksumStatus: "unverified" };
+}
+
 /**
  * Decode a UDP header. The payload is exactly `length - 8` bytes. The next
  * layer comes from `state.options.udpHint`, then the UDP port table
@@ -203,15 +207,13 @@ export const decodeUdp: Decoder = (bytes, state) => {
   } else {
     checksumStatus = udpChecksumStatus(bytes, at, at + n, length, state);
   }
-  const udp: Udp = {
-    layer: "udp",
-    srcPort,
-    dstPort,
-    length,
-    checksum,
-    checksumValid: checksumValidOf(checksumStatus),
-    checksumStatus,
-  };
+  const udp = pooledValue(state.pool?.udp, state.layers.length, newUdp);
+  udp.srcPort = srcPort;
+  udp.dstPort = dstPort;
+  udp.length = length;
+  udp.checksum = checksum;
+  udp.checksumValid = checksumValidOf(checksumStatus);
+  udp.checksumStatus = checksumStatus;
   state.layers.push(udp);
   state.offset = at + UDP_HEADER_LENGTH;
   state.end = at + end;

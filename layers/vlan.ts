@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
 import { nextAfterTypeField, typeFieldFor } from "./ethernet.ts";
 
 /** One VLAN tag: TPID (from the outer type field), then the 4 tag bytes. */
@@ -43,6 +43,10 @@ function outerType(layer: LayerBase | undefined): number {
   return o?.type ?? o?.protocol ?? 0x8100;
 }
 
+function newVlan(): Vlan {
+  return { layer: "vlan", tpid: 0, id: 0, pcp: 0, dei: false, type: 0 };
+}
+
 export const decodeVlan: Decoder = (bytes, state) => {
   const layers = state.layers;
   let depth = 0;
@@ -59,14 +63,12 @@ export const decodeVlan: Decoder = (bytes, state) => {
   }
   const tci = (bytes[at]! << 8) | bytes[at + 1]!;
   const type = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-  const value: Vlan = {
-    layer: "vlan",
-    tpid: outerType(layers[layers.length - 1]),
-    id: tci & 0x0fff,
-    pcp: tci >> 13,
-    dei: (tci & 0x1000) !== 0,
-    type,
-  };
+  const value = pooledValue(state.pool?.vlan, layers.length, newVlan);
+  value.tpid = outerType(layers[layers.length - 1]);
+  value.id = tci & 0x0fff;
+  value.pcp = tci >> 13;
+  value.dei = (tci & 0x1000) !== 0;
+  value.type = type;
   layers.push(value);
   return nextAfterTypeField(type, at + 4, state, "vlan");
 };

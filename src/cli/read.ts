@@ -6,7 +6,8 @@
  * Also exports {@link PacketPrinter}, the batch printer `stackts capture` shares.
  *
  * Speed comes from the shape of the loop: frames arrive in zero-copy batches, the
- * BPF filter runs once per batch in native code, one reused decoder, summaries
+ * BPF filter runs once per batch in native code, one decoder whose zero-copy
+ * read (`decodeReused`) reuses its values from packet to packet, summaries
  * built by string concatenation, and one `write` per batch.
  *
  * @module
@@ -107,7 +108,9 @@ export class PacketPrinter {
           continue;
         }
       }
-      const p = this.#decoder.decode(data, linkType[i]!, len);
+      // The zero-copy read: every use below formats the packet at once, and the
+      // tracker keeps only strings and numbers copied out of the layers.
+      const p = this.#decoder.decodeReused(data, linkType[i]!, len);
       this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
       const index = ++this.count;
       if (this.#json) {
