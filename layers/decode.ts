@@ -73,6 +73,9 @@ export const DECODERS: { readonly [K in Kind]?: Decoder } = {
   http: decodeHttp,
 };
 
+/** DECODERS as a Map: the walk looks up a different name at each step, which a Map does faster than a keyed property load. */
+const DECODER_OF: ReadonlyMap<Kind, Decoder> = new Map(Object.entries(DECODERS) as [Kind, Decoder][]);
+
 /** The result of decoding one frame. */
 export interface DecodedPacket {
   layers: AnyLayer[];
@@ -130,7 +133,7 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
   s.offset = 0;
   s.end = bytes.length;
   while (kind !== null) {
-    const decoder = DECODERS[kind];
+    const decoder = DECODER_OF.get(kind);
     if (decoder === undefined) break;
     // The caller asked for the first `maxLayers` layers only: stop, no payload.
     if (userMax !== undefined && s.layers.length >= userMax) return;
