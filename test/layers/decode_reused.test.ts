@@ -10,8 +10,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeAs, DECODERS, PacketDecoder, type DecodedPacket } from "../../layers/decode.ts";
-import type { Kind } from "../../layers/core.ts";
+import { PacketDecoder, type DecodedPacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
 import { openCaptureFile } from "../../src/capture_file.ts";
@@ -97,18 +96,6 @@ function builtFrames(): TestFrame[] {
   }
   return frames;
 }
-
-describe("the walk", () => {
-  it("reaches the decoder DECODERS names for every kind (its switch is in step with the table)", () => {
-    const http = te.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (const kind of Object.keys(DECODERS) as Kind[]) {
-      const bytes = kind === "http" ? http : new Uint8Array(64);
-      const { layers, issues } = decodeAs(kind, bytes);
-      const touched = layers[0]?.layer === kind || issues[0]?.layer === kind;
-      expect(touched, kind).toBe(true);
-    }
-  });
-});
 
 describe("decodeReused", () => {
   it("reuses its arrays and fixed-shape values; decode() returns new ones", () => {
