@@ -192,12 +192,16 @@ export class PcapngParser implements RecordParser {
         this.fail(pos, `block length ${len} at the start disagrees with ${trailer} at the end`);
         break;
       }
-      if (type === PCAPNG_BLOCK.ENHANCED_PACKET) {
+      if (type === PCAPNG_BLOCK.ENHANCED_PACKET || type === PCAPNG_BLOCK.PACKET) {
+        // The obsolete Packet Block has the EPB's layout, but for a 16-bit
+        // interface id followed by a 16-bit drops count where the EPB has a
+        // 32-bit interface id (draft-ietf-opsawg-pcapng, Appendix A).
+        const enhanced = type === PCAPNG_BLOCK.ENHANCED_PACKET;
         if (len < 32) {
-          this.fail(pos, `enhanced packet block length ${len} is less than the minimum of 32`);
+          this.fail(pos, `${enhanced ? "enhanced packet" : "packet"} block length ${len} is less than the minimum of 32`);
           break;
         }
-        const ifid = dv.getUint32(pos + 8, le);
+        const ifid = enhanced ? dv.getUint32(pos + 8, le) : dv.getUint16(pos + 8, le);
         const iface = this.ifaces[ifid];
         if (iface === undefined) {
           this.fail(pos, `packet on interface ${ifid}, but the section describes ${this.ifaces.length} interface(s)`);
@@ -236,29 +240,6 @@ export class PcapngParser implements RecordParser {
         // no timestamp in an SPB
         batch.sec[n] = 0;
         batch.nsec[n] = 0;
-        batch.linkType[n] = iface.info.linkType;
-        batch.interfaceId[n] = iface.info.id;
-        n++;
-      } else if (type === PCAPNG_BLOCK.PACKET) {
-        if (len < 32) {
-          this.fail(pos, `packet block length ${len} is less than the minimum of 32`);
-          break;
-        }
-        const ifid = dv.getUint16(pos + 8, le);
-        const iface = this.ifaces[ifid];
-        if (iface === undefined) {
-          this.fail(pos, `packet on interface ${ifid}, but the section describes ${this.ifaces.length} interface(s)`);
-          break;
-        }
-        const caplen = dv.getUint32(pos + 20, le);
-        if (caplen > len - 32) {
-          this.fail(pos, `caplen ${caplen} exceeds the ${len - 32} bytes of packet data in the block`);
-          break;
-        }
-        batch.offset[n] = pos + 28;
-        batch.caplen[n] = caplen;
-        batch.length[n] = dv.getUint32(pos + 24, le);
-        setTime(batch, n, iface, dv.getUint32(pos + 12, le), dv.getUint32(pos + 16, le));
         batch.linkType[n] = iface.info.linkType;
         batch.interfaceId[n] = iface.info.id;
         n++;
