@@ -18,7 +18,7 @@
  */
 import { formatMac, parseMac } from "./addr.ts";
 import { pooledValue, type Codec, type DecodeState, type Decoder, type EncodeContext, type Input, type Kind, type LayerBase } from "./core.ts";
-import { ETHERTYPE, ETHERTYPE_OF } from "./dispatch.ts";
+import { ETHERTYPE_OF, ethertypeKind } from "./dispatch.ts";
 
 /** A decoded Ethernet header. Exactly one of `type` (Ethernet II) and `length` (802.3) is present. */
 export interface Ethernet extends LayerBase {
@@ -69,7 +69,7 @@ const ZERO_MAC = new Uint8Array(6);
  */
 export function nextAfterTypeField(typeOrLength: number, start: number, state: DecodeState, layer: Kind): Kind | null {
   state.offset = start;
-  if (typeOrLength > 1500) return ETHERTYPE.get(typeOrLength) ?? null;
+  if (typeOrLength > 1500) return ethertypeKind(typeOrLength);
   const available = state.end - start;
   if (typeOrLength > available) {
     state.issues.push({ layer, kind: "truncated", reason: `length ${typeOrLength} exceeds ${available} bytes` });
@@ -170,7 +170,7 @@ export const decodeLlc: Decoder = (bytes, state) => {
     const value: Llc = { layer: "llc", dsap, ssap, control, oui, type };
     state.layers.push(value);
     state.offset = at + 8;
-    return oui === 0 ? (ETHERTYPE.get(type) ?? null) : null;
+    return oui === 0 ? ethertypeKind(type) : null;
   }
   state.layers.push(llc(dsap, ssap, control));
   state.offset = at + (oneByte ? 3 : 4);

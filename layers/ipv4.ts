@@ -20,7 +20,7 @@
 import { formatIpv4, parseIpv4 } from "./addr.ts";
 import { checksumOk, internetChecksum, IpHeaderContext } from "./checksum.ts";
 import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
-import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
+import { IP_PROTOCOL_OF, ipProtocolKind } from "./dispatch.ts";
 
 /**
  * One IPv4 option. `type` is the whole option-type octet (copied flag, class,
@@ -265,7 +265,7 @@ export const decodeIpv4: Decoder = (bytes, state) => {
     return null;
   }
   if (fragmentOffset > 0) return null; // RFC 791: only the first fragment holds the transport header
-  return IP_PROTOCOL.get(protocol) ?? null;
+  return ipProtocolKind(protocol);
 };
 
 // ---- encoding ----

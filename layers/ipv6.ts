@@ -21,7 +21,7 @@
 import { formatIpv6, parseIpv6 } from "./addr.ts";
 import { IpHeaderContext } from "./checksum.ts";
 import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
-import { IP_PROTOCOL, IP_PROTOCOL_OF } from "./dispatch.ts";
+import { IP_PROTOCOL_OF, ipProtocolKind } from "./dispatch.ts";
 
 /** One option of a hop-by-hop or destination options header (RFC 8200 §4.2). */
 export interface Ipv6Option {
@@ -258,7 +258,7 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   }
   if (laterFragment) return null;
   // 59 (no next header), 50 (ESP), 51 (AH) and anything unknown: the rest is payload.
-  return nh === 59 ? null : (IP_PROTOCOL.get(nh) ?? null);
+  return nh === 59 ? null : ipProtocolKind(nh);
 };
 
 // ---- encoding ----

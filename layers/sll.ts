@@ -13,7 +13,7 @@
  */
 import { formatHexColon, formatMac } from "./addr.ts";
 import type { Codec, DecodeState, Decoder, EncodeContext, Input, Kind, LayerBase } from "./core.ts";
-import { ETHERTYPE } from "./dispatch.ts";
+import { ethertypeKind } from "./dispatch.ts";
 import { ethertypeFor } from "./ethernet.ts";
 
 /** A decoded SLL header. Numbers stay numbers (packet type 0 host .. 4 outgoing; ARPHRD_* address types). */
@@ -62,7 +62,7 @@ export function writeLinkAddress(out: Uint8Array, offset: number, text: string |
 export function sllNext(protocol: number, start: number, state: DecodeState): Kind | null {
   state.offset = start;
   if (protocol === ETH_P_802_2) return "llc";
-  return ETHERTYPE.get(protocol) ?? null;
+  return ethertypeKind(protocol);
 }
 
 /** Protocol field to write for the layer inside. */
