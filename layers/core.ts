@@ -192,6 +192,7 @@ export interface LayerPool {
   ipv6: LayerBase[];
   udp: LayerBase[];
   tcp: LayerBase[];
+  /** the pipeline's payload slots (their `value` is what it pushes) */
   payload: LayerBase[];
 }
 

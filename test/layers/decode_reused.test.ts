@@ -113,6 +113,23 @@ describe("decodeReused", () => {
     expect(copy).toStrictEqual(second);
   });
 
+  it("its payload value reads like decode()'s plain one", () => {
+    const d = new PacketDecoder();
+    const frame = builtFrames().find((f) => new PacketDecoder().decode(f.data, 1, f.length).layers.at(-1)?.layer === "payload")!;
+    const plain = new PacketDecoder().decode(frame.data, 1, frame.length).layers.at(-1) as { layer: string; data: Uint8Array };
+    const reused = d.decodeReused(frame.data, 1, frame.length).layers.at(-1) as { layer: string; data: Uint8Array };
+    expect(Object.keys(reused)).toEqual(["layer", "data"]);
+    expect(JSON.stringify(reused)).toBe(JSON.stringify(plain));
+    expect({ ...reused }).toStrictEqual(plain);
+    // A view of the frame, not a copy.
+    expect(reused.data.buffer).toBe(frame.data.buffer);
+    expect(reused.data.byteOffset).toBe(plain.data.byteOffset);
+    expect(reused.data).toBe(reused.data);
+    const mine = new Uint8Array([1, 2, 3]);
+    reused.data = mine;
+    expect(reused.data).toBe(mine);
+  });
+
   it("decode() between two zero-copy reads leaves the last one alone", () => {
     const d = new PacketDecoder();
     const frames = builtFrames();
