@@ -23,10 +23,12 @@ import type { ChecksumStatus, IpContext } from "./core.ts";
 /**
  * Unfolded ones-complement sum of the big-endian 16-bit words of `b[start, end)`,
  * plus `initial`. An odd final byte is padded with a zero byte (RFC 1071 §4.1).
- * Ranges of 64 bytes and more are summed four bytes at a time ({@link wordSum}).
+ * Ranges of 160 bytes and more are summed four bytes at a time ({@link wordSum});
+ * below that, the fixed cost of reaching the words (the `buffer` getter alone
+ * is ~15 ns) outweighs the gain.
  */
 export function onesSum(b: Uint8Array, start = 0, end = b.length, initial = 0): number {
-  if (end - start >= 64) return wordSum(b, start, end, initial);
+  if (end - start >= 160) return wordSum(b, start, end, initial);
   let sum = initial;
   let i = start;
   const even = end - ((end - start) & 1);
@@ -116,8 +118,11 @@ function wordSum(b: Uint8Array, start: number, end: number, initial: number): nu
 
 /** Fold a sum to 16 bits with end-around carry. Returns 0..0xffff (0 only for a zero sum). */
 export function foldSum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
+  // Sums past 32 bits (megabytes of data) first shrink with float arithmetic.
+  while (sum > 0xffffffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  // Then two 32-bit integer rounds: 0x1fffe at most after the first, 0xffff after the second.
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum & 0xffff) + (sum >>> 16);
 }
 
 /** The checksum to store: the ones complement of the folded sum. */
