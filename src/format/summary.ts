@@ -476,7 +476,7 @@ export class SummaryFormatter {
       const sport = (data[t]! << 8) | data[t + 1]!;
       const dport = (data[t + 2]! << 8) | data[t + 3]!;
       if (tcpPortKind(sport, dport) !== null) return null;
-      if (upper > hl && sniffTcp(data.subarray(t + hl, end)) !== null) return null;
+      if (upper > hl && sniffTcp(data, t + hl, end) !== null) return null;
       if (!transportOk(data, t, end, pseudo, 16)) return null;
       let options: readonly TcpOption[] = NO_OPTIONS;
       if (hl > 20 && !commonOptions(data, t + 20, t + hl)) {
