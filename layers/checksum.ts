@@ -178,6 +178,8 @@ export class IpHeaderContext implements IpContext {
   headerOffset: number;
   #src: Uint8Array | undefined = undefined;
   #dst: Uint8Array | undefined = undefined;
+  /** unfolded sum of the two addresses in the frame, -1 until known */
+  #addressSum = -1;
 
   constructor(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean) {
     this.version = version;
@@ -188,8 +190,13 @@ export class IpHeaderContext implements IpContext {
     this.laterFragment = laterFragment;
   }
 
-  /** Point this context at another IP header (as the constructor does), forgetting any `src`/`dst` set. */
-  reset(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean): this {
+  /**
+   * Point this context at another IP header (as the constructor does), forgetting
+   * any `src`/`dst` set. `addressSum`, when the caller already has it (the IPv4
+   * decoder sums the addresses for the header checksum), is the unfolded sum of
+   * the header's two addresses; the pseudo-header sum then reads no bytes.
+   */
+  reset(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean, addressSum = -1): this {
     this.version = version;
     this.bytes = bytes;
     this.headerOffset = headerOffset;
@@ -198,6 +205,7 @@ export class IpHeaderContext implements IpContext {
     this.laterFragment = laterFragment;
     this.#src = undefined;
     this.#dst = undefined;
+    this.#addressSum = addressSum;
     return this;
   }
 
@@ -220,8 +228,12 @@ export class IpHeaderContext implements IpContext {
   pseudoSum(protocol: number, upperLength: number): number {
     let addresses: number;
     if (this.#src === undefined && this.#dst === undefined) {
-      const at = this.headerOffset;
-      addresses = this.version === 4 ? onesSum(this.bytes, at + 12, at + 20) : onesSum(this.bytes, at + 8, at + 40);
+      addresses = this.#addressSum;
+      if (addresses < 0) {
+        const at = this.headerOffset;
+        addresses = this.version === 4 ? onesSum(this.bytes, at + 12, at + 20) : onesSum(this.bytes, at + 8, at + 40);
+        this.#addressSum = addresses;
+      }
     } else {
       const src = this.src;
       const dst = this.dst;

@@ -18,7 +18,7 @@
  * @module
  */
 import { formatIpv4, parseIpv4 } from "./addr.ts";
-import { checksumOk, internetChecksum, IpHeaderContext } from "./checksum.ts";
+import { foldSum, internetChecksum, IpHeaderContext, onesSum } from "./checksum.ts";
 import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
 import { IP_PROTOCOL_OF, ipProtocolKind } from "./dispatch.ts";
 
@@ -233,7 +233,19 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   value.ttl = bytes[at + 8]!;
   value.protocol = protocol;
   value.checksum = (bytes[at + 10]! << 8) | bytes[at + 11]!;
-  value.checksumValid = whole && state.options.verifyChecksums !== false ? checksumOk(bytes, at, at + headerLength) : null;
+  // The fixed header's ten words summed in place; the addresses' part is kept
+  // for the transport pseudo-header.
+  const addressSum =
+    ((bytes[at + 12]! << 8) | bytes[at + 13]!) + ((bytes[at + 14]! << 8) | bytes[at + 15]!) +
+    ((bytes[at + 16]! << 8) | bytes[at + 17]!) + ((bytes[at + 18]! << 8) | bytes[at + 19]!);
+  if (whole && state.options.verifyChecksums !== false) {
+    const fixedSum =
+      ((b0 << 8) | bytes[at + 1]!) + totalLength + ((bytes[at + 4]! << 8) | bytes[at + 5]!) + flags +
+      ((bytes[at + 8]! << 8) | protocol) + ((bytes[at + 10]! << 8) | bytes[at + 11]!) + addressSum;
+    value.checksumValid = foldSum(headerLength > 20 ? onesSum(bytes, at + 20, at + headerLength, fixedSum) : fixedSum) === 0xffff;
+  } else {
+    value.checksumValid = null;
+  }
   value.src = formatIpv4(bytes, at + 12);
   value.dst = formatIpv4(bytes, at + 16);
   state.layers.push(value);
@@ -257,7 +269,7 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   state.ip =
     spare === undefined
       ? new IpHeaderContext(4, bytes, at, upperLength, complete, fragmentOffset > 0)
-      : spare.reset(4, bytes, at, upperLength, complete, fragmentOffset > 0);
+      : spare.reset(4, bytes, at, upperLength, complete, fragmentOffset > 0, addressSum);
   state.offset = at + headerLength;
   if (!cut) state.end = at + totalLength; // drops link padding
   if (optionError !== null) {
