@@ -135,6 +135,141 @@ describe("http: continuation and hostile segments", () => {
   });
 });
 
+// Edge cases of the line, field and framing rules, each worked out by hand.
+describe("http: line and field edge cases", () => {
+  /** One byte per code unit: how a test writes 0x80-0xff bytes. */
+  const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+  it("takes bare LF and CRLF line ends mixed in one head", () => {
+    const text = "GET /a HTTP/1.1\nHost: x\r\nAccept: */*\n\r\nbody";
+    const { http, state } = decode(text);
+    expect(state.issues).toEqual([]);
+    expect(http).toMatchObject({ method: "GET", uri: "/a", headers: [{ name: "Host", value: "x" }, { name: "Accept", value: "*/*" }], headComplete: true });
+    expect(http!.headLength).toBe(text.length - 4);
+    expect(http!.bodyLength).toBe(4);
+  });
+
+  it("joins folded lines with one space, whatever the indent", () => {
+    const { http, state } = decode("HTTP/1.1 200 OK\r\nX-A: one\r\n \t two  \r\n\tthree\r\nX-B:\r\n  b\r\nX-C: c\r\n   \r\n\r\n");
+    expect(state.issues).toEqual([]);
+    expect(http!.headers).toEqual([
+      { name: "X-A", value: "one two three" },
+      { name: "X-B", value: "b" },
+      { name: "X-C", value: "c" },
+    ]);
+  });
+
+  it("notes a folded line before any field and goes on", () => {
+    const { http, state } = decode("GET / HTTP/1.1\r\n folded\r\nHost: a\r\n\r\n");
+    expect(http!.headers).toEqual([{ name: "Host", value: "a" }]);
+    expect(http!.headComplete).toBe(true);
+    expect(state.issues).toEqual([{ layer: "http", kind: "malformed", reason: "folded line before any header field" }]);
+  });
+
+  it("finds Content-Length in any case, as a list of equal values, and reads only the first field", () => {
+    expect(decode("HTTP/1.1 200 OK\r\ncontent-LENGTH: 42\r\n\r\n").http!.contentLength).toBe(42);
+    expect(decode("HTTP/1.1 200 OK\r\nContent-Length: 7 , 7,7\r\n\r\n").http!.contentLength).toBe(7);
+    expect(decode("HTTP/1.1 200 OK\r\nContent-Length: 000123456789012\r\n\r\n").http!.contentLength).toBe(123456789012);
+    expect(decode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nCONTENT-LENGTH: 9\r\n\r\n").http!.contentLength).toBe(5);
+    for (const bad of ["7, 8", "7,", "07, 7", "-1", "1234567890123456", "", "1 2", "0x10"]) {
+      const { http, state } = decode(`HTTP/1.1 200 OK\r\nContent-Length: ${bad}\r\n\r\n`);
+      expect(http!.contentLength).toBeUndefined();
+      expect(state.issues).toEqual([{ layer: "http", kind: "malformed", reason: `Content-Length "${bad}" is not a number` }]);
+    }
+  });
+
+  it("is chunked when chunked is the last transfer coding, over every Transfer-Encoding field", () => {
+    const chunked = (fields: string) => decode(`HTTP/1.1 200 OK\r\n${fields}\r\n`).http!.chunked;
+    expect(chunked("Transfer-Encoding: gzip, chunked\r\n")).toBe(true);
+    expect(chunked("transfer-encoding: gzip,CHUNKED \r\n")).toBe(true);
+    expect(chunked("Transfer-Encoding: chunked, gzip\r\n")).toBe(false);
+    expect(chunked("Transfer-Encoding: chunked\r\nTRANSFER-ENCODING: gzip\r\n")).toBe(false);
+    expect(chunked("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n")).toBe(true);
+    expect(chunked("Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n")).toBe(false);
+    expect(chunked("Transfer-Encoding: xchunked\r\n")).toBe(false);
+    expect(chunked("X-Transfer-Encoding: chunked\r\n")).toBe(false);
+  });
+
+  it("notes lines that are not fields: no colon, a name that is not a token, an empty name", () => {
+    const { http, state } = decode("GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\nBad Name: x\r\nNa(me: x\r\n: x\r\n\r\r\nOk: y\r\n\r\n");
+    expect(http!.headers).toEqual([{ name: "Host", value: "a" }, { name: "Ok", value: "y" }]);
+    expect(http!.headComplete).toBe(true);
+    expect(state.issues.map((i) => i.reason)).toEqual([2, 2, 2, 2, 2].map((n) => `header line ${n} is not a field`));
+  });
+
+  it("keeps every token character in a name and every byte after the colon", () => {
+    const { http, state } = decode("GET / HTTP/1.1\r\n!#$%&'*+-.^_`|~09azAZ:a:b: c\r\nX-Empty:   \r\nX-Tab:\tv\t\r\n\r\n");
+    expect(state.issues).toEqual([]);
+    expect(http!.headers).toEqual([
+      { name: "!#$%&'*+-.^_`|~09azAZ", value: "a:b: c" },
+      { name: "X-Empty", value: "" },
+      { name: "X-Tab", value: "v" },
+    ]);
+  });
+
+  it("reads bytes 0x80-0xff as the code units of the same value (Latin-1)", () => {
+    const all = Array.from({ length: 128 }, (_, i) => String.fromCharCode(0x80 + i)).join("");
+    const { http, state } = decode(latin1(`GET /caf\xe9 HTTP/1.1\r\nX-Bytes: ${all}\r\nX-\x85: no\r\n\r\n`));
+    expect(http).toMatchObject({ method: "GET", uri: "/caf\xe9", headers: [{ name: "X-Bytes", value: all }] });
+    expect(state.issues.map((i) => i.reason)).toEqual(["header line 2 is not a field"]);
+    expect(decode(latin1("HTTP/1.1 200 \x80\x9f \xff\r\n\r\n")).http).toMatchObject({ status: 200, reason: "\x80\x9f \xff" });
+  });
+
+  it("reads start lines to the letter of the grammar", () => {
+    expect(decode("get * HTTP/1.0\r\n\r\n").http).toMatchObject({ type: "request", method: "get", uri: "*", version: "HTTP/1.0" });
+    expect(decode("M-SEARCH http://a/b?c=d#e HTTP/2.0\r\n\r\n").http).toMatchObject({ method: "M-SEARCH", uri: "http://a/b?c=d#e", version: "HTTP/2.0" });
+    expect(decode("HTTP/1.1 099 A reason: with \t tabs \r\n\r\n").http).toMatchObject({ type: "response", status: 99, reason: "A reason: with \t tabs " });
+    for (const text of [
+      "GET  / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1 \r\n\r\n",
+      "GET / HTTP/1.1\r\r\n\r\n",
+      "GET / http/1.1\r\n\r\n",
+      "GET / HTTP/1.10\r\n\r\n",
+      "G(T / HTTP/1.1\r\n\r\n",
+      " GET / HTTP/1.1\r\n\r\n",
+      "HTTP/1.1 2000 OK\r\n\r\n",
+      "HTTP/1.1 200OK\r\n\r\n",
+      "HTTP/1.1  200 OK\r\n\r\n",
+      "HTTP/1.1 200 O\rK\r\n\r\n",
+      "HTTP/1 200 OK\r\n\r\n",
+      "\r\nGET / HTTP/1.1\r\n\r\n",
+    ]) {
+      const { http, next, state } = decode(text);
+      expect([text, http, next, state.issues]).toEqual([text, undefined, "payload", []]);
+    }
+  });
+
+  it("reads only its range of the frame and leaves an empty payload range", () => {
+    const head = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+    const frame = enc.encode("link" + head + "abc" + "padding");
+    const state = newState(frame);
+    state.offset = 4;
+    state.end = 4 + head.length + 3;
+    expect(decodeHttp(frame, state)).toBeNull();
+    const http = state.layers[0] as Http;
+    expect(http).toMatchObject({ status: 200, headLength: head.length, headComplete: true, contentLength: 3, bodyLength: 3 });
+    expect(new TextDecoder().decode(http.body)).toBe("abc");
+    expect([state.offset, state.end]).toEqual([4 + head.length + 3, 4 + head.length + 3]);
+    // A head cut by the range, not by the frame, is as far as the range goes.
+    const cut = newState(frame);
+    cut.offset = 4;
+    cut.end = 4 + head.length - 1;
+    decodeHttp(frame, cut);
+    expect(cut.layers[0]).toMatchObject({ headComplete: false, headLength: head.length - 2, bodyLength: 0 });
+    expect(cut.issues).toEqual([{ layer: "http", kind: "truncated", reason: "head does not end in this segment" }]);
+  });
+
+  it("counts a line that is not a field against the bound of 100 fields", () => {
+    let text = "GET / HTTP/1.1\r\n";
+    for (let i = 0; i < 100; i++) text += `X-${i}: ${i}\r\n`;
+    const { http, state } = decode(text + " folded\r\nnot a field\r\n\r\n");
+    expect(http!.headers).toHaveLength(100);
+    expect(http!.headers[99]).toEqual({ name: "X-99", value: "99 folded" });
+    expect(http!.headLength).toBe(text.length + " folded\r\nnot a field\r\n".length);
+    expect(state.issues.map((i) => i.reason)).toEqual(["more than 100 header fields"]);
+  });
+});
+
 describe("http through the whole pipeline", () => {
   it("is found on port 80 and by its first bytes on any port; a body segment stays payload", () => {
     for (const dstPort of [80, 3128]) {
