@@ -59,17 +59,62 @@ export interface Http extends LayerBase {
 export const HTTP_MAX_HEAD_LENGTH = 65536;
 export const HTTP_MAX_HEADERS = 100;
 
-// RFC 9110 §5.6.2 token characters.
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/;
-const STATUS_LINE = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/;
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+// RFC 9110 §5.6.2 tchar, by byte value: methods and field names are checked on
+// the bytes, before any string is made.
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+// What JS `\s` and `String.prototype.trim` take as white space among Latin-1
+// code units: the start-line grammar and the trimming of values use this set.
+const SPACE = new Uint8Array(256);
+for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) SPACE[c] = 1;
+
+/** Whether `b[start, end)` is `lower` (lower-case letters and `-`) without regard to ASCII case. */
+function equalsLower(b: Uint8Array, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  // `| 0x20` folds A-Z onto a-z and keeps `-`; only tchar bytes reach here, and
+  // no other tchar folds onto a letter or `-`.
+  for (let i = 0; i < lower.length; i++) if ((b[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** `HTTP/d.d` at `at` (RFC 9112 §2.3). */
+function isVersion(b: Uint8Array, at: number): boolean {
+  return (
+    b[at] === 0x48 && b[at + 1] === 0x54 && b[at + 2] === 0x54 && b[at + 3] === 0x50 && b[at + 4] === 0x2f &&
+    isDigit(b[at + 5]!) && b[at + 6] === 0x2e && isDigit(b[at + 7]!)
+  );
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function version(b: Uint8Array, at: number, head: string, start: number): string {
+  if (b[at + 5] === 0x31 && b[at + 7] === 0x31) return "HTTP/1.1";
+  if (b[at + 5] === 0x31 && b[at + 7] === 0x30) return "HTTP/1.0";
+  return head.slice(at - start, at - start + 8);
+}
+
+const utf8 = new TextDecoder("utf-8");
 
 function latin1(b: Uint8Array, start: number, end: number): string {
   // Each byte is one UTF-16 code unit (Latin-1). Not TextDecoder("latin1"):
-  // WHATWG maps that label to windows-1252, which changes 0x80-0x9f. `apply`
-  // rather than a spread: V8 spreads a typed array through the iterator
-  // protocol, several times slower on short header lines. Chunks of 4096 keep
-  // the argument count far below engine limits.
+  // WHATWG maps that label to windows-1252, which changes 0x80-0x9f. ASCII
+  // reads the same in UTF-8, whose decoder is several times faster than
+  // building the string in JS; any other byte makes the UTF-8 text shorter
+  // (a sequence becomes one or two units) or puts a U+FFFD where it was.
+  const text = utf8.decode(b.subarray(start, end));
+  if (text.length === end - start && text.indexOf("\ufffd") < 0) return text;
+  // `apply` rather than a spread: V8 spreads a typed array through the
+  // iterator protocol, slower still. Chunks of 4096 keep the argument count
+  // far below engine limits.
   let s = "";
   for (let i = start; i < end; i += 4096) {
     s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
@@ -77,90 +122,184 @@ function latin1(b: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-/** Line end at or after `pos`: index of the LF, or -1. A CR before it is trimmed by the caller. */
-function lineEnd(b: Uint8Array, pos: number, limit: number): number {
-  const i = b.indexOf(0x0a, pos);
-  return i < 0 || i >= limit ? -1 : i;
-}
-
-function lineText(b: Uint8Array, start: number, lf: number): string {
-  // RFC 9112 §2.2: a recipient may take a bare LF as a line end.
-  const end = lf > start && b[lf - 1] === 0x0d ? lf - 1 : lf;
-  return latin1(b, start, end);
-}
+/**
+ * For each line after the start line, where its leading run of token bytes ends
+ * and where its LF is: found in one pass over the bytes before any string is
+ * made. Reused by every call (decoding never re-enters); grows as needed, to at
+ * most 2 entries per 2 bytes of a head (256 KiB).
+ */
+let marks = new Int32Array(128);
 
 /** Decode one HTTP/1.x head at the start of a segment. Consumes all bytes; returns null or `"payload"`. */
-export const decodeHttp: Decoder = (frame, state) => {
-  // Off the hot path: one view of the message keeps the offsets below relative.
-  const bytes = frame.subarray(state.offset, state.end);
-  const limit = Math.min(bytes.length, HTTP_MAX_HEAD_LENGTH);
-  const firstLf = lineEnd(bytes, 0, limit);
-  // Only a complete first line is trusted to be a start line. A start line that
-  // does not end in the segment is left as payload as well: nothing to show yet.
-  const first = firstLf < 0 ? null : lineText(bytes, 0, firstLf);
-  const req = first === null ? null : REQUEST_LINE.exec(first);
-  const res = first === null || req ? null : STATUS_LINE.exec(first);
-  if (!req && !res) {
-    return "payload";
+export const decodeHttp: Decoder = (b, state) => {
+  // Indices below are into the whole frame: the message is b[start, end).
+  const start = state.offset;
+  const end = state.end;
+  const limit = Math.min(end, start + HTTP_MAX_HEAD_LENGTH);
+  // The start line is matched as it is read, so that a segment that is not a
+  // head (a body on port 80) stops within a few bytes. Only a complete first
+  // line is trusted to be a start line: one that does not end in the segment
+  // is left as payload as well, nothing to show yet.
+  // RFC 9112 §3: method SP request-target SP HTTP-version, the target without white space.
+  let methodEnd = start;
+  while (methodEnd < limit && TCHAR[b[methodEnd]!] === 1) methodEnd++;
+  let uriEnd = methodEnd + 1;
+  if (methodEnd > start && b[methodEnd] === SP) while (uriEnd < limit && SPACE[b[uriEnd]!] === 0) uriEnd++;
+  const request = uriEnd > methodEnd + 1 && b[uriEnd] === SP && uriEnd + 9 < limit && isVersion(b, uriEnd + 1);
+  // Where the start line's text ends: before CR LF or a bare LF (RFC 9112 §2.2).
+  let lineEnd = uriEnd + 9;
+  if (!request) {
+    // RFC 9112 §4: HTTP-version SP 3DIGIT [SP reason-phrase], the phrase without CR.
+    if (start + 12 >= limit || !isVersion(b, start) || b[start + 8] !== SP || !isDigit(b[start + 9]!) || !isDigit(b[start + 10]!) || !isDigit(b[start + 11]!)) return "payload";
+    lineEnd = start + 12;
+    if (b[lineEnd] === SP) {
+      lineEnd++;
+      while (lineEnd < limit && b[lineEnd] !== CR && b[lineEnd] !== LF) lineEnd++;
+    }
   }
-  const http: Http = req
-    ? { layer: "http", type: "request", method: req[1]!, uri: req[2]!, version: req[3]!, headers: [], headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: bytes.subarray(0, 0) }
-    : { layer: "http", type: "response", version: res![1]!, status: Number(res![2]!), reason: res![3] ?? "", headers: [], headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: bytes.subarray(0, 0) };
-  state.layers.push(http);
-  let pos = firstLf + 1;
+  const firstLf = lineEnd < limit && b[lineEnd] === CR ? lineEnd + 1 : lineEnd;
+  if (firstLf >= limit || b[firstLf] !== LF) return "payload";
+
+  // Read every line of the head before making one string of it for every text
+  // field: where it ends is where the string ends (after the empty line, or
+  // before a line that does not end within the bounds). Each byte is read once:
+  // the run of token bytes that may be a field name, then the rest to the LF.
+  let lines = 0;
+  let headEnd = firstLf + 1;
   for (;;) {
-    const lf = lineEnd(bytes, pos, limit);
-    if (lf < 0) {
-      if (bytes.length >= HTTP_MAX_HEAD_LENGTH) {
+    let lf = headEnd;
+    while (lf < limit && TCHAR[b[lf]!] === 1) lf++;
+    const nameEnd = lf;
+    while (lf < limit && b[lf] !== LF) lf++;
+    if (lf >= limit) break;
+    if (2 * lines === marks.length) {
+      const more = new Int32Array(4 * lines);
+      more.set(marks);
+      marks = more;
+    }
+    marks[2 * lines] = nameEnd;
+    marks[2 * lines + 1] = lf;
+    lines++;
+    const empty = lf === headEnd || (lf === headEnd + 1 && b[headEnd] === CR);
+    headEnd = lf + 1;
+    if (empty) break;
+  }
+  const head = latin1(b, start, headEnd);
+
+  const headers: HttpHeader[] = [];
+  const http: Http = request
+    ? {
+        layer: "http", type: "request",
+        method: head.slice(0, methodEnd - start),
+        uri: head.slice(methodEnd + 1 - start, uriEnd - start),
+        version: version(b, uriEnd + 1, head, start),
+        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: b.subarray(start, start),
+      }
+    : {
+        layer: "http", type: "response",
+        version: version(b, start, head, start),
+        status: (b[start + 9]! - 0x30) * 100 + (b[start + 10]! - 0x30) * 10 + (b[start + 11]! - 0x30),
+        reason: lineEnd > start + 13 ? head.slice(13, lineEnd - start) : "",
+        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: b.subarray(start, start),
+      };
+  state.layers.push(http);
+
+  // The first Content-Length field and the last Transfer-Encoding field are all
+  // the framing rules below read: kept as fields, as a folded line may add to them.
+  let contentLength: HttpHeader | undefined;
+  let transferEncoding: HttpHeader | undefined;
+  let pos = firstLf + 1;
+  for (let line = 0; ; line++) {
+    if (line === lines) {
+      if (end - start >= HTTP_MAX_HEAD_LENGTH) {
         state.issues.push({ layer: "http", kind: "malformed", reason: `head exceeds ${HTTP_MAX_HEAD_LENGTH} bytes` });
       } else {
         state.issues.push({ layer: "http", kind: "truncated", reason: "head does not end in this segment" });
       }
       break;
     }
-    const line = lineText(bytes, pos, lf);
+    const lineStart = pos;
+    const nameEnd = marks[2 * line]!;
+    const lf = marks[2 * line + 1]!;
+    // RFC 9112 §2.2: a recipient may take a bare LF as a line end.
+    const lineEnd = lf > lineStart && b[lf - 1] === CR ? lf - 1 : lf;
     pos = lf + 1;
-    if (line === "") {
+    if (lineEnd === lineStart) {
       http.headComplete = true;
       break;
     }
-    if (line[0] === " " || line[0] === "\t") {
+    const c0 = b[lineStart];
+    if (c0 === SP || c0 === HTAB) {
       // RFC 9112 §5.2 obsolete line folding: join to the previous value with a space.
-      const last = http.headers[http.headers.length - 1];
-      if (last) last.value = (last.value + " " + line.trim()).trim();
-      else state.issues.push({ layer: "http", kind: "malformed", reason: "folded line before any header field" });
+      const last = headers[headers.length - 1];
+      if (last) {
+        last.value = (last.value + " " + head.slice(lineStart - start, lineEnd - start).trim()).trim();
+      } else state.issues.push({ layer: "http", kind: "malformed", reason: "folded line before any header field" });
       continue;
     }
-    if (http.headers.length >= HTTP_MAX_HEADERS) {
+    if (headers.length >= HTTP_MAX_HEADERS) {
       state.issues.push({ layer: "http", kind: "malformed", reason: `more than ${HTTP_MAX_HEADERS} header fields` });
       break;
     }
-    const colon = line.indexOf(":");
-    const name = colon < 0 ? "" : line.slice(0, colon);
-    if (!TOKEN.test(name)) {
-      state.issues.push({ layer: "http", kind: "malformed", reason: `header line ${http.headers.length + 1} is not a field` });
+    if (nameEnd === lineStart || b[nameEnd] !== COLON) {
+      state.issues.push({ layer: "http", kind: "malformed", reason: `header line ${headers.length + 1} is not a field` });
       continue;
     }
-    http.headers.push({ name, value: line.slice(colon + 1).trim() });
+    let valueStart = nameEnd + 1;
+    let valueEnd = lineEnd;
+    while (valueStart < valueEnd && SPACE[b[valueStart]!] === 1) valueStart++;
+    while (valueEnd > valueStart && SPACE[b[valueEnd - 1]!] === 1) valueEnd--;
+    const field: HttpHeader = {
+      name: head.slice(lineStart - start, nameEnd - start),
+      value: valueEnd > valueStart ? head.slice(valueStart - start, valueEnd - start) : "",
+    };
+    headers.push(field);
+    if (nameEnd - lineStart === 14 && contentLength === undefined && equalsLower(b, lineStart, nameEnd, "content-length")) contentLength = field;
+    else if (nameEnd - lineStart === 17 && equalsLower(b, lineStart, nameEnd, "transfer-encoding")) transferEncoding = field;
   }
-  http.headLength = pos;
-  const cl = header(http, "content-length");
-  if (cl !== undefined) {
-    // RFC 9110 §8.6: digits only; a list of equal values is tolerated.
-    const values = cl.split(",").map((v) => v.trim());
-    if (values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) http.contentLength = Number(values[0]);
-    else state.issues.push({ layer: "http", kind: "malformed", reason: `Content-Length "${cl}" is not a number` });
+  http.headLength = pos - start;
+  if (contentLength !== undefined) {
+    const n = contentLengthValue(contentLength.value);
+    if (n >= 0) http.contentLength = n;
+    else state.issues.push({ layer: "http", kind: "malformed", reason: `Content-Length "${contentLength.value}" is not a number` });
   }
-  const te = headerValues(http, "transfer-encoding").join(",");
-  http.chunked = te !== "" && te.split(",").pop()!.trim().toLowerCase() === "chunked";
+  if (transferEncoding !== undefined) http.chunked = lastCodingIsChunked(transferEncoding.value);
   if (http.headComplete) {
-    http.body = bytes.subarray(pos);
-    http.bodyLength = bytes.length - pos;
+    http.body = b.subarray(pos, end);
+    http.bodyLength = end - pos;
   }
   state.offset = state.end;
   return null;
 };
 
+/** RFC 9110 §8.6: 1 to 15 digits; a list of equal values is tolerated. -1 for anything else. */
+function contentLengthValue(v: string): number {
+  if (v.indexOf(",") >= 0) {
+    const values = v.split(",").map((s) => s.trim());
+    return values.every((s) => s === values[0]) ? contentLengthValue(values[0]!) : -1;
+  }
+  // `v` is a trimmed field value: no white space around it.
+  if (v.length < 1 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** RFC 9112 §6.1: whether the last transfer coding of the list is `chunked` (any case). */
+function lastCodingIsChunked(v: string): boolean {
+  let i = v.lastIndexOf(",") + 1;
+  let j = v.length;
+  while (i < j && SPACE[v.charCodeAt(i)] === 1) i++;
+  while (j > i && SPACE[v.charCodeAt(j - 1)] === 1) j--;
+  if (j - i !== 7) return false;
+  // `| 0x20` folds A-Z onto a-z: only the two cases of a letter fold onto it.
+  for (let k = 0; k < 7; k++) if ((v.charCodeAt(i + k) | 0x20) !== "chunked".charCodeAt(k)) return false;
+  return true;
+}
 /** The value of the first header field with this name, compared without case, or undefined. */
 export function header(http: { headers: readonly HttpHeader[] }, name: string): string | undefined {
   const lower = name.toLowerCase();
