@@ -51,7 +51,7 @@ export interface Http extends LayerBase {
   chunked: boolean;
   /** body bytes that follow the head in this segment */
   bodyLength: number;
-  /** those bytes: a view into the frame */
+  /** those bytes: a view into the frame (a shared empty array when there are none) */
   body: Uint8Array;
 }
 
@@ -130,6 +130,9 @@ function latin1(b: Uint8Array, start: number, end: number): string {
  */
 let marks = new Int32Array(128);
 
+/** `body` when no body bytes follow: one empty array, not a view per message. */
+const NO_BODY = new Uint8Array(0);
+
 /** Decode one HTTP/1.x head at the start of a segment. Consumes all bytes; returns null or `"payload"`. */
 export const decodeHttp: Decoder = (b, state) => {
   // Indices below are into the whole frame: the message is b[start, end).
@@ -193,14 +196,14 @@ export const decodeHttp: Decoder = (b, state) => {
         method: head.slice(0, methodEnd - start),
         uri: head.slice(methodEnd + 1 - start, uriEnd - start),
         version: version(b, uriEnd + 1, head, start),
-        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: b.subarray(start, start),
+        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: NO_BODY,
       }
     : {
         layer: "http", type: "response",
         version: version(b, start, head, start),
         status: (b[start + 9]! - 0x30) * 100 + (b[start + 10]! - 0x30) * 10 + (b[start + 11]! - 0x30),
         reason: lineEnd > start + 13 ? head.slice(13, lineEnd - start) : "",
-        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: b.subarray(start, start),
+        headers, headLength: 0, headComplete: false, chunked: false, bodyLength: 0, body: NO_BODY,
       };
   state.layers.push(http);
 
@@ -264,7 +267,7 @@ export const decodeHttp: Decoder = (b, state) => {
     else state.issues.push({ layer: "http", kind: "malformed", reason: `Content-Length "${contentLength.value}" is not a number` });
   }
   if (transferEncoding !== undefined) http.chunked = lastCodingIsChunked(transferEncoding.value);
-  if (http.headComplete) {
+  if (http.headComplete && pos < end) {
     http.body = b.subarray(pos, end);
     http.bodyLength = end - pos;
   }
