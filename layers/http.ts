@@ -22,7 +22,7 @@
  */
 import type { Codec, Decoder, LayerBase } from "./core.ts";
 
-/** A header field as sent: name with its case, value without surrounding whitespace. */
+/** A header field as sent: name with its case, value without the SP and HTAB around it. */
 export interface HttpHeader {
   name: string;
   value: string;
@@ -70,8 +70,9 @@ const COLON = 0x3a;
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
-// What JS `\s` and `String.prototype.trim` take as white space among Latin-1
-// code units: the start-line grammar and the trimming of values use this set.
+// White space that ends a request target: RFC 9112 §3 lets a recipient take
+// HTAB, VT, FF and CR as SP; LF ends the line; 0xa0 as well, as in JS `\s`
+// (the start-line regex this decoder used before).
 const SPACE = new Uint8Array(256);
 for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) SPACE[c] = 1;
 
@@ -90,6 +91,22 @@ function isVersion(b: Uint8Array, at: number): boolean {
     b[at] === 0x48 && b[at + 1] === 0x54 && b[at + 2] === 0x54 && b[at + 3] === 0x50 && b[at + 4] === 0x2f &&
     isDigit(b[at + 5]!) && b[at + 6] === 0x2e && isDigit(b[at + 7]!)
   );
+}
+
+/**
+ * RFC 9110 §5.6.3 OWS: SP or HTAB. Nothing else is trimmed from a value: VT,
+ * FF, a bare CR or 0xa0 at its ends are part of it, as sent.
+ */
+function isOws(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
+function trimOws(s: string): string {
+  let i = 0;
+  let j = s.length;
+  while (i < j && isOws(s.charCodeAt(i))) i++;
+  while (j > i && isOws(s.charCodeAt(j - 1))) j--;
+  return s.slice(i, j);
 }
 
 function isDigit(c: number): boolean {
@@ -231,13 +248,18 @@ export const decodeHttp: Decoder = (b, state) => {
       http.headComplete = true;
       break;
     }
-    const c0 = b[lineStart];
-    if (c0 === SP || c0 === HTAB) {
-      // RFC 9112 §5.2 obsolete line folding: join to the previous value with a space.
+    let valueEnd = lineEnd;
+    while (valueEnd > lineStart && isOws(b[valueEnd - 1]!)) valueEnd--;
+    if (isOws(b[lineStart]!)) {
+      // RFC 9112 §5.2 obsolete line folding: the fold becomes one SP in the previous value.
       const last = headers[headers.length - 1];
-      if (last) {
-        last.value = (last.value + " " + head.slice(lineStart - start, lineEnd - start).trim()).trim();
-      } else state.issues.push({ layer: "http", kind: "malformed", reason: "folded line before any header field" });
+      let more = lineStart;
+      while (more < valueEnd && isOws(b[more]!)) more++;
+      if (!last) state.issues.push({ layer: "http", kind: "malformed", reason: "folded line before any header field" });
+      else if (more < valueEnd) {
+        const text = head.slice(more - start, valueEnd - start);
+        last.value = last.value === "" ? text : last.value + " " + text;
+      }
       continue;
     }
     if (headers.length >= HTTP_MAX_HEADERS) {
@@ -248,10 +270,9 @@ export const decodeHttp: Decoder = (b, state) => {
       state.issues.push({ layer: "http", kind: "malformed", reason: `header line ${headers.length + 1} is not a field` });
       continue;
     }
+    // RFC 9112 §5: field-name ":" OWS field-value OWS.
     let valueStart = nameEnd + 1;
-    let valueEnd = lineEnd;
-    while (valueStart < valueEnd && SPACE[b[valueStart]!] === 1) valueStart++;
-    while (valueEnd > valueStart && SPACE[b[valueEnd - 1]!] === 1) valueEnd--;
+    while (valueStart < valueEnd && isOws(b[valueStart]!)) valueStart++;
     const field: HttpHeader = {
       name: head.slice(lineStart - start, nameEnd - start),
       value: valueEnd > valueStart ? head.slice(valueStart - start, valueEnd - start) : "",
@@ -278,10 +299,11 @@ export const decodeHttp: Decoder = (b, state) => {
 /** RFC 9110 §8.6: 1 to 15 digits; a list of equal values is tolerated. -1 for anything else. */
 function contentLengthValue(v: string): number {
   if (v.indexOf(",") >= 0) {
-    const values = v.split(",").map((s) => s.trim());
+    // RFC 9110 §5.6.1: list elements are separated by OWS "," OWS.
+    const values = v.split(",").map(trimOws);
     return values.every((s) => s === values[0]) ? contentLengthValue(values[0]!) : -1;
   }
-  // `v` is a trimmed field value: no white space around it.
+  // `v` is a field value: no OWS around it.
   if (v.length < 1 || v.length > 15) return -1;
   let n = 0;
   for (let i = 0; i < v.length; i++) {
@@ -296,8 +318,8 @@ function contentLengthValue(v: string): number {
 function lastCodingIsChunked(v: string): boolean {
   let i = v.lastIndexOf(",") + 1;
   let j = v.length;
-  while (i < j && SPACE[v.charCodeAt(i)] === 1) i++;
-  while (j > i && SPACE[v.charCodeAt(j - 1)] === 1) j--;
+  while (i < j && isOws(v.charCodeAt(i))) i++;
+  while (j > i && isOws(v.charCodeAt(j - 1))) j--;
   if (j - i !== 7) return false;
   // `| 0x20` folds A-Z onto a-z: only the two cases of a letter fold onto it.
   for (let k = 0; k < 7; k++) if ((v.charCodeAt(i + k) | 0x20) !== "chunked".charCodeAt(k)) return false;

@@ -215,6 +215,28 @@ describe("http: line and field edge cases", () => {
     expect(decode(latin1("HTTP/1.1 200 \x80\x9f \xff\r\n\r\n")).http).toMatchObject({ status: 200, reason: "\x80\x9f \xff" });
   });
 
+  it("trims only SP and HTAB around a value (RFC 9112 §5 OWS): other bytes are part of it", () => {
+    const { http, state } = decode(
+      latin1("GET / HTTP/1.1\r\nX-Nbsp: \xa0a\xa0\r\nX-Ctl:\t\x0bb\x0c \r\nX-Cr: c\r\r\nX-Fold: d\r\n \xa0e\xa0\t\r\n\r\n"),
+    );
+    expect(state.issues).toEqual([]);
+    expect(http!.headers).toEqual([
+      { name: "X-Nbsp", value: "\xa0a\xa0" },
+      { name: "X-Ctl", value: "\x0bb\x0c" },
+      { name: "X-Cr", value: "c\r" },
+      { name: "X-Fold", value: "d \xa0e\xa0" },
+    ]);
+    // The same for the elements of the framing lists (RFC 9110 §5.6.1).
+    const cl = decode("HTTP/1.1 200 OK\r\nContent-Length: 5 ,\t5\r\n\r\n");
+    expect([cl.http!.contentLength, cl.state.issues]).toEqual([5, []]);
+    const vt = decode("HTTP/1.1 200 OK\r\nContent-Length: 5,\x0b5\r\n\r\n");
+    expect(vt.http!.contentLength).toBeUndefined();
+    expect(vt.state.issues.map((i) => i.reason)).toEqual(['Content-Length "5,\x0b5" is not a number']);
+    expect(decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\tchunked\r\n\r\n").http!.chunked).toBe(true);
+    expect(decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\x0c\r\n\r\n").http!.chunked).toBe(false);
+    expect(decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\r\n\r\n").http!.chunked).toBe(false);
+  });
+
   it("reads start lines to the letter of the grammar", () => {
     expect(decode("get * HTTP/1.0\r\n\r\n").http).toMatchObject({ type: "request", method: "get", uri: "*", version: "HTTP/1.0" });
     expect(decode("M-SEARCH http://a/b?c=d#e HTTP/2.0\r\n\r\n").http).toMatchObject({ method: "M-SEARCH", uri: "http://a/b?c=d#e", version: "HTTP/2.0" });
