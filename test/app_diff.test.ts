@@ -60,8 +60,18 @@ function decodeFile(file: string): DecodedPacket[] {
   return packets;
 }
 
-function find<T extends LayerBase>(p: DecodedPacket, layer: string): T[] {
-  return (p.layers as LayerBase[]).filter((l) => l.layer === layer) as T[];
+/**
+ * The packet's layers named `layer`, then those of a datagram quoted in an ICMP
+ * error: tshark's fields cover the quote too (an ACK the server's closed port
+ * bounced comes back as a quoted TFTP datagram).
+ */
+function find<T extends LayerBase>(p: { layers: readonly LayerBase[] }, layer: string): T[] {
+  const found = (p.layers as LayerBase[]).filter((l) => l.layer === layer) as T[];
+  for (const l of p.layers) {
+    const quoted = (l as { quoted?: { layers: readonly LayerBase[] } }).quoted;
+    if (quoted !== undefined) found.push(...find<T>(quoted, layer));
+  }
+  return found;
 }
 
 describe.skipIf(skip)("application layers against tshark and tcpdump", () => {
