@@ -127,8 +127,14 @@ export interface PacketDecodeOptions extends DecodeOptions {
   length?: number;
 }
 
-/** No frame decodes to more layers than this (IP-in-IP chains, VLAN stacks): a bound on the walk. */
-export const MAX_LAYERS = 32;
+/**
+ * A backstop on the walk: no frame decodes to more layers than this. Every
+ * decoder that hands on to another consumes at least 4 bytes (a VLAN tag), so
+ * real frames, however deep their VLAN stacks or IP-in-IP chains, stay far
+ * below it; a frame of more than 64 KiB of stacked headers ends here with a
+ * reason.
+ */
+export const MAX_LAYERS = 16384;
 /** Quoted datagrams nest at most this deep (an ICMP error inside an ICMP error is not decoded). */
 export const MAX_NEST_DEPTH = 1;
 

@@ -35,9 +35,6 @@ export interface Vlan extends LayerBase {
  */
 export type VlanInput = Input<Vlan>;
 
-/** Tags beyond this many in a row end the decode: real networks use one or two. */
-export const MAX_VLAN_DEPTH = 8;
-
 function outerType(layer: LayerBase | undefined): number {
   const o = layer as { type?: number; protocol?: number } | undefined;
   return o?.type ?? o?.protocol ?? 0x8100;
@@ -48,13 +45,9 @@ function newVlan(): Vlan {
 }
 
 export const decodeVlan: Decoder = (bytes, state) => {
+  // Any depth: each tag consumes 4 bytes, so the frame's length bounds the
+  // stack (and the walk's MAX_LAYERS backstop bounds the rest).
   const layers = state.layers;
-  let depth = 0;
-  for (let i = layers.length - 1; i >= 0 && depth <= MAX_VLAN_DEPTH && layers[i]!.layer === "vlan"; i--) depth++;
-  if (depth >= MAX_VLAN_DEPTH) {
-    state.issues.push({ layer: "vlan", kind: "malformed", reason: `more than ${MAX_VLAN_DEPTH} stacked tags` });
-    return null;
-  }
   const at = state.offset;
   const n = state.end - at;
   if (n < 4) {
