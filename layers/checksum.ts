@@ -23,15 +23,21 @@ import type { ChecksumStatus, IpContext } from "./core.ts";
 /**
  * Unfolded ones-complement sum of the big-endian 16-bit words of `b[start, end)`,
  * plus `initial`. An odd final byte is padded with a zero byte (RFC 1071 §4.1).
- * Ranges of 160 bytes and more are summed four bytes at a time ({@link wordSum});
- * below that, the fixed cost of reaching the words (the `buffer` getter alone
- * is ~15 ns) outweighs the gain.
+ *
+ * Two loops: bytes, or four bytes per load ({@link wordSum}). Reaching the
+ * words of `b` costs its `buffer` and `byteOffset` getters (~15-30 ns together,
+ * by Node version), paid once per distinct view: the word view of the last `b`
+ * is kept, so the decoders' several sums over one frame, or over one batch
+ * buffer decoded by ranges, pay it once. A byte load costs ~3 times a word
+ * load per byte, so words win from ~128 bytes on a new view (measured on Node
+ * 20, whose getters are the slower) and from 16 on the kept one.
  */
 export function onesSum(b: Uint8Array, start = 0, end = b.length, initial = 0): number {
-  if (end - start >= 160) return wordSum(b, start, end, initial);
+  const n = end - start;
+  if (b === wordsOf ? n >= 16 : n >= 128) return wordSum(b, start, end, initial);
   let sum = initial;
   let i = start;
-  const even = end - ((end - start) & 1);
+  const even = end - (n & 1);
   // RFC 1071 §2(B) byte order independence: the high bytes and the low bytes
   // of the words can be added up separately and combined once, as hi * 256 + lo.
   // Four words per step; both partial sums stay small integers.
@@ -52,68 +58,90 @@ export function onesSum(b: Uint8Array, start = 0, end = b.length, initial = 0): 
 
 /** Whether this machine stores multi-byte integers low byte first (what an Int32Array reads). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** An Int32Array over the last buffer summed, kept while frames keep coming from it. */
+/**
+ * The view whose words were last summed, its `byteOffset`, and an Int32Array
+ * over its whole buffer. Kept between calls (holding that buffer until another
+ * view is summed) so a frame's several sums pay for the getters once.
+ */
+let wordsOf: Uint8Array | null = null;
+let wordsBase = 0;
 let wordsBuffer: ArrayBufferLike | null = null;
 let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 /**
- * Sum of the bytes `b[from, to)` weighted as in the big-endian words of a run
- * that starts at `origin`: high byte at an even distance from it, low at odd.
+ * Let the next sums over `b` read its words from 16 bytes on, paying the
+ * getters now. For a caller that sums many ranges of one buffer: a decoder
+ * given a capture batch's buffer and a frame's range calls it per frame, and
+ * after the first frame of the batch it costs one compare.
  */
-function byteSum(b: Uint8Array, from: number, to: number, origin: number): number {
-  let sum = 0;
-  for (let j = from; j < to; j++) sum += ((j - origin) & 1) === 0 ? b[j]! << 8 : b[j]!;
-  return sum;
+export function prepareWords(b: Uint8Array): void {
+  if (b !== wordsOf) wordsView(b);
+}
+
+function wordsView(b: Uint8Array): void {
+  const buffer = b.buffer;
+  wordsBase = b.byteOffset;
+  // A new Int32Array only for a new buffer (or one that grew): the views of
+  // one capture batch share theirs.
+  if (buffer !== wordsBuffer || words.length * 4 < wordsBase + b.length) {
+    wordsBuffer = buffer;
+    words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  wordsOf = b;
 }
 
 /**
  * {@link onesSum} four bytes per load: the aligned middle of the range is read
- * as native 32-bit words through an Int32Array over the frame's buffer (one
- * view per buffer, not per call), and its two halves added as 16-bit words.
- * Those are words of the machine's byte order, paired from an alignment that
- * may be odd relative to `start`. Modulo 0xffff, which is all the
- * ones-complement sum keeps, a byte's weight is 256 or 1 by the parity of its
- * position, so a mismatched pairing or byte order gives the byte-swapped sum
- * (RFC 1071 §2(B)): the folded middle sum is swapped back when needed.
+ * as native 32-bit words through an Int32Array over the frame's buffer, and
+ * its two halves added as 16-bit words. Those are words of the machine's byte
+ * order, paired from an alignment that may be odd relative to `start`. Modulo
+ * 0xffff, which is all the ones-complement sum keeps, a byte's weight is 256
+ * or 1 by the parity of its position, so a mismatched pairing or byte order
+ * gives the byte-swapped sum (RFC 1071 §2(B)): the folded middle sum is
+ * swapped back when needed. `end - start` is at least 16, so the range holds
+ * at least two whole words.
  */
 function wordSum(b: Uint8Array, start: number, end: number, initial: number): number {
-  const buffer = b.buffer;
-  const base = b.byteOffset;
-  if (buffer !== wordsBuffer || (base + end) > words.length * 4) {
-    wordsBuffer = buffer;
-    words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  if (b !== wordsOf) wordsView(b);
+  const ws = words;
+  const base = wordsBase;
+  // Up to three bytes before the first aligned word, weighted from `start`.
+  const head = (4 - ((base + start) & 3)) & 3;
+  let sum = initial;
+  if (head > 0) {
+    sum += b[start]! << 8;
+    if (head > 1) {
+      sum += b[start + 1]!;
+      if (head > 2) sum += b[start + 2]! << 8;
+    }
   }
-  const first = start + ((4 - ((base + start) & 3)) & 3);
-  const stopWord = (base + end) >>> 2;
-  let sum = initial + byteSum(b, start, first, start);
-  let w = (base + first) >>> 2;
+  let w = (base + start + head) >>> 2;
+  const stop = (base + end) >>> 2;
   let middle = 0;
-  while (w < stopWord) {
-    // Both partial sums stay small integers: at most 8192 words per round.
-    const stop = Math.min(stopWord, w + 8192);
-    let lo = 0;
-    let hi = 0;
-    for (; w + 4 <= stop; w += 4) {
-      const x = words[w]!;
-      const y = words[w + 1]!;
-      const z = words[w + 2]!;
-      const q = words[w + 3]!;
-      lo += (x & 0xffff) + (y & 0xffff) + (z & 0xffff) + (q & 0xffff);
-      hi += (x >>> 16) + (y >>> 16) + (z >>> 16) + (q >>> 16);
+  while (w < stop) {
+    // The partial sum stays a small integer: at most 8192 words per round.
+    const roundStop = stop - w > 8192 ? w + 8192 : stop;
+    let acc = 0;
+    for (; w + 4 <= roundStop; w += 4) {
+      const x = ws[w]!;
+      const y = ws[w + 1]!;
+      const z = ws[w + 2]!;
+      const q = ws[w + 3]!;
+      acc += (x & 0xffff) + (x >>> 16) + (y & 0xffff) + (y >>> 16) + (z & 0xffff) + (z >>> 16) + (q & 0xffff) + (q >>> 16);
     }
-    for (; w < stop; w++) {
-      const x = words[w]!;
-      lo += x & 0xffff;
-      hi += x >>> 16;
+    for (; w < roundStop; w++) {
+      const x = ws[w]!;
+      acc += (x & 0xffff) + (x >>> 16);
     }
-    middle += lo + hi;
+    middle += acc;
   }
   middle = foldSum(middle);
   // Little-endian words read a run paired from an even distance byte-swapped;
   // big-endian words read one paired from an odd distance so.
-  if (((first - start) & 1) === (LITTLE_ENDIAN ? 0 : 1)) middle = ((middle << 8) | (middle >>> 8)) & 0xffff;
-  const last = w * 4 - base;
-  return sum + middle + byteSum(b, last, end, start);
+  if ((head & 1) === (LITTLE_ENDIAN ? 0 : 1)) middle = ((middle << 8) | (middle >>> 8)) & 0xffff;
+  // Up to three bytes after the last whole word.
+  for (let i = w * 4 - base; i < end; i++) sum += ((i - start) & 1) === 0 ? b[i]! << 8 : b[i]!;
+  return sum + middle;
 }
 
 /** Fold a sum to 16 bits with end-around carry. Returns 0..0xffff (0 only for a zero sum). */
