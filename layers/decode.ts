@@ -32,7 +32,7 @@
  * @module
  */
 import { decodeArp } from "./arp.ts";
-import { IpHeaderContext } from "./checksum.ts";
+import { IpHeaderContext, prepareWords } from "./checksum.ts";
 import { newLayerPool, pooledValue, type DecodeOptions, type DecodeState, type Decoder, type Issue, type IpContext, type Kind, type LayerBase, type LayerPool, type Payload } from "./core.ts";
 import { decodeDhcp } from "./dhcp.ts";
 import { decodeDns } from "./dns.ts";
@@ -169,11 +169,11 @@ class State implements DecodeState {
   }
 }
 
-/** Walk from `kind` over all of `bytes`, appending to `s.layers` and `s.issues`. */
-function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
+/** Walk from `kind` over `bytes[start, end)`, appending to `s.layers` and `s.issues`. */
+function run(kind: Kind | null, bytes: Uint8Array, s: State, start = 0, end = bytes.length): void {
   const userMax = s.options.maxLayers;
-  s.offset = 0;
-  s.end = bytes.length;
+  s.offset = start;
+  s.end = end;
   while (kind !== null) {
     const decoder = DECODER_OF.get(kind);
     if (decoder === undefined) break;
@@ -185,14 +185,15 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State): void {
     }
     kind = decoder(bytes, s);
   }
-  const { offset, end } = s;
-  if (end > offset && (userMax === undefined || s.layers.length < userMax)) {
+  const rest = s.offset;
+  const restEnd = s.end;
+  if (restEnd > rest && (userMax === undefined || s.layers.length < userMax)) {
     if (s.pool === undefined) {
-      const payload: Payload = { layer: "payload", data: bytes.subarray(offset, end) };
+      const payload: Payload = { layer: "payload", data: bytes.subarray(rest, restEnd) };
       s.layers.push(payload);
     } else {
       const slot = pooledValue(s.pool.payload, s.layers.length, newLazyPayload);
-      slot.point(bytes, offset, end);
+      slot.point(bytes, rest, restEnd);
       s.layers.push(slot.value);
     }
   }
@@ -293,19 +294,25 @@ export class PacketDecoder {
    * Copy read: decode a frame of link type `linkType` (LINKTYPE_*); `length` is
    * its original length when known. The result and everything in it is the
    * caller's to keep (values may hold views of `data`, never copies).
+   *
+   * The frame is `data[start, end)` (all of `data` by default): a consumer of
+   * capture batches passes the batch buffer and each frame's range, with no
+   * view per frame, and the decoder's checksum sums reach the buffer's words
+   * once per batch rather than once per frame.
    */
-  decode(data: Uint8Array, linkType: number, length?: number): DecodedPacket {
-    return this.decodeAs(firstKind(linkType, data), data, length);
+  decode(data: Uint8Array, linkType: number, length?: number, start = 0, end = data.length): DecodedPacket {
+    return this.decodeAs(firstKind(linkType, data, start, end), data, length, start, end);
   }
 
-  /** Copy read of `bytes` starting at layer `kind` (null: all payload). */
-  decodeAs(kind: Kind | null, bytes: Uint8Array, length?: number): DecodedPacket {
+  /** Copy read of `bytes[start, end)` (all of `bytes` by default) starting at layer `kind` (null: all payload). */
+  decodeAs(kind: Kind | null, bytes: Uint8Array, length?: number, start = 0, end = bytes.length): DecodedPacket {
     const s = this.#state;
     s.layers = [];
     s.issues = [];
     s.ip = null;
-    run(kind, bytes, s);
-    finish(s, bytes.length, length);
+    if (start !== 0 || end !== bytes.length) prepareWords(bytes);
+    run(kind, bytes, s, start, end);
+    finish(s, end - start, length);
     const result: DecodedPacket = { layers: s.layers as AnyLayer[], issues: s.issues };
     // Drop every reference to this packet (its arrays are the caller's now, and
     // the frame may be a view of a large capture buffer): the next call starts
@@ -324,9 +331,9 @@ export class PacketDecoder {
    * of the other layers (ICMP, DNS, ...) are new each time. Read or format the
    * packet at once; to keep anything, copy it or use {@link decode}. Until the
    * next call the decoder holds views of `data`. Calls to `decode` in between
-   * leave the last result alone.
+   * leave the last result alone. `start`/`end` as for {@link decode}.
    */
-  decodeReused(data: Uint8Array, linkType: number, length?: number): DecodedPacket {
+  decodeReused(data: Uint8Array, linkType: number, length?: number, start = 0, end = data.length): DecodedPacket {
     const s = this.#state;
     const result = this.#reused;
     const layers = result.layers;
@@ -338,8 +345,9 @@ export class PacketDecoder {
     s.issues = issues;
     s.pool = this.#pool ??= newLayerPool();
     s.ip = null;
-    run(firstKind(linkType, data), data, s);
-    finish(s, data.length, length);
+    if (start !== 0 || end !== data.length) prepareWords(data);
+    run(firstKind(linkType, data, start, end), data, s, start, end);
+    finish(s, end - start, length);
     retire(s);
     return result;
   }

@@ -37,11 +37,11 @@ export const DLT_RAW_ALIASES: readonly number[] = [12, 14];
 
 /**
  * The first layer of a frame of this link type, or null when the link type is
- * not one we decode (the whole frame is then payload). Raw IP looks at the
- * version nibble: 6 is IPv6, anything else is handed to IPv4, which reports a
- * bad version.
+ * not one we decode (the whole frame is then payload). The frame is
+ * `data[start, end)`. Raw IP looks at the version nibble: 6 is IPv6, anything
+ * else is handed to IPv4, which reports a bad version.
  */
-export function firstKind(linkType: number, data: Uint8Array): Kind | null {
+export function firstKind(linkType: number, data: Uint8Array, start = 0, end = data.length): Kind | null {
   switch (linkType) {
     case LINKTYPE.ETHERNET:
       return "ethernet";
@@ -59,7 +59,7 @@ export function firstKind(linkType: number, data: Uint8Array): Kind | null {
     case LINKTYPE.RAW:
     case 12:
     case 14:
-      return data.length > 0 && data[0]! >> 4 === 6 ? "ipv6" : "ipv4";
+      return end > start && data[start]! >> 4 === 6 ? "ipv6" : "ipv4";
     default:
       return null;
   }

@@ -156,7 +156,8 @@ function mutate(frame: Uint8Array, ms: readonly Mutation[]): Uint8Array {
 /** Decode and check the answer is sane: never a throw, a bounded number of layers, issues well formed. */
 function decodesCleanly(decoder: PacketDecoder, b: Uint8Array, linkType: number): void {
   const { layers, issues } = decoder.decode(b, linkType, b.length);
-  expect(layers.length).toBeLessThanOrEqual(40);
+  // Every layer that hands on consumes at least 4 bytes; the last may be payload.
+  expect(layers.length).toBeLessThanOrEqual(2 + b.length / 4);
   for (const i of issues) {
     expect(["truncated", "malformed"]).toContain(i.kind);
     expect(typeof i.reason).toBe("string");
@@ -197,6 +198,32 @@ describe("decoding never throws and always ends", () => {
         const head = frame.subarray(0, 14 + ipHeader);
         const b = Uint8Array.of(...head, ...garbage);
         decodesCleanly(decoder, b, 1);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("a frame decoded as a range of a larger buffer", () => {
+  // What a batch consumer does (decode(buffer, linkType, length, start, end)):
+  // the same values and issues as decoding the frame's own bytes, whatever
+  // surrounds it. Mutated frames too, so error paths read only their range.
+  const alone = new PacketDecoder();
+  const ranged = new PacketDecoder();
+  it.each(LINK_TYPES)("link type %i: decode and decodeReused agree with the frame alone", (linkType) => {
+    fc.assert(
+      fc.property(packet, fc.option(mutations), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (inputs, ms, before, after) => {
+        const frame = encodePacket(inputs);
+        const v6 = inputs[1]!.layer === "ipv6";
+        if ((linkType === 228 && v6) || (linkType === 229 && !v6)) return;
+        const base = linkType === 1 ? frame : Uint8Array.of(...LINK_PREFIX[linkType]!(v6), ...frame.subarray(14));
+        const own = ms === null ? base : mutate(base, ms);
+        const buffer = Uint8Array.of(...before, ...own, ...after);
+        const start = before.length;
+        const end = start + own.length;
+        const want = alone.decode(own, linkType, own.length);
+        expect(ranged.decode(buffer, linkType, own.length, start, end)).toEqual(want);
+        expect(ranged.decodeReused(buffer, linkType, own.length, start, end)).toEqual(want);
       }),
       RUNS,
     );
