@@ -170,6 +170,7 @@ function fastEqualsSlow(path: string): { frames: number; fast: number; mismatche
   const decoder = new PacketDecoder();
   const withFast = new SummaryFormatter({ app: appSummary });
   const slowOnly = new SummaryFormatter({ app: appSummary });
+  const viewOnly = new SummaryFormatter({ app: appSummary });
   let frames = 0;
   let fast = 0;
   const mismatches: string[] = [];
@@ -186,8 +187,13 @@ function fastEqualsSlow(path: string): { frames: number; fast: number; mismatche
         const data = b.buffer.subarray(start, start + b.caplen[i]!);
         const p = decoder.decode(data, b.linkType[i]!, b.length[i]!);
         const slow = slowOnly.format(p.layers, p.issues, b.length[i]!);
-        const quick = withFast.formatFrame(data, b.linkType[i]!, b.length[i]!);
+        // As the CLI calls it: the batch buffer and the frame's range.
+        const quick = withFast.formatFrame(b.buffer, b.linkType[i]!, b.length[i]!, false, start, start + b.caplen[i]!);
         frames++;
+        // and on a view of just the frame: the same text
+        const viewed = viewOnly.formatFrame(data, b.linkType[i]!, b.length[i]!);
+        if (viewed === null) viewOnly.format(p.layers, p.issues, b.length[i]!);
+        if (viewed !== quick && mismatches.length < 5) mismatches.push(`frame ${frames}: range "${quick}" / view "${viewed}"`);
         if (quick === null) {
           withFast.format(p.layers, p.issues, b.length[i]!);
           continue;

@@ -95,31 +95,33 @@ export class PacketPrinter {
     for (let i = 0; i < batch.count; i++) {
       if (mask !== undefined && mask[i] === 0) continue;
       if (this.count >= this.#limit || out.closed) break;
+      // Frames are decoded as ranges of the batch buffer: no view per frame,
+      // and the checksum sums reach the buffer's words once per batch.
       const start = offset[i]!;
-      const data = buffer.subarray(start, start + caplen[i]!);
+      const end = start + caplen[i]!;
       const len = length[i]!;
       if (!this.#json && !this.#verbose) {
         // Common clean frames go straight from bytes to text; the rest is decoded.
-        const fast = this.#summary.formatFrame(data, linkType[i]!, len, this.#tftp.size > 0);
+        const fast = this.#summary.formatFrame(buffer, linkType[i]!, len, this.#tftp.size > 0, start, end);
         if (fast !== null) {
           this.count++;
           out.line(clockTime(sec[i]!, nsec[i]!, this.#digits) + " " + fast);
-          if (this.#hex && data.length > 0) out.line(hexDump(data, "\t"));
+          if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
           continue;
         }
       }
       // The zero-copy read: every use below formats the packet at once, and the
       // tracker keeps only strings and numbers copied out of the layers.
-      const p = this.#decoder.decodeReused(data, linkType[i]!, len);
+      const p = this.#decoder.decodeReused(buffer, linkType[i]!, len, start, end);
       this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
       const index = ++this.count;
       if (this.#json) {
-        out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: data.length, length: len, layers: p.layers, issues: p.issues }));
+        out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
         continue;
       }
       out.line(clockTime(sec[i]!, nsec[i]!, this.#digits) + " " + this.#summary.format(p.layers, p.issues, len));
       if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
-      if (this.#hex && data.length > 0) out.line(hexDump(data, "\t"));
+      if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
     }
     out.flush();
   }

@@ -42,7 +42,7 @@ import type { Sll } from "../../layers/sll.ts";
 import type { Sll2 } from "../../layers/sll2.ts";
 import type { Tcp } from "../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
-import { foldSum, onesSum } from "../../layers/checksum.ts";
+import { foldSum, onesSum, prepareWords } from "../../layers/checksum.ts";
 import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
 import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
 import type { Udp } from "../../layers/udp.ts";
@@ -406,15 +406,18 @@ export class SummaryFormatter {
    * {@link format}, which gives the same text for the frames this one handles
    * (test/format.test.ts checks that). `length` is the original length;
    * `udpHinted` says a conversation tracker may claim UDP ports (TFTP), so UDP is
-   * left to the full decode.
+   * left to the full decode. The frame is `data[start, frameEnd)` (all of
+   * `data` by default), as for `PacketDecoder.decode`: a batch consumer passes
+   * the batch buffer and the frame's range.
    */
-  formatFrame(data: Uint8Array, linkType: number, length: number, udpHinted = false): string | null {
-    if (linkType !== 1 || data.length < 14 || length !== data.length) return null;
-    let type = (data[12]! << 8) | data[13]!;
-    let off = 14;
+  formatFrame(data: Uint8Array, linkType: number, length: number, udpHinted = false, start = 0, frameEnd = data.length): string | null {
+    if (linkType !== 1 || frameEnd - start < 14 || length !== frameEnd - start) return null;
+    if (start !== 0 || frameEnd !== data.length) prepareWords(data);
+    let type = (data[start + 12]! << 8) | data[start + 13]!;
+    let off = start + 14;
     let prefix = "";
     for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100; tags++) {
-      if (tags === 8 || data.length < off + 4) return null;
+      if (tags === 8 || frameEnd < off + 4) return null;
       const tci = (data[off]! << 8) | data[off + 1]!;
       prefix += "vlan " + (tci & 0xfff) + ", p " + (tci >> 13) + (tci & 0x1000 ? ", DEI" : "") + ", ";
       type = (data[off + 2]! << 8) | data[off + 3]!;
@@ -426,9 +429,9 @@ export class SummaryFormatter {
     let upper: number;
     let pseudo: number;
     if (type === 0x0800) {
-      if (data.length < off + 20 || data[off] !== 0x45) return null;
+      if (frameEnd < off + 20 || data[off] !== 0x45) return null;
       const total = (data[off + 2]! << 8) | data[off + 3]!;
-      if (total < 20 || off + total > data.length) return null;
+      if (total < 20 || off + total > frameEnd) return null;
       if (((data[off + 6]! << 8) | data[off + 7]!) & 0x3fff) return null; // a fragment
       if (foldSum(onesSum(data, off, off + 20)) !== 0xffff) return null; // header checksum
       proto = data[off + 9]!;
@@ -439,9 +442,9 @@ export class SummaryFormatter {
       upper = total - 20;
       pseudo = onesSum(data, off + 12, off + 20) + proto + upper;
     } else if (type === 0x86dd) {
-      if (data.length < off + 40 || data[off]! >> 4 !== 6) return null;
+      if (frameEnd < off + 40 || data[off]! >> 4 !== 6) return null;
       upper = (data[off + 4]! << 8) | data[off + 5]!;
-      if (upper === 0 || off + 40 + upper > data.length) return null;
+      if (upper === 0 || off + 40 + upper > frameEnd) return null;
       proto = data[off + 6]!;
       this.#ipSrc = formatIpv6(data, off + 8);
       this.#ipDst = formatIpv6(data, off + 24);
@@ -450,10 +453,10 @@ export class SummaryFormatter {
       pseudo = onesSum(data, off + 8, off + 40) + proto + upper;
     } else if (type === 0x0806) {
       // ARP for Ethernet/IPv4 (RFC 826), request or reply
-      if (data.length < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return null;
+      if (frameEnd < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return null;
       if (data[off + 4] !== 6 || data[off + 5] !== 4 || data[off + 6] !== 0) return null;
       const op = data[off + 7];
-      const len = ", length " + (length - off);
+      const len = ", length " + (length - (off - start));
       if (op === 1) {
         let zero = true;
         for (let k = off + 18; k < off + 24; k++) if (data[k] !== 0) zero = false;
