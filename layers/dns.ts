@@ -279,10 +279,60 @@ function appendLabel(msg: Uint8Array, start: number, len: number, n: number): nu
 }
 
 /**
- * Read a possibly compressed name at `start`. Returns the name and the offset just
- * after it in the original (unjumped) byte run.
+ * Recent names by their text, so a name that comes again (a response repeats
+ * its query's name; answers point back at the question; real traffic asks for
+ * the same few names) costs a compare of its characters instead of a new
+ * string. Direct-mapped, {@link NAME_SLOTS} slots of names up to
+ * {@link NAME_CACHED_CHARS} characters: bounded memory, and a slot is only
+ * used when every character matches, so the cache never changes a result.
  */
-function readName(msg: Uint8Array, start: number): { name: string; end: number } {
+const NAME_SLOTS = 1024;
+const NAME_CACHED_CHARS = 64;
+const nameSlotChars = new Uint16Array(NAME_SLOTS * NAME_CACHED_CHARS);
+const nameSlotLength = new Int32Array(NAME_SLOTS).fill(-1);
+const nameSlotText: string[] = new Array<string>(NAME_SLOTS).fill("");
+/** Code units of the name being made, for `String.fromCharCode.apply` (an Array is ~2x faster there than a typed array). */
+const nameUnits: number[] = [];
+
+/** The string of `nameChars[0, chars)`, from the cache when it holds it. */
+function nameString(chars: number): string {
+  if (chars > NAME_CACHED_CHARS) return String.fromCharCode.apply(null, nameChars.subarray(0, chars) as unknown as number[]);
+  let h = chars;
+  for (let i = 0; i < chars; i++) h = Math.imul(h ^ nameChars[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (NAME_SLOTS - 1);
+  const base = slot * NAME_CACHED_CHARS;
+  if (nameSlotLength[slot] === chars) {
+    let same = true;
+    for (let i = 0; i < chars; i++) {
+      if (nameSlotChars[base + i] !== nameChars[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return nameSlotText[slot]!;
+  }
+  while (nameUnits.length > chars) nameUnits.pop();
+  for (let i = 0; i < chars; i++) {
+    nameUnits[i] = nameChars[i]!;
+    nameSlotChars[base + i] = nameChars[i]!;
+  }
+  const text = String.fromCharCode.apply(null, nameUnits);
+  nameSlotLength[slot] = chars;
+  nameSlotText[slot] = text;
+  return text;
+}
+
+/** What the last {@link readName} read: the name, and the offset just after it. */
+let nameText = "";
+let nameEnd = 0;
+
+/**
+ * Read a possibly compressed name at `start` into {@link nameText}; returns the
+ * offset just after it in the original (unjumped) byte run, also left in
+ * {@link nameEnd}. Module variables rather than a result object: a message
+ * reads a name per question and per record.
+ */
+function readName(msg: Uint8Array, start: number): number {
   let pos = start;
   // Every pointer must point strictly before the start of the label run that
   // reached it: offsets strictly decrease, so following pointers always ends.
@@ -333,8 +383,9 @@ function readName(msg: Uint8Array, start: number): { name: string; end: number }
     chars = appendLabel(msg, pos + 1, len, chars);
     pos += 1 + len;
   }
-  const name = chars === 0 ? "." : String.fromCharCode.apply(null, nameChars.subarray(0, chars) as unknown as number[]);
-  return { name, end };
+  nameText = chars === 0 ? "." : nameString(chars);
+  nameEnd = end;
+  return end;
 }
 
 function u16(b: Uint8Array, i: number): number {
@@ -354,10 +405,13 @@ function readCharacterString(msg: Uint8Array, pos: number, end: number): { text:
   return { text: textDecoder.decode(msg.subarray(pos + 1, pos + 1 + len)), next: pos + 1 + len };
 }
 
-/** Read a name that must end inside the record data `[start, end)`. */
-function rdataName(msg: Uint8Array, start: number, end: number): { name: string; end: number } | null {
-  const r = readName(msg, start);
-  return r.end > end ? null : r;
+/**
+ * Read a name that must end inside the record data `[start, end)` (into
+ * {@link nameText}); returns the offset after it, or -1 when it runs past `end`.
+ */
+function rdataName(msg: Uint8Array, start: number, end: number): number {
+  const after = readName(msg, start);
+  return after > end ? -1 : after;
 }
 
 /**
@@ -373,14 +427,11 @@ function decodeRdata(msg: Uint8Array, type: number, cls: number, ttl: number, st
       return len === 16 ? formatIpv6(msg, start) : null;
     case DNS_TYPE.CNAME:
     case DNS_TYPE.NS:
-    case DNS_TYPE.PTR: {
-      const r = rdataName(msg, start, end);
-      return r && r.end === end ? r.name : null;
-    }
+    case DNS_TYPE.PTR:
+      return rdataName(msg, start, end) === end ? nameText : null;
     case DNS_TYPE.MX: {
       if (len < 3) return null;
-      const r = rdataName(msg, start + 2, end);
-      return r && r.end === end ? { preference: u16(msg, start), exchange: r.name } : null;
+      return rdataName(msg, start + 2, end) === end ? { preference: u16(msg, start), exchange: nameText } : null;
     }
     case DNS_TYPE.TXT: {
       const strings: string[] = [];
@@ -394,14 +445,14 @@ function decodeRdata(msg: Uint8Array, type: number, cls: number, ttl: number, st
       return strings;
     }
     case DNS_TYPE.SOA: {
-      const m = rdataName(msg, start, end);
-      if (!m) return null;
-      const r = rdataName(msg, m.end, end);
-      if (!r || r.end + 20 !== end) return null;
-      const p = r.end;
+      const afterM = rdataName(msg, start, end);
+      if (afterM < 0) return null;
+      const mname = nameText;
+      const p = rdataName(msg, afterM, end);
+      if (p < 0 || p + 20 !== end) return null;
       return {
-        mname: m.name,
-        rname: r.name,
+        mname,
+        rname: nameText,
         serial: u32(msg, p),
         refresh: u32(msg, p + 4),
         retry: u32(msg, p + 8),
@@ -411,9 +462,8 @@ function decodeRdata(msg: Uint8Array, type: number, cls: number, ttl: number, st
     }
     case DNS_TYPE.SRV: {
       if (len < 7) return null;
-      const r = rdataName(msg, start + 6, end);
-      if (!r || r.end !== end) return null;
-      return { priority: u16(msg, start), weight: u16(msg, start + 2), port: u16(msg, start + 4), target: r.name };
+      if (rdataName(msg, start + 6, end) !== end) return null;
+      return { priority: u16(msg, start), weight: u16(msg, start + 2), port: u16(msg, start + 4), target: nameText };
     }
     case DNS_TYPE.CAA: {
       if (len < 2) return null;
@@ -458,64 +508,94 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
   const flags = u16(msg, 2);
   const opcode = (flags >> 11) & 0xf;
   const rcode = flags & 0xf;
-  const dns: Dns = {
-    layer: "dns",
-    ...(tcpLength === undefined ? {} : { tcpLength }),
-    id: u16(msg, 0),
-    response: (flags & 0x8000) !== 0,
-    opcode,
-    opcodeName: dnsOpcodeName(opcode),
-    rcode,
-    rcodeName: dnsRcodeName(rcode),
-    flags,
-    authoritative: (flags & 0x0400) !== 0,
-    truncated: (flags & 0x0200) !== 0,
-    recursionDesired: (flags & 0x0100) !== 0,
-    recursionAvailable: (flags & 0x0080) !== 0,
-    z: (flags & 0x0040) !== 0,
-    authenticData: (flags & 0x0020) !== 0,
-    checkingDisabled: (flags & 0x0010) !== 0,
-    questionCount: u16(msg, 4),
-    answerCount: u16(msg, 6),
-    authorityCount: u16(msg, 8),
-    additionalCount: u16(msg, 10),
-    questions: [],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    length: msg.length,
-  };
+  const id = u16(msg, 0);
+  const questionCount = u16(msg, 4);
+  const answerCount = u16(msg, 6);
+  const authorityCount = u16(msg, 8);
+  const additionalCount = u16(msg, 10);
+  const questions: DnsQuestion[] = [];
+  const answers: DnsRecord[] = [];
+  const authorities: DnsRecord[] = [];
+  const additionals: DnsRecord[] = [];
+  // Two literal shapes, `tcpLength` second only over TCP (a spread would make
+  // a slower dictionary-like object).
+  const dns: Dns =
+    tcpLength === undefined
+      ? {
+          layer: "dns",
+          id,
+          response: (flags & 0x8000) !== 0,
+          opcode,
+          opcodeName: dnsOpcodeName(opcode),
+          rcode,
+          rcodeName: dnsRcodeName(rcode),
+          flags,
+          authoritative: (flags & 0x0400) !== 0,
+          truncated: (flags & 0x0200) !== 0,
+          recursionDesired: (flags & 0x0100) !== 0,
+          recursionAvailable: (flags & 0x0080) !== 0,
+          z: (flags & 0x0040) !== 0,
+          authenticData: (flags & 0x0020) !== 0,
+          checkingDisabled: (flags & 0x0010) !== 0,
+          questionCount,
+          answerCount,
+          authorityCount,
+          additionalCount,
+          questions,
+          answers,
+          authorities,
+          additionals,
+          length: msg.length,
+        }
+      : {
+          layer: "dns",
+          tcpLength,
+          id,
+          response: (flags & 0x8000) !== 0,
+          opcode,
+          opcodeName: dnsOpcodeName(opcode),
+          rcode,
+          rcodeName: dnsRcodeName(rcode),
+          flags,
+          authoritative: (flags & 0x0400) !== 0,
+          truncated: (flags & 0x0200) !== 0,
+          recursionDesired: (flags & 0x0100) !== 0,
+          recursionAvailable: (flags & 0x0080) !== 0,
+          z: (flags & 0x0040) !== 0,
+          authenticData: (flags & 0x0020) !== 0,
+          checkingDisabled: (flags & 0x0010) !== 0,
+          questionCount,
+          answerCount,
+          authorityCount,
+          additionalCount,
+          questions,
+          answers,
+          authorities,
+          additionals,
+          length: msg.length,
+        };
   state.layers.push(dns);
   let pos = HEADER_LENGTH;
   // Where a problem was met, as "answer 2 of 3": kept as parts, put into words
   // only when an issue is reported (no string building per record).
-  let section = "question";
+  let section = 0;
   let index = 0;
-  let count = dns.questionCount;
-  const where = (): string => `${section} ${index + 1} of ${count}`;
   try {
     // Records are only appended while the bytes last, so a count that lies
     // (65535 questions in 40 bytes) costs nothing before the stop.
-    for (let i = 0; i < dns.questionCount; i++) {
-      index = i;
-      const n = readName(msg, pos);
-      if (n.end + 4 > msg.length) throw new DnsStop("truncated", "type and class are cut off");
-      const type = u16(msg, n.end);
-      dns.questions.push({ name: n.name, type, typeName: dnsTypeName(type), class: u16(msg, n.end + 2) });
-      pos = n.end + 4;
+    for (; index < questionCount; index++) {
+      const after = readName(msg, pos);
+      if (after + 4 > msg.length) throw new DnsStop("truncated", "type and class are cut off");
+      const type = u16(msg, after);
+      questions.push({ name: nameText, type, typeName: dnsTypeName(type), class: u16(msg, after + 2) });
+      pos = after + 4;
     }
-    const sections: [string, number, DnsRecord[]][] = [
-      ["answer", dns.answerCount, dns.answers],
-      ["authority", dns.authorityCount, dns.authorities],
-      ["additional", dns.additionalCount, dns.additionals],
-    ];
-    for (const [name, n, list] of sections) {
-      section = name;
-      count = n;
-      for (let i = 0; i < count; i++) {
-        index = i;
-        const n = readName(msg, pos);
-        const p = n.end;
+    for (section = 1; section < 4; section++) {
+      const list = section === 1 ? answers : section === 2 ? authorities : additionals;
+      const count = section === 1 ? answerCount : section === 2 ? authorityCount : additionalCount;
+      for (index = 0; index < count; index++) {
+        const p = readName(msg, pos);
+        const name = nameText;
         if (p + 10 > msg.length) throw new DnsStop("truncated", "record header is cut off");
         const type = u16(msg, p);
         const cls = u16(msg, p + 2);
@@ -538,18 +618,26 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
           state.issues.push({
             layer: "dns",
             kind: "malformed",
-            reason: `${where()}: ${dnsTypeName(type)} data of ${rdLength} bytes ${why}`,
+            reason: `${where(section, index, dns)}: ${dnsTypeName(type)} data of ${rdLength} bytes ${why}`,
           });
           data = msg.subarray(start, end);
         }
-        list.push({ name: n.name, type, typeName: dnsTypeName(type), class: cls, ttl, rdLength, data });
+        list.push({ name, type, typeName: dnsTypeName(type), class: cls, ttl, rdLength, data });
         pos = end;
       }
     }
   } catch (err) {
     if (!(err instanceof DnsStop)) throw err;
-    state.issues.push({ layer: "dns", kind: err.kind, reason: `${where()}: ${err.reason}` });
+    state.issues.push({ layer: "dns", kind: err.kind, reason: `${where(section, index, dns)}: ${err.reason}` });
   }
+}
+
+const SECTION_NAMES = ["question", "answer", "authority", "additional"] as const;
+
+/** "answer 2 of 3": the record of section `section` (0 question .. 3 additional) at `index`. */
+function where(section: number, index: number, dns: Dns): string {
+  const count = [dns.questionCount, dns.answerCount, dns.authorityCount, dns.additionalCount][section]!;
+  return `${SECTION_NAMES[section]!} ${index + 1} of ${count}`;
 }
 
 /**

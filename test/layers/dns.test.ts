@@ -161,6 +161,22 @@ describe("dns: hand-worked messages", () => {
     expect(dnsNameToLabels(d.questions[0]!.name)).toEqual([hex("612e5c00")]);
     expect(encodeDns({ ...d })).toEqual(msg);
   });
+
+  it("names come back right through the decoder's name cache: many names, repeats, near misses, escapes", () => {
+    // 3000 distinct names fill the cache's 1024 slots several times over, so
+    // names share slots; each question must still decode to exactly its own
+    // name, the first time and when it comes again in another order. Near
+    // misses (one character, case, an escaped byte, a longer name with the
+    // same start) sit beside each other.
+    const names: string[] = [];
+    for (let i = 0; i < 1000; i++) names.push(`host${i}.example`, `Host${i}.example`, `host${i}.example.test`);
+    names.push("a\\\\.b", "a\\..b", "a.b", "\\000.x", "\\001.x", "\\255.x", "x".repeat(63) + "." + "y".repeat(63), ".");
+    const query = (name: string): Uint8Array => encodeDns({ layer: "dns", id: 1, questions: [{ name, type: "A" }] });
+    const messages = names.map(query);
+    for (const order of [names.keys(), [...names.keys()].reverse().values()]) {
+      for (const i of order) expect(decode(messages[i]!).dns[0]!.questions[0]!.name).toBe(names[i]);
+    }
+  });
 });
 
 describe("dns over TCP", () => {
