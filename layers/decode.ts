@@ -242,21 +242,21 @@ function newLazyPayload(): LazyPayload {
 }
 
 function finish(s: State, captured: number, length: number | undefined): void {
-  if (length !== undefined && length <= captured) {
+  if (s.issues.length !== 0 && length !== undefined && length <= captured) {
     // The whole frame was captured: running out of bytes is the sender's doing.
     for (const issue of s.issues) if (issue.kind === "truncated") issue.kind = "malformed";
   }
 }
 
-/** Drop the state's references to the packet just decoded, without allocating. */
+/**
+ * Drop the state's references to the packet just decoded, without allocating:
+ * its arrays and the frame (through the IP context). The rest (offsets, the
+ * decoder's own pool and IP context) is reset by the next decode.
+ */
 function retire(s: State): void {
   s.layers = RETIRED;
   s.issues = RETIRED;
-  s.pool = undefined;
-  s.ip = null;
   s.spareIp.bytes = EMPTY;
-  s.offset = 0;
-  s.end = 0;
 }
 
 /**
@@ -309,6 +309,7 @@ export class PacketDecoder {
     const s = this.#state;
     s.layers = [];
     s.issues = [];
+    s.pool = undefined;
     s.ip = null;
     if (start !== 0 || end !== bytes.length) prepareWords(bytes);
     run(kind, bytes, s, start, end);
