@@ -52,13 +52,25 @@ export type TcpOption =
    */
   | { kind: "unknown"; code: number; data: Uint8Array; length?: number };
 
-/** Fixed lengths of the named multi-byte options (kind byte and length byte included). */
-const FIXED_LENGTH: ReadonlyMap<number, number> = new Map([
-  [TCP_OPTION.MSS, 4],
-  [TCP_OPTION.WINDOW_SCALE, 3],
-  [TCP_OPTION.SACK_PERMITTED, 2],
-  [TCP_OPTION.TIMESTAMPS, 10],
-]);
+/**
+ * Fixed length of a named multi-byte option (kind byte and length byte
+ * included), or -1 when the kind has none. A switch: this runs for every
+ * option of every segment, where a Map lookup showed.
+ */
+function fixedLength(code: number): number {
+  switch (code) {
+    case TCP_OPTION.MSS:
+      return 4;
+    case TCP_OPTION.WINDOW_SCALE:
+      return 3;
+    case TCP_OPTION.SACK_PERMITTED:
+      return 2;
+    case TCP_OPTION.TIMESTAMPS:
+      return 10;
+    default:
+      return -1;
+  }
+}
 
 function u32(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
@@ -120,8 +132,8 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: 
       problem ??= `option kind ${code} length ${length} exceeds the ${end - i} bytes left in the header`;
       break;
     }
-    const fixed = FIXED_LENGTH.get(code);
-    if (code === TCP_OPTION.SACK ? length < 10 || (length - 2) % 8 !== 0 : fixed !== undefined && length !== fixed) {
+    const fixed = fixedLength(code);
+    if (code === TCP_OPTION.SACK ? length < 10 || (length - 2) % 8 !== 0 : fixed >= 0 && length !== fixed) {
       problem ??= `option kind ${code} has length ${length}`;
       out[n] = { kind: "unknown", code, data: b.slice(i + 2, i + length) };
     } else if (code === TCP_OPTION.MSS) {
