@@ -23,7 +23,9 @@ const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 // Direct-mapped caches of recent address strings: real traffic repeats a few
 // addresses, and reusing the string saves building it (and the garbage) per packet.
 const CACHE_SIZE = 4096;
-const macKeys = new Float64Array(CACHE_SIZE).fill(-1);
+// MAC: the first two bytes (-1 for an empty slot) and the last four, as int32.
+const macHi = new Int32Array(CACHE_SIZE).fill(-1);
+const macLo = new Int32Array(CACHE_SIZE);
 const macText: string[] = new Array<string>(CACHE_SIZE).fill("");
 const ipv4Keys = new Float64Array(CACHE_SIZE).fill(-1);
 const ipv4Text: string[] = new Array<string>(CACHE_SIZE).fill("");
@@ -34,14 +36,14 @@ const ipv6Text: string[] = new Array<string>(CACHE_SIZE).fill("");
 /** `aa:bb:cc:dd:ee:ff` from 6 bytes at `offset`. */
 export function formatMac(b: Uint8Array, offset = 0): string {
   const hi = (b[offset]! << 8) | b[offset + 1]!;
-  const lo = ((b[offset + 2]! << 24) | (b[offset + 3]! << 16) | (b[offset + 4]! << 8) | b[offset + 5]!) >>> 0;
-  const key = hi * 0x100000000 + lo;
+  const lo = (b[offset + 2]! << 24) | (b[offset + 3]! << 16) | (b[offset + 4]! << 8) | b[offset + 5]!;
   const slot = (lo ^ (lo >>> 12) ^ (hi << 4)) & (CACHE_SIZE - 1);
-  if (macKeys[slot] === key) return macText[slot]!;
+  if (macLo[slot] === lo && macHi[slot] === hi) return macText[slot]!;
   const text =
     HEX2[b[offset]!]! + ":" + HEX2[b[offset + 1]!]! + ":" + HEX2[b[offset + 2]!]! + ":" +
     HEX2[b[offset + 3]!]! + ":" + HEX2[b[offset + 4]!]! + ":" + HEX2[b[offset + 5]!]!;
-  macKeys[slot] = key;
+  macHi[slot] = hi;
+  macLo[slot] = lo;
   macText[slot] = text;
   return text;
 }
