@@ -136,15 +136,16 @@ function putU32(b: Uint8Array, i: number, v: number): void {
   b[i + 3] = v;
 }
 
-function icmpChecksumStatus(bytes: Uint8Array, state: DecodeState): ChecksumStatus {
+/** The checksum of the message `frame[base, end)`. */
+function icmpChecksumStatus(frame: Uint8Array, base: number, end: number, state: DecodeState): ChecksumStatus {
   if (state.options.verifyChecksums === false) return "unverified";
   const ip = state.ip;
   // No IP layer (decoded on its own): the bytes are all there is.
-  if (ip === null) return checksumOk(bytes) ? "good" : "bad";
+  if (ip === null) return checksumOk(frame, base, end) ? "good" : "bad";
   // RFC 792: the checksum covers the whole message, so a cut capture, a
   // fragment or a quote (8 bytes of it) cannot be checked.
-  if (!ip.complete || ip.laterFragment || bytes.length < ip.upperLength) return "unverified";
-  return checksumOk(bytes, 0, ip.upperLength) ? "good" : "bad";
+  if (!ip.complete || ip.laterFragment || end - base < ip.upperLength) return "unverified";
+  return checksumOk(frame, base, base + ip.upperLength) ? "good" : "bad";
 }
 
 /** How deep quotes are decoded: an error quoted inside an error is left raw. */
@@ -162,23 +163,22 @@ export const decodeIcmp: Decoder = (frame, state) => {
   if (ip !== null && ip.laterFragment) {
     return end === base ? null : "payload";
   }
-  // Off the hot path: one view of the message keeps the offsets below relative.
-  const bytes = frame.subarray(base, end);
-  const n = bytes.length;
+  // The message is frame[base, end): offsets below are from base.
+  const n = end - base;
   const shortKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < 4) {
     state.issues.push({ layer: "icmp", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
     state.offset = end;
     return null;
   }
-  const type = bytes[0]!;
-  const code = bytes[1]!;
-  const checksumStatus = icmpChecksumStatus(bytes, state);
+  const type = frame[base + 0]!;
+  const code = frame[base + 1]!;
+  const checksumStatus = icmpChecksumStatus(frame, base, end, state);
   const icmp: Icmp = {
     layer: "icmp",
     type,
     code,
-    checksum: (bytes[2]! << 8) | bytes[3]!,
+    checksum: (frame[base + 2]! << 8) | frame[base + 3]!,
     checksumValid: checksumValidOf(checksumStatus),
     checksumStatus,
   };
@@ -194,46 +194,46 @@ export const decodeIcmp: Decoder = (frame, state) => {
     case ICMP_TYPE.ECHO_REQUEST:
     case ICMP_TYPE.INFORMATION_REQUEST:
     case ICMP_TYPE.INFORMATION_REPLY:
-      icmp.identifier = (bytes[4]! << 8) | bytes[5]!;
-      icmp.sequence = (bytes[6]! << 8) | bytes[7]!;
+      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
+      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
       break;
     case ICMP_TYPE.TIMESTAMP:
     case ICMP_TYPE.TIMESTAMP_REPLY:
-      icmp.identifier = (bytes[4]! << 8) | bytes[5]!;
-      icmp.sequence = (bytes[6]! << 8) | bytes[7]!;
-      icmp.originate = u32(bytes, 8);
-      icmp.receive = u32(bytes, 12);
-      icmp.transmit = u32(bytes, 16);
+      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
+      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
+      icmp.originate = u32(frame, base + 8);
+      icmp.receive = u32(frame, base + 12);
+      icmp.transmit = u32(frame, base + 16);
       break;
     case ICMP_TYPE.ADDRESS_MASK_REQUEST:
     case ICMP_TYPE.ADDRESS_MASK_REPLY:
-      icmp.identifier = (bytes[4]! << 8) | bytes[5]!;
-      icmp.sequence = (bytes[6]! << 8) | bytes[7]!;
-      icmp.addressMask = formatIpv4(bytes, 8);
+      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
+      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
+      icmp.addressMask = formatIpv4(frame, base + 8);
       break;
     case ICMP_TYPE.DESTINATION_UNREACHABLE:
-      if (code === ICMP_CODE_FRAGMENTATION_NEEDED) icmp.nextHopMtu = (bytes[6]! << 8) | bytes[7]!;
+      if (code === ICMP_CODE_FRAGMENTATION_NEEDED) icmp.nextHopMtu = (frame[base + 6]! << 8) | frame[base + 7]!;
       break;
     case ICMP_TYPE.REDIRECT:
-      icmp.gateway = formatIpv4(bytes, 4);
+      icmp.gateway = formatIpv4(frame, base + 4);
       break;
     case ICMP_TYPE.PARAMETER_PROBLEM:
-      icmp.pointer = bytes[4]!;
+      icmp.pointer = frame[base + 4]!;
       break;
     case ICMP_TYPE.SOURCE_QUENCH:
     case ICMP_TYPE.TIME_EXCEEDED:
       break; // bytes 4-7 unused (RFC 792)
     default:
-      icmp.restOfHeader = u32(bytes, 4);
+      icmp.restOfHeader = u32(frame, base + 4);
   }
-  const body = bytes.subarray(need);
-  if (isIcmpError(type) && body.length > 0 && state.depth < MAX_QUOTE_DEPTH) {
-    icmp.quoted = state.nest("ipv4", body);
+  const bodyStart = base + need;
+  if (isIcmpError(type) && end > bodyStart && state.depth < MAX_QUOTE_DEPTH) {
+    icmp.quoted = state.nest("ipv4", frame.subarray(bodyStart, end));
     state.offset = end;
     return null;
   }
-  state.offset = base + need;
-  return body.length === 0 ? null : "payload";
+  state.offset = bodyStart;
+  return end === bodyStart ? null : "payload";
 };
 
 /** Builds an ICMP message: see {@link IcmpInput} for the defaults. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type Issue, type IssueKind, type LayerBase } from "./core.ts";
-import { finishChecksum, onesSum, pseudoHeaderSum, transportChecksumStatus, IP_PROTOCOL_ICMPV6 } from "./checksum.ts";
+import { checksumStatusAt, finishChecksum, onesSum, pseudoHeaderSum, IP_PROTOCOL_ICMPV6 } from "./checksum.ts";
 import { formatHexColon, formatIpv6, formatMac, parseIpv6 } from "./addr.ts";
 
 /** ICMPv6 message types (IANA "ICMPv6 Parameters"). */
@@ -384,24 +384,25 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   if (ip !== null && ip.laterFragment) {
     return end === base ? null : "payload";
   }
-  // Off the hot path: one view of the message keeps the offsets below relative.
-  const bytes = frame.subarray(base, end);
-  const n = bytes.length;
+  // The message is frame[base, end): offsets below are from base.
+  const n = end - base;
   const shortKind: IssueKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < 4) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
     state.offset = end;
     return null;
   }
-  const type = bytes[0]!;
-  const code = bytes[1]!;
+  const type = frame[base + 0]!;
+  const code = frame[base + 1]!;
   const checksumStatus: ChecksumStatus =
-    state.options.verifyChecksums === false ? "unverified" : transportChecksumStatus(bytes, 2, IP_PROTOCOL_ICMPV6, ip);
+    state.options.verifyChecksums === false
+      ? "unverified"
+      : checksumStatusAt(frame, base, end, 2, IP_PROTOCOL_ICMPV6, ip, ip === null ? 0 : ip.upperLength);
   const icmp: Icmpv6 = {
     layer: "icmpv6",
     type,
     code,
-    checksum: (bytes[2]! << 8) | bytes[3]!,
+    checksum: (frame[base + 2]! << 8) | frame[base + 3]!,
     checksumValid: checksumValidOf(checksumStatus),
     checksumStatus,
   };
@@ -415,55 +416,56 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   switch (type) {
     case ICMPV6_TYPE.ECHO_REQUEST:
     case ICMPV6_TYPE.ECHO_REPLY:
-      icmp.identifier = (bytes[4]! << 8) | bytes[5]!;
-      icmp.sequence = (bytes[6]! << 8) | bytes[7]!;
+      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
+      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
       break;
     case ICMPV6_TYPE.PACKET_TOO_BIG:
-      icmp.mtu = u32(bytes, 4);
+      icmp.mtu = u32(frame, base + 4);
       break;
     case ICMPV6_TYPE.PARAMETER_PROBLEM:
-      icmp.pointer = u32(bytes, 4);
+      icmp.pointer = u32(frame, base + 4);
       break;
     case ICMPV6_TYPE.ROUTER_ADVERTISEMENT:
-      icmp.curHopLimit = bytes[4]!;
-      icmp.managed = (bytes[5]! & 0x80) !== 0;
-      icmp.other = (bytes[5]! & 0x40) !== 0;
-      icmp.routerLifetime = (bytes[6]! << 8) | bytes[7]!;
-      icmp.reachableTime = u32(bytes, 8);
-      icmp.retransTimer = u32(bytes, 12);
+      icmp.curHopLimit = frame[base + 4]!;
+      icmp.managed = (frame[base + 5]! & 0x80) !== 0;
+      icmp.other = (frame[base + 5]! & 0x40) !== 0;
+      icmp.routerLifetime = (frame[base + 6]! << 8) | frame[base + 7]!;
+      icmp.reachableTime = u32(frame, base + 8);
+      icmp.retransTimer = u32(frame, base + 12);
       break;
     case ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT:
-      icmp.router = (bytes[4]! & 0x80) !== 0;
-      icmp.solicited = (bytes[4]! & 0x40) !== 0;
-      icmp.override = (bytes[4]! & 0x20) !== 0;
-      icmp.targetAddress = formatIpv6(bytes, 8);
+      icmp.router = (frame[base + 4]! & 0x80) !== 0;
+      icmp.solicited = (frame[base + 4]! & 0x40) !== 0;
+      icmp.override = (frame[base + 4]! & 0x20) !== 0;
+      icmp.targetAddress = formatIpv6(frame, base + 8);
       break;
     case ICMPV6_TYPE.NEIGHBOR_SOLICITATION:
-      icmp.targetAddress = formatIpv6(bytes, 8);
+      icmp.targetAddress = formatIpv6(frame, base + 8);
       break;
     case ICMPV6_TYPE.REDIRECT:
-      icmp.targetAddress = formatIpv6(bytes, 8);
-      icmp.destinationAddress = formatIpv6(bytes, 24);
+      icmp.targetAddress = formatIpv6(frame, base + 8);
+      icmp.destinationAddress = formatIpv6(frame, base + 24);
       break;
   }
-  const body = bytes.subarray(need);
+  const bodyStart = base + need;
   if (isNdp(type)) {
     const options: NdpOption[] = [];
     icmp.options = options;
-    const problem = parseNdpOptions(bytes, need, n, options);
+    // Offsets in the options' reasons count from the message: a view of it.
+    const problem = parseNdpOptions(frame.subarray(base, end), need, n, options);
     if (problem !== null) {
       state.issues.push({ layer: "icmpv6", kind: problem.cut ? shortKind : "malformed", reason: problem.reason });
     }
     state.offset = end;
     return null;
   }
-  if (isIcmpv6Error(type) && body.length > 0 && state.depth < MAX_QUOTE_DEPTH) {
-    icmp.quoted = state.nest("ipv6", body);
+  if (isIcmpv6Error(type) && end > bodyStart && state.depth < MAX_QUOTE_DEPTH) {
+    icmp.quoted = state.nest("ipv6", frame.subarray(bodyStart, end));
     state.offset = end;
     return null;
   }
-  state.offset = base + need;
-  return body.length === 0 ? null : "payload";
+  state.offset = bodyStart;
+  return end === bodyStart ? null : "payload";
 };
 
 /** Builds an ICMPv6 message: see {@link Icmpv6Input} for the defaults. */
