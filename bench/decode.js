@@ -16,6 +16,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(HERE, "..");
@@ -102,24 +104,108 @@ export async function makeDecodeBenchFile(file, count) {
   return (performance.now() - t0) / 1000;
 }
 
-/** Every frame of the file, in memory (one buffer per batch, copied once). */
+/**
+ * Every frame of the file, in memory (one buffer per batch, copied once), two
+ * ways: `frames`, a view of each frame ({ data, length, linkType }), and
+ * `batches`, the batch buffers with each frame's range (what a FrameBatch
+ * consumer such as `stackts read` decodes).
+ */
 function loadFrames(openCaptureFile, file) {
   const frames = [];
+  const batches = [];
   const r = openCaptureFile(file);
   r.readBatchesSync((b) => {
     const end = b.offset[b.count - 1] + b.caplen[b.count - 1];
     const buf = b.buffer.slice(b.offset[0], end);
+    const batch = { buffer: buf, count: b.count, start: new Int32Array(b.count), end: new Int32Array(b.count), length: b.length.slice(0, b.count), linkType: b.linkType.slice(0, b.count) };
     for (let i = 0; i < b.count; i++) {
       const start = b.offset[i] - b.offset[0];
       frames.push({ data: buf.subarray(start, start + b.caplen[i]), length: b.length[i], linkType: b.linkType[i] });
+      batch.start[i] = start;
+      batch.end[i] = start + b.caplen[i];
     }
+    batches.push(batch);
   });
   r.close();
-  return frames;
+  return { frames, batches };
+}
+
+/**
+ * Move the frames just loaded (a million young objects) to the old generation
+ * before anything is timed. Left young, they survive the first scavenges of
+ * the timed loop, and V8 (seen with Node 24) then pretenures the decoder's
+ * allocation sites: the values a decode returns, garbage at once, go straight
+ * to the old generation, and the figure measures that mistake (GC at 38% of the
+ * profile, decode 1.9x slower) rather than the decoder. A user's loop over a
+ * capture has no such million-object heap to promote.
+ */
+function settleHeap() {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc");
+  gc();
+  gc();
 }
 
 const FRESH_ROW = "full decode, fresh values (decode)";
 const REUSED_ROW = "full decode, values reused (decodeReused)";
+const FRESH_RANGE_ROW = "full decode, fresh values, batch ranges";
+const REUSED_RANGE_ROW = "full decode, values reused, batch ranges";
+
+/**
+ * The in-memory loops, by row name: `ranges` reads the batch buffers by
+ * range, otherwise one view per frame; `method` is the PacketDecoder read, or
+ * null for peekPorts.
+ */
+const LOOPS = [
+  { name: "zero-copy ports (peekPorts)", method: null, ranges: false },
+  { name: FRESH_ROW, method: "decode", ranges: false },
+  { name: REUSED_ROW, method: "decodeReused", ranges: false },
+  { name: FRESH_RANGE_ROW, method: "decode", ranges: true },
+  { name: REUSED_RANGE_ROW, method: "decodeReused", ranges: true },
+];
+
+/**
+ * One loop over every frame of `file` in memory, in this process: one warm-up
+ * pass, then the median of five. Full decode means every layer as a plain
+ * value, checksums verified: the copy read (decode: fresh values, safe to
+ * keep) or the zero-copy read (decodeReused: arrays and fixed-shape values
+ * owned by the decoder, overwritten by the next call).
+ */
+async function runLoop(name, file) {
+  const loop = LOOPS.find((l) => l.name === name);
+  if (loop === undefined) throw new Error(`no bench loop '${name}'`);
+  const mods = await load();
+  const { frames, batches } = loadFrames(mods.openCaptureFile, file);
+  const n = frames.length;
+  settleHeap();
+  const times = [];
+  let count = 0;
+  const peek = new mods.PortPeek();
+  const decoder = new mods.PacketDecoder();
+  const method = loop.method;
+  for (let pass = 0; pass < 6; pass++) {
+    count = 0;
+    const t0 = performance.now();
+    if (method === null) {
+      for (let i = 0; i < n; i++) {
+        const f = frames[i];
+        if (mods.peekPorts(f.data, f.linkType, peek)) count++;
+      }
+    } else if (loop.ranges) {
+      for (const b of batches) {
+        for (let i = 0; i < b.count; i++) count += decoder[method](b.buffer, b.linkType[i], b.length[i], b.start[i], b.end[i]).layers.length;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const f = frames[i];
+        count += decoder[method](f.data, f.linkType, f.length).layers.length;
+      }
+    }
+    if (pass > 0) times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { packets: n, seconds: times[2], ...(method === null ? { withPorts: count } : { layers: count }) };
+}
 
 function timeCommand(cmd, args, env) {
   const t0 = performance.now();
@@ -134,7 +220,6 @@ function timeCommand(cmd, args, env) {
  * `log` gets progress lines.
  */
 export async function runDecodeBench({ packets = 1_000_000, keep = false, log = console.log } = {}) {
-  const mods = await load();
   const dir = path.join(ROOT, ".bench");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `decode-${packets}.pcap`);
@@ -144,59 +229,46 @@ export async function runDecodeBench({ packets = 1_000_000, keep = false, log = 
   } else {
     log(`using ${file}`);
   }
-  const frames = loadFrames(mods.openCaptureFile, file);
-  const n = frames.length;
+  // Each way of reading runs in a process of its own, as a program uses one:
+  // decoders that see only one kind of state and value are what a user's loop
+  // gets (sharing a process, each slowed the others by 10-20%).
   const rows = [];
-
-  // Zero-copy ports: two passes, the second timed.
-  const peek = new mods.PortPeek();
+  let n = 0;
   let withPorts = 0;
-  for (let pass = 0; pass < 2; pass++) {
-    withPorts = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const f = frames[i];
-      if (mods.peekPorts(f.data, f.linkType, peek)) withPorts++;
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    if (pass === 1) rows.push({ name: "zero-copy ports (peekPorts)", packets: n, seconds });
+  let layersPerPacket = 0;
+  for (const loop of LOOPS) {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--loop", loop.name, "--file", file], { encoding: "utf8", maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`bench loop '${loop.name}' failed (${r.status}): ${r.stderr.slice(0, 500)}`);
+    const m = JSON.parse(r.stdout.trim().split("\n").pop());
+    n = m.packets;
+    if (m.withPorts !== undefined) withPorts = m.withPorts;
+    if (m.layers !== undefined) layersPerPacket = m.layers / m.packets;
+    rows.push({ name: loop.name, packets: m.packets, seconds: m.seconds });
   }
 
-  // Full decode: every layer as a plain value, checksums verified. The copy
-  // read (decode: fresh values, safe to keep) and the zero-copy read
-  // (decodeReused: arrays and fixed-shape values owned by the decoder,
-  // overwritten by the next call). One warm-up pass, then the median of three.
-  let layers = 0;
-  for (const [name, method] of [[FRESH_ROW, "decode"], [REUSED_ROW, "decodeReused"]]) {
-    const decoder = new mods.PacketDecoder();
-    const times = [];
-    for (let pass = 0; pass < 4; pass++) {
-      layers = 0;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const f = frames[i];
-        layers += decoder[method](f.data, f.linkType, f.length).layers.length;
-      }
-      if (pass > 0) times.push((performance.now() - t0) / 1000);
-    }
-    times.sort((a, b) => a - b);
-    rows.push({ name, packets: n, seconds: times[1] });
-  }
-  frames.length = 0;
-
+  // The two commands end to end, file to /dev/null: three turns each, in
+  // alternation, the median kept (--json once: it has no peer to match).
   const bin = path.join(ROOT, "bin/stackts.js");
   timeCommand(process.execPath, [bin, "read", "-c", "1000", file]); // warm the page cache and the disk
-  rows.push({ name: "stackts read FILE > /dev/null", packets: n, seconds: timeCommand(process.execPath, [bin, "read", file], {}) });
-  rows.push({ name: "stackts read --json FILE > /dev/null", packets: n, seconds: timeCommand(process.execPath, [bin, "read", "--json", file], {}) });
-  let tcpdump = null;
+  let tcpdumpOk = true;
   try {
-    tcpdump = timeCommand("tcpdump", ["-n", "-r", file], { TZ: "UTC" });
-    rows.push({ name: "TZ=UTC tcpdump -n -r FILE > /dev/null", packets: n, seconds: tcpdump });
+    timeCommand("tcpdump", ["-n", "-c", "1000", "-r", file], { TZ: "UTC" });
   } catch (err) {
+    tcpdumpOk = false;
     log(`tcpdump not measured: ${err.message}`);
   }
+  const ours = [];
+  const theirs = [];
+  for (let turn = 0; turn < 3; turn++) {
+    ours.push(timeCommand(process.execPath, [bin, "read", file], {}));
+    if (tcpdumpOk) theirs.push(timeCommand("tcpdump", ["-n", "-r", file], { TZ: "UTC" }));
+  }
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+  rows.push({ name: "stackts read FILE > /dev/null", packets: n, seconds: median(ours) });
+  rows.push({ name: "stackts read --json FILE > /dev/null", packets: n, seconds: timeCommand(process.execPath, [bin, "read", "--json", file], {}) });
+  if (tcpdumpOk) rows.push({ name: "TZ=UTC tcpdump -n -r FILE > /dev/null", packets: n, seconds: median(theirs) });
   for (const r of rows) r.pps = r.packets / r.seconds;
-  log(`${n} packets, ${withPorts} with ports, ${(layers / n).toFixed(2)} layers per packet`);
+  log(`${n} packets, ${withPorts} with ports, ${layersPerPacket.toFixed(2)} layers per packet; Node ${process.versions.node}, one JavaScript thread`);
   if (!keep) fs.rmSync(file, { force: true });
   return rows;
 }
@@ -204,17 +276,20 @@ export async function runDecodeBench({ packets = 1_000_000, keep = false, log = 
 /** Print rows with ratios to the first row named like `peerName`. */
 export function printDecodeRows(rows, log = console.log) {
   const peer = rows.find((r) => r.name.includes("tcpdump"));
-  const targets = { "zero-copy ports (peekPorts)": 10e6, [FRESH_ROW]: 3e6, [REUSED_ROW]: 3e6 };
+  const targets = { "zero-copy ports (peekPorts)": 10e6, [FRESH_ROW]: 3e6, [REUSED_ROW]: 3e6, [FRESH_RANGE_ROW]: 3e6, [REUSED_RANGE_ROW]: 3e6 };
   for (const r of rows) {
     let note = "";
     if (peer && r !== peer) note += `  x${(r.pps / peer.pps).toFixed(2)} tcpdump`;
     if (targets[r.name]) note += `  (target ${targets[r.name] / 1e6} M/s: ${r.pps >= targets[r.name] ? "met" : "not met"})`;
     if (peer && r.name === "stackts read FILE > /dev/null") note += `  (target: no slower than tcpdump: ${r.pps >= peer.pps ? "met" : "not met"})`;
-    log(`${r.name.padEnd(42)} ${(r.pps / 1e6).toFixed(2).padStart(6)} M packets/s  ${r.seconds.toFixed(2).padStart(6)} s${note}`);
+    log(`${r.name.padEnd(44)} ${(r.pps / 1e6).toFixed(2).padStart(6)} M packets/s  ${r.seconds.toFixed(2).padStart(6)} s${note}`);
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv.includes("--loop")) {
+  const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
+  console.log(JSON.stringify(await runLoop(arg("--loop"), arg("--file"))));
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf("--packets");
   const packets = i > 0 ? Number(process.argv[i + 1]) : 1_000_000;
   const rows = await runDecodeBench({ packets, keep: process.argv.includes("--keep") });
