@@ -4,8 +4,9 @@
  *
  * Decoding walks the frame outermost first, without copying and without making
  * a view per layer. Each protocol module exports a {@link Decoder}, called as
- * `decoder(bytes, state)` where `bytes` is the whole frame (or the whole quoted
- * datagram, for `state.nest`) and the layer's own bytes are
+ * `decoder(bytes, state)` where `bytes` holds the frame (the frame itself, a
+ * capture batch's buffer of which the frame is a range, or the quoted datagram,
+ * for `state.nest`) and the layer's own bytes are
  * `bytes[state.offset, state.end)`. The decoder reads its header at
  * `state.offset`, never reads outside that range, pushes one plain value onto
  * `state.layers`, narrows `state.offset`/`state.end` to its payload (link
