@@ -517,63 +517,35 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
   const answers: DnsRecord[] = [];
   const authorities: DnsRecord[] = [];
   const additionals: DnsRecord[] = [];
-  // Two literal shapes, `tcpLength` second only over TCP (a spread would make
-  // a slower dictionary-like object).
-  const dns: Dns =
-    tcpLength === undefined
-      ? {
-          layer: "dns",
-          id,
-          response: (flags & 0x8000) !== 0,
-          opcode,
-          opcodeName: dnsOpcodeName(opcode),
-          rcode,
-          rcodeName: dnsRcodeName(rcode),
-          flags,
-          authoritative: (flags & 0x0400) !== 0,
-          truncated: (flags & 0x0200) !== 0,
-          recursionDesired: (flags & 0x0100) !== 0,
-          recursionAvailable: (flags & 0x0080) !== 0,
-          z: (flags & 0x0040) !== 0,
-          authenticData: (flags & 0x0020) !== 0,
-          checkingDisabled: (flags & 0x0010) !== 0,
-          questionCount,
-          answerCount,
-          authorityCount,
-          additionalCount,
-          questions,
-          answers,
-          authorities,
-          additionals,
-          length: msg.length,
-        }
-      : {
-          layer: "dns",
-          tcpLength,
-          id,
-          response: (flags & 0x8000) !== 0,
-          opcode,
-          opcodeName: dnsOpcodeName(opcode),
-          rcode,
-          rcodeName: dnsRcodeName(rcode),
-          flags,
-          authoritative: (flags & 0x0400) !== 0,
-          truncated: (flags & 0x0200) !== 0,
-          recursionDesired: (flags & 0x0100) !== 0,
-          recursionAvailable: (flags & 0x0080) !== 0,
-          z: (flags & 0x0040) !== 0,
-          authenticData: (flags & 0x0020) !== 0,
-          checkingDisabled: (flags & 0x0010) !== 0,
-          questionCount,
-          answerCount,
-          authorityCount,
-          additionalCount,
-          questions,
-          answers,
-          authorities,
-          additionals,
-          length: msg.length,
-        };
+  const dns: Dns = {
+    layer: "dns",
+    id,
+    response: (flags & 0x8000) !== 0,
+    opcode,
+    opcodeName: dnsOpcodeName(opcode),
+    rcode,
+    rcodeName: dnsRcodeName(rcode),
+    flags,
+    authoritative: (flags & 0x0400) !== 0,
+    truncated: (flags & 0x0200) !== 0,
+    recursionDesired: (flags & 0x0100) !== 0,
+    recursionAvailable: (flags & 0x0080) !== 0,
+    z: (flags & 0x0040) !== 0,
+    authenticData: (flags & 0x0020) !== 0,
+    checkingDisabled: (flags & 0x0010) !== 0,
+    questionCount,
+    answerCount,
+    authorityCount,
+    additionalCount,
+    questions,
+    answers,
+    authorities,
+    additionals,
+    length: msg.length,
+  };
+  // Over TCP only, added after the rest (an object spread into the literal
+  // made a slower dictionary-like object of every message).
+  if (tcpLength !== undefined) dns.tcpLength = tcpLength;
   state.layers.push(dns);
   let pos = HEADER_LENGTH;
   // Where a problem was met, as "answer 2 of 3": kept as parts, put into words
