@@ -120,6 +120,9 @@ const OPTION_NAMES: ReadonlyMap<number, string> = new Map([
 /** More extension headers than this in one datagram end the decode. */
 export const MAX_IPV6_EXTENSIONS = 16;
 
+/** {@link IPV6_EXTENSION} by next-header byte: an array load where the walk asks for every datagram. */
+const EXTENSION_OF: readonly (Ipv6ExtensionType | undefined)[] = Array.from({ length: 256 }, (_, nh) => IPV6_EXTENSION.get(nh));
+
 const EMPTY = new Uint8Array(0);
 
 /** Parse TLV options in `b[start, end)`; returns an error reason or null. */
@@ -183,24 +186,17 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   let finalDestination = -1;
   let error: string | null = null;
   let errorKind: "truncated" | "malformed" = "malformed";
-  // A header past the end is "truncated" when the capture was cut there,
-  // "malformed" when it runs past the stated payload length.
-  const past = (need: number): void => {
-    error = `${IPV6_EXTENSION.get(nh)} header needs ${need} bytes, ${end - at} left`;
-    if (cut) errorKind = "truncated";
-  };
-  for (let type = IPV6_EXTENSION.get(nh); type !== undefined; type = IPV6_EXTENSION.get(nh)) {
+  for (let type = EXTENSION_OF[nh]; type !== undefined; type = EXTENSION_OF[nh]) {
     if (extensions.length >= MAX_IPV6_EXTENSIONS) {
       error = `more than ${MAX_IPV6_EXTENSIONS} extension headers`;
       break;
     }
-    if (at + 2 > end) {
-      past(type === "fragment" ? 8 : 2);
-      break;
-    }
-    const headerLength = type === "fragment" ? 8 : (bytes[at + 1]! + 1) * 8;
+    // A header past the end is "truncated" when the capture was cut there,
+    // "malformed" when it runs past the stated payload length.
+    const headerLength = at + 2 > end ? (type === "fragment" ? 8 : 2) : type === "fragment" ? 8 : (bytes[at + 1]! + 1) * 8;
     if (at + headerLength > end) {
-      past(headerLength);
+      error = `${type} header needs ${headerLength} bytes, ${end - at} left`;
+      if (cut) errorKind = "truncated";
       break;
     }
     const next = bytes[at]!;
