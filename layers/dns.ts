@@ -322,15 +322,14 @@ function nameString(chars: number): string {
   return text;
 }
 
-/** What the last {@link readName} read: the name, and the offset just after it. */
+/** The name the last {@link readName} read. */
 let nameText = "";
-let nameEnd = 0;
 
 /**
  * Read a possibly compressed name at `start` into {@link nameText}; returns the
- * offset just after it in the original (unjumped) byte run, also left in
- * {@link nameEnd}. Module variables rather than a result object: a message
- * reads a name per question and per record.
+ * offset just after it in the original (unjumped) byte run. A module variable
+ * rather than a result object: a message reads a name per question and per
+ * record.
  */
 function readName(msg: Uint8Array, start: number): number {
   let pos = start;
@@ -384,7 +383,6 @@ function readName(msg: Uint8Array, start: number): number {
     pos += 1 + len;
   }
   nameText = chars === 0 ? "." : nameString(chars);
-  nameEnd = end;
   return end;
 }
 
