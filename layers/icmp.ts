@@ -171,7 +171,7 @@ export const decodeIcmp: Decoder = (frame, state) => {
     state.offset = end;
     return null;
   }
-  const type = frame[base + 0]!;
+  const type = frame[base]!;
   const code = frame[base + 1]!;
   const checksumStatus = icmpChecksumStatus(frame, base, end, state);
   const icmp: Icmp = {

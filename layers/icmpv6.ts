@@ -392,7 +392,7 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
     state.offset = end;
     return null;
   }
-  const type = frame[base + 0]!;
+  const type = frame[base]!;
   const code = frame[base + 1]!;
   const checksumStatus: ChecksumStatus =
     state.options.verifyChecksums === false
