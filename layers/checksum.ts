@@ -71,6 +71,8 @@ let wordsOf: Uint8Array | null = null;
 let wordsBase = 0;
 let wordsBuffer: ArrayBufferLike | null = null;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+/** whether `wordsOf` is a plain Uint8Array (not a subclass such as Node's Buffer) */
+let wordsPlain = false;
 
 /**
  * Let the next sums over `b` read its words from 16 bytes on, paying the
@@ -92,6 +94,20 @@ function wordsView(b: Uint8Array): void {
     words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
   }
   wordsOf = b;
+  wordsPlain = b.constructor === Uint8Array;
+}
+
+/**
+ * `b.subarray(start, end)`, made faster when the checksum sums have already
+ * paid for `b`'s buffer and offset (the frame, or the capture batch buffer,
+ * being decoded): V8's `subarray` takes twice as long as the constructor, as
+ * it looks up the species constructor and re-reads both getters. The result
+ * is the same: a view of the same bytes, of `b`'s own class (a subclass such
+ * as Node's Buffer always goes through its `subarray`).
+ */
+export function rangeView(b: Uint8Array, start: number, end: number): Uint8Array {
+  if (b === wordsOf && wordsPlain) return new Uint8Array(wordsBuffer!, wordsBase + start, end - start);
+  return b.subarray(start, end);
 }
 
 /**

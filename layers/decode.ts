@@ -32,7 +32,7 @@
  * @module
  */
 import { decodeArp } from "./arp.ts";
-import { IpHeaderContext, prepareWords } from "./checksum.ts";
+import { IpHeaderContext, prepareWords, rangeView } from "./checksum.ts";
 import { newLayerPool, pooledValue, type DecodeOptions, type DecodeState, type Decoder, type Issue, type IpContext, type Kind, type LayerBase, type LayerPool, type Payload } from "./core.ts";
 import { decodeDhcp } from "./dhcp.ts";
 import { decodeDns } from "./dns.ts";
@@ -189,7 +189,7 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State, start = 0, end = by
   const restEnd = s.end;
   if (restEnd > rest && (userMax === undefined || s.layers.length < userMax)) {
     if (s.pool === undefined) {
-      const payload: Payload = { layer: "payload", data: bytes.subarray(rest, restEnd) };
+      const payload: Payload = { layer: "payload", data: rangeView(bytes, rest, restEnd) };
       s.layers.push(payload);
     } else {
       const slot = pooledValue(s.pool.payload, s.layers.length, newLazyPayload);
@@ -216,7 +216,7 @@ class LazyPayload implements LayerBase {
   #view: Uint8Array | null = null;
 
   constructor() {
-    const view = (): Uint8Array => (this.#view ??= this.#bytes.subarray(this.#start, this.#end));
+    const view = (): Uint8Array => (this.#view ??= rangeView(this.#bytes, this.#start, this.#end));
     const value = { layer: "payload" } as Payload;
     Object.defineProperty(value, "data", {
       enumerable: true,

@@ -28,6 +28,7 @@
  */
 import type { Codec, DecodeState, Decoder, EncodeContext, IssueKind, LayerBase } from "./core.ts";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./addr.ts";
+import { rangeView } from "./checksum.ts";
 
 /** Record types with a name (RFC 1035 §3.2.2, RFC 3596, RFC 2782, RFC 6891, RFC 8659, ...). */
 export const DNS_TYPE = {
@@ -615,8 +616,8 @@ function where(section: number, index: number, dns: Dns): string {
  * Consumes all bytes; returns null.
  */
 export const decodeDns: Decoder = (frame, state) => {
-  // Off the hot path: one view of the message keeps the offsets below relative.
-  const bytes = frame.subarray(state.offset, state.end);
+  // One view of the message keeps the offsets below relative.
+  const bytes = rangeView(frame, state.offset, state.end);
   const below = state.layers[state.layers.length - 1];
   if (below !== undefined && below.layer === "tcp") {
     let pos = 0;

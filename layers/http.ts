@@ -21,6 +21,7 @@
  * @module
  */
 import type { Codec, Decoder, LayerBase } from "./core.ts";
+import { rangeView } from "./checksum.ts";
 
 /** A header field as sent: name with its case, value without the SP and HTAB around it. */
 export interface HttpHeader {
@@ -127,7 +128,7 @@ function latin1(b: Uint8Array, start: number, end: number): string {
   // reads the same in UTF-8, whose decoder is several times faster than
   // building the string in JS; any other byte makes the UTF-8 text shorter
   // (a sequence becomes one or two units) or puts a U+FFFD where it was.
-  const text = utf8.decode(b.subarray(start, end));
+  const text = utf8.decode(rangeView(b, start, end));
   if (text.length === end - start && text.indexOf("\ufffd") < 0) return text;
   // `apply` rather than a spread: V8 spreads a typed array through the
   // iterator protocol, slower still. Chunks of 4096 keep the argument count
@@ -289,7 +290,7 @@ export const decodeHttp: Decoder = (b, state) => {
   }
   if (transferEncoding !== undefined) http.chunked = lastCodingIsChunked(transferEncoding.value);
   if (http.headComplete && pos < end) {
-    http.body = b.subarray(pos, end);
+    http.body = rangeView(b, pos, end);
     http.bodyLength = end - pos;
   }
   state.offset = state.end;

@@ -10,7 +10,9 @@ import {
   foldSum,
   internetChecksum,
   onesSum,
+  prepareWords,
   pseudoHeaderSum,
+  rangeView,
   transportChecksum,
   transportChecksumStatus,
 } from "../../layers/checksum.ts";
@@ -60,9 +62,11 @@ describe("Internet checksum primitives", () => {
     );
   });
   it("sums long ranges (read as 32-bit words) at every alignment the same as the naive loop", () => {
-    // Ranges of 16 bytes and more can take the word path; its alignment fix-ups
-    // depend on where the range sits in the buffer, so vary that too, and use
-    // a SharedArrayBuffer as well as a plain one.
+    // Ranges of 32 bytes and more (128 on a view not summed before) take the
+    // word path; its end masks and byte swap depend on where the range sits in
+    // the buffer, so vary that too, use a SharedArrayBuffer as well as a plain
+    // one, and buffers that end with the range (a length not a multiple of 4
+    // leaves the last bytes outside every whole word).
     const naive = (b: Uint8Array, start: number, end: number): number => {
       let s = 0;
       for (let i = start; i < end; i += 2) {
@@ -77,17 +81,46 @@ describe("Internet checksum primitives", () => {
         fc.integer({ min: 0, max: 7 }),
         fc.integer({ min: 0, max: 5 }),
         fc.boolean(),
-        (data, shift, trim, shared) => {
-          const backing = shared ? new Uint8Array(new SharedArrayBuffer(data.length + 16)) : new Uint8Array(data.length + 16);
+        fc.boolean(),
+        fc.boolean(),
+        (data, shift, trim, shared, tight, prepared) => {
+          const size = shift + data.length + (tight ? 0 : 16);
+          const backing = shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
           backing.set(data, shift);
           const view = backing.subarray(shift, shift + data.length);
+          if (prepared) prepareWords(view);
           const start = trim;
-          const end = view.length - trim;
+          const end = view.length - (tight ? 0 : trim);
           const s = naive(view, start, end);
           expect(foldSum(onesSum(view, start, end))).toBe(s === 0 ? 0 : ((s - 1) % 0xffff) + 1);
         },
       ),
     );
+  });
+});
+
+describe("rangeView", () => {
+  class Tagged extends Uint8Array {}
+  it("is the same view as subarray, before and after the words of its bytes are prepared", () => {
+    const backing = new Uint8Array(64).map((_, i) => i);
+    const frame = backing.subarray(5, 50);
+    for (const prepared of [false, true]) {
+      if (prepared) prepareWords(frame);
+      const v = rangeView(frame, 3, 11);
+      expect(v.constructor).toBe(Uint8Array);
+      expect(v.buffer).toBe(backing.buffer);
+      expect(v.byteOffset).toBe(8);
+      expect([...v]).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(rangeView(frame, 45, 45).length).toBe(0);
+    }
+  });
+  it("keeps a subclass's class (as subarray does, e.g. Node's Buffer)", () => {
+    const frame = new Tagged(32).subarray(4);
+    prepareWords(frame);
+    const v = rangeView(frame, 1, 3);
+    expect(v).toBeInstanceOf(Tagged);
+    expect(v.byteOffset).toBe(5);
+    expect(v.length).toBe(2);
   });
 });
 
