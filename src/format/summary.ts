@@ -42,7 +42,7 @@ import type { Sll } from "../../layers/sll.ts";
 import type { Sll2 } from "../../layers/sll2.ts";
 import type { Tcp } from "../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
-import { foldSum, onesSum, prepareWords } from "../../layers/checksum.ts";
+import { foldSum, onesSum, prepareWords, rangeView } from "../../layers/checksum.ts";
 import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
 import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
 import type { Udp } from "../../layers/udp.ts";
@@ -498,7 +498,7 @@ export class SummaryFormatter {
         (data[t + 18]! << 8) | data[t + 19]!,
         options,
         upper - hl,
-        options === NO_OPTIONS && hl > 20 ? data.subarray(t + 20, t + hl) : undefined,
+        options === NO_OPTIONS && hl > 20 ? rangeView(data, t + 20, t + hl) : undefined,
       );
       return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": " + text;
     }
