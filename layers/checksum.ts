@@ -75,7 +75,7 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 let wordsPlain = false;
 
 /**
- * Let the next sums over `b` read its words from 16 bytes on, paying the
+ * Let the next sums over `b` read its words from 32 bytes on, paying the
  * getters now. For a caller that sums many ranges of one buffer: a decoder
  * given a capture batch's buffer and a frame's range calls it per frame, and
  * after the first frame of the batch it costs one compare.
