@@ -427,30 +427,22 @@ export class SummaryFormatter {
     let proto: number;
     let t: number; // transport header offset
     let upper: number;
-    let pseudo: number;
     if (type === 0x0800) {
       if (frameEnd < off + 20 || data[off] !== 0x45) return null;
       const total = (data[off + 2]! << 8) | data[off + 3]!;
       if (total < 20 || off + total > frameEnd) return null;
       if (((data[off + 6]! << 8) | data[off + 7]!) & 0x3fff) return null; // a fragment
-      if (foldSum(onesSum(data, off, off + 20)) !== 0xffff) return null; // header checksum
       proto = data[off + 9]!;
-      this.#ipSrc = formatIpv4(data, off + 12);
-      this.#ipDst = formatIpv4(data, off + 16);
       head = "IP ";
       t = off + 20;
       upper = total - 20;
-      pseudo = onesSum(data, off + 12, off + 20) + proto + upper;
     } else if (type === 0x86dd) {
       if (frameEnd < off + 40 || data[off]! >> 4 !== 6) return null;
       upper = (data[off + 4]! << 8) | data[off + 5]!;
       if (upper === 0 || off + 40 + upper > frameEnd) return null;
       proto = data[off + 6]!;
-      this.#ipSrc = formatIpv6(data, off + 8);
-      this.#ipDst = formatIpv6(data, off + 24);
       head = "IP6 ";
       t = off + 40;
-      pseudo = onesSum(data, off + 8, off + 40) + proto + upper;
     } else if (type === 0x0806) {
       // ARP for Ethernet/IPv4 (RFC 826), request or reply
       if (frameEnd < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return null;
@@ -471,15 +463,39 @@ export class SummaryFormatter {
       return null;
     }
     const end = t + upper;
+    // A segment or datagram with an application layer (by port, or by the
+    // first bytes of a TCP payload) goes to the full decode: tell it before
+    // any checksum is summed or address text made, so a DNS or HTTP packet
+    // costs the fast path only these reads.
+    let sport = 0;
+    let dport = 0;
+    let hl = 0;
+    if (proto === 6 || proto === 17) {
+      if (upper < (proto === 6 ? 20 : 8)) return null;
+      sport = (data[t]! << 8) | data[t + 1]!;
+      dport = (data[t + 2]! << 8) | data[t + 3]!;
+      if (proto === 6) {
+        hl = (data[t + 12]! >> 4) * 4;
+        if (hl < 20 || hl > upper) return null;
+        if (tcpPortKind(sport, dport) !== null) return null;
+        if (upper > hl && sniffTcp(data, t + hl, end) !== null) return null;
+      } else if (udpHinted || udpPortKind(sport, dport) !== null) {
+        return null;
+      }
+    }
+    const v4 = type === 0x0800;
+    if (proto !== 6 && proto !== 17 && proto !== (v4 ? 1 : 58)) return null;
+    if (v4) {
+      if (foldSum(onesSum(data, off, off + 20)) !== 0xffff) return null; // header checksum
+      this.#ipSrc = formatIpv4(data, off + 12);
+      this.#ipDst = formatIpv4(data, off + 16);
+    } else {
+      this.#ipSrc = formatIpv6(data, off + 8);
+      this.#ipDst = formatIpv6(data, off + 24);
+    }
+    const pseudo = (v4 ? onesSum(data, off + 12, off + 20) : onesSum(data, off + 8, off + 40)) + proto + upper;
     this.#ipUpper = upper;
     if (proto === 6) {
-      if (upper < 20) return null;
-      const hl = (data[t + 12]! >> 4) * 4;
-      if (hl < 20 || hl > upper) return null;
-      const sport = (data[t]! << 8) | data[t + 1]!;
-      const dport = (data[t + 2]! << 8) | data[t + 3]!;
-      if (tcpPortKind(sport, dport) !== null) return null;
-      if (upper > hl && sniffTcp(data, t + hl, end) !== null) return null;
       if (!transportOk(data, t, end, pseudo, 16)) return null;
       let options: readonly TcpOption[] = NO_OPTIONS;
       if (hl > 20 && !commonOptions(data, t + 20, t + hl)) {
@@ -503,17 +519,13 @@ export class SummaryFormatter {
       return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": " + text;
     }
     if (proto === 17) {
-      if (udpHinted || upper < 8) return null;
       const ulen = (data[t + 4]! << 8) | data[t + 5]!;
       if (ulen !== upper) return null;
-      const sport = (data[t]! << 8) | data[t + 1]!;
-      const dport = (data[t + 2]! << 8) | data[t + 3]!;
-      if (udpPortKind(sport, dport) !== null) return null;
       const stored = (data[t + 6]! << 8) | data[t + 7]!;
       if (!(stored === 0 && type === 0x0800) && !transportOk(data, t, end, pseudo, 6)) return null;
       return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": UDP, length " + (ulen - 8);
     }
-    if (proto === 1 && type === 0x0800) {
+    if (proto === 1) {
       const icmpType = upper >= 8 ? data[t]! : -1;
       if ((icmpType !== 0 && icmpType !== 8) || foldSum(onesSum(data, t, end)) !== 0xffff) return null;
       return (
@@ -521,15 +533,13 @@ export class SummaryFormatter {
         ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
       );
     }
-    if (proto === 58 && type === 0x86dd) {
-      const icmpType = upper >= 8 ? data[t]! : -1;
-      if ((icmpType !== 128 && icmpType !== 129) || foldSum(onesSum(data, t, end, pseudo)) !== 0xffff) return null;
-      return (
-        prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP6, echo " + (icmpType === 128 ? "request" : "reply") +
-        ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
-      );
-    }
-    return null;
+    // ICMPv6 (58) over IPv6, the one protocol left
+    const icmpType = upper >= 8 ? data[t]! : -1;
+    if ((icmpType !== 128 && icmpType !== 129) || foldSum(onesSum(data, t, end, pseudo)) !== 0xffff) return null;
+    return (
+      prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP6, echo " + (icmpType === 128 ? "request" : "reply") +
+      ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
+    );
   }
 
   readonly #options: TcpOption[] = [];
