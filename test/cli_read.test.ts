@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodePacket } from "../layers/encode.ts";
+import { PcapWriter } from "../src/pcap.ts";
 import { hasCommand } from "./helpers/lab.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -96,6 +98,35 @@ describe.skipIf(skipNoBuild !== false)("stackts read", () => {
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toHaveLength(3);
     expect(lines(stackts(["read", SAMPLE, "-c1"]).stdout)).toHaveLength(1);
+  });
+
+  it.skipIf(skipNoTcpdump !== false)("ICMP port unreachable: the quoted port of UDP, and of other protocols as tcpdump reads it", () => {
+    // What a ping to a host that answers "port unreachable" brings back, and the
+    // same for UDP and for GRE: tcpdump prints "protocol P port N" for a quote
+    // that is not UDP or TCP, N from bytes 2-3 after the quoted IP header.
+    const quote = (protocol: number, inner: Parameters<typeof encodePacket>[0]): Uint8Array =>
+      encodePacket([{ layer: "ipv4", src: "10.0.0.2", dst: "10.0.0.9", protocol }, ...inner]);
+    const quotes = [
+      quote(1, [{ layer: "icmp", type: 8, identifier: 7, sequence: 1 }, { layer: "payload", data: new Uint8Array(8) }]),
+      quote(47, [{ layer: "payload", data: Uint8Array.from([0, 0, 0x08, 0x00, 1, 2, 3, 4]) }]),
+      quote(17, [{ layer: "udp", srcPort: 40000, dstPort: 9999 }, { layer: "payload", data: new Uint8Array(4) }]),
+    ];
+    const file = join(dir, "unreachable.pcap");
+    const w = new PcapWriter(file, { linkType: 1 });
+    quotes.forEach((q, i) => {
+      const data = encodePacket([
+        { layer: "ethernet", src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02" },
+        { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" },
+        { layer: "icmp", type: 3, code: 3 },
+        { layer: "payload", data: q },
+      ]);
+      w.write({ data, length: data.length, sec: 1_700_000_000 + i, nsec: 0, linkType: 1, interfaceId: 0 });
+    });
+    w.close();
+    const ours = lines(stackts(["read", file]).stdout);
+    expect(ours).toHaveLength(3);
+    expect(ours[1]).toMatch(/: ICMP 10\.0\.0\.9 protocol 47 port 2048 unreachable, length 36$/);
+    expect(ours).toEqual(tcpdump(["-r", file]));
   });
 
   it.skipIf(skipNoTcpdump !== false)("-x prints the frame like tcpdump -XX", () => {

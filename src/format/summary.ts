@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { Issue, LayerBase } from "../../layers/core.ts";
+import type { Issue, LayerBase, Payload } from "../../layers/core.ts";
 import type { Arp } from "../../layers/arp.ts";
 import type { Ethernet } from "../../layers/ethernet.ts";
 import type { Icmp } from "../../layers/icmp.ts";
@@ -709,14 +709,30 @@ function arpText(a: Arp, length: number): string {
 }
 
 /** What an ICMP error quotes: destination and, for UDP/TCP, the destination port. */
-function quotedIp(layers: readonly LayerBase[] | undefined): { dst: string; protocol: number; proto: string; port?: number } | null {
+/**
+ * What an ICMP error's quoted datagram says: its destination and protocol, the
+ * destination port of a quoted UDP or TCP header (`port`), and for any other
+ * protocol the 16 bits where a UDP header keeps that port, bytes 2-3 after the
+ * IP header (`otherPort`), which tcpdump prints for a port unreachable all
+ * the same (print-icmp.c). Those bytes are a quoted ICMP message's checksum,
+ * or come from the quote's undecoded payload; otherwise they are not known.
+ */
+function quotedIp(layers: readonly LayerBase[] | undefined): { dst: string; protocol: number; proto: string; port?: number; otherPort?: number } | null {
   if (layers === undefined) return null;
-  const ip = layers.find((l) => l.layer === "ipv4" || l.layer === "ipv6");
-  if (ip === undefined) return null;
+  const at = layers.findIndex((l) => l.layer === "ipv4" || l.layer === "ipv6");
+  if (at < 0) return null;
+  const ip = layers[at]!;
   const dst = (ip as Ipv4 | Ipv6).dst;
   const protocol = ip.layer === "ipv4" ? (ip as Ipv4).protocol : (ip as Ipv6).nextHeader;
   const t = layers.find((l) => l.layer === "udp" || l.layer === "tcp") as Udp | Tcp | undefined;
-  return t === undefined ? { dst, protocol, proto: protoName(protocol) } : { dst, protocol, proto: t.layer, port: t.dstPort };
+  if (t !== undefined) return { dst, protocol, proto: t.layer, port: t.dstPort };
+  const next = layers[at + 1];
+  if (next?.layer === "icmp" || next?.layer === "icmpv6") return { dst, protocol, proto: protoName(protocol), otherPort: (next as Icmp | Icmpv6).checksum };
+  if (next?.layer === "payload") {
+    const data = (next as Payload).data;
+    if (data.length >= 4) return { dst, protocol, proto: protoName(protocol), otherPort: (data[2]! << 8) | data[3]! };
+  }
+  return { dst, protocol, proto: protoName(protocol) };
 }
 
 function unreachable(m: Icmp): string {
@@ -730,7 +746,9 @@ function unreachable(m: Icmp): string {
     case 2:
       return dst + " protocol " + (q?.protocol ?? "?") + " unreachable";
     case 3:
-      return q?.port !== undefined ? dst + " " + q.proto + " port " + q.port + " unreachable" : dst + " port unreachable";
+      if (q?.port !== undefined) return dst + " " + q.proto + " port " + q.port + " unreachable";
+      if (q?.otherPort !== undefined) return dst + " protocol " + q.protocol + " port " + q.otherPort + " unreachable";
+      return dst + " port unreachable";
     case 4:
       return dst + " unreachable - need to frag (mtu " + (m.nextHopMtu ?? 0) + ")";
     case 5:
