@@ -708,7 +708,6 @@ function arpText(a: Arp, length: number): string {
   }
 }
 
-/** What an ICMP error quotes: destination and, for UDP/TCP, the destination port. */
 /**
  * What an ICMP error's quoted datagram says: its destination and protocol, the
  * destination port of a quoted UDP or TCP header (`port`), and for any other
