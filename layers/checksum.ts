@@ -106,7 +106,10 @@ function wordsView(b: Uint8Array): void {
  * as Node's Buffer always goes through its `subarray`).
  */
 export function rangeView(b: Uint8Array, start: number, end: number): Uint8Array {
-  if (b === wordsOf && wordsPlain) return new Uint8Array(wordsBuffer!, wordsBase + start, end - start);
+  // A range outside the view goes to subarray too, which clamps it where the constructor would throw.
+  if (b === wordsOf && wordsPlain && 0 <= start && start <= end && end <= b.length) {
+    return new Uint8Array(wordsBuffer!, wordsBase + start, end - start);
+  }
   return b.subarray(start, end);
 }
 

@@ -112,6 +112,9 @@ describe("rangeView", () => {
       expect(v.byteOffset).toBe(8);
       expect([...v]).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
       expect(rangeView(frame, 45, 45).length).toBe(0);
+      // Out of range or reversed: clamped as subarray clamps, never thrown.
+      expect([...rangeView(frame, 43, 99)]).toEqual([48, 49]);
+      expect(rangeView(frame, 7, 3).length).toBe(0);
     }
   });
   it("keeps a subclass's class (as subarray does, e.g. Node's Buffer)", () => {
