@@ -485,15 +485,18 @@ export class SummaryFormatter {
     }
     const v4 = type === 0x0800;
     if (proto !== 6 && proto !== 17 && proto !== (v4 ? 1 : 58)) return null;
+    // The addresses, summed once: for the pseudo-header, and in IPv4 as the
+    // last 8 bytes of the header checksum.
+    const addressSum = v4 ? onesSum(data, off + 12, off + 20) : onesSum(data, off + 8, off + 40);
     if (v4) {
-      if (foldSum(onesSum(data, off, off + 20)) !== 0xffff) return null; // header checksum
+      if (foldSum(onesSum(data, off, off + 12, addressSum)) !== 0xffff) return null; // header checksum
       this.#ipSrc = formatIpv4(data, off + 12);
       this.#ipDst = formatIpv4(data, off + 16);
     } else {
       this.#ipSrc = formatIpv6(data, off + 8);
       this.#ipDst = formatIpv6(data, off + 24);
     }
-    const pseudo = (v4 ? onesSum(data, off + 12, off + 20) : onesSum(data, off + 8, off + 40)) + proto + upper;
+    const pseudo = addressSum + proto + upper;
     this.#ipUpper = upper;
     if (proto === 6) {
       if (!transportOk(data, t, end, pseudo, 16)) return null;
