@@ -9,6 +9,11 @@
  * case: a locally sent packet captured before the NIC (or veth) completed its
  * checksum carries only the pseudo-header sum.
  *
+ * The sums read a frame's buffer as 32-bit words and keep that word view of
+ * the last frame (or capture batch buffer) summed. {@link rangeView} lives here
+ * for that reason: the decoders' views of the same bytes reuse the buffer and
+ * offset the sums already paid for.
+ *
  * @example
  * ```ts
  * import { onesSum, finishChecksum } from "./checksum.ts";
