@@ -6,9 +6,10 @@
  * Also exports {@link PacketPrinter}, the batch printer `stackts capture` shares.
  *
  * Speed comes from the shape of the loop: frames arrive in zero-copy batches, the
- * BPF filter runs once per batch in native code, one decoder whose zero-copy
- * read (`decodeReused`) reuses its values from packet to packet, summaries
- * built by string concatenation, and one `write` per batch.
+ * BPF filter runs once per batch in native code, common clean frames written
+ * as text straight from their bytes into the output buffer, one decoder whose
+ * zero-copy read (`decodeReused`) reuses its values from packet to packet for
+ * the rest, and one `write` per batch.
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { hexDump } from "../format/hex.ts";
 import { packetJson } from "../format/json.ts";
 import { Output } from "../format/output.ts";
 import { SummaryFormatter } from "../format/summary.ts";
-import { clockTime } from "../format/time.ts";
+import { writeClockTime } from "../format/time.ts";
 import { packetTree } from "../format/tree.ts";
 import { TftpTracker } from "../tftp_tracker.ts";
 import { appSummary } from "../format/app_summary.ts";
@@ -101,14 +102,20 @@ export class PacketPrinter {
       const end = start + caplen[i]!;
       const len = length[i]!;
       if (!this.#json && !this.#verbose) {
-        // Common clean frames go straight from bytes to text; the rest is decoded.
-        const fast = this.#summary.formatFrame(buffer, linkType[i]!, len, this.#tftp.size > 0, start, end);
-        if (fast !== null) {
+        // Common clean frames go straight from bytes to the output's bytes, no
+        // string made; the rest is decoded. A frame the fast path turns down
+        // leaves nothing written: the time is taken back.
+        const text = out.buffer;
+        const mark = text.pos;
+        writeClockTime(text, sec[i]!, nsec[i]!, this.#digits);
+        text.byte(0x20);
+        if (this.#summary.writeFrame(text, buffer, linkType[i]!, len, this.#tftp.size > 0, start, end)) {
           this.count++;
-          out.line(clockTime(sec[i]!, nsec[i]!, this.#digits) + " " + fast);
+          out.endLine();
           if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
           continue;
         }
+        text.pos = mark;
       }
       // The zero-copy read: every use below formats the packet at once, and the
       // tracker keeps only strings and numbers copied out of the layers.
@@ -119,7 +126,9 @@ export class PacketPrinter {
         out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
         continue;
       }
-      out.line(clockTime(sec[i]!, nsec[i]!, this.#digits) + " " + this.#summary.format(p.layers, p.issues, len));
+      writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
+      out.buffer.byte(0x20);
+      out.line(this.#summary.format(p.layers, p.issues, len));
       if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
       if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
     }

@@ -42,12 +42,13 @@ import type { Sll } from "../../layers/sll.ts";
 import type { Sll2 } from "../../layers/sll2.ts";
 import type { Tcp } from "../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
-import { foldSum, onesSum, prepareWords, rangeView } from "../../layers/checksum.ts";
+import { foldSum, onesSum, prepareWords } from "../../layers/checksum.ts";
 import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
 import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
 import type { Udp } from "../../layers/udp.ts";
 import type { Vlan } from "../../layers/vlan.ts";
 import { HEX2, toHex } from "./hex.ts";
+import { TextBuffer } from "./text_buffer.ts";
 
 /** Options of {@link SummaryFormatter}. */
 export interface SummaryOptions {
@@ -91,7 +92,7 @@ const NO_OPTIONS: readonly TcpOption[] = [];
 /**
  * Whether the option bytes hold only the everyday kinds, well formed: NOP, MSS,
  * window scale, SACK-permitted and timestamps, and EOL only as the last nonzero
- * byte (padding after it). Those {@link commonOptionsText} prints straight from
+ * byte (padding after it). Those {@link writeCommonOptions} prints straight from
  * the bytes; anything else goes through parseTcpOptions.
  */
 function commonOptions(b: Uint8Array, start: number, end: number): boolean {
@@ -112,34 +113,35 @@ function commonOptions(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** tcpdump's text for options {@link commonOptions} accepted. */
-function commonOptionsText(b: Uint8Array): string {
-  let s = "";
-  let i = 0;
-  while (i < b.length) {
-    if (i > 0) s += ",";
+/** tcpdump's text for the options in `b[start, end)`, which {@link commonOptions} accepted. */
+function writeCommonOptions(out: TextBuffer, b: Uint8Array, start: number, end: number): void {
+  let i = start;
+  while (i < end) {
+    if (i > start) out.byte(0x2c); // ","
     switch (b[i]!) {
       case 1:
-        s += "nop";
+        out.ascii("nop");
         i++;
         continue;
       case 2:
-        s += "mss " + ((b[i + 2]! << 8) | b[i + 3]!);
+        out.ascii("mss ");
+        out.uint((b[i + 2]! << 8) | b[i + 3]!);
         break;
       case 3:
-        s += "wscale " + b[i + 2]!;
+        out.ascii("wscale ");
+        out.uint(b[i + 2]!);
         break;
       case 4:
-        s += "sackOK";
+        out.ascii("sackOK");
         break;
       default:
-        s +=
-          "TS val " + (((b[i + 2]! << 24) | (b[i + 3]! << 16) | (b[i + 4]! << 8) | b[i + 5]!) >>> 0) +
-          " ecr " + (((b[i + 6]! << 24) | (b[i + 7]! << 16) | (b[i + 8]! << 8) | b[i + 9]!) >>> 0);
+        out.ascii("TS val ");
+        out.uint(((b[i + 2]! << 24) | (b[i + 3]! << 16) | (b[i + 4]! << 8) | b[i + 5]!) >>> 0);
+        out.ascii(" ecr ");
+        out.uint(((b[i + 6]! << 24) | (b[i + 7]! << 16) | (b[i + 8]! << 8) | b[i + 9]!) >>> 0);
     }
     i += b[i + 1]!;
   }
-  return s;
 }
 
 const HEX4 = (n: number): string => HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
@@ -155,6 +157,8 @@ export class SummaryFormatter {
   #ipSrc = "";
   #ipDst = "";
   #flags = "";
+  // Scratch for text made by the writers below when a string is wanted.
+  readonly #scratch = new TextBuffer();
 
   constructor(options: SummaryOptions = {}) {
     this.#absoluteSeq = options.absoluteSeq ?? false;
@@ -313,7 +317,10 @@ export class SummaryFormatter {
   #tcp(t: Tcp, app: LayerBase | undefined): string {
     if (t.checksumStatus === "bad") this.#flags += " [bad tcp cksum 0x" + HEX4(t.checksum) + "]";
     const payload = this.#ipUpper - t.headerLength;
-    let s = this.#tcpText(t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload);
+    const scratch = this.#scratch;
+    const from = scratch.pos;
+    this.#writeTcp(scratch, t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload);
+    let s = scratch.take(from);
     if (!this.#quiet && app !== undefined && app.layer !== "payload" && payload > 0) {
       const text = this.#appOr(app, "");
       // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
@@ -322,8 +329,13 @@ export class SummaryFormatter {
     return s;
   }
 
-  /** The TCP part of a line, from the header's numbers; `#ipSrc`/`#ipDst` are set. */
-  #tcpText(
+  /**
+   * Write the TCP part of a line, from the header's numbers; `#ipSrc`/`#ipDst`
+   * are set. Options are the parsed list, or when that is empty the option bytes
+   * `optionData[optionStart, optionEnd)` that {@link commonOptions} accepted.
+   */
+  #writeTcp(
+    out: TextBuffer,
     srcPort: number,
     dstPort: number,
     seq: number,
@@ -333,9 +345,15 @@ export class SummaryFormatter {
     urgent: number,
     options: readonly TcpOption[],
     payload: number,
-    optionBytes?: Uint8Array,
-  ): string {
-    if (this.#quiet) return "tcp " + (payload >= 0 ? payload : 0);
+    optionData?: Uint8Array,
+    optionStart = 0,
+    optionEnd = 0,
+  ): void {
+    if (this.#quiet) {
+      out.ascii("tcp ");
+      out.uint(payload >= 0 ? payload : 0);
+      return;
+    }
     let sackBase = 0;
     if (!this.#absoluteSeq && flags & ACK) {
       // tcpdump's rule (print-tcp.c): relative numbers once a connection is known;
@@ -382,17 +400,38 @@ export class SummaryFormatter {
         sackBase = base.ack;
       }
     }
-    let s = "Flags [" + tcpFlags(flags) + "]";
+    out.ascii("Flags [");
+    out.ascii(FLAG_TEXT[flags & 0x1ff]!);
+    out.byte(0x5d); // "]"
     if (payload > 0 || flags & (SYN | FIN | RST)) {
-      s += ", seq " + seq;
-      if (payload > 0) s += ":" + ((seq + payload) >>> 0);
+      out.ascii(", seq ");
+      out.uint(seq);
+      if (payload > 0) {
+        out.byte(0x3a); // ":"
+        out.uint((seq + payload) >>> 0);
+      }
     }
-    if (flags & ACK) s += ", ack " + ack;
-    s += ", win " + window;
-    if (flags & URG) s += ", urg " + urgent;
-    if (options.length > 0) s += ", options [" + tcpOptions(options, sackBase) + "]";
-    else if (optionBytes !== undefined) s += ", options [" + commonOptionsText(optionBytes) + "]";
-    return s + ", length " + (payload >= 0 ? payload : 0);
+    if (flags & ACK) {
+      out.ascii(", ack ");
+      out.uint(ack);
+    }
+    out.ascii(", win ");
+    out.uint(window);
+    if (flags & URG) {
+      out.ascii(", urg ");
+      out.uint(urgent);
+    }
+    if (options.length > 0) {
+      out.ascii(", options [");
+      out.text(tcpOptions(options, sackBase));
+      out.byte(0x5d);
+    } else if (optionData !== undefined && optionEnd > optionStart) {
+      out.ascii(", options [");
+      writeCommonOptions(out, optionData, optionStart, optionEnd);
+      out.byte(0x5d);
+    }
+    out.ascii(", length ");
+    out.uint(payload >= 0 ? payload : 0);
   }
 
   /**
@@ -411,56 +450,86 @@ export class SummaryFormatter {
    * the batch buffer and the frame's range.
    */
   formatFrame(data: Uint8Array, linkType: number, length: number, udpHinted = false, start = 0, frameEnd = data.length): string | null {
-    if (linkType !== 1 || frameEnd - start < 14 || length !== frameEnd - start) return null;
+    const scratch = this.#scratch;
+    const from = scratch.pos;
+    return this.writeFrame(scratch, data, linkType, length, udpHinted, start, frameEnd) ? scratch.take(from) : null;
+  }
+
+  /**
+   * {@link formatFrame}, writing the text into `out` instead of making a string:
+   * the line writer of `stackts read`. Returns false, with nothing written, for
+   * a frame the fast path does not handle.
+   */
+  writeFrame(out: TextBuffer, data: Uint8Array, linkType: number, length: number, udpHinted = false, start = 0, frameEnd = data.length): boolean {
+    const mark = out.pos;
+    if (this.#writeFrame(out, data, linkType, length, udpHinted, start, frameEnd)) return true;
+    out.pos = mark;
+    return false;
+  }
+
+  #writeFrame(out: TextBuffer, data: Uint8Array, linkType: number, length: number, udpHinted: boolean, start: number, frameEnd: number): boolean {
+    if (linkType !== 1 || frameEnd - start < 14 || length !== frameEnd - start) return false;
     if (start !== 0 || frameEnd !== data.length) prepareWords(data);
     let type = (data[start + 12]! << 8) | data[start + 13]!;
     let off = start + 14;
-    let prefix = "";
     for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100; tags++) {
-      if (tags === 8 || frameEnd < off + 4) return null;
+      if (tags === 8 || frameEnd < off + 4) return false;
       const tci = (data[off]! << 8) | data[off + 1]!;
-      prefix += "vlan " + (tci & 0xfff) + ", p " + (tci >> 13) + (tci & 0x1000 ? ", DEI" : "") + ", ";
+      out.ascii("vlan ");
+      out.uint(tci & 0xfff);
+      out.ascii(", p ");
+      out.uint(tci >> 13);
+      out.ascii(tci & 0x1000 ? ", DEI, " : ", ");
       type = (data[off + 2]! << 8) | data[off + 3]!;
       off += 4;
     }
-    let head: string;
     let proto: number;
     let t: number; // transport header offset
     let upper: number;
     if (type === 0x0800) {
-      if (frameEnd < off + 20 || data[off] !== 0x45) return null;
+      if (frameEnd < off + 20 || data[off] !== 0x45) return false;
       const total = (data[off + 2]! << 8) | data[off + 3]!;
-      if (total < 20 || off + total > frameEnd) return null;
-      if (((data[off + 6]! << 8) | data[off + 7]!) & 0x3fff) return null; // a fragment
+      if (total < 20 || off + total > frameEnd) return false;
+      if (((data[off + 6]! << 8) | data[off + 7]!) & 0x3fff) return false; // a fragment
       proto = data[off + 9]!;
-      head = "IP ";
       t = off + 20;
       upper = total - 20;
     } else if (type === 0x86dd) {
-      if (frameEnd < off + 40 || data[off]! >> 4 !== 6) return null;
+      if (frameEnd < off + 40 || data[off]! >> 4 !== 6) return false;
       upper = (data[off + 4]! << 8) | data[off + 5]!;
-      if (upper === 0 || off + 40 + upper > frameEnd) return null;
+      if (upper === 0 || off + 40 + upper > frameEnd) return false;
       proto = data[off + 6]!;
-      head = "IP6 ";
       t = off + 40;
     } else if (type === 0x0806) {
       // ARP for Ethernet/IPv4 (RFC 826), request or reply
-      if (frameEnd < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return null;
-      if (data[off + 4] !== 6 || data[off + 5] !== 4 || data[off + 6] !== 0) return null;
+      if (frameEnd < off + 28 || data[off] !== 0 || data[off + 1] !== 1 || data[off + 2] !== 8 || data[off + 3] !== 0) return false;
+      if (data[off + 4] !== 6 || data[off + 5] !== 4 || data[off + 6] !== 0) return false;
       const op = data[off + 7];
-      const len = ", length " + (length - (off - start));
       if (op === 1) {
         let zero = true;
         for (let k = off + 18; k < off + 24; k++) if (data[k] !== 0) zero = false;
-        return (
-          prefix + "ARP, Request who-has " + formatIpv4(data, off + 24) + (zero ? "" : " (" + formatMac(data, off + 18) + ")") +
-          " tell " + formatIpv4(data, off + 14) + len
-        );
+        out.ascii("ARP, Request who-has ");
+        out.ascii(formatIpv4(data, off + 24));
+        if (!zero) {
+          out.ascii(" (");
+          out.ascii(formatMac(data, off + 18));
+          out.byte(0x29); // ")"
+        }
+        out.ascii(" tell ");
+        out.ascii(formatIpv4(data, off + 14));
+      } else if (op === 2) {
+        out.ascii("ARP, Reply ");
+        out.ascii(formatIpv4(data, off + 14));
+        out.ascii(" is-at ");
+        out.ascii(formatMac(data, off + 8));
+      } else {
+        return false;
       }
-      if (op === 2) return prefix + "ARP, Reply " + formatIpv4(data, off + 14) + " is-at " + formatMac(data, off + 8) + len;
-      return null;
+      out.ascii(", length ");
+      out.uint(length - (off - start));
+      return true;
     } else {
-      return null;
+      return false;
     }
     const end = t + upper;
     // A segment or datagram with an application layer (by port, or by the
@@ -471,43 +540,75 @@ export class SummaryFormatter {
     let dport = 0;
     let hl = 0;
     if (proto === 6 || proto === 17) {
-      if (upper < (proto === 6 ? 20 : 8)) return null;
+      if (upper < (proto === 6 ? 20 : 8)) return false;
       sport = (data[t]! << 8) | data[t + 1]!;
       dport = (data[t + 2]! << 8) | data[t + 3]!;
       if (proto === 6) {
         hl = (data[t + 12]! >> 4) * 4;
-        if (hl < 20 || hl > upper) return null;
-        if (tcpPortKind(sport, dport) !== null) return null;
-        if (upper > hl && sniffTcp(data, t + hl, end) !== null) return null;
+        if (hl < 20 || hl > upper) return false;
+        if (tcpPortKind(sport, dport) !== null) return false;
+        if (upper > hl && sniffTcp(data, t + hl, end) !== null) return false;
       } else if (udpHinted || udpPortKind(sport, dport) !== null) {
-        return null;
+        return false;
       }
     }
     const v4 = type === 0x0800;
-    if (proto !== 6 && proto !== 17 && proto !== (v4 ? 1 : 58)) return null;
+    if (proto !== 6 && proto !== 17 && proto !== (v4 ? 1 : 58)) return false;
     // The addresses, summed once: for the pseudo-header, and in IPv4 as the
     // last 8 bytes of the header checksum.
     const addressSum = v4 ? onesSum(data, off + 12, off + 20) : onesSum(data, off + 8, off + 40);
-    if (v4) {
-      if (foldSum(onesSum(data, off, off + 12, addressSum)) !== 0xffff) return null; // header checksum
-      this.#ipSrc = formatIpv4(data, off + 12);
-      this.#ipDst = formatIpv4(data, off + 16);
-    } else {
-      this.#ipSrc = formatIpv6(data, off + 8);
-      this.#ipDst = formatIpv6(data, off + 24);
-    }
+    if (v4 && foldSum(onesSum(data, off, off + 12, addressSum)) !== 0xffff) return false; // header checksum
     const pseudo = addressSum + proto + upper;
-    this.#ipUpper = upper;
+    // Every check that can send the frame to the full decode is made before
+    // the addresses are formatted.
+    let options: readonly TcpOption[] = NO_OPTIONS;
+    let ulen = 0;
+    let icmpType = -1;
     if (proto === 6) {
-      if (!transportOk(data, t, end, pseudo, 16)) return null;
-      let options: readonly TcpOption[] = NO_OPTIONS;
+      if (!transportOk(data, t, end, pseudo, 16)) return false;
       if (hl > 20 && !commonOptions(data, t + 20, t + hl)) {
         const list = this.#options;
         list.length = 0;
-        if (parseTcpOptions(data, t + 20, t + hl, list) !== null) return null;
+        if (parseTcpOptions(data, t + 20, t + hl, list) !== null) return false;
         options = list;
       }
-      const text = this.#tcpText(
+    } else if (proto === 17) {
+      ulen = (data[t + 4]! << 8) | data[t + 5]!;
+      if (ulen !== upper) return false;
+      const stored = (data[t + 6]! << 8) | data[t + 7]!;
+      if (!(stored === 0 && v4) && !transportOk(data, t, end, pseudo, 6)) return false;
+    } else {
+      // ICMP echo (1) over IPv4, ICMPv6 echo (58) over IPv6; the pseudo-header is IPv6's alone
+      icmpType = upper >= 8 ? data[t]! : -1;
+      if (v4 ? icmpType !== 0 && icmpType !== 8 : icmpType !== 128 && icmpType !== 129) return false;
+      if (foldSum(onesSum(data, t, end, v4 ? 0 : pseudo)) !== 0xffff) return false;
+    }
+    if (v4) {
+      this.#ipSrc = formatIpv4(data, off + 12);
+      this.#ipDst = formatIpv4(data, off + 16);
+      out.ascii("IP ");
+    } else {
+      this.#ipSrc = formatIpv6(data, off + 8);
+      this.#ipDst = formatIpv6(data, off + 24);
+      out.ascii("IP6 ");
+    }
+    this.#ipUpper = upper;
+    out.ascii(this.#ipSrc);
+    if (proto === 6 || proto === 17) {
+      out.byte(0x2e); // "."
+      out.uint(sport);
+      out.ascii(" > ");
+      out.ascii(this.#ipDst);
+      out.byte(0x2e);
+      out.uint(dport);
+      out.ascii(": ");
+      if (proto === 17) {
+        out.ascii("UDP, length ");
+        out.uint(ulen - 8);
+        return true;
+      }
+      this.#writeTcp(
+        out,
         sport,
         dport,
         ((data[t + 4]! << 24) | (data[t + 5]! << 16) | (data[t + 6]! << 8) | data[t + 7]!) >>> 0,
@@ -517,32 +618,23 @@ export class SummaryFormatter {
         (data[t + 18]! << 8) | data[t + 19]!,
         options,
         upper - hl,
-        options === NO_OPTIONS && hl > 20 ? rangeView(data, t + 20, t + hl) : undefined,
+        data,
+        t + 20,
+        options === NO_OPTIONS ? t + hl : t + 20,
       );
-      return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": " + text;
+      return true;
     }
-    if (proto === 17) {
-      const ulen = (data[t + 4]! << 8) | data[t + 5]!;
-      if (ulen !== upper) return null;
-      const stored = (data[t + 6]! << 8) | data[t + 7]!;
-      if (!(stored === 0 && type === 0x0800) && !transportOk(data, t, end, pseudo, 6)) return null;
-      return prefix + head + this.#ipSrc + "." + sport + " > " + this.#ipDst + "." + dport + ": UDP, length " + (ulen - 8);
-    }
-    if (proto === 1) {
-      const icmpType = upper >= 8 ? data[t]! : -1;
-      if ((icmpType !== 0 && icmpType !== 8) || foldSum(onesSum(data, t, end)) !== 0xffff) return null;
-      return (
-        prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP echo " + (icmpType === 8 ? "request" : "reply") +
-        ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
-      );
-    }
-    // ICMPv6 (58) over IPv6, the one protocol left
-    const icmpType = upper >= 8 ? data[t]! : -1;
-    if ((icmpType !== 128 && icmpType !== 129) || foldSum(onesSum(data, t, end, pseudo)) !== 0xffff) return null;
-    return (
-      prefix + head + this.#ipSrc + " > " + this.#ipDst + ": ICMP6, echo " + (icmpType === 128 ? "request" : "reply") +
-      ", id " + ((data[t + 4]! << 8) | data[t + 5]!) + ", seq " + ((data[t + 6]! << 8) | data[t + 7]!) + ", length " + upper
-    );
+    out.ascii(" > ");
+    out.ascii(this.#ipDst);
+    out.ascii(v4 ? ": ICMP echo " : ": ICMP6, echo ");
+    out.ascii(icmpType === 8 || icmpType === 128 ? "request" : "reply");
+    out.ascii(", id ");
+    out.uint((data[t + 4]! << 8) | data[t + 5]!);
+    out.ascii(", seq ");
+    out.uint((data[t + 6]! << 8) | data[t + 7]!);
+    out.ascii(", length ");
+    out.uint(upper);
+    return true;
   }
 
   readonly #options: TcpOption[] = [];
@@ -650,6 +742,9 @@ export function tcpFlags(flags: number): string {
   if (flags & AE) s += "e";
   return s === "" ? "none" : s;
 }
+
+/** {@link tcpFlags} of every 9-bit flags value. */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => tcpFlags(f));
 
 /** tcpdump's option list text (without the brackets). SACK edges are made relative to `sackBase`. */
 export function tcpOptions(options: readonly TcpOption[], sackBase = 0): string {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { TextBuffer } from "./text_buffer.ts";
+
 const ZEROS = "000000000";
 
 /** `n` (a non-negative integer) as exactly `width` digits, zero-padded on the left. */
@@ -42,6 +44,17 @@ export function clockTime(sec: number, nsec: number, digits: 6 | 9 = 6): string 
   }
   // One number-to-string with a leading 1 to keep the zeros, then drop the 1.
   return clockPrefix + (digits === 6 ? String(1_000_000 + Math.floor(nsec / 1000)).slice(1) : String(1_000_000_000 + nsec).slice(1));
+}
+
+/** {@link clockTime}'s text, written into `out`. */
+export function writeClockTime(out: TextBuffer, sec: number, nsec: number, digits: 6 | 9 = 6): void {
+  if (sec !== clockSec) {
+    clockPrefix = clockPrefixOf(sec);
+    clockSec = sec;
+  }
+  out.ascii(clockPrefix);
+  if (digits === 6) out.digits(Math.floor(nsec / 1000), 6);
+  else out.digits(nsec, 9);
 }
 
 function clockPrefixOf(sec: number): string {
