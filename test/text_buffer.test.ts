@@ -13,7 +13,8 @@ import { TextBuffer } from "../src/format/text_buffer.ts";
 import { clockTime, writeClockTime } from "../src/format/time.ts";
 
 const utf8 = new TextEncoder();
-const written = (t: TextBuffer): Uint8Array => t.bytes.slice(0, t.pos);
+// a plain Uint8Array copy of what was written (bytes is a Buffer, whose slice is a view)
+const written = (t: TextBuffer): Uint8Array => Uint8Array.from(t.bytes.subarray(0, t.pos));
 
 describe("TextBuffer", () => {
   it("uint writes what String writes, at every digit count and for non-integers", () => {

@@ -64,7 +64,9 @@ function fqdn(name: string): string {
 }
 
 function typeText(r: { type: number; typeName: string }): string {
-  return r.typeName.startsWith("TYPE") ? `Type${r.type}` : r.typeName;
+  // an unnamed type (RFC 3597 "TYPE123") is tcpdump's "Type123"
+  const name = r.typeName;
+  return name.length > 4 && name.charCodeAt(0) === 0x54 && name.startsWith("TYPE") ? "Type" + r.type : name;
 }
 
 function classText(cls: number): string {
@@ -103,8 +105,10 @@ function record(r: DnsRecord): string {
   }
 }
 
+// Loops and concatenation rather than map/join: this runs once per DNS packet
+// that `stackts read` prints.
 function dnsSummary(d: Dns): string {
-  let s = String(d.id) + (OPS[d.opcode] ?? "");
+  let s = d.id + (OPS[d.opcode] ?? "");
   if (d.response) {
     s +=
       (RCODES[d.rcode] ?? ` Resp${d.rcode}`) +
@@ -113,8 +117,9 @@ function dnsSummary(d: Dns): string {
       (d.truncated ? "|" : "") +
       (d.authenticData ? "$" : "");
     if (d.questionCount !== 1) s += ` [${d.questionCount}q]`;
-    s += ` ${d.answerCount}/${d.authorityCount}/${d.additionalCount}`;
-    s += d.answers.map(record).join(",");
+    s += " " + d.answerCount + "/" + d.authorityCount + "/" + d.additionalCount;
+    const answers = d.answers;
+    for (let i = 0; i < answers.length; i++) s += (i === 0 ? "" : ",") + record(answers[i]!);
   } else {
     s += (d.recursionDesired ? "+" : "") + (d.checkingDisabled ? "%" : "");
     // tcpdump flags query bits a query should not have (AA TC RA Z RCODE).
@@ -128,9 +133,10 @@ function dnsSummary(d: Dns): string {
     }
     if (d.authorityCount) s += ` [${d.authorityCount}n]`;
     if (d.additionalCount) s += ` [${d.additionalCount}au]`;
-    s += d.questions.map(question).join("");
+    const questions = d.questions;
+    for (let i = 0; i < questions.length; i++) s += question(questions[i]!);
   }
-  return s + ` (${d.length})`;
+  return s + " (" + d.length + ")";
 }
 
 // --- DHCP (tcpdump print-bootp.c without -v, plus the message type) --------

@@ -8,6 +8,11 @@
  * Every method makes room for what it writes (the buffer doubles when full), so
  * no write can fall outside it.
  *
+ * The bytes are a Node `Buffer`: its native UTF-8 write and read of a range
+ * are what make {@link TextBuffer.text} and {@link TextBuffer.take} cheap
+ * (about a third of the time of a JavaScript loop or `TextEncoder.encodeInto`
+ * with a new view per call).
+ *
  * @example
  * ```ts
  * import { TextBuffer } from "./text_buffer.ts";
@@ -20,18 +25,19 @@
  * @module
  */
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** The ASCII codes of the tens and units digits of 0..99. */
+const HIGH_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + Math.floor(i / 10));
+const LOW_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
 
 /** UTF-8 text in a byte buffer, written at {@link pos}. */
 export class TextBuffer {
   /** the bytes; `[0, pos)` is the text written so far */
-  bytes: Uint8Array;
+  bytes: Buffer;
   /** where the next byte goes */
   pos = 0;
 
   constructor(capacity = 1 << 12) {
-    this.bytes = new Uint8Array(Math.max(16, capacity));
+    this.bytes = Buffer.alloc(Math.max(16, capacity));
   }
 
   /** Make room for `n` more bytes after {@link pos}, keeping what is written. */
@@ -39,8 +45,8 @@ export class TextBuffer {
     if (this.pos + n <= this.bytes.length) return;
     let size = this.bytes.length * 2;
     while (size < this.pos + n) size *= 2;
-    const bigger = new Uint8Array(size);
-    bigger.set(this.bytes.subarray(0, this.pos));
+    const bigger = Buffer.alloc(size);
+    this.bytes.copy(bigger, 0, 0, this.pos);
     this.bytes = bigger;
   }
 
@@ -66,10 +72,10 @@ export class TextBuffer {
   /** Any string, as UTF-8 (a lone surrogate becomes U+FFFD, as TextEncoder does). */
   text(s: string): void {
     const n = s.length;
-    // ASCII text is copied by the loop; the first other code unit hands the
-    // rest to the encoder, which needs at most 3 bytes per code unit. Long
-    // text goes to the encoder at once.
-    if (n <= 1024) {
+    // Short ASCII text is copied by the loop (no native call); anything
+    // longer, or with other characters, by Buffer's UTF-8 writer, which needs
+    // at most 3 bytes per UTF-16 code unit.
+    if (n <= 24) {
       if (this.pos + n > this.bytes.length) this.reserve(n);
       const b = this.bytes;
       const p = this.pos;
@@ -79,12 +85,13 @@ export class TextBuffer {
         if (c >= 0x80) break;
         b[p + i] = c;
       }
-      this.pos = p + i;
-      if (i === n) return;
-      s = s.slice(i);
+      if (i === n) {
+        this.pos = p + n;
+        return;
+      }
     }
-    this.reserve(s.length * 3);
-    this.pos += encoder.encodeInto(s, this.bytes.subarray(this.pos)).written;
+    this.reserve(n * 3);
+    this.pos += this.bytes.write(s, this.pos, "utf8");
   }
 
   /** A non-negative integer in decimal; anything else as `String(n)` gives it. */
@@ -99,15 +106,31 @@ export class TextBuffer {
       b[this.pos++] = 48 + n;
       return;
     }
-    let digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
-    this.pos += digits;
-    let p = this.pos;
-    while (digits-- > 1) {
-      const q = Math.floor(n / 10);
-      b[--p] = 48 + n - q * 10;
+    let p = this.pos + (n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
+    this.pos = p;
+    // Two digits per division, from the right; after at most one step in
+    // floating point the rest fits int32 arithmetic, which is cheaper.
+    if (n > 0x7fffffff) {
+      const q = Math.floor(n / 100);
+      const r = n - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
       n = q;
     }
-    b[--p] = 48 + n;
+    let m = n | 0;
+    while (m >= 100) {
+      const q = (m / 100) | 0;
+      const r = m - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
+      m = q;
+    }
+    if (m >= 10) {
+      b[--p] = LOW_DIGIT[m]!;
+      b[--p] = HIGH_DIGIT[m]!;
+    } else {
+      b[--p] = 48 + m;
+    }
   }
 
   /**
@@ -119,29 +142,29 @@ export class TextBuffer {
     const b = this.bytes;
     let p = this.pos + width;
     this.pos = p;
-    for (let k = 0; k < width; k++) {
-      const q = Math.floor(n / 10);
-      b[--p] = 48 + n - q * 10;
-      n = q;
+    let k = width;
+    if (n > 0x7fffffff) {
+      for (; k > 0 && n > 0x7fffffff; k--) {
+        const q = Math.floor(n / 10);
+        b[--p] = 48 + n - q * 10;
+        n = q;
+      }
     }
+    let m = n | 0;
+    for (; k >= 2; k -= 2) {
+      const q = (m / 100) | 0;
+      const r = m - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
+      m = q;
+    }
+    if (k === 1) b[--p] = 48 + m - ((m / 10) | 0) * 10;
   }
 
   /** The text written since `from` as a string; {@link pos} goes back to `from`. */
   take(from: number): string {
     const end = this.pos;
     this.pos = from;
-    const b = this.bytes;
-    // ASCII (the usual case) as char codes, in pieces the argument list can hold.
-    let ascii = true;
-    for (let i = from; i < end; i++) {
-      if (b[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) return decoder.decode(b.subarray(from, end));
-    let s = "";
-    for (let i = from; i < end; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
-    return s;
+    return this.bytes.toString("utf8", from, end);
   }
 }
