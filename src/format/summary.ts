@@ -31,7 +31,8 @@
  *
  * @module
  */
-import type { Issue, LayerBase, Payload } from "../../layers/core.ts";
+import type { Issue, Kind, LayerBase, Payload } from "../../layers/core.ts";
+import { PacketDecoder } from "../../layers/decode.ts";
 import type { Arp } from "../../layers/arp.ts";
 import type { Ethernet } from "../../layers/ethernet.ts";
 import type { Icmp } from "../../layers/icmp.ts";
@@ -65,6 +66,8 @@ export interface SummaryOptions {
 
 /** Per-connection bases for relative TCP sequence numbers (tcpdump's tcp_seq_hash). */
 interface SeqBase {
+  /** the port pair: the lower (or first) port times 65536 plus the other */
+  ports: number;
   /** address of the side with the lower port (the first in the key) */
   a: string;
   /** address of the other side */
@@ -366,22 +369,26 @@ export class SummaryFormatter {
       const a = rev ? dst : src;
       const b = rev ? src : dst;
       const ports = rev ? dstPort * 65536 + srcPort : srcPort * 65536 + dstPort;
-      // Port pair first (a number: no string hashing), then the few address pairs on it.
-      let list = this.#seq.get(ports);
+      // Port pair first, then the few connections under it. The map's key is
+      // the pair folded to 30 bits, a small integer V8 hashes without
+      // allocating (the 32-bit pair is often past that range); the entries
+      // keep the whole pair, so pairs that fold alike stay apart.
+      const key = (ports ^ (ports >>> 30)) & 0x3fffffff;
+      let list = this.#seq.get(key);
       if (list === undefined) {
         list = [];
-        this.#seq.set(ports, list);
+        this.#seq.set(key, list);
       }
       let base: SeqBase | undefined;
       for (let k = 0; k < list.length; k++) {
         const e = list[k]!;
-        if (e.a === a && e.b === b) {
+        if (e.ports === ports && e.a === a && e.b === b) {
           base = e;
           break;
         }
       }
       if (base === undefined || flags & SYN) {
-        const e = base ?? { a, b, seq: 0, ack: 0 };
+        const e = base ?? { ports, a, b, seq: 0, ack: 0 };
         if (rev) {
           e.ack = seq;
           e.seq = (ack - 1) >>> 0;
@@ -440,7 +447,9 @@ export class SummaryFormatter {
    * and replies for IPv4, IPv4 without
    * options or fragmentation, or IPv6 without extension headers, carrying TCP,
    * UDP or an ICMP/ICMPv6 echo, every checksum verified good (or left to offload,
-   * or absent on UDP/IPv4), no application layer by port or content. Returns null
+   * or absent on UDP/IPv4), and no application layer other than HTTP over TCP or
+   * DNS over UDP, decoded without problems (only that layer is decoded, when the
+   * formatter has an `app` to print it). Returns null
    * for anything else: the caller then decodes the frame and calls
    * {@link format}, which gives the same text for the frames this one handles
    * (test/format.test.ts checks that). `length` is the original length;
@@ -539,6 +548,13 @@ export class SummaryFormatter {
     let sport = 0;
     let dport = 0;
     let hl = 0;
+    // The application layer of a TCP segment or UDP datagram with a payload,
+    // chosen as the full decode chooses it (tcp.ts, udp.ts). Of those, HTTP
+    // over TCP and DNS over UDP are decoded below, on their own; the rest
+    // (TFTP, which a conversation tracker follows, DHCP, DNS over TCP, whose
+    // framing depends on the layer below) and any app layer without a
+    // formatter for it go to the full decode.
+    let app: Kind | null = null;
     if (proto === 6 || proto === 17) {
       if (upper < (proto === 6 ? 20 : 8)) return false;
       sport = (data[t]! << 8) | data[t + 1]!;
@@ -546,10 +562,12 @@ export class SummaryFormatter {
       if (proto === 6) {
         hl = (data[t + 12]! >> 4) * 4;
         if (hl < 20 || hl > upper) return false;
-        if (tcpPortKind(sport, dport) !== null) return false;
-        if (upper > hl && sniffTcp(data, t + hl, end) !== null) return false;
-      } else if (udpHinted || udpPortKind(sport, dport) !== null) {
-        return false;
+        if (upper > hl) app = tcpPortKind(sport, dport) ?? sniffTcp(data, t + hl, end);
+        if (app !== null && (app !== "http" || this.#app === undefined)) return false;
+      } else {
+        if (udpHinted) return false;
+        if (upper > 8) app = udpPortKind(sport, dport);
+        if (app !== null && (app !== "dns" || this.#app === undefined)) return false;
       }
     }
     const v4 = type === 0x0800;
@@ -564,6 +582,7 @@ export class SummaryFormatter {
     let options: readonly TcpOption[] = NO_OPTIONS;
     let ulen = 0;
     let icmpType = -1;
+    let appText = "";
     if (proto === 6) {
       if (!transportOk(data, t, end, pseudo, 16)) return false;
       if (hl > 20 && !commonOptions(data, t + 20, t + hl)) {
@@ -572,11 +591,22 @@ export class SummaryFormatter {
         if (parseTcpOptions(data, t + 20, t + hl, list) !== null) return false;
         options = list;
       }
+      if (app !== null) {
+        const text = this.#appText(app, data, t + hl, end);
+        if (text === null) return false;
+        // tcpdump: "length 62: HTTP: GET / HTTP/1.1"
+        if (text !== "") appText = ": " + text;
+      }
     } else if (proto === 17) {
       ulen = (data[t + 4]! << 8) | data[t + 5]!;
       if (ulen !== upper) return false;
       const stored = (data[t + 6]! << 8) | data[t + 7]!;
       if (!(stored === 0 && v4) && !transportOk(data, t, end, pseudo, 6)) return false;
+      if (app !== null) {
+        const text = this.#appText(app, data, t + 8, end);
+        if (text === null) return false;
+        appText = text;
+      }
     } else {
       // ICMP echo (1) over IPv4, ICMPv6 echo (58) over IPv6; the pseudo-header is IPv6's alone
       icmpType = upper >= 8 ? data[t]! : -1;
@@ -603,8 +633,12 @@ export class SummaryFormatter {
       out.uint(dport);
       out.ascii(": ");
       if (proto === 17) {
-        out.ascii("UDP, length ");
-        out.uint(ulen - 8);
+        if (appText !== "") {
+          out.text(appText);
+        } else {
+          out.ascii("UDP, length ");
+          out.uint(ulen - 8);
+        }
         return true;
       }
       this.#writeTcp(
@@ -622,6 +656,7 @@ export class SummaryFormatter {
         t + 20,
         options === NO_OPTIONS ? t + hl : t + 20,
       );
+      if (appText !== "") out.text(appText);
       return true;
     }
     out.ascii(" > ");
@@ -638,6 +673,22 @@ export class SummaryFormatter {
   }
 
   readonly #options: TcpOption[] = [];
+  #appDecoder: PacketDecoder | undefined;
+
+  /**
+   * The app summary of `data[start, end)` decoded as `kind` (the formatter's
+   * `app` is set): "" when it is not that protocol after all (the full decode
+   * then keeps it as payload and prints the transport line alone), null when
+   * decoding it found a problem, which the full decode flags on the line.
+   */
+  #appText(kind: Kind, data: Uint8Array, start: number, end: number): string | null {
+    this.#appDecoder ??= new PacketDecoder();
+    const p = this.#appDecoder.decodeAs(kind, data, undefined, start, end);
+    if (p.issues.length > 0) return null;
+    const layer = p.layers[0];
+    if (layer === undefined || layer.layer === "payload") return "";
+    return this.#app!(layer) ?? "";
+  }
 
   #icmp(m: Icmp): string {
     if (m.checksumStatus === "bad") this.#flags += " [bad icmp cksum 0x" + HEX4(m.checksum) + "]";
