@@ -171,8 +171,9 @@ const LOOPS = [
  * The targets the figures are held to, each on the row that stands for it.
  * Full decode is held on the decoder's hot path: the zero-copy read over
  * capture batches (frames as ranges of the batch buffer), which is what
- * `stackts read`, `stackts capture` and any FrameBatch consumer run, as
- * gopacket's DecodingLayerParser is its hot path. The copy read (`decode`:
+ * `stackts read` and `stackts capture` run for the frames their line
+ * writer does not take (and for all with -v or --json), and any FrameBatch
+ * consumer runs, as gopacket's DecodingLayerParser is its hot path. The copy read (`decode`:
  * fresh values, the caller's to keep) and per-frame views are printed beside
  * it with no target: they measure the same decoding plus what the caller
  * chose to pay for.

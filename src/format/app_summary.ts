@@ -64,9 +64,7 @@ function fqdn(name: string): string {
 }
 
 function typeText(r: { type: number; typeName: string }): string {
-  // an unnamed type (RFC 3597 "TYPE123") is tcpdump's "Type123"
-  const name = r.typeName;
-  return name.length > 4 && name.charCodeAt(0) === 0x54 && name.startsWith("TYPE") ? "Type" + r.type : name;
+  return r.typeName.startsWith("TYPE") ? `Type${r.type}` : r.typeName;
 }
 
 function classText(cls: number): string {

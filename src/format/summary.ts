@@ -541,10 +541,6 @@ export class SummaryFormatter {
       return false;
     }
     const end = t + upper;
-    // A segment or datagram with an application layer (by port, or by the
-    // first bytes of a TCP payload) goes to the full decode: tell it before
-    // any checksum is summed or address text made, so a DNS or HTTP packet
-    // costs the fast path only these reads.
     let sport = 0;
     let dport = 0;
     let hl = 0;
@@ -553,7 +549,8 @@ export class SummaryFormatter {
     // over TCP and DNS over UDP are decoded below, on their own; the rest
     // (TFTP, which a conversation tracker follows, DHCP, DNS over TCP, whose
     // framing depends on the layer below) and any app layer without a
-    // formatter for it go to the full decode.
+    // formatter for it go to the full decode, told before any checksum is
+    // summed or address text made, so they cost the fast path only these reads.
     let app: Kind | null = null;
     if (proto === 6 || proto === 17) {
       if (upper < (proto === 6 ? 20 : 8)) return false;
