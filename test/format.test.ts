@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PacketDecoder } from "../layers/decode.ts";
+import { encodePacket } from "../layers/encode.ts";
 import { openCaptureFile } from "../src/capture_file.ts";
 import { intOption, parseArgs, flagCount, stringOption } from "../src/cli/args.ts";
 import { prefixLength } from "../src/cli/devices.ts";
@@ -220,6 +221,35 @@ describe("summary fast path", () => {
     // over UDP and the HTTP connection (its segments with a head too) are fast.
     expect(r.fast).toBe(19);
     expect(r.mismatches).toEqual([]);
+  });
+
+  it("DNS over UDP and HTTP over TCP: the app line, the transport line for a payload that is not the protocol, and problems left to the full decode", () => {
+    const eth = { layer: "ethernet", src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02" } as const;
+    const ip = { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" } as const;
+    const udp = { layer: "udp", srcPort: 40000, dstPort: 53 } as const;
+    const tcp = { layer: "tcp", srcPort: 40001, dstPort: 80, seq: 100, ack: 200, flags: 0x18, window: 1000 } as const;
+    const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+    // id 0x1234, RD, one question: example.com A IN (12 + 13 + 4 = 29 bytes)
+    const query = Uint8Array.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, ...text("example"), 3, ...text("com"), 0, 0, 1, 0, 1]);
+    const cases: [Uint8Array, string | null][] = [
+      [encodePacket([eth, ip, udp, { layer: "payload", data: query }]), "IP 10.0.0.1.40000 > 10.0.0.2.53: 4660+ A? example.com. (29)"],
+      // the question is cut off: the full decode flags it, so the fast path leaves it
+      [encodePacket([eth, ip, udp, { layer: "payload", data: query.subarray(0, 20) }]), null],
+      [encodePacket([eth, ip, tcp, { layer: "payload", data: text("GET / HTTP/1.1\r\nHost: a\r\n\r\n") }]), "IP 10.0.0.1.40001 > 10.0.0.2.80: Flags [P.], seq 100:127, ack 200, win 1000, length 27: HTTP: GET / HTTP/1.1"],
+      [encodePacket([eth, ip, tcp, { layer: "payload", data: text("hello world") }]), "IP 10.0.0.1.40001 > 10.0.0.2.80: Flags [P.], seq 100:111, ack 200, win 1000, length 11"],
+    ];
+    const decoder = new PacketDecoder();
+    for (const [frame, want] of cases) {
+      const fast = new SummaryFormatter({ app: appSummary, absoluteSeq: true }).formatFrame(frame, 1, frame.length);
+      const p = decoder.decode(frame, 1, frame.length);
+      const full = new SummaryFormatter({ app: appSummary, absoluteSeq: true }).format(p.layers, p.issues, frame.length);
+      expect(fast).toBe(want);
+      if (want !== null) expect(full).toBe(want);
+      // (the whole frame was captured, so running out of bytes is the sender's doing: malformed)
+      else expect(full).toMatch(/^IP 10\.0\.0\.1\.40000 > 10\.0\.0\.2\.53: 4660\+ \(20\) \[malformed: dns: question 1 of 1: [^\]]+\]$/);
+    }
+    // without an app formatter (as -q), an app layer is the full decode's to print
+    expect(new SummaryFormatter({ quiet: true }).formatFrame(cases[0]![0], 1, cases[0]![0].length)).toBeNull();
   });
 
   it.skipIf(!existsSync(CORPUS))("prints what the full decode prints on every corpus frame it accepts", () => {
