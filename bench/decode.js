@@ -153,6 +153,13 @@ const FRESH_RANGE_ROW = "full decode, fresh values, batch ranges";
 const REUSED_RANGE_ROW = "full decode, values reused, batch ranges";
 const READ_ROW = "stackts read FILE > /dev/null";
 const TCPDUMP_ROW = "TZ=UTC tcpdump -n -r FILE > /dev/null";
+/** --json and its peer, tshark's one-JSON-object-per-line output, over the first JSON_PACKETS packets (tshark needs minutes for all). */
+const JSON_PACKETS = 100_000;
+const JSON_ROW = `stackts read --json -c ${JSON_PACKETS} FILE`;
+const TSHARK_ROW = `tshark -T ek -c ${JSON_PACKETS} -r FILE`;
+/** The text output over the same first packets: where Node's start and the JIT's warm-up weigh most. */
+const SHORT_READ_ROW = `stackts read -c ${JSON_PACKETS} FILE`;
+const SHORT_TCPDUMP_ROW = `TZ=UTC tcpdump -n -c ${JSON_PACKETS} -r FILE`;
 
 /**
  * The in-memory loops, by row name: `ranges` reads the batch buffers by
@@ -277,7 +284,10 @@ export async function runDecodeBench({ packets = 1_000_000, keep = false, log = 
   });
 
   // The two commands end to end, file to /dev/null: five turns each, in
-  // alternation, the median kept (--json once: it has no peer to match).
+  // alternation, the median kept; the same on the first 100000 packets only,
+  // where the fixed costs (Node's start, the JIT's warm-up) weigh more. Then
+  // --json against tshark -T ek (NDJSON too, with every field tshark knows),
+  // once each, on those first packets.
   const bin = path.join(ROOT, "bin/stackts.js");
   timeCommand(process.execPath, [bin, "read", "-c", "1000", file]); // warm the page cache and the disk
   let tcpdumpOk = true;
@@ -295,8 +305,22 @@ export async function runDecodeBench({ packets = 1_000_000, keep = false, log = 
   }
   const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
   rows.push({ name: READ_ROW, packets: n, seconds: median(ours) });
-  rows.push({ name: "stackts read --json FILE > /dev/null", packets: n, seconds: timeCommand(process.execPath, [bin, "read", "--json", file], {}) });
   if (tcpdumpOk) rows.push({ name: TCPDUMP_ROW, packets: n, seconds: median(theirs) });
+  const jsonPackets = Math.min(JSON_PACKETS, n);
+  const shortOurs = [];
+  const shortTheirs = [];
+  for (let turn = 0; turn < 5; turn++) {
+    shortOurs.push(timeCommand(process.execPath, [bin, "read", "-c", String(jsonPackets), file], {}));
+    if (tcpdumpOk) shortTheirs.push(timeCommand("tcpdump", ["-n", "-c", String(jsonPackets), "-r", file], { TZ: "UTC" }));
+  }
+  rows.push({ name: SHORT_READ_ROW, packets: jsonPackets, seconds: median(shortOurs), vs: tcpdumpOk ? SHORT_TCPDUMP_ROW : null });
+  if (tcpdumpOk) rows.push({ name: SHORT_TCPDUMP_ROW, packets: jsonPackets, seconds: median(shortTheirs), vs: null });
+  rows.push({ name: JSON_ROW, packets: jsonPackets, seconds: timeCommand(process.execPath, [bin, "read", "--json", "-c", String(jsonPackets), file], {}), vs: TSHARK_ROW });
+  try {
+    rows.push({ name: TSHARK_ROW, packets: jsonPackets, seconds: timeCommand("tshark", ["-T", "ek", "-c", String(jsonPackets), "-r", file], {}), vs: null });
+  } catch (err) {
+    log(`tshark not measured: ${err.message}`);
+  }
   for (const r of rows) r.pps = r.packets / r.seconds;
   log(`${n} packets, ${withPorts} with ports, ${layersPerPacket.toFixed(2)} layers per packet; Node ${process.versions.node}, one JavaScript thread`);
   if (!keep) fs.rmSync(file, { force: true });
@@ -304,15 +328,17 @@ export async function runDecodeBench({ packets = 1_000_000, keep = false, log = 
 }
 
 /**
- * Print the rows, each with its ratio to tcpdump's, then the targets, each
- * judged on the row that stands for it (TARGETS).
+ * Print the rows, each with its ratio to its peer's (tcpdump's, unless the row
+ * names another in `vs`), then the targets, each judged on the row that stands
+ * for it (TARGETS).
  */
 export function printDecodeRows(rows, log = console.log) {
   const peer = rows.find((r) => r.name === TCPDUMP_ROW);
   const mps = (pps) => (pps / 1e6).toFixed(2);
   for (const r of rows) {
     let note = "";
-    if (peer && r !== peer) note += `  x${(r.pps / peer.pps).toFixed(2)} tcpdump`;
+    const other = r.vs === undefined ? peer : rows.find((x) => x.name === r.vs);
+    if (other && r !== other) note += `  x${(r.pps / other.pps).toFixed(2)} ${other.name.split(" -")[0].replace("TZ=UTC ", "")}`;
     if (r.others !== undefined && r.others.length > 0) note += `  (other run ${r.others.map((s) => mps(r.packets / s)).join(", ")})`;
     log(`${r.name.padEnd(44)} ${mps(r.pps).padStart(6)} M packets/s  ${r.seconds.toFixed(2).padStart(6)} s${note}`);
   }
