@@ -1,7 +1,9 @@
 // Decode benchmark: packets/s of our zero-copy port extraction (peek), our full
 // decode (PacketDecoder: the copy read `decode` and the zero-copy read
 // `decodeReused`), `stackts read FILE > /dev/null` and
-// `TZ=UTC tcpdump -n -r FILE > /dev/null`, measured in one run on one file,
+// `TZ=UTC tcpdump -n -r FILE > /dev/null` (the whole file, then its first
+// 100000 packets with -c), and `stackts read --json` against tshark's NDJSON
+// (`tshark -T ek`) on those first packets, measured in one run on one file,
 // printed with ratios. Prints figures; asserts nothing.
 //
 //   npm run build:ts && node bench/decode.js [--packets N] [--keep]

@@ -2,7 +2,9 @@
 // same run. Prints; asserts nothing.
 //
 //   1. decode (bench/decode.js): a ~1 M packet capture built with our builder;
-//      zero-copy ports, full decode, `stackts read`, `TZ=UTC tcpdump -n -r`.
+//      zero-copy ports, full decode, `stackts read` against `TZ=UTC tcpdump -n -r`
+//      (the whole file and its first 100000 packets), `stackts read --json`
+//      against `tshark -T ek`.
 //   2. capture (bench/capture.js): frames blasted across a veth pair; our
 //      library, `stackts capture -w /dev/null` and `stackts capture` printing,
 //      next to tcpdump (writing and printing) and cap. Needs root.
