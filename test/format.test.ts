@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PacketDecoder } from "../layers/decode.ts";
 import { encodePacket } from "../layers/encode.ts";
@@ -250,6 +251,59 @@ describe("summary fast path", () => {
     }
     // without an app formatter (as -q), an app layer is the full decode's to print
     expect(new SummaryFormatter({ quiet: true }).formatFrame(cases[0]![0], 1, cases[0]![0].length)).toBeNull();
+  });
+
+  it("mutated and random frames: never throws, and what it prints is what the full decode prints", () => {
+    const eth = { layer: "ethernet", src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02" } as const;
+    const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+    const query = Uint8Array.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, ...text("example"), 3, ...text("com"), 0, 0, 1, 0, 1]);
+    const seeds = [
+      encodePacket([eth, { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" }, { layer: "udp", srcPort: 40000, dstPort: 53 }, { layer: "payload", data: query }]),
+      encodePacket([eth, { layer: "ipv6", src: "fd00::1", dst: "fd00::2" }, { layer: "udp", srcPort: 53, dstPort: 40000 }, { layer: "payload", data: query }]),
+      encodePacket([eth, { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" }, { layer: "tcp", srcPort: 40001, dstPort: 80, seq: 1, ack: 2, flags: 0x18, window: 9, options: [{ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: 7, tsecr: 8 }] }, { layer: "payload", data: text("GET / HTTP/1.1\r\n\r\n") }]),
+      encodePacket([eth, { layer: "ipv6", src: "fd00::1", dst: "fd00::2" }, { layer: "tcp", srcPort: 443, dstPort: 40002, seq: 5, ack: 6, flags: 0x12, window: 9, options: [{ kind: "mss", mss: 1460 }, { kind: "sackPermitted" }, { kind: "windowScale", shift: 7 }] }]),
+      encodePacket([eth, { layer: "vlan", id: 5 }, { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" }, { layer: "icmp", type: 8, identifier: 1, sequence: 2 }, { layer: "payload", data: new Uint8Array(16) }]),
+      encodePacket([eth, { layer: "arp", op: 1, senderMac: "02:00:00:00:00:01", senderIp: "10.0.0.1", targetIp: "10.0.0.2" }]),
+    ];
+    // Clean frames built around the app-layer cases: ports that pick an app
+    // layer or not, payloads that are that protocol, nearly are, or are not.
+    const port = fc.oneof(fc.constantFrom(53, 80, 8080, 5353, 67, 69), fc.integer({ min: 1, max: 65535 }));
+    const payload = fc.oneof(
+      fc.constantFrom(query, query.subarray(0, 20), text("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), text("HTTP/1.1 200 OK\r\n\r\n"), text("GET /"), new Uint8Array(0)),
+      fc.uint8Array({ maxLength: 40 }),
+    );
+    const built = fc.tuple(fc.boolean(), fc.boolean(), port, port, payload).map(([v6, udp, sport, dport, data]) =>
+      encodePacket([
+        eth,
+        v6 ? { layer: "ipv6", src: "fd00::1", dst: "fd00::2" } : { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" },
+        udp ? { layer: "udp", srcPort: sport, dstPort: dport } : { layer: "tcp", srcPort: sport, dstPort: dport, seq: 1, ack: 2, flags: 0x18, window: 9 },
+        { layer: "payload", data },
+      ]),
+    );
+    const frame = fc.oneof(
+      built,
+      fc.tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })).map(([seed, edits]) => {
+        const f = seed.slice();
+        for (const [at, v] of edits) f[at % f.length] = v;
+        return f;
+      }),
+      fc.uint8Array({ minLength: 0, maxLength: 120 }),
+    );
+    const decoder = new PacketDecoder();
+    let fast = 0;
+    fc.assert(
+      fc.property(frame, (f) => {
+        // one formatter each, with no connection seen before: the same state on both sides
+        const quick = new SummaryFormatter({ app: appSummary }).formatFrame(f, 1, f.length);
+        if (quick === null) return;
+        fast++;
+        const p = decoder.decode(f, 1, f.length);
+        expect(quick).toBe(new SummaryFormatter({ app: appSummary }).format(p.layers, p.issues, f.length));
+      }),
+      { numRuns: 3000 },
+    );
+    // the built frames are clean: most go the fast way (the rest have an app layer it leaves)
+    expect(fast).toBeGreaterThan(600);
   });
 
   it.skipIf(!existsSync(CORPUS))("prints what the full decode prints on every corpus frame it accepts", () => {
