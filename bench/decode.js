@@ -182,10 +182,10 @@ const LOOPS = [
  * capture batches (frames as ranges of the batch buffer), which is what
  * `stackts read` and `stackts capture` run for the frames their line
  * writer does not take (and for all with -v or --json), and any FrameBatch
- * consumer runs, as gopacket's DecodingLayerParser is its hot path. The copy read (`decode`:
- * fresh values, the caller's to keep) and per-frame views are printed beside
- * it with no target: they measure the same decoding plus what the caller
- * chose to pay for.
+ * consumer runs, as gopacket's DecodingLayerParser is its hot path. The copy
+ * read (`decode`: fresh values, the caller's to keep) and per-frame views are
+ * printed beside it with no target: they measure the same decoding plus what
+ * the caller chose to pay for.
  */
 const TARGETS = [
   { what: "zero-copy port extraction >= 10 M packets/s", row: PEEK_ROW, min: 10e6 },
