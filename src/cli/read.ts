@@ -101,12 +101,13 @@ export class PacketPrinter {
       const start = offset[i]!;
       const end = start + caplen[i]!;
       const len = length[i]!;
-      if (!this.#json && !this.#verbose) {
+      // The one-line text starts with the time stamp, written once.
+      const timed = !this.#json && !this.#verbose;
+      if (timed) {
         // Common clean frames go straight from bytes to the output's bytes, no
-        // string made; the rest is decoded. A frame the fast path turns down
-        // leaves nothing written: the time is taken back.
+        // string made; the rest is decoded, after the time already written (a
+        // frame the fast path turns down leaves nothing more).
         const text = out.buffer;
-        const mark = text.pos;
         writeClockTime(text, sec[i]!, nsec[i]!, this.#digits);
         text.byte(0x20);
         if (this.#summary.writeFrame(text, buffer, linkType[i]!, len, this.#tftp.size > 0, start, end)) {
@@ -115,7 +116,6 @@ export class PacketPrinter {
           if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
           continue;
         }
-        text.pos = mark;
       }
       // The zero-copy read: every use below formats the packet at once, and the
       // tracker keeps only strings and numbers copied out of the layers.
@@ -126,8 +126,10 @@ export class PacketPrinter {
         out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
         continue;
       }
-      writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
-      out.buffer.byte(0x20);
+      if (!timed) {
+        writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
+        out.buffer.byte(0x20);
+      }
       out.line(this.#summary.format(p.layers, p.issues, len));
       if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
       if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));

@@ -101,42 +101,17 @@ export class TextBuffer {
       this.ascii(String(n));
       return;
     }
-    if (this.pos + 10 > this.bytes.length) this.reserve(10);
-    const b = this.bytes;
     if (n < 10) {
-      b[this.pos++] = 48 + n;
+      this.byte(48 + n);
       return;
     }
-    let p = this.pos + (n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
-    this.pos = p;
-    // Two digits per division, from the right; after at most one step in
-    // floating point the rest fits int32 arithmetic, which is cheaper.
-    if (n > 0x7fffffff) {
-      const q = Math.floor(n / 100);
-      const r = n - q * 100;
-      b[--p] = LOW_DIGIT[r]!;
-      b[--p] = HIGH_DIGIT[r]!;
-      n = q;
-    }
-    let m = n | 0;
-    while (m >= 100) {
-      const q = (m / 100) | 0;
-      const r = m - q * 100;
-      b[--p] = LOW_DIGIT[r]!;
-      b[--p] = HIGH_DIGIT[r]!;
-      m = q;
-    }
-    if (m >= 10) {
-      b[--p] = LOW_DIGIT[m]!;
-      b[--p] = HIGH_DIGIT[m]!;
-    } else {
-      b[--p] = 48 + m;
-    }
+    this.digits(n, n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
   }
 
   /**
-   * `n` (0 <= n < 10^width, an integer) as exactly `width` decimal digits,
-   * zero-padded on the left: fractions of a second.
+   * `n` (an integer, 0 <= n < 2^32 and n < 10^width) as exactly `width`
+   * decimal digits, zero-padded on the left: fractions of a second, and the
+   * digits of {@link uint}.
    */
   digits(n: number, width: number): void {
     if (this.pos + width > this.bytes.length) this.reserve(width);
@@ -144,12 +119,15 @@ export class TextBuffer {
     let p = this.pos + width;
     this.pos = p;
     let k = width;
-    if (n > 0x7fffffff) {
-      for (; k > 0 && n > 0x7fffffff; k--) {
-        const q = Math.floor(n / 10);
-        b[--p] = 48 + n - q * 10;
-        n = q;
-      }
+    // Two digits per division, from the right; after at most one step in
+    // floating point the rest fits int32 arithmetic, which is cheaper.
+    if (n > 0x7fffffff && k >= 2) {
+      const q = Math.floor(n / 100);
+      const r = n - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
+      n = q;
+      k -= 2;
     }
     let m = n | 0;
     for (; k >= 2; k -= 2) {

@@ -38,23 +38,24 @@ let clockPrefix = "";
  * `sec` is whole seconds since the Unix epoch, `nsec` 0..999_999_999.
  */
 export function clockTime(sec: number, nsec: number, digits: 6 | 9 = 6): string {
-  if (sec !== clockSec) {
-    clockPrefix = clockPrefixOf(sec);
-    clockSec = sec;
-  }
   // One number-to-string with a leading 1 to keep the zeros, then drop the 1.
-  return clockPrefix + (digits === 6 ? String(1_000_000 + Math.floor(nsec / 1000)).slice(1) : String(1_000_000_000 + nsec).slice(1));
+  return clockPrefixFor(sec) + (digits === 6 ? String(1_000_000 + Math.floor(nsec / 1000)).slice(1) : String(1_000_000_000 + nsec).slice(1));
 }
 
 /** {@link clockTime}'s text, written into `out`. */
 export function writeClockTime(out: TextBuffer, sec: number, nsec: number, digits: 6 | 9 = 6): void {
+  out.ascii(clockPrefixFor(sec));
+  if (digits === 6) out.digits(Math.floor(nsec / 1000), 6);
+  else out.digits(nsec, 9);
+}
+
+/** "HH:MM:SS." of `sec`, kept for the next call with the same second. */
+function clockPrefixFor(sec: number): string {
   if (sec !== clockSec) {
     clockPrefix = clockPrefixOf(sec);
     clockSec = sec;
   }
-  out.ascii(clockPrefix);
-  if (digits === 6) out.digits(Math.floor(nsec / 1000), 6);
-  else out.digits(nsec, 9);
+  return clockPrefix;
 }
 
 function clockPrefixOf(sec: number): string {
