@@ -340,7 +340,7 @@ export function printDecodeRows(rows, log = console.log) {
   for (const r of rows) {
     let note = "";
     const other = r.vs === undefined ? peer : rows.find((x) => x.name === r.vs);
-    if (other && r !== other) note += `  x${(r.pps / other.pps).toFixed(2)} ${other.name.split(" -")[0].replace("TZ=UTC ", "")}`;
+    if (other && r !== other) note += `  x${(r.pps / other.pps).toFixed(2)} ${other.name === TSHARK_ROW ? "tshark" : "tcpdump"}`;
     if (r.others !== undefined && r.others.length > 0) note += `  (other run ${r.others.map((s) => mps(r.packets / s)).join(", ")})`;
     log(`${r.name.padEnd(44)} ${mps(r.pps).padStart(6)} M packets/s  ${r.seconds.toFixed(2).padStart(6)} s${note}`);
   }
