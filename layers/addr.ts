@@ -201,7 +201,72 @@ export function parseIpv6(text: string): Uint8Array {
   return out;
 }
 
-/** 4 bytes for an IPv4 text, 16 for IPv6 (any text with a colon); throws `RangeError`. */
+/**
+ * The family of an address text: 6 for any text with a colon (the only form
+ * an IPv6 address can take), else 4. Says which parser to use, not whether
+ * the text parses.
+ */
+export function ipFamily(text: string): 4 | 6 {
+  return text.includes(":") ? 6 : 4;
+}
+
+/** 4 bytes for an IPv4 text, 16 for IPv6 (by {@link ipFamily}); throws `RangeError`. */
 export function parseIp(text: string): Uint8Array {
-  return text.includes(":") ? parseIpv6(text) : parseIpv4(text);
+  return ipFamily(text) === 6 ? parseIpv6(text) : parseIpv4(text);
+}
+
+/**
+ * The text of an IP address held as bytes: dotted quad for 4 bytes, RFC 5952
+ * for 16. Throws `RangeError` for any other length.
+ */
+export function formatIp(b: Uint8Array, offset = 0, length = b.length - offset): string {
+  if (length === 4) return formatIpv4(b, offset);
+  if (length === 16) return formatIpv6(b, offset);
+  throw new RangeError(`Cannot format an IP address of ${length} bytes`);
+}
+
+/**
+ * An address a builder or a sender takes: the text users write, or the bytes
+ * the stack keeps (4 or 16 for IP, 6 for a MAC). Bytes are used as they are.
+ */
+export type AddressInput = string | Uint8Array;
+
+/** The bytes of an IP address given as text or bytes (text parsed by its family). */
+export function ipBytes(address: AddressInput): Uint8Array {
+  return typeof address === "string" ? parseIp(address) : address;
+}
+
+/** The 4 bytes of an IPv4 address given as text or bytes; throws `RangeError` for bad text or another length. */
+export function ipv4Bytes(address: AddressInput): Uint8Array {
+  if (typeof address === "string") return parseIpv4(address);
+  if (address.length !== 4) throw new RangeError(`An IPv4 address has 4 bytes, not ${address.length}`);
+  return address;
+}
+
+/** The 16 bytes of an IPv6 address given as text or bytes; throws `RangeError` for bad text or another length. */
+export function ipv6Bytes(address: AddressInput): Uint8Array {
+  if (typeof address === "string") return parseIpv6(address);
+  if (address.length !== 16) throw new RangeError(`An IPv6 address has 16 bytes, not ${address.length}`);
+  return address;
+}
+
+/** The 6 bytes of a MAC address given as text or bytes; throws `RangeError` for bad text or another length. */
+export function macBytes(address: AddressInput): Uint8Array {
+  if (typeof address === "string") return parseMac(address);
+  if (address.length !== 6) throw new RangeError(`A MAC address has 6 bytes, not ${address.length}`);
+  return address;
+}
+
+/** Whether two addresses held as bytes are the same (same length, same bytes). */
+export function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether `frame` holds `address` at `offset` (e.g. a header's destination field). */
+export function addressAt(frame: Uint8Array, offset: number, address: Uint8Array): boolean {
+  if (offset < 0 || offset + address.length > frame.length) return false;
+  for (let i = 0; i < address.length; i++) if (frame[offset + i] !== address[i]) return false;
+  return true;
 }

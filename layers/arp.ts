@@ -12,7 +12,8 @@
  * @module
  */
 import { formatHexColon, formatIpv4, formatIpv6, formatMac, parseIp, parseMac } from "./addr.ts";
-import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase, type Protocol } from "./core.ts";
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "./dispatch.ts";
 import { writeLinkAddress } from "./sll.ts";
 
 /** A decoded ARP message. */
@@ -109,7 +110,7 @@ export const arpCodec: Codec<ArpInput> = {
   write(v, out) {
     const { h, p } = sizes(v);
     const hardwareType = v.hardwareType ?? 1;
-    const protocolType = v.protocolType ?? 0x0800;
+    const protocolType = v.protocolType ?? ETHERTYPE_IPV4;
     const op = v.op ?? 1;
     out[0] = hardwareType >> 8;
     out[1] = hardwareType & 0xff;
@@ -125,4 +126,13 @@ export const arpCodec: Codec<ArpInput> = {
     out.set(hardware(v.targetMac).subarray(0, h), 8 + h + p);
     out.set(protocol(v.targetIp).subarray(0, p), 8 + 2 * h + p);
   },
+};
+
+/** ARP in the registry. */
+export const arpProtocol: Protocol<"arp", Arp, ArpInput> = {
+  kind: "arp",
+  decode: decodeArp,
+  codec: arpCodec,
+  pooled: true,
+  claims: { ethertypes: [ETHERTYPE_ARP] },
 };

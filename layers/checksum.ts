@@ -23,7 +23,8 @@
  *
  * @module
  */
-import type { ChecksumStatus, IpContext } from "./core.ts";
+import type { ChecksumStatus, IpContext, ReusableIpContext } from "./core.ts";
+import { IP_PROTOCOL_UDP } from "./dispatch.ts";
 
 /**
  * Unfolded ones-complement sum of the big-endian 16-bit words of `b[start, end)`,
@@ -217,7 +218,7 @@ export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: numb
  * frame) only when read, which keeps the decode hot path free of typed-array
  * allocations.
  */
-export class IpHeaderContext implements IpContext {
+export class IpHeaderContext implements ReusableIpContext {
   version: 4 | 6;
   upperLength: number;
   complete: boolean;
@@ -308,10 +309,6 @@ export function ipPseudoHeaderSum(ip: IpContext, protocol: number, upperLength: 
   return pseudoHeaderSum(ip.src, ip.dst, protocol, upperLength);
 }
 
-/** IP protocol numbers whose checksum covers a pseudo-header. */
-export const IP_PROTOCOL_UDP = 17;
-export const IP_PROTOCOL_TCP = 6;
-export const IP_PROTOCOL_ICMPV6 = 58;
 
 /**
  * Classify the checksum of a transport segment (UDP, TCP, ICMPv6).

@@ -11,8 +11,8 @@
  * `state.offset`, never reads outside that range, pushes one plain value onto
  * `state.layers`, narrows `state.offset`/`state.end` to its payload (link
  * padding dropped: `end` only ever moves down, `offset` only up, and
- * `offset <= end` holds on return) and returns the {@link Kind} of what comes
- * next, or `null` to stop. Bad bytes never throw: the decoder pushes what it
+ * `offset <= end` holds on return) and returns the name of the layer that
+ * comes next (looked up through `state.dispatch`), or `null` to stop. Bad bytes never throw: the decoder pushes what it
  * could read (or nothing), records an {@link Issue} and returns `null`. When
  * the walk stops, the pipeline turns a non-empty `[offset, end)` into the one
  * `payload` layer, as a `subarray` (a view, never a copy); values a decoder
@@ -25,33 +25,24 @@
  *
  * Encoding goes the other way, innermost first, so each header sees its finished
  * payload when it fills lengths and checksums. Each module exports a
- * {@link Codec} with `headerLength` and `write`.
+ * {@link Codec} with `headerLength` and `write` (and `append` for the layers
+ * whose length is known only once written).
+ *
+ * Each protocol module also exports one {@link Protocol} descriptor that
+ * names its decoder, codec and the wire values it claims; `registry.ts`
+ * assembles every table from those. This module knows no protocol and
+ * imports nothing.
  *
  * @module
  */
 
-import type { IpHeaderContext } from "./checksum.ts";
-
-/** Every layer name that can appear in a decoded packet or a build list. */
-export type Kind =
-  | "ethernet"
-  | "llc"
-  | "vlan"
-  | "sll"
-  | "sll2"
-  | "loopback"
-  | "arp"
-  | "ipv4"
-  | "ipv6"
-  | "icmp"
-  | "icmpv6"
-  | "udp"
-  | "tcp"
-  | "dns"
-  | "dhcp"
-  | "tftp"
-  | "http"
-  | "payload";
+/**
+ * A layer's name as it appears in a decoded value's `layer` field and in a
+ * build list ("ethernet", "ipv4", "udp", ...). The closed union of the names
+ * the package knows is `Kind`, assembled in `registry.ts` from the protocol
+ * descriptors; this contract module knows no protocol, so it speaks of names.
+ */
+export type LayerName = string;
 
 /** What kind of problem stopped or marked a decode. */
 export type IssueKind = "truncated" | "malformed";
@@ -61,7 +52,7 @@ export type IssueKind = "truncated" | "malformed";
  * layer name, e.g. "header length 60 exceeds 34 bytes".
  */
 export interface Issue {
-  layer: Kind;
+  layer: LayerName;
   kind: IssueKind;
   reason: string;
 }
@@ -114,6 +105,39 @@ export interface IpContext {
   laterFragment: boolean;
 }
 
+/**
+ * The lookups a decoder or a builder makes by wire value: which layer an
+ * ethertype, an IP protocol, a port or an address family announces, and the
+ * reverse, the value that announces a layer. Built once by `registry.ts` from
+ * the protocol descriptors' {@link Claims} and handed to decoders in the
+ * {@link DecodeState} and to codecs in the {@link EncodeContext}: protocol
+ * modules never import the registry (which imports them).
+ */
+export interface Dispatch {
+  /** the layer an ethertype (> 1500) announces, or null */
+  ethertype(type: number): LayerName | null;
+  /** the layer an IP protocol / IPv6 next header announces, or null */
+  ipProtocol(protocol: number): LayerName | null;
+  /** the application layer of a UDP datagram by port: destination first, then source */
+  udpPort(srcPort: number, dstPort: number): LayerName | null;
+  /** the application layer of a TCP segment by port: destination first, then source */
+  tcpPort(srcPort: number, dstPort: number): LayerName | null;
+  /** the application layer a TCP payload `bytes[start, end)` looks like from its first bytes, or null */
+  sniffTcp(bytes: Uint8Array, start: number, end: number): LayerName | null;
+  /** the layer a loopback address family announces, or null */
+  addressFamily(family: number): LayerName | null;
+  /** the ethertype a builder writes for a layer inside (its first claimed), or undefined */
+  ethertypeOf(kind: LayerName): number | undefined;
+  /** the IP protocol number a builder writes for a layer inside, or undefined */
+  ipProtocolOf(kind: LayerName): number | undefined;
+  /** the well-known UDP port of an application layer, or undefined */
+  udpPortOf(kind: LayerName): number | undefined;
+  /** the well-known TCP port of an application layer, or undefined */
+  tcpPortOf(kind: LayerName): number | undefined;
+  /** the loopback address family a builder writes for a layer inside, or undefined */
+  addressFamilyOf(kind: LayerName): number | undefined;
+}
+
 /** Options a caller passes to {@link DecodeState}. */
 export interface DecodeOptions {
   /** Stop after this many layers (e.g. 2 for link + network). Default: no limit. */
@@ -126,7 +150,17 @@ export interface DecodeOptions {
    * `ip` is valid during the call only (the pipeline reuses it for the next
    * datagram); its `src`/`dst` views stay valid, a hint may keep those.
    */
-  udpHint?: (srcPort: number, dstPort: number, ip: IpContext | null) => Kind | undefined;
+  udpHint?: (srcPort: number, dstPort: number, ip: IpContext | null) => LayerName | undefined;
+}
+
+/**
+ * An {@link IpContext} the IP decoders can point at the next header instead
+ * of allocating one per datagram (`IpHeaderContext` in `checksum.ts`).
+ * `addressSum`, when the caller has it, is the unfolded sum of the header's
+ * two addresses.
+ */
+export interface ReusableIpContext extends IpContext {
+  reset(version: 4 | 6, bytes: Uint8Array, headerOffset: number, upperLength: number, complete: boolean, laterFragment: boolean, addressSum?: number): this;
 }
 
 /**
@@ -155,7 +189,7 @@ export interface DecodeState {
    * so an `ip` it hands out (e.g. to `udpHint`) is only valid during that
    * decode call.
    */
-  spareIp?: IpHeaderContext;
+  spareIp?: ReusableIpContext;
   /**
    * Present only during a zero-copy read (`PacketDecoder.decodeReused`): the
    * values this state's earlier decodes pushed, which a fixed-shape decoder
@@ -166,41 +200,30 @@ export interface DecodeState {
   /** nesting depth: 0 for the frame, 1 inside an ICMP error's quoted datagram */
   depth: number;
   options: DecodeOptions;
+  /** the wire-value lookups (the registry's tables) */
+  dispatch: Dispatch;
   /**
    * Decode `bytes` (a view of just the quoted datagram: it is decoded from
    * offset 0 to its end) as `kind` and everything inside it, one level deeper,
    * into separate lists: for the datagram quoted in an ICMP/ICMPv6 error.
    * Provided by the pipeline, so protocol modules never import it.
    */
-  nest(kind: Kind, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] };
+  nest(kind: LayerName, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] };
 }
 
 /**
  * Decoder-owned values of the fixed-shape layers, by kind and by position in
  * `layers` (the position a decoder pushes at is `state.layers.length`), for the
- * zero-copy read. A decoder that uses it gets its value from {@link pooledValue}
- * and assigns every field every time, so nothing of an earlier packet shows;
- * a list it owns (IPv4 options, IPv6 extensions, TCP options) it empties and
- * refills. Layers whose shape varies by message (ICMP, DNS, DHCP, TFTP, HTTP,
- * LLC, SLL, ...) and conditionally present fields (an 802.3 Ethernet `length`)
- * are not pooled: those values are new on every decode.
+ * zero-copy read: one list per protocol whose descriptor says `pooled`, plus
+ * the pipeline's `payload` slots, in an object of fixed shape made by the
+ * registry (`newLayerPool`). A decoder that uses it gets its value from
+ * {@link pooledValue} and assigns every field every time, so nothing of an
+ * earlier packet shows; a list it owns (IPv4 options, IPv6 extensions, TCP
+ * options) it empties and refills. Layers whose shape varies by message (ICMP,
+ * DNS, DHCP, TFTP, HTTP, LLC, SLL, ...) and conditionally present fields (an
+ * 802.3 Ethernet `length`) are not pooled: those values are new on every decode.
  */
-export interface LayerPool {
-  ethernet: LayerBase[];
-  vlan: LayerBase[];
-  arp: LayerBase[];
-  ipv4: LayerBase[];
-  ipv6: LayerBase[];
-  udp: LayerBase[];
-  tcp: LayerBase[];
-  /** the pipeline's payload slots (their `value` is what it pushes) */
-  payload: LayerBase[];
-}
-
-/** An empty {@link LayerPool}. */
-export function newLayerPool(): LayerPool {
-  return { ethernet: [], vlan: [], arp: [], ipv4: [], ipv6: [], udp: [], tcp: [], payload: [] };
-}
+export type LayerPool = { readonly [kind: LayerName]: LayerBase[] | undefined };
 
 /**
  * The value a decoder fills for the layer at `position`: from `list` (one kind's
@@ -221,7 +244,7 @@ export function pooledValue<T extends LayerBase>(list: LayerBase[] | undefined, 
  * A protocol decoder: reads `bytes[state.offset, state.end)` and narrows that
  * range to its payload (see the module comment).
  */
-export type Decoder = (bytes: Uint8Array, state: DecodeState) => Kind | null;
+export type Decoder = (bytes: Uint8Array, state: DecodeState) => LayerName | null;
 
 /**
  * What an encoder can know about its surroundings. Built by the pipeline from the
@@ -234,9 +257,24 @@ export interface EncodeContext {
   outer: LayerBase | undefined;
   /** the nearest enclosing IP layer's addresses, for transport pseudo-headers */
   ip: { version: 4 | 6; src: Uint8Array; dst: Uint8Array } | undefined;
+  /**
+   * The registry's lookups, for the values that announce the layer inside
+   * (ethertype, protocol, port). The pipeline always sets it; a context made
+   * by hand without it (`encodeContext` in `encode.ts` makes complete ones)
+   * derives none of those numbers: they are written as 0, or the codec's own
+   * default.
+   */
+  dispatch?: Dispatch | undefined;
 }
 
-/** A protocol encoder. */
+/**
+ * A protocol encoder. A fixed-size header is written in two steps: the
+ * pipeline asks its `headerLength`, writes the payload, then calls `write`.
+ * A layer whose size is known only once written (DNS, DHCP, TFTP, HTTP, the
+ * payload) also has `append`, which writes the whole layer forward in one
+ * pass: `encodeInto` uses it for the layers at the end of a packet, so none
+ * is encoded twice.
+ */
 export interface Codec<V> {
   /** Bytes this layer writes before its payload. */
   headerLength(value: V, ctx: EncodeContext): number;
@@ -247,15 +285,66 @@ export interface Codec<V> {
    * written as given, even when invalid; unset ones are derived.
    */
   write(value: V, out: Uint8Array, ctx: EncodeContext): void;
+  /**
+   * Write the whole layer at `out[at, …)` and return where it ends. Throws a
+   * `RangeError` when `out` has too little room (nothing past `out.length` is
+   * ever written).
+   */
+  append?(value: V, out: Uint8Array, at: number, ctx: EncodeContext): number;
+  /** With `append`: at most this many bytes are written (sizes a new buffer). */
+  maxLength?(value: V, ctx: EncodeContext): number;
+}
+
+/**
+ * The wire values a protocol claims: the layer before it names it with one of
+ * these. The first value of a list is the one a builder writes.
+ */
+export interface Claims {
+  /** pcap link types whose frames start with this layer */
+  linkTypes?: readonly number[];
+  ethertypes?: readonly number[];
+  ipProtocols?: readonly number[];
+  udpPorts?: readonly number[];
+  tcpPorts?: readonly number[];
+  /** loopback (LINKTYPE_NULL / LOOP) address families */
+  addressFamilies?: readonly number[];
+  /** a TCP payload `bytes[start, end)` that starts like this protocol (consulted when no port claims it) */
+  sniffTcp?: (bytes: Uint8Array, start: number, end: number) => boolean;
+}
+
+/**
+ * One protocol, as the registry sees it: its name, decoder, codec, the wire
+ * values it claims and, for application layers, the one-line summary a
+ * printer shows (tcpdump's text after the ports). `V` and `I` are its decoded
+ * value and build input types, from which the registry assembles `AnyLayer`
+ * and `AnyInput`.
+ *
+ * @example
+ * ```ts
+ * export const udpProtocol: Protocol<"udp", Udp, UdpInput> = {
+ *   kind: "udp", decode: decodeUdp, codec: udpCodec, pooled: true, claims: { ipProtocols: [IP_PROTOCOL_UDP] },
+ * };
+ * ```
+ */
+export interface Protocol<K extends LayerName = LayerName, V extends LayerBase = LayerBase, I extends { layer: K } = { layer: K }> {
+  readonly kind: K;
+  /** absent for a layer the pipeline makes itself (`payload`) */
+  readonly decode?: Decoder;
+  readonly codec: Codec<I>;
+  readonly claims?: Claims;
+  /** whether the decoder reuses its values in the zero-copy read (a {@link LayerPool} list) */
+  readonly pooled?: boolean;
+  /** one line for a printer, or null to fall back to the transport summary (application layers) */
+  readonly summary?: (value: V) => string | null;
 }
 
 /** The plain decoded value of a layer. Each module defines its own, tagged by `layer`. */
 export interface LayerBase {
-  layer: Kind;
+  layer: LayerName;
 }
 
 // Modules define their own value interfaces (`Ethernet`, `Ipv4`, ...) extending
-// LayerBase; the closed union of all of them is `AnyLayer` in `layers/mod.ts`,
+// LayerBase; the closed union of all of them is `AnyLayer` in `registry.ts`,
 // and the union of their build inputs is `AnyInput` there.
 
 /** Build-input form of a decoded value type: `layer` required, every other field optional. */

@@ -2,8 +2,8 @@
  * The decode pipeline: bytes of one frame → a list of plain layer values,
  * outermost first, plus the issues met on the way.
  *
- * `DECODERS` maps each layer name to its module's decoder; a layer without an
- * entry (or a decoder that returns null) ends the walk, and the bytes left
+ * The registry's `DECODERS` maps each layer name to its module's decoder; a
+ * layer without an entry (or a decoder that returns null) ends the walk, and the bytes left
  * over become one `payload` layer (a view, not a copy). Decoders get the whole
  * frame and the current layer's range in `state.offset`/`state.end`, so the
  * walk makes no view per layer: the `payload` view is the only one. The walk
@@ -31,47 +31,9 @@
  *
  * @module
  */
-import { decodeArp } from "./arp.ts";
 import { IpHeaderContext, prepareWords, rangeView } from "./checksum.ts";
-import { newLayerPool, pooledValue, type DecodeOptions, type DecodeState, type Decoder, type Issue, type IpContext, type Kind, type LayerBase, type LayerPool, type Payload } from "./core.ts";
-import { decodeDhcp } from "./dhcp.ts";
-import { decodeDns } from "./dns.ts";
-import { decodeEthernet, decodeLlc } from "./ethernet.ts";
-import { decodeIcmp } from "./icmp.ts";
-import { decodeIcmpv6 } from "./icmpv6.ts";
-import { decodeIpv4 } from "./ipv4.ts";
-import { decodeIpv6 } from "./ipv6.ts";
-import { firstKind } from "./link_type.ts";
-import { decodeLoopback } from "./loopback.ts";
-import type { AnyLayer } from "./mod.ts";
-import { decodeSll } from "./sll.ts";
-import { decodeSll2 } from "./sll2.ts";
-import { decodeTcp } from "./tcp.ts";
-import { decodeHttp } from "./http.ts";
-import { decodeTftp } from "./tftp.ts";
-import { decodeUdp } from "./udp.ts";
-import { decodeVlan } from "./vlan.ts";
-
-/** Layer name → decoder. One line per protocol module. */
-export const DECODERS: { readonly [K in Kind]?: Decoder } = {
-  ethernet: decodeEthernet,
-  llc: decodeLlc,
-  vlan: decodeVlan,
-  sll: decodeSll,
-  sll2: decodeSll2,
-  loopback: decodeLoopback,
-  arp: decodeArp,
-  ipv4: decodeIpv4,
-  ipv6: decodeIpv6,
-  icmp: decodeIcmp,
-  icmpv6: decodeIcmpv6,
-  udp: decodeUdp,
-  tcp: decodeTcp,
-  dns: decodeDns,
-  dhcp: decodeDhcp,
-  tftp: decodeTftp,
-  http: decodeHttp,
-};
+import { pooledValue, type DecodeOptions, type DecodeState, type Decoder, type Dispatch, type Issue, type IpContext, type LayerBase, type LayerPool, type Payload } from "./core.ts";
+import { DECODERS, DISPATCH, firstKind, newLayerPool, type AnyLayer, type Kind } from "./registry.ts";
 
 /**
  * DECODERS as the walk reads it: an open-addressing table keyed by a hash of
@@ -82,11 +44,11 @@ export const DECODERS: { readonly [K in Kind]?: Decoder } = {
  */
 class DecoderTable {
   static readonly SIZE = 64;
-  readonly #names: (Kind | undefined)[] = new Array<Kind | undefined>(DecoderTable.SIZE).fill(undefined);
+  readonly #names: (string | undefined)[] = new Array<string | undefined>(DecoderTable.SIZE).fill(undefined);
   readonly #decoders: (Decoder | undefined)[] = new Array<Decoder | undefined>(DecoderTable.SIZE).fill(undefined);
 
-  constructor(table: { readonly [K in Kind]?: Decoder }) {
-    for (const [name, decoder] of Object.entries(table) as [Kind, Decoder][]) {
+  constructor(table: { readonly [name: string]: Decoder | undefined }) {
+    for (const [name, decoder] of Object.entries(table) as [string, Decoder][]) {
       let i = DecoderTable.slot(name);
       while (this.#names[i] !== undefined) i = (i + 1) & (DecoderTable.SIZE - 1);
       this.#names[i] = name;
@@ -99,7 +61,7 @@ class DecoderTable {
     return (name.charCodeAt(0) + name.charCodeAt(name.length - 1) * 2 + name.length * 5) & (DecoderTable.SIZE - 1);
   }
 
-  get(name: Kind): Decoder | undefined {
+  get(name: string): Decoder | undefined {
     let i = DecoderTable.slot(name);
     for (;;) {
       const at = this.#names[i];
@@ -150,6 +112,7 @@ class State implements DecodeState {
   ip: IpContext | null = null;
   pool: LayerPool | undefined = undefined;
   readonly spareIp = new IpHeaderContext(4, EMPTY, 0, 0, false, false);
+  readonly dispatch: Dispatch = DISPATCH;
   depth: number;
   options: DecodeOptions;
 
@@ -158,7 +121,7 @@ class State implements DecodeState {
     this.depth = depth;
   }
 
-  nest(kind: Kind, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] } {
+  nest(kind: string, bytes: Uint8Array): { layers: LayerBase[]; issues: Issue[] } {
     if (this.depth >= MAX_NEST_DEPTH) {
       const payload: Payload = { layer: "payload", data: bytes };
       return { layers: [payload], issues: [] };
@@ -170,7 +133,7 @@ class State implements DecodeState {
 }
 
 /** Walk from `kind` over `bytes[start, end)`, appending to `s.layers` and `s.issues`. */
-function run(kind: Kind | null, bytes: Uint8Array, s: State, start = 0, end = bytes.length): void {
+function run(kind: string | null, bytes: Uint8Array, s: State, start = 0, end = bytes.length): void {
   const userMax = s.options.maxLayers;
   s.offset = start;
   s.end = end;
@@ -192,7 +155,7 @@ function run(kind: Kind | null, bytes: Uint8Array, s: State, start = 0, end = by
       const payload: Payload = { layer: "payload", data: rangeView(bytes, rest, restEnd) };
       s.layers.push(payload);
     } else {
-      const slot = pooledValue(s.pool.payload, s.layers.length, newLazyPayload);
+      const slot = pooledValue(s.pool["payload"], s.layers.length, newLazyPayload);
       slot.point(bytes, rest, restEnd);
       s.layers.push(slot.value);
     }

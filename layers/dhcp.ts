@@ -23,7 +23,8 @@
  *
  * @module
  */
-import type { Codec, DecodeState, Decoder, LayerBase } from "./core.ts";
+import type { Codec, DecodeState, Decoder, LayerBase, Protocol } from "./core.ts";
+import { PORT_DHCP_CLIENT, PORT_DHCP_SERVER } from "./dispatch.ts";
 import { formatHexColon, formatIpv4, formatMac, parseIpv4 } from "./addr.ts";
 
 /** RFC 2131 §3: the four octets that open the options field. */
@@ -507,4 +508,12 @@ export const dhcpCodec: Codec<DhcpInput> = {
   write(value, out) {
     out.set(encodeDhcp(value), 0);
   },
+};
+
+/** DHCP (BOOTP) in the registry: UDP 67 (server) and 68 (client). */
+export const dhcpProtocol: Protocol<"dhcp", Dhcp, DhcpInput> = {
+  kind: "dhcp",
+  decode: decodeDhcp,
+  codec: dhcpCodec,
+  claims: { udpPorts: [PORT_DHCP_SERVER, PORT_DHCP_CLIENT] },
 };

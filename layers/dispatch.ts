@@ -1,147 +1,142 @@
 /**
- * Dispatch tables: which layer follows a given wire value (ethertype, IP
- * protocol, port), and the reverse lookups the builder uses to fill those
- * values from the layer inside. Plain `Map`s, built once; add a line to add a
- * protocol.
+ * The wire values the layers dispatch on, each written down once: link types,
+ * ethertypes (VLAN TPIDs among them), IP protocol numbers, well-known ports and
+ * loopback address families. Protocol modules claim these values in their
+ * descriptors, and `registry.ts` turns the claims into the lookup tables the
+ * decoder and the builder use; the printer and `peek.ts` test against the same
+ * names. No other file in `layers/` or `src/` spells one of these numbers.
+ *
+ * This module imports nothing: every other module may import it.
  *
  * @example
  * ```ts
- * import { ETHERTYPE, udpPortKind } from "./dispatch.ts";
- * ETHERTYPE.get(0x0800); // "ipv4"
- * udpPortKind(40000, 53); // "dns"
+ * import { ETHERTYPE_IPV4, isVlanTpid, IP_PROTOCOL_UDP } from "./dispatch.ts";
+ * isVlanTpid(0x88a8); // true
  * ```
  *
  * @module
  */
-import type { Kind } from "./core.ts";
 
-/** Ethertype → next layer (IEEE 802 numbers). */
-export const ETHERTYPE: ReadonlyMap<number, Kind> = new Map<number, Kind>([
-  [0x0800, "ipv4"],
-  [0x86dd, "ipv6"],
-  [0x0806, "arp"],
-  [0x8100, "vlan"], // IEEE 802.1Q customer tag
-  [0x88a8, "vlan"], // IEEE 802.1ad service tag (QinQ)
-  [0x9100, "vlan"], // pre-standard QinQ
-]);
-
-/** IP protocol / IPv6 next header → next layer (IANA protocol numbers). */
-export const IP_PROTOCOL: ReadonlyMap<number, Kind> = new Map<number, Kind>([
-  [1, "icmp"],
-  [58, "icmpv6"],
-  [6, "tcp"],
-  [17, "udp"],
-  [4, "ipv4"], // IP in IP (RFC 2003)
-  [41, "ipv6"], // IPv6 in IP (RFC 4213)
-]);
-
-/** Well-known UDP port → application layer. */
-export const UDP_PORT: ReadonlyMap<number, Kind> = new Map<number, Kind>([
-  [53, "dns"],
-  [5353, "dns"], // mDNS (RFC 6762) uses the DNS message format
-  [67, "dhcp"],
-  [68, "dhcp"],
-  [69, "tftp"],
-]);
-
-/** Well-known TCP port → application layer. */
-export const TCP_PORT: ReadonlyMap<number, Kind> = new Map<number, Kind>([
-  [53, "dns"],
-  [80, "http"],
-  [8080, "http"],
-  [8000, "http"],
-]);
-
-/** Layer → ethertype, for filling an outer Ethernet/VLAN/SLL type field. */
-export const ETHERTYPE_OF: ReadonlyMap<Kind, number> = new Map<Kind, number>([
-  ["ipv4", 0x0800],
-  ["ipv6", 0x86dd],
-  ["arp", 0x0806],
-  ["vlan", 0x8100],
-]);
-
-/** Layer → IP protocol number, for filling IPv4 protocol / IPv6 next header. */
-export const IP_PROTOCOL_OF: ReadonlyMap<Kind, number> = new Map<Kind, number>([
-  ["icmp", 1],
-  ["icmpv6", 58],
-  ["tcp", 6],
-  ["udp", 17],
-  ["ipv4", 4],
-  ["ipv6", 41],
-]);
+/** LINKTYPE_* values (https://www.tcpdump.org/linktypes.html). */
+export const LINKTYPE = {
+  /** BSD loopback: 4-byte address family in the capturing host's byte order */
+  NULL: 0,
+  ETHERNET: 1,
+  /** raw IPv4 or IPv6, told apart by the version nibble */
+  RAW: 101,
+  /** OpenBSD loopback: 4-byte address family in network byte order */
+  LOOP: 108,
+  /** Linux cooked capture v1 */
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  /** Linux cooked capture v2 */
+  LINUX_SLL2: 276,
+} as const;
 
 /**
- * The decode walk's form of a 16-bit-keyed table above: one byte per key,
- * indexing the table's distinct kinds, so a lookup is two array loads rather
- * than a Map's hashing (which showed as ~10% of a full decode). Built once from
- * the Map at load; the Maps stay the one place a protocol is added.
+ * DLT_RAW as some systems wrote it into pcap files before LINKTYPE_RAW existed:
+ * 12 (most BSDs, Linux) and 14 (OpenBSD). Both mean raw IP.
  */
-class DenseKindTable {
-  readonly #index = new Uint8Array(0x10000);
-  readonly #kinds: (Kind | null)[] = [null];
+export const DLT_RAW_ALIASES: readonly number[] = [12, 14];
 
-  constructor(table: ReadonlyMap<number, Kind>) {
+/** Whether a link type is raw IP (LINKTYPE_RAW or one of its DLT aliases): IPv4 or IPv6 by the version nibble. */
+export function isRawIpLinkType(linkType: number): boolean {
+  return linkType === LINKTYPE.RAW || linkType === 12 || linkType === 14;
+}
+
+// Ethertypes (IEEE 802 numbers).
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_IPV6 = 0x86dd;
+/** IEEE 802.1Q customer tag */
+export const ETHERTYPE_VLAN = 0x8100;
+/** IEEE 802.1ad service tag (QinQ) */
+export const ETHERTYPE_QINQ = 0x88a8;
+/** pre-standard QinQ */
+export const ETHERTYPE_QINQ_OLD = 0x9100;
+/** The tag protocol identifiers that announce a VLAN tag, the one a builder writes first. */
+export const VLAN_TPIDS: readonly number[] = [ETHERTYPE_VLAN, ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD];
+
+/** Whether an ethertype announces a VLAN tag (802.1Q, 802.1ad, pre-standard QinQ). */
+export function isVlanTpid(type: number): boolean {
+  return type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD;
+}
+
+/** IEEE 802.3: a type field up to this value is a length, and an LLC header follows. */
+export const ETHERNET_MAX_LENGTH = 1500;
+/** Linux ETH_P_802_2: in a cooked-capture protocol field, the payload is an 802.2 LLC frame. */
+export const ETH_P_802_2 = 4;
+
+// IP protocol numbers / IPv6 next headers (IANA).
+export const IP_PROTOCOL_HOPOPT = 0;
+export const IP_PROTOCOL_ICMP = 1;
+/** IP in IP (RFC 2003) */
+export const IP_PROTOCOL_IPV4 = 4;
+export const IP_PROTOCOL_TCP = 6;
+export const IP_PROTOCOL_UDP = 17;
+/** IPv6 in IP (RFC 4213) */
+export const IP_PROTOCOL_IPV6 = 41;
+export const IP_PROTOCOL_IPV6_ROUTE = 43;
+export const IP_PROTOCOL_IPV6_FRAG = 44;
+export const IP_PROTOCOL_ICMPV6 = 58;
+export const IP_PROTOCOL_IPV6_NONXT = 59;
+export const IP_PROTOCOL_IPV6_OPTS = 60;
+export const IP_PROTOCOL_DCCP = 33;
+export const IP_PROTOCOL_SCTP = 132;
+export const IP_PROTOCOL_UDPLITE = 136;
+
+/** Transport protocols whose first four bytes are the source and destination port. */
+export function hasPorts(protocol: number): boolean {
+  return (
+    protocol === IP_PROTOCOL_TCP || protocol === IP_PROTOCOL_UDP || protocol === IP_PROTOCOL_DCCP ||
+    protocol === IP_PROTOCOL_SCTP || protocol === IP_PROTOCOL_UDPLITE
+  );
+}
+
+/** IPv6 extension headers with the generic shape (next header, length in 8-byte units, RFC 8200 §4). */
+export function isIpv6OptionsHeader(nextHeader: number): boolean {
+  return nextHeader === IP_PROTOCOL_HOPOPT || nextHeader === IP_PROTOCOL_IPV6_ROUTE || nextHeader === IP_PROTOCOL_IPV6_OPTS;
+}
+
+// Well-known ports.
+export const PORT_DNS = 53;
+export const PORT_DHCP_SERVER = 67;
+export const PORT_DHCP_CLIENT = 68;
+export const PORT_TFTP = 69;
+export const PORT_HTTP = 80;
+export const PORT_HTTP_ALT = 8080;
+export const PORT_HTTP_ALT2 = 8000;
+/** mDNS (RFC 6762) uses the DNS message format */
+export const PORT_MDNS = 5353;
+
+// Loopback address families (LINKTYPE_NULL / LINKTYPE_LOOP).
+export const AF_INET = 2;
+/** AF_INET6 differs by OS: 10 Linux, 24 NetBSD/OpenBSD/BSD/OS, 28 FreeBSD/DragonFly, 30 macOS/iOS. */
+export const AF_INET6_LINUX = 10;
+export const AF_INET6_BSD = 24;
+export const AF_INET6_FREEBSD = 28;
+export const AF_INET6_DARWIN = 30;
+
+/**
+ * A 16-bit-keyed table of layer names in the decode walk's form: one byte per
+ * key indexing the table's distinct names, so a lookup is two array loads
+ * rather than a Map's hashing (which showed as ~10% of a full decode).
+ */
+export class DenseKindTable {
+  readonly #index = new Uint8Array(0x10000);
+  readonly #kinds: (string | null)[] = [null];
+
+  constructor(table: ReadonlyMap<number, string>) {
     for (const [key, kind] of table) {
       let i = this.#kinds.indexOf(kind);
       if (i < 0) i = this.#kinds.push(kind) - 1;
-      this.#index[key] = i;
+      this.#index[key & 0xffff] = i;
     }
   }
 
-  /** The kind for `key` (0..0xffff), or null. */
-  get(key: number): Kind | null {
+  /** The name for `key` (0..0xffff), or null. */
+  get(key: number): string | null {
     return this.#kinds[this.#index[key & 0xffff]!]!;
   }
-}
-
-const ETHERTYPE_DENSE = new DenseKindTable(ETHERTYPE);
-const IP_PROTOCOL_DENSE = new DenseKindTable(IP_PROTOCOL);
-const UDP_PORT_DENSE = new DenseKindTable(UDP_PORT);
-const TCP_PORT_DENSE = new DenseKindTable(TCP_PORT);
-
-/** The layer after an ethertype (`ETHERTYPE`), or null. */
-export function ethertypeKind(type: number): Kind | null {
-  return ETHERTYPE_DENSE.get(type);
-}
-
-/** The layer after an IP protocol / IPv6 next header (`IP_PROTOCOL`), or null. */
-export function ipProtocolKind(protocol: number): Kind | null {
-  return IP_PROTOCOL_DENSE.get(protocol);
-}
-
-/** Application layer for a UDP datagram: destination port first, then source. */
-export function udpPortKind(srcPort: number, dstPort: number): Kind | null {
-  return UDP_PORT_DENSE.get(dstPort) ?? UDP_PORT_DENSE.get(srcPort);
-}
-
-/** Application layer for a TCP segment by port: destination port first, then source. */
-export function tcpPortKind(srcPort: number, dstPort: number): Kind | null {
-  return TCP_PORT_DENSE.get(dstPort) ?? TCP_PORT_DENSE.get(srcPort);
-}
-
-// HTTP/1.x request methods (RFC 9110 §9, RFC 5789 PATCH), each followed by a space.
-const METHODS: readonly Uint8Array[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"].map(
-  (m) => Uint8Array.from(m + " ", (c) => c.charCodeAt(0)),
-);
-const HTTP_VERSION = Uint8Array.from("HTTP/1.", (c) => c.charCodeAt(0));
-
-function startsWith(b: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
-  if (end - start < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[start + i] !== prefix[i]) return false;
-  return true;
-}
-
-/**
- * Guess the protocol of a TCP payload `payload[start, end)` from its first
- * bytes: `"http"` when it starts with an HTTP/1.x method and a space, or with
- * `HTTP/1.` (a response).
- */
-export function sniffTcp(payload: Uint8Array, start = 0, end = payload.length): Kind | null {
-  if (end - start < 4) return null;
-  // Every method and "HTTP/1." starts with an upper-case letter: most payloads stop here.
-  const first = payload[start]!;
-  if (first < 0x41 || first > 0x5a) return null;
-  if (startsWith(payload, start, end, HTTP_VERSION)) return "http";
-  for (const m of METHODS) if (startsWith(payload, start, end, m)) return "http";
-  return null;
 }

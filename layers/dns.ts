@@ -26,7 +26,8 @@
  *
  * @module
  */
-import type { Codec, DecodeState, Decoder, EncodeContext, IssueKind, LayerBase } from "./core.ts";
+import type { Codec, DecodeState, Decoder, EncodeContext, IssueKind, LayerBase, Protocol } from "./core.ts";
+import { PORT_DNS, PORT_MDNS } from "./dispatch.ts";
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./addr.ts";
 import { rangeView } from "./checksum.ts";
 
@@ -964,4 +965,12 @@ export const dnsCodec: Codec<DnsInput> = {
       out.set(msg, 2);
     } else out.set(msg, 0);
   },
+};
+
+/** DNS in the registry: UDP 53 and 5353 (mDNS), TCP 53. */
+export const dnsProtocol: Protocol<"dns", Dns, DnsInput> = {
+  kind: "dns",
+  decode: decodeDns,
+  codec: dnsCodec,
+  claims: { udpPorts: [PORT_DNS, PORT_MDNS], tcpPorts: [PORT_DNS] },
 };

@@ -20,7 +20,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, LayerBase } from "./core.ts";
+import type { Codec, Decoder, LayerBase, Protocol } from "./core.ts";
+import { PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2 } from "./dispatch.ts";
 import { rangeView } from "./checksum.ts";
 
 /** A header field as sent: name with its case, value without the SP and HTAB around it. */
@@ -420,4 +421,38 @@ export const httpCodec: Codec<HttpInput> = {
   write(value, out) {
     out.set(encodeHttp(value), 0);
   },
+};
+
+// HTTP/1.x request methods (RFC 9110 §9, RFC 5789 PATCH), each followed by a space.
+const METHODS: readonly Uint8Array[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"].map(
+  (m) => Uint8Array.from(m + " ", (c) => c.charCodeAt(0)),
+);
+const HTTP_VERSION = Uint8Array.from("HTTP/1.", (c) => c.charCodeAt(0));
+
+function startsWith(b: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * Whether a TCP payload `payload[start, end)` starts like HTTP/1.x: a request
+ * method and a space, or `HTTP/1.` (a response).
+ */
+export function looksLikeHttp(payload: Uint8Array, start = 0, end = payload.length): boolean {
+  if (end - start < 4) return false;
+  // Every method and "HTTP/1." starts with an upper-case letter: most payloads stop here.
+  const first = payload[start]!;
+  if (first < 0x41 || first > 0x5a) return false;
+  if (startsWith(payload, start, end, HTTP_VERSION)) return true;
+  for (const m of METHODS) if (startsWith(payload, start, end, m)) return true;
+  return false;
+}
+
+/** HTTP in the registry: TCP 80, 8080, 8000, and any TCP payload that starts like HTTP/1.x. */
+export const httpProtocol: Protocol<"http", Http, HttpInput> = {
+  kind: "http",
+  decode: decodeHttp,
+  codec: httpCodec,
+  claims: { tcpPorts: [PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2], sniffTcp: looksLikeHttp },
 };

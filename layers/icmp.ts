@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type Issue, type LayerBase } from "./core.ts";
+import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type Issue, type LayerBase, type Protocol } from "./core.ts";
+import { IP_PROTOCOL_ICMP } from "./dispatch.ts";
 import { checksumOk, internetChecksum } from "./checksum.ts";
 import { formatIpv4, parseIpv4 } from "./addr.ts";
 
@@ -291,3 +292,11 @@ function writeIdSeq(value: IcmpInput, out: Uint8Array): void {
   out[6] = seq >>> 8;
   out[7] = seq;
 }
+
+/** ICMP in the registry. */
+export const icmpProtocol: Protocol<"icmp", Icmp, IcmpInput> = {
+  kind: "icmp",
+  decode: decodeIcmp,
+  codec: icmpCodec,
+  claims: { ipProtocols: [IP_PROTOCOL_ICMP] },
+};

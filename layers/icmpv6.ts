@@ -20,8 +20,9 @@
  *
  * @module
  */
-import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type Issue, type IssueKind, type LayerBase } from "./core.ts";
-import { checksumStatusAt, finishChecksum, onesSum, pseudoHeaderSum, IP_PROTOCOL_ICMPV6 } from "./checksum.ts";
+import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type Issue, type IssueKind, type LayerBase, type Protocol } from "./core.ts";
+import { checksumStatusAt, finishChecksum, onesSum, pseudoHeaderSum } from "./checksum.ts";
+import { IP_PROTOCOL_ICMPV6 } from "./dispatch.ts";
 import { formatHexColon, formatIpv6, formatMac, parseIpv6 } from "./addr.ts";
 
 /** ICMPv6 message types (IANA "ICMPv6 Parameters"). */
@@ -529,4 +530,12 @@ export const icmpv6Codec: Codec<Icmpv6Input> = {
     out[2] = checksum >>> 8;
     out[3] = checksum;
   },
+};
+
+/** ICMPv6 in the registry. */
+export const icmpv6Protocol: Protocol<"icmpv6", Icmpv6, Icmpv6Input> = {
+  kind: "icmpv6",
+  decode: decodeIcmpv6,
+  codec: icmpv6Codec,
+  claims: { ipProtocols: [IP_PROTOCOL_ICMPV6] },
 };

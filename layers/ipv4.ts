@@ -19,8 +19,8 @@
  */
 import { formatIpv4, parseIpv4 } from "./addr.ts";
 import { foldSum, internetChecksum, IpHeaderContext, onesSum } from "./checksum.ts";
-import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
-import { IP_PROTOCOL_OF, ipProtocolKind } from "./dispatch.ts";
+import { pooledValue, type Codec, type Decoder, type Dispatch, type Input, type LayerBase, type Protocol } from "./core.ts";
+import { AF_INET, ETHERTYPE_IPV4, IP_PROTOCOL_IPV4, LINKTYPE } from "./dispatch.ts";
 
 /**
  * One IPv4 option. `type` is the whole option-type octet (copied flag, class,
@@ -277,7 +277,7 @@ export const decodeIpv4: Decoder = (bytes, state) => {
     return null;
   }
   if (fragmentOffset > 0) return null; // RFC 791: only the first fragment holds the transport header
-  return ipProtocolKind(protocol);
+  return state.dispatch.ipProtocol(protocol);
 };
 
 // ---- encoding ----
@@ -324,8 +324,8 @@ export function encodeIpv4Options(options: readonly Ipv4OptionInput[] | undefine
 }
 
 /** The IPv4 protocol number for the layer inside, 0 when there is none. */
-function protocolFor(inner: LayerBase | undefined): number {
-  return inner === undefined ? 0 : (IP_PROTOCOL_OF.get(inner.layer) ?? 0);
+function protocolFor(inner: LayerBase | undefined, dispatch: Dispatch | undefined): number {
+  return inner === undefined ? 0 : (dispatch?.ipProtocolOf(inner.layer) ?? 0);
 }
 
 export const ipv4Codec: Codec<Ipv4Input> = {
@@ -349,7 +349,7 @@ export const ipv4Codec: Codec<Ipv4Input> = {
     out[6] = flags >> 8;
     out[7] = flags & 0xff;
     out[8] = v.ttl ?? 64;
-    out[9] = v.protocol ?? protocolFor(ctx.inner);
+    out[9] = v.protocol ?? protocolFor(ctx.inner, ctx.dispatch);
     out[10] = 0;
     out[11] = 0;
     out.set(v.src === undefined ? [0, 0, 0, 0] : parseIpv4(v.src), 12);
@@ -361,3 +361,11 @@ export const ipv4Codec: Codec<Ipv4Input> = {
   },
 };
 
+/** IPv4 in the registry: after ethertype 0x0800, IP protocol 4 (IP in IP), AF_INET, LINKTYPE_IPV4. */
+export const ipv4Protocol: Protocol<"ipv4", Ipv4, Ipv4Input> = {
+  kind: "ipv4",
+  decode: decodeIpv4,
+  codec: ipv4Codec,
+  pooled: true,
+  claims: { ethertypes: [ETHERTYPE_IPV4], ipProtocols: [IP_PROTOCOL_IPV4], addressFamilies: [AF_INET], linkTypes: [LINKTYPE.IPV4] },
+};

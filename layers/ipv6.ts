@@ -20,8 +20,11 @@
  */
 import { formatIpv6, parseIpv6 } from "./addr.ts";
 import { IpHeaderContext } from "./checksum.ts";
-import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
-import { IP_PROTOCOL_OF, ipProtocolKind } from "./dispatch.ts";
+import { pooledValue, type Codec, type Decoder, type Dispatch, type Input, type LayerBase, type Protocol } from "./core.ts";
+import {
+  AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETHERTYPE_IPV6, IP_PROTOCOL_HOPOPT, IP_PROTOCOL_IPV6,
+  IP_PROTOCOL_IPV6_FRAG, IP_PROTOCOL_IPV6_NONXT, IP_PROTOCOL_IPV6_OPTS, IP_PROTOCOL_IPV6_ROUTE, LINKTYPE,
+} from "./dispatch.ts";
 
 /** One option of a hop-by-hop or destination options header (RFC 8200 §4.2). */
 export interface Ipv6Option {
@@ -92,13 +95,18 @@ export type Ipv6Input = Omit<Input<Ipv6>, "extensions"> & { extensions?: Ipv6Ext
 
 /** Next-header value → extension type. */
 export const IPV6_EXTENSION: ReadonlyMap<number, Ipv6ExtensionType> = new Map<number, Ipv6ExtensionType>([
-  [0, "hopByHop"],
-  [43, "routing"],
-  [44, "fragment"],
-  [60, "destination"],
+  [IP_PROTOCOL_HOPOPT, "hopByHop"],
+  [IP_PROTOCOL_IPV6_ROUTE, "routing"],
+  [IP_PROTOCOL_IPV6_FRAG, "fragment"],
+  [IP_PROTOCOL_IPV6_OPTS, "destination"],
 ]);
 
-const EXTENSION_NUMBER: Readonly<Record<Ipv6ExtensionType, number>> = { hopByHop: 0, routing: 43, fragment: 44, destination: 60 };
+const EXTENSION_NUMBER: Readonly<Record<Ipv6ExtensionType, number>> = {
+  hopByHop: IP_PROTOCOL_HOPOPT,
+  routing: IP_PROTOCOL_IPV6_ROUTE,
+  fragment: IP_PROTOCOL_IPV6_FRAG,
+  destination: IP_PROTOCOL_IPV6_OPTS,
+};
 
 const OPTION_NAMES: ReadonlyMap<number, string> = new Map([
   [0x00, "pad1"],
@@ -254,13 +262,13 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   }
   if (laterFragment) return null;
   // 59 (no next header), 50 (ESP), 51 (AH) and anything unknown: the rest is payload.
-  return nh === 59 ? null : ipProtocolKind(nh);
+  return nh === IP_PROTOCOL_IPV6_NONXT ? null : state.dispatch.ipProtocol(nh);
 };
 
 // ---- encoding ----
 
-function nextHeaderFor(inner: LayerBase | undefined): number {
-  return inner === undefined ? 59 : (IP_PROTOCOL_OF.get(inner.layer) ?? 59);
+function nextHeaderFor(inner: LayerBase | undefined, dispatch: Dispatch | undefined): number {
+  return inner === undefined ? IP_PROTOCOL_IPV6_NONXT : (dispatch?.ipProtocolOf(inner.layer) ?? IP_PROTOCOL_IPV6_NONXT);
 }
 
 /** Extension body bytes after the first two octets, before padding. */
@@ -304,20 +312,20 @@ function extensionBytes(e: Ipv6ExtensionInput, nextHeader: number): number[] {
 }
 
 /** All extension headers in order, each pointing at the next. */
-export function encodeIpv6Extensions(exts: readonly Ipv6ExtensionInput[] | undefined, inner: LayerBase | undefined): Uint8Array {
+export function encodeIpv6Extensions(exts: readonly Ipv6ExtensionInput[] | undefined, inner: LayerBase | undefined, dispatch?: Dispatch): Uint8Array {
   if (exts === undefined || exts.length === 0) return EMPTY;
   const bytes: number[] = [];
   for (let i = 0; i < exts.length; i++) {
     const following = exts[i + 1];
-    bytes.push(...extensionBytes(exts[i]!, following === undefined ? nextHeaderFor(inner) : EXTENSION_NUMBER[following.type]));
+    bytes.push(...extensionBytes(exts[i]!, following === undefined ? nextHeaderFor(inner, dispatch) : EXTENSION_NUMBER[following.type]));
   }
   return Uint8Array.from(bytes);
 }
 
 export const ipv6Codec: Codec<Ipv6Input> = {
-  headerLength: (v, ctx) => 40 + encodeIpv6Extensions(v.extensions, ctx.inner).length,
+  headerLength: (v, ctx) => 40 + encodeIpv6Extensions(v.extensions, ctx.inner, ctx.dispatch).length,
   write(v, out, ctx) {
-    const exts = encodeIpv6Extensions(v.extensions, ctx.inner);
+    const exts = encodeIpv6Extensions(v.extensions, ctx.inner, ctx.dispatch);
     const first = v.extensions?.[0];
     const trafficClass = v.trafficClass ?? 0;
     const flowLabel = v.flowLabel ?? 0;
@@ -328,10 +336,28 @@ export const ipv6Codec: Codec<Ipv6Input> = {
     out[3] = flowLabel & 0xff;
     out[4] = (payloadLength >> 8) & 0xff;
     out[5] = payloadLength & 0xff;
-    out[6] = v.nextHeader ?? (first === undefined ? nextHeaderFor(ctx.inner) : EXTENSION_NUMBER[first.type]);
+    out[6] = v.nextHeader ?? (first === undefined ? nextHeaderFor(ctx.inner, ctx.dispatch) : EXTENSION_NUMBER[first.type]);
     out[7] = v.hopLimit ?? 64;
     out.set(v.src === undefined ? new Uint8Array(16) : parseIpv6(v.src), 8);
     out.set(v.dst === undefined ? new Uint8Array(16) : parseIpv6(v.dst), 24);
     out.set(exts, 40);
+  },
+};
+
+/**
+ * IPv6 in the registry: after ethertype 0x86dd, IP protocol 41 (IPv6 in IP),
+ * the AF_INET6 values of the BSDs, Linux and macOS (24, the first libpcap
+ * documents, is what a builder writes), LINKTYPE_IPV6.
+ */
+export const ipv6Protocol: Protocol<"ipv6", Ipv6, Ipv6Input> = {
+  kind: "ipv6",
+  decode: decodeIpv6,
+  codec: ipv6Codec,
+  pooled: true,
+  claims: {
+    ethertypes: [ETHERTYPE_IPV6],
+    ipProtocols: [IP_PROTOCOL_IPV6],
+    addressFamilies: [AF_INET6_BSD, AF_INET6_LINUX, AF_INET6_FREEBSD, AF_INET6_DARWIN],
+    linkTypes: [LINKTYPE.IPV6],
   },
 };

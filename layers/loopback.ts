@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, Input, Kind, LayerBase } from "./core.ts";
+import type { Codec, Decoder, Dispatch, Input, LayerBase, Protocol } from "./core.ts";
+import { LINKTYPE } from "./dispatch.ts";
 
 /** A decoded loopback header. */
 export interface Loopback extends LayerBase {
@@ -31,15 +32,6 @@ export interface Loopback extends LayerBase {
  */
 export type LoopbackInput = Input<Loopback>;
 
-/** Address family → next layer. */
-export const LOOPBACK_FAMILY: ReadonlyMap<number, Kind> = new Map<number, Kind>([
-  [2, "ipv4"],
-  [10, "ipv6"], // Linux
-  [24, "ipv6"], // NetBSD, OpenBSD, BSD/OS
-  [28, "ipv6"], // FreeBSD, DragonFly BSD
-  [30, "ipv6"], // macOS, iOS
-]);
-
 export const decodeLoopback: Decoder = (bytes, state) => {
   const at = state.offset;
   const n = state.end - at;
@@ -56,19 +48,27 @@ export const decodeLoopback: Decoder = (bytes, state) => {
   const value: Loopback = { layer: "loopback", family, byteOrder: big ? "big" : "little" };
   state.layers.push(value);
   state.offset = at + 4;
-  return LOOPBACK_FAMILY.get(family) ?? null;
+  return state.dispatch.addressFamily(family);
 };
 
-function familyFor(inner: LayerBase | undefined): number {
-  return inner?.layer === "ipv6" ? 24 : inner?.layer === "ipv4" ? 2 : 0;
+function familyFor(inner: LayerBase | undefined, dispatch: Dispatch | undefined): number {
+  return inner === undefined ? 0 : (dispatch?.addressFamilyOf(inner.layer) ?? 0);
 }
 
 export const loopbackCodec: Codec<LoopbackInput> = {
   headerLength: () => 4,
   write(v, out, ctx) {
-    const f = (v.family ?? familyFor(ctx.inner)) >>> 0;
+    const f = (v.family ?? familyFor(ctx.inner, ctx.dispatch)) >>> 0;
     const b = [(f >>> 24) & 0xff, (f >>> 16) & 0xff, (f >>> 8) & 0xff, f & 0xff];
     if (v.byteOrder === "little") b.reverse();
     out.set(b, 0);
   },
+};
+
+/** Loopback in the registry: the first layer of LINKTYPE_NULL and LINKTYPE_LOOP frames. */
+export const loopbackProtocol: Protocol<"loopback", Loopback, LoopbackInput> = {
+  kind: "loopback",
+  decode: decodeLoopback,
+  codec: loopbackCodec,
+  claims: { linkTypes: [LINKTYPE.NULL, LINKTYPE.LOOP] },
 };

@@ -12,8 +12,8 @@
  * @module
  */
 import { formatHexColon, formatMac } from "./addr.ts";
-import type { Codec, DecodeState, Decoder, EncodeContext, Input, Kind, LayerBase } from "./core.ts";
-import { ethertypeKind } from "./dispatch.ts";
+import type { Codec, DecodeState, Decoder, EncodeContext, Input, LayerBase, LayerName, Protocol } from "./core.ts";
+import { ETH_P_802_2, LINKTYPE } from "./dispatch.ts";
 import { ethertypeFor } from "./ethernet.ts";
 
 /** A decoded SLL header. Numbers stay numbers (packet type 0 host .. 4 outgoing; ARPHRD_* address types). */
@@ -38,8 +38,6 @@ export interface Sll extends LayerBase {
  */
 export type SllInput = Input<Sll>;
 
-/** Linux ETH_P_802_2: the payload is an 802.2 LLC frame. */
-const ETH_P_802_2 = 4;
 
 /** Text form of a link-layer address field (shared with SLL2). */
 export function formatLinkAddress(b: Uint8Array, offset: number, stated: number): string {
@@ -59,15 +57,15 @@ export function writeLinkAddress(out: Uint8Array, offset: number, text: string |
 }
 
 /** The layer after a cooked-capture protocol field; the payload starts at `start`. */
-export function sllNext(protocol: number, start: number, state: DecodeState): Kind | null {
+export function sllNext(protocol: number, start: number, state: DecodeState): LayerName | null {
   state.offset = start;
   if (protocol === ETH_P_802_2) return "llc";
-  return ethertypeKind(protocol);
+  return state.dispatch.ethertype(protocol);
 }
 
 /** Protocol field to write for the layer inside. */
 export function sllProtocolFor(ctx: EncodeContext, inner: LayerBase | undefined = ctx.inner): number {
-  return inner?.layer === "llc" ? ETH_P_802_2 : ethertypeFor(inner);
+  return inner?.layer === "llc" ? ETH_P_802_2 : ethertypeFor(inner, ctx.dispatch);
 }
 
 export const decodeSll: Decoder = (bytes, state) => {
@@ -109,4 +107,12 @@ export const sllCodec: Codec<SllInput> = {
     out[14] = protocol >> 8;
     out[15] = protocol & 0xff;
   },
+};
+
+/** SLL in the registry: the first layer of LINKTYPE_LINUX_SLL frames. */
+export const sllProtocol: Protocol<"sll", Sll, SllInput> = {
+  kind: "sll",
+  decode: decodeSll,
+  codec: sllCodec,
+  claims: { linkTypes: [LINKTYPE.LINUX_SLL] },
 };

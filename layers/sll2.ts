@@ -10,7 +10,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, Input, LayerBase } from "./core.ts";
+import type { Codec, Decoder, Input, LayerBase, Protocol } from "./core.ts";
+import { LINKTYPE } from "./dispatch.ts";
 import { formatLinkAddress, sllNext, sllProtocolFor, writeLinkAddress } from "./sll.ts";
 
 /** A decoded SLL2 header. */
@@ -72,4 +73,12 @@ export const sll2Codec: Codec<Sll2Input> = {
     const n = writeLinkAddress(out, 12, v.address);
     out[11] = v.addressLength ?? n;
   },
+};
+
+/** SLL2 in the registry: the first layer of LINKTYPE_LINUX_SLL2 frames. */
+export const sll2Protocol: Protocol<"sll2", Sll2, Sll2Input> = {
+  kind: "sll2",
+  decode: decodeSll2,
+  codec: sll2Codec,
+  claims: { linkTypes: [LINKTYPE.LINUX_SLL2] },
 };

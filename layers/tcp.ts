@@ -29,9 +29,9 @@
  *
  * @module
  */
-import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
-import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_TCP } from "./checksum.ts";
-import { sniffTcp, TCP_PORT, tcpPortKind } from "./dispatch.ts";
+import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type IpContext, type IssueKind, type LayerBase, type Protocol } from "./core.ts";
+import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } from "./checksum.ts";
+import { IP_PROTOCOL_TCP } from "./dispatch.ts";
 import { parseTcpOptions, tcpOptionsLength, writeTcpOptions, type TcpOption } from "./tcp_options.ts";
 
 /** Bytes in the TCP header without options. */
@@ -329,15 +329,8 @@ export const decodeTcp: Decoder = (bytes, state) => {
   }
   state.offset = at + headerLength;
   if (headerLength === n) return null;
-  return tcpPortKind(srcPort, dstPort) ?? sniffTcp(bytes, at + headerLength, state.end) ?? "payload";
+  return state.dispatch.tcpPort(srcPort, dstPort) ?? state.dispatch.sniffTcp(bytes, at + headerLength, state.end) ?? "payload";
 };
-
-/** The well-known TCP port of a layer kind (first entry in the port table), if it has one. */
-function wellKnownPort(kind: Kind | undefined): number | undefined {
-  if (kind === undefined) return undefined;
-  for (const [port, k] of TCP_PORT) if (k === kind) return port;
-  return undefined;
-}
 
 /** Header bytes for these options: 20 plus the options padded to a multiple of 4. */
 function headerBytes(options: readonly TcpOption[] | undefined): number {
@@ -351,7 +344,7 @@ export const tcpCodec: Codec<TcpInput> = {
     const length = headerBytes(value.options);
     const view = new TcpView(out);
     view.srcPort = value.srcPort ?? TCP_DEFAULT_SRC_PORT;
-    view.dstPort = value.dstPort ?? wellKnownPort(ctx.inner?.layer) ?? TCP_DEFAULT_DST_PORT;
+    view.dstPort = value.dstPort ?? (ctx.inner === undefined ? undefined : ctx.dispatch?.tcpPortOf(ctx.inner.layer)) ?? TCP_DEFAULT_DST_PORT;
     view.seq = value.seq ?? 0;
     view.ack = value.ack ?? 0;
     out[12] = 0;
@@ -365,4 +358,13 @@ export const tcpCodec: Codec<TcpInput> = {
     else if (ctx.ip === undefined) view.checksum = 0;
     else view.fillChecksum(ctx.ip.src, ctx.ip.dst);
   },
+};
+
+/** TCP in the registry. */
+export const tcpProtocol: Protocol<"tcp", Tcp, TcpInput> = {
+  kind: "tcp",
+  decode: decodeTcp,
+  codec: tcpCodec,
+  pooled: true,
+  claims: { ipProtocols: [IP_PROTOCOL_TCP] },
 };

@@ -16,7 +16,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, LayerBase } from "./core.ts";
+import type { Codec, Decoder, LayerBase, Protocol } from "./core.ts";
+import { PORT_TFTP } from "./dispatch.ts";
 
 /** Opcodes (RFC 1350 §5, RFC 2347 OACK). */
 export const TFTP_OPCODE = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
@@ -256,4 +257,12 @@ export const tftpCodec: Codec<TftpInput> = {
   write(value, out) {
     out.set(encodeTftp(value), 0);
   },
+};
+
+/** TFTP in the registry: UDP 69 (the rest of a transfer runs on ports a conversation tracker names). */
+export const tftpProtocol: Protocol<"tftp", Tftp, TftpInput> = {
+  kind: "tftp",
+  decode: decodeTftp,
+  codec: tftpCodec,
+  claims: { udpPorts: [PORT_TFTP] },
 };

@@ -20,9 +20,10 @@
  *
  * @module
  */
-import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type Kind, type LayerBase } from "./core.ts";
-import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum, IP_PROTOCOL_UDP } from "./checksum.ts";
-import { UDP_PORT, udpPortKind } from "./dispatch.ts";
+import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Decoder, type DecodeState, type IpContext, type IssueKind, type LayerBase, type Protocol } from "./core.ts";
+import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } from "./checksum.ts";
+import { put16, u16 } from "./bytes.ts";
+import { IP_PROTOCOL_UDP } from "./dispatch.ts";
 
 /** Bytes in the UDP header. */
 export const UDP_HEADER_LENGTH = 8;
@@ -63,26 +64,41 @@ export interface UdpInput {
   checksum?: number;
 }
 
+/** Byte offsets of the UDP header's fields (RFC 768), from the header's start. */
+export const UDP_FIELD = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6 } as const;
+
 /**
- * A UDP header over bytes, without copying. The constructor does not check
- * anything; call {@link UdpView.check} once before trusting the getters.
+ * A UDP header over bytes, without copying: the header starts at `at` in
+ * `bytes`, and the view may read up to `end` (exclusive; default: the end of
+ * `bytes`). The constructor does not check anything; call
+ * {@link UdpView.check} once before trusting `payload` and the checksum
+ * methods. The field getters read, and the setters write, two bytes each at
+ * {@link UDP_FIELD}'s offsets.
  */
 export class UdpView {
   bytes: Uint8Array;
+  /** where the header starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
     this.bytes = bytes;
+    this.at = at;
+    this.end = end;
   }
 
   /** Point this view at other bytes, so one view serves a whole capture. */
-  reset(bytes: Uint8Array): this {
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
     this.bytes = bytes;
+    this.at = at;
+    this.end = end;
     return this;
   }
 
-  /** null when the header fits and its length field is within 8..bytes.length, else the reason. */
+  /** null when the header fits and its length field is within 8..(end - at), else the reason. */
   check(): string | null {
-    const n = this.bytes.length;
+    const n = this.end - this.at;
     if (n < UDP_HEADER_LENGTH) return `header needs 8 bytes, have ${n}`;
     const length = this.length;
     if (length < UDP_HEADER_LENGTH) return `length field ${length} is less than the 8-byte header`;
@@ -91,37 +107,42 @@ export class UdpView {
   }
 
   get srcPort(): number {
-    return (this.bytes[0]! << 8) | this.bytes[1]!;
+    return u16(this.bytes, this.at + UDP_FIELD.SRC_PORT);
   }
   set srcPort(v: number) {
-    this.bytes[0] = v >>> 8;
-    this.bytes[1] = v;
+    put16(this.bytes, this.at + UDP_FIELD.SRC_PORT, v);
   }
   get dstPort(): number {
-    return (this.bytes[2]! << 8) | this.bytes[3]!;
+    return u16(this.bytes, this.at + UDP_FIELD.DST_PORT);
   }
   set dstPort(v: number) {
-    this.bytes[2] = v >>> 8;
-    this.bytes[3] = v;
+    put16(this.bytes, this.at + UDP_FIELD.DST_PORT, v);
   }
+  /** the length field: header plus data, in bytes */
   get length(): number {
-    return (this.bytes[4]! << 8) | this.bytes[5]!;
+    return u16(this.bytes, this.at + UDP_FIELD.LENGTH);
   }
   set length(v: number) {
-    this.bytes[4] = v >>> 8;
-    this.bytes[5] = v;
+    put16(this.bytes, this.at + UDP_FIELD.LENGTH, v);
   }
   get checksum(): number {
-    return (this.bytes[6]! << 8) | this.bytes[7]!;
+    return u16(this.bytes, this.at + UDP_FIELD.CHECKSUM);
   }
   set checksum(v: number) {
-    this.bytes[6] = v >>> 8;
-    this.bytes[7] = v;
+    put16(this.bytes, this.at + UDP_FIELD.CHECKSUM, v);
   }
 
-  /** The data: `length - 8` bytes after the header (link padding dropped). Needs a passing `check()`. */
+  /** Where the data starts in `bytes`. */
+  get payloadStart(): number {
+    return this.at + UDP_HEADER_LENGTH;
+  }
+  /** Where the data ends in `bytes`: `length` bytes after the header's start (link padding dropped). Needs a passing `check()`. */
+  get payloadEnd(): number {
+    return this.at + this.length;
+  }
+  /** The data, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
   get payload(): Uint8Array {
-    return this.bytes.subarray(UDP_HEADER_LENGTH, this.length);
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
   }
 
   /**
@@ -132,14 +153,14 @@ export class UdpView {
   verifyChecksum(src: Uint8Array, dst: Uint8Array): boolean {
     if (src.length === 4 && this.checksum === 0) return true;
     const length = this.length;
-    return foldSum(onesSum(this.bytes, 0, length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length))) === 0xffff;
+    return foldSum(onesSum(this.bytes, this.at, this.at + length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length))) === 0xffff;
   }
 
   /** Compute and store the checksum over `length` bytes (0 is sent as 0xffff, RFC 768). */
   fillChecksum(src: Uint8Array, dst: Uint8Array): void {
     this.checksum = 0;
     const length = this.length;
-    const sum = finishChecksum(onesSum(this.bytes, 0, length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length)));
+    const sum = finishChecksum(onesSum(this.bytes, this.at, this.at + length, pseudoHeaderSum(src, dst, IP_PROTOCOL_UDP, length)));
     this.checksum = sum === 0 ? 0xffff : sum;
   }
 }
@@ -157,7 +178,7 @@ function udpChecksumStatus(bytes: Uint8Array, start: number, end: number, length
   // Receivers check over the UDP length (Linux trims the datagram to it first),
   // which may be shorter than what the IP header states.
   const covered = ip.complete && length < ip.upperLength ? length : ip.upperLength;
-  return checksumStatusAt(bytes, start, end, 6, IP_PROTOCOL_UDP, ip, covered);
+  return checksumStatusAt(bytes, start, end, UDP_FIELD.CHECKSUM, IP_PROTOCOL_UDP, ip, covered);
 }
 
 function newUdp(): Udp {
@@ -182,10 +203,10 @@ export const decodeUdp: Decoder = (bytes, state) => {
     state.offset = state.end;
     return null;
   }
-  const srcPort = (bytes[at]! << 8) | bytes[at + 1]!;
-  const dstPort = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-  const length = (bytes[at + 4]! << 8) | bytes[at + 5]!;
-  const checksum = (bytes[at + 6]! << 8) | bytes[at + 7]!;
+  const view = new UdpView(bytes, at, state.end);
+  const srcPort = view.srcPort;
+  const dstPort = view.dstPort;
+  const length = view.length;
   // A first fragment: the IP layer holds all it stated, but the datagram goes on elsewhere.
   const fragment = ip !== null && !ip.complete && n >= ip.upperLength;
   let issueKind: IssueKind | null = null;
@@ -207,15 +228,15 @@ export const decodeUdp: Decoder = (bytes, state) => {
   } else {
     checksumStatus = udpChecksumStatus(bytes, at, at + n, length, state);
   }
-  const udp = pooledValue(state.pool?.udp, state.layers.length, newUdp);
+  const udp = pooledValue(state.pool?.["udp"], state.layers.length, newUdp);
   udp.srcPort = srcPort;
   udp.dstPort = dstPort;
   udp.length = length;
-  udp.checksum = checksum;
+  udp.checksum = view.checksum;
   udp.checksumValid = checksumValidOf(checksumStatus);
   udp.checksumStatus = checksumStatus;
   state.layers.push(udp);
-  state.offset = at + UDP_HEADER_LENGTH;
+  state.offset = view.payloadStart;
   state.end = at + end;
   if (issueKind !== null) {
     state.issues.push({ layer: "udp", kind: issueKind, reason });
@@ -224,15 +245,8 @@ export const decodeUdp: Decoder = (bytes, state) => {
   if (end === UDP_HEADER_LENGTH) return null;
   // Application decoders need the whole datagram; a first fragment stays raw.
   if (fragment) return "payload";
-  return state.options.udpHint?.(srcPort, dstPort, ip) ?? udpPortKind(srcPort, dstPort) ?? "payload";
+  return state.options.udpHint?.(srcPort, dstPort, ip) ?? state.dispatch.udpPort(srcPort, dstPort) ?? "payload";
 };
-
-/** The well-known UDP port of a layer kind (first entry in the port table), if it has one. */
-function wellKnownPort(kind: Kind | undefined): number | undefined {
-  if (kind === undefined) return undefined;
-  for (const [port, k] of UDP_PORT) if (k === kind) return port;
-  return undefined;
-}
 
 /** Builds a UDP header: see {@link UdpInput} for the defaults. */
 export const udpCodec: Codec<UdpInput> = {
@@ -240,7 +254,7 @@ export const udpCodec: Codec<UdpInput> = {
   write(value, out, ctx) {
     const view = new UdpView(out);
     view.srcPort = value.srcPort ?? UDP_DEFAULT_PORT;
-    view.dstPort = value.dstPort ?? wellKnownPort(ctx.inner?.layer) ?? UDP_DEFAULT_PORT;
+    view.dstPort = value.dstPort ?? (ctx.inner === undefined ? undefined : ctx.dispatch?.udpPortOf(ctx.inner.layer)) ?? UDP_DEFAULT_PORT;
     const length = value.length ?? out.length;
     view.length = length;
     if (value.checksum !== undefined) {
@@ -255,4 +269,13 @@ export const udpCodec: Codec<UdpInput> = {
       view.checksum = sum === 0 ? 0xffff : sum; // RFC 768: a computed 0 is sent as all ones
     }
   },
+};
+
+/** UDP in the registry. */
+export const udpProtocol: Protocol<"udp", Udp, UdpInput> = {
+  kind: "udp",
+  decode: decodeUdp,
+  codec: udpCodec,
+  pooled: true,
+  claims: { ipProtocols: [IP_PROTOCOL_UDP] },
 };

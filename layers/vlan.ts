@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { pooledValue, type Codec, type Decoder, type Input, type LayerBase } from "./core.ts";
+import { pooledValue, type Codec, type Decoder, type Input, type LayerBase, type Protocol } from "./core.ts";
+import { ETHERTYPE_VLAN, VLAN_TPIDS } from "./dispatch.ts";
 import { nextAfterTypeField, typeFieldFor } from "./ethernet.ts";
 
 /** One VLAN tag: TPID (from the outer type field), then the 4 tag bytes. */
@@ -37,7 +38,7 @@ export type VlanInput = Input<Vlan>;
 
 function outerType(layer: LayerBase | undefined): number {
   const o = layer as { type?: number; protocol?: number } | undefined;
-  return o?.type ?? o?.protocol ?? 0x8100;
+  return o?.type ?? o?.protocol ?? ETHERTYPE_VLAN;
 }
 
 function newVlan(): Vlan {
@@ -76,4 +77,13 @@ export const vlanCodec: Codec<VlanInput> = {
     out[2] = t >> 8;
     out[3] = t & 0xff;
   },
+};
+
+/** A VLAN tag in the registry: announced by any of the TPIDs, 0x8100 written by default. */
+export const vlanProtocol: Protocol<"vlan", Vlan, VlanInput> = {
+  kind: "vlan",
+  decode: decodeVlan,
+  codec: vlanCodec,
+  pooled: true,
+  claims: { ethertypes: VLAN_TPIDS },
 };

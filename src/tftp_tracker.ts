@@ -28,7 +28,8 @@
  * @module
  */
 import { formatIpv4, formatIpv6 } from "../layers/addr.ts";
-import type { IpContext, Kind, LayerBase } from "../layers/core.ts";
+import type { IpContext, LayerBase } from "../layers/core.ts";
+import type { Kind } from "../layers/registry.ts";
 import type { Tftp } from "../layers/tftp.ts";
 
 /** The well-known TFTP server port (RFC 1350 §4). */

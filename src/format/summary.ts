@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { Issue, Kind, LayerBase, Payload } from "../../layers/core.ts";
+import type { Issue, LayerBase, Payload } from "../../layers/core.ts";
 import { PacketDecoder } from "../../layers/decode.ts";
 import type { Arp } from "../../layers/arp.ts";
 import type { Ethernet } from "../../layers/ethernet.ts";
@@ -45,7 +45,7 @@ import type { Tcp } from "../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../layers/tcp_options.ts";
 import { foldSum, onesSum, prepareWords } from "../../layers/checksum.ts";
 import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
-import { sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
+import { sniffTcp, tcpPortKind, udpPortKind, type Kind } from "../../layers/registry.ts";
 import type { Udp } from "../../layers/udp.ts";
 import type { Vlan } from "../../layers/vlan.ts";
 import { HEX2, toHex } from "./hex.ts";

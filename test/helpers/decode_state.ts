@@ -4,6 +4,7 @@
  * `bytes[offset, end)`.
  */
 import type { DecodeOptions, DecodeState, IpContext, LayerBase } from "../../layers/core.ts";
+import { DISPATCH } from "../../layers/registry.ts";
 
 export type TestState = DecodeState & { readonly rest: Uint8Array };
 
@@ -33,6 +34,7 @@ export function newState(
     ip,
     depth: 0,
     options,
+    dispatch: DISPATCH,
     nest,
   };
 }

@@ -10,8 +10,8 @@ import { encodePacket } from "../../layers/encode.ts";
 import type { Ethernet } from "../../layers/ethernet.ts";
 import type { Ipv4 } from "../../layers/ipv4.ts";
 import type { Ipv6 } from "../../layers/ipv6.ts";
-import { ETHERTYPE, ETHERTYPE_OF, IP_PROTOCOL, IP_PROTOCOL_OF, sniffTcp, tcpPortKind, udpPortKind } from "../../layers/dispatch.ts";
-import { firstKind, LINKTYPE } from "../../layers/link_type.ts";
+import { ETHERTYPE, ETHERTYPE_OF, firstKind, IP_PROTOCOL, IP_PROTOCOL_OF, sniffTcp, tcpPortKind, udpPortKind } from "../../layers/registry.ts";
+import { LINKTYPE } from "../../layers/link_type.ts";
 import type { AnyLayer } from "../../layers/mod.ts";
 import { hasCommand, labSkipReason, makeLab, type Host, type Lab } from "../helpers/lab.ts";
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeAs, decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
-import { ethernetCodec, llcCodec } from "../../layers/ethernet.ts";
+import { ethernetCodec } from "../../layers/ethernet.ts";
+import { llcCodec } from "../../layers/llc.ts";
 import type { EncodeContext } from "../../layers/core.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));

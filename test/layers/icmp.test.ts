@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecodeState, EncodeContext } from "../../layers/core.ts";
+import { DISPATCH } from "../../layers/registry.ts";
 import { decodeAs } from "../../layers/decode.ts";
 import { decodeIcmp, icmpCodec, type Icmp, type IcmpInput } from "../../layers/icmp.ts";
 import { decodePacket } from "../../layers/decode.ts";
@@ -164,6 +165,7 @@ describe("icmp hostile input", () => {
 
   it("a message cut by the capture is not verified", () => {
     const state: DecodeState = {
+      dispatch: DISPATCH,
       layers: [],
       issues: [],
       offset: 0,

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
 import type { LayerBase } from "../../layers/core.ts";
 import { decodePacket, PacketDecoder } from "../../layers/decode.ts";
-import { TCP_PORT, UDP_PORT } from "../../layers/dispatch.ts";
+import { TCP_PORT, UDP_PORT } from "../../layers/registry.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
 import type { TcpOption } from "../../layers/tcp_options.ts";

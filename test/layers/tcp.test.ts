@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EncodeContext, IpContext, LayerBase } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
+import { encodeContext } from "../../layers/encode.ts";
 import type { Icmp } from "../../layers/icmp.ts";
 import type { Icmpv6 } from "../../layers/icmpv6.ts";
 import type { Udp } from "../../layers/udp.ts";
@@ -252,7 +253,7 @@ describe("tcp encode", () => {
     // 0014 0050 | 00000000 | 00000000 | 50 02 ffff | 0000 0000
     expect([...out]).toEqual([0, 0x14, 0, 0x50, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
     // The destination port follows the inner layer: dns -> 53.
-    const dns = build({ layer: "tcp" }, [], { inner: { layer: "dns" }, outer: undefined, ip: undefined });
+    const dns = build({ layer: "tcp" }, [], encodeContext({ inner: { layer: "dns" } }));
     expect([dns[2], dns[3]]).toEqual([0, 53]);
   });
 

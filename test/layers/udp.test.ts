@@ -8,7 +8,7 @@ import { newState, type TestState } from "../helpers/decode_state.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecodeOptions, EncodeContext, IpContext } from "../../layers/core.ts";
 import { decodeUdp, udpCodec, UdpView, type Udp } from "../../layers/udp.ts";
-import { encodePacket } from "../../layers/encode.ts";
+import { encodeContext, encodePacket } from "../../layers/encode.ts";
 import { labSkipReason, makeLab, sleep, type Host, type Lab } from "../helpers/lab.ts";
 
 const A4 = Uint8Array.of(10, 77, 0, 1);
@@ -180,7 +180,7 @@ describe("udp encode", () => {
   });
 
   it("defaults: ports 53, destination from the inner layer, checksum 0 without an IP layer", () => {
-    const noIp: EncodeContext = { inner: { layer: "tftp" }, outer: undefined, ip: undefined };
+    const noIp: EncodeContext = encodeContext({ inner: { layer: "tftp" } });
     // 0035 (53) 0045 (69 for tftp) 0009 (8 + 1) 0000
     expect([...build({ layer: "udp" }, [0x01], noIp)]).toEqual([0x00, 0x35, 0x00, 0x45, 0x00, 0x09, 0x00, 0x00, 0x01]);
   });
