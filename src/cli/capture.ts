@@ -11,11 +11,11 @@ import { listDevices, defaultDevice } from "../devices.ts";
 import { CaptureError } from "../errors.ts";
 import type { FrameBatch } from "../frame.ts";
 import { Output } from "../format/output.ts";
+import { PacketPrinter } from "../format/printer.ts";
 import { openLive, type Direction, type LiveCapture, type LiveOptions } from "../live.ts";
 import { dropPrivileges } from "../privileges.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
-import { PacketPrinter } from "./read.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "interface", short: "i", value: "IFACE", help: "capture on IFACE (also the first argument)" },

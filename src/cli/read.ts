@@ -3,140 +3,23 @@
  * (`-` is stdin), one line each in the style of `tcpdump -n`, or as a tree of
  * fields (`-v`), with a hex dump (`-x`), or as NDJSON (`--json`).
  *
- * Also exports {@link PacketPrinter}, the batch printer `stackts capture` shares.
- *
- * Speed comes from the shape of the loop: frames arrive in zero-copy batches, the
- * BPF filter runs once per batch in native code, common clean frames written
- * as text straight from their bytes into the output buffer, one decoder whose
- * zero-copy read (`decodeReused`) reuses its values from packet to packet for
- * the rest, and one `write` per batch.
+ * Frames arrive in zero-copy batches, the BPF filter runs once per batch in
+ * native code, and {@link PacketPrinter} (src/format/printer.ts, re-exported
+ * here for old imports) prints them with one `write` per batch.
  *
  * @module
  */
-import { PacketDecoder } from "../../layers/decode.ts";
 import { BpfFilter } from "../bpf.ts";
 import { CaptureFileError, openCaptureFile, type CaptureFileReader } from "../capture_file.ts";
 import { CaptureError } from "../errors.ts";
-import type { FrameBatch } from "../frame.ts";
-import { hexDump } from "../format/hex.ts";
-import { packetJson } from "../format/json.ts";
 import { Output } from "../format/output.ts";
-import { SummaryFormatter } from "../format/summary.ts";
-import { writeClockTime } from "../format/time.ts";
-import { packetTree } from "../format/tree.ts";
-import { TftpTracker } from "../tftp_tracker.ts";
-import { appSummary } from "../format/app_summary.ts";
+import { PacketPrinter } from "../format/printer.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError } from "./errors.ts";
 
-/** How {@link PacketPrinter} prints. */
-export interface PrinterOptions {
-  /** NDJSON in the documented schema instead of text */
-  json?: boolean;
-  /** tree of every field under each summary line */
-  verbose?: boolean;
-  /** hex dump of the frame under each summary line */
-  hex?: boolean;
-  /** shorter transport summaries (tcpdump -q) */
-  quiet?: boolean;
-  /** TCP sequence numbers as on the wire (tcpdump -S) */
-  absoluteSeq?: boolean;
-  /** fraction digits of the time stamp: 6 (µs) or 9 (ns) */
-  timeDigits?: 6 | 9;
-  /** stop after this many packets */
-  limit?: number;
-}
-
-/**
- * Decodes and prints frames of batches to an {@link Output}, numbering them from 1.
- * One decoder, one TCP-sequence state and one TFTP tracker per printer, so use one
- * printer per stream of packets.
- */
-export class PacketPrinter {
-  /** packets printed so far (the last `index`) */
-  count = 0;
-  readonly #out: Output;
-  readonly #json: boolean;
-  readonly #verbose: boolean;
-  readonly #hex: boolean;
-  readonly #digits: 6 | 9;
-  readonly #limit: number;
-  readonly #decoder: PacketDecoder;
-  readonly #summary: SummaryFormatter;
-  readonly #tftp: TftpTracker;
-
-  constructor(out: Output, options: PrinterOptions = {}) {
-    this.#out = out;
-    this.#json = options.json ?? false;
-    this.#verbose = options.verbose ?? false;
-    this.#hex = options.hex ?? false;
-    this.#digits = options.timeDigits ?? 6;
-    this.#limit = options.limit ?? Infinity;
-    this.#tftp = new TftpTracker();
-    this.#decoder = new PacketDecoder({ udpHint: this.#tftp.udpHint });
-    this.#summary = new SummaryFormatter({
-      absoluteSeq: options.absoluteSeq ?? false,
-      quiet: options.quiet ?? false,
-      app: appSummary,
-    });
-  }
-
-  /** True once the limit is reached or the reader of the output went away. */
-  get done(): boolean {
-    return this.count >= this.#limit || this.#out.closed;
-  }
-
-  /**
-   * Print the frames of `batch` whose `mask` entry is 1 (all when no mask), up
-   * to the limit, then flush the output once.
-   */
-  printBatch(batch: FrameBatch, mask?: Uint8Array): void {
-    const out = this.#out;
-    const { buffer, offset, caplen, length, sec, nsec, linkType } = batch;
-    for (let i = 0; i < batch.count; i++) {
-      if (mask !== undefined && mask[i] === 0) continue;
-      if (this.count >= this.#limit || out.closed) break;
-      // Frames are decoded as ranges of the batch buffer: no view per frame,
-      // and the checksum sums reach the buffer's words once per batch.
-      const start = offset[i]!;
-      const end = start + caplen[i]!;
-      const len = length[i]!;
-      // The one-line text starts with the time stamp, written once.
-      const timed = !this.#json && !this.#verbose;
-      if (timed) {
-        // Common clean frames go straight from bytes to the output's bytes, no
-        // string made; the rest is decoded, after the time already written (a
-        // frame the fast path turns down leaves nothing more).
-        const text = out.buffer;
-        writeClockTime(text, sec[i]!, nsec[i]!, this.#digits);
-        text.byte(0x20);
-        if (this.#summary.writeFrame(text, buffer, linkType[i]!, len, this.#tftp.size > 0, start, end)) {
-          this.count++;
-          out.endLine();
-          if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
-          continue;
-        }
-      }
-      // The zero-copy read: every use below formats the packet at once, and the
-      // tracker keeps only strings and numbers copied out of the layers.
-      const p = this.#decoder.decodeReused(buffer, linkType[i]!, len, start, end);
-      this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
-      const index = ++this.count;
-      if (this.#json) {
-        out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
-        continue;
-      }
-      if (!timed) {
-        writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
-        out.buffer.byte(0x20);
-      }
-      out.line(this.#summary.format(p.layers, p.issues, len));
-      if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
-      if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
-    }
-    out.flush();
-  }
-}
+// The printer lives in src/format/printer.ts; exported here too so old imports keep working.
+export { PacketPrinter };
+export type { PrinterOptions } from "../format/printer.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "count", short: "c", value: "N", help: "stop after N packets (after the filter)" },

@@ -20,6 +20,7 @@ import { openCaptureWriter, type CaptureWriter } from "../capture_file.ts";
 import { CaptureError } from "../errors.ts";
 import type { FrameBatch } from "../frame.ts";
 import { Output } from "../format/output.ts";
+import { PacketPrinter } from "../format/printer.ts";
 import { openInjector } from "../live.ts";
 import { DnsTimeoutError, formatRdata, queryDns, type DnsQueryResult } from "../send/dns_query.ts";
 import { sendUdpL3 } from "../send/l3.ts";
@@ -28,7 +29,6 @@ import { RouteError } from "../send/route.ts";
 import { requireDevice, SendError, sendUdp, wallClock, type SentFrame } from "../send/udp.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
-import { PacketPrinter } from "./read.ts";
 
 const COMMON: OptionSpec[] = [
   { name: "iface", short: "i", value: "IF", help: "interface to send on (required)" },
