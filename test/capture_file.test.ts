@@ -153,7 +153,7 @@ describe("stdin, stdout, pipes and signals", () => {
   beforeAll(() => {
     fs.mkdirSync(path.join(js, "src"), { recursive: true });
     fs.writeFileSync(path.join(js, "package.json"), '{"type":"module"}');
-    for (const f of ["frame.ts", "pcap.ts", "pcapng.ts", "capture_file.ts"]) {
+    for (const f of ["frame.ts", "pcap.ts", "pcapng.ts", "pcapng_blocks.ts", "pcapng_writer.ts", "capture_file.ts"]) {
       const src = fs.readFileSync(path.join(ROOT, "src", f), "utf8");
       const out = ts.transpileModule(src, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true, verbatimModuleSyntax: true },
