@@ -1,7 +1,16 @@
 /**
- * ARP (RFC 826). Ethernet/IPv4 is the common case (hardware length 6,
- * protocol length 4); other sizes decode too, with addresses in colon hex.
- * Ethernet padding after the message is dropped.
+ * ARP (RFC 826): a zero-copy {@link ArpView}, the decoded value {@link Arp},
+ * {@link decodeArp} and {@link arpCodec}. Ethernet/IPv4 is the common case
+ * (hardware length 6, protocol length 4); other sizes decode too, with
+ * addresses in colon hex. Ethernet padding after the message is dropped.
+ *
+ * ```text
+ *  0        2        4    5    6      8        8+h      8+h+p    8+2h+p   8+2h+2p
+ * +--------+--------+----+----+------+--------+--------+--------+--------+
+ * | hw type| pr type| h  | p  |  op  | sender | sender | target | target |
+ * |        |        |    |    |      | hw (h) | pr (p) | hw (h) | pr (p) |
+ * +--------+--------+----+----+------+--------+--------+--------+--------+
+ * ```
  *
  * @example
  * ```ts
@@ -11,10 +20,11 @@
  *
  * @module
  */
-import { formatHexColon, formatIpv4, formatIpv6, formatMac, parseIp, parseMac } from "./addr.ts";
-import { pooledValue, type Codec, type Decoder, type Input, type LayerBase, type Protocol } from "./core.ts";
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "./dispatch.ts";
-import { writeLinkAddress } from "./sll.ts";
+import { formatHexColon, formatIpv4, formatIpv6, formatMac, ipBytes, parseMac, type AddressInput } from "./addr.ts";
+import { put16, u16 } from "./bytes.ts";
+import { pooledValue, type Codec, type Decoder, type LayerBase, type Protocol } from "./core.ts";
+import { ARPHRD_ETHER, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "./dispatch.ts";
+import { parseLinkAddress } from "./sll.ts";
 
 /** A decoded ARP message. */
 export interface Arp extends LayerBase {
@@ -35,9 +45,194 @@ export interface Arp extends LayerBase {
 
 /**
  * Build input. Unset: hardware type 1, protocol type 0x0800, op 1 (request),
- * MACs 00:00:00:00:00:00, IPs 0.0.0.0, lengths from the address sizes.
+ * MACs 00:00:00:00:00:00, IPs 0.0.0.0, lengths from the address sizes (the
+ * sender's, else the target's). Addresses are text or bytes: MACs as
+ * `aa:bb:cc:dd:ee:ff` or any colon hex, IPs as IPv4 or IPv6 text; bytes of
+ * any length are written as they are.
+ *
+ * @example
+ * ```ts
+ * const input: ArpInput = { layer: "arp", op: 2, senderMac: Uint8Array.of(2, 0, 0, 0, 0, 1), senderIp: "10.0.0.1" };
+ * ```
  */
-export type ArpInput = Input<Arp>;
+export interface ArpInput {
+  layer: "arp";
+  hardwareType?: number;
+  protocolType?: number;
+  /** written as given, even when it disagrees with the addresses (which are placed by their own sizes) */
+  hardwareLength?: number;
+  protocolLength?: number;
+  op?: number;
+  senderMac?: AddressInput;
+  senderIp?: AddressInput;
+  targetMac?: AddressInput;
+  targetIp?: AddressInput;
+}
+
+/** ARP operation codes (RFC 826; 3 and 4 are RARP's, RFC 903). */
+export const ARP_OP_REQUEST = 1;
+export const ARP_OP_REPLY = 2;
+
+/** Bytes in the fixed part of an ARP message, before the addresses. */
+export const ARP_FIXED_LENGTH = 8;
+
+/**
+ * Byte offsets of ARP's fixed fields (RFC 826), from the message's start. The
+ * four addresses follow at offsets that depend on the two length octets
+ * (`ArpView.senderMacOffset` and the others).
+ */
+export const ARP_FIELD = { HARDWARE_TYPE: 0, PROTOCOL_TYPE: 2, HARDWARE_LENGTH: 4, PROTOCOL_LENGTH: 5, OP: 6, SENDER_MAC: 8 } as const;
+
+function putAddress(bytes: Uint8Array, offset: number, address: Uint8Array, stated: number, what: string): void {
+  if (address.length !== stated) throw new RangeError(`The ${what} has ${address.length} bytes; the message states ${stated}`);
+  bytes.set(address, offset);
+}
+
+/**
+ * An ARP message over bytes, without copying: it starts at `at` in `bytes`,
+ * and the view may read up to `end` (exclusive; default: the end of `bytes`).
+ * The addresses sit where `hardwareLength` and `protocolLength` put them and
+ * read as `subarray`s of that many bytes; their setters copy exactly that
+ * many bytes in, so set the two lengths first. The constructor checks
+ * nothing; call {@link ArpView.check} once before trusting the addresses.
+ *
+ * @example
+ * ```ts
+ * const arp = new ArpView(frame, 14);
+ * if (arp.check() === null && arp.op === 1) console.log(formatIpv4(frame, arp.targetIpOffset)); // who has this?
+ * ```
+ */
+export class ArpView {
+  bytes: Uint8Array;
+  /** where the message starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /** null when the fixed part and the addresses its lengths state fit, else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    const need = n < ARP_FIXED_LENGTH ? ARP_FIXED_LENGTH : this.messageLength;
+    return n < need ? `message needs ${need} bytes, got ${n}` : null;
+  }
+
+  /** 1 = Ethernet */
+  get hardwareType(): number {
+    return u16(this.bytes, this.at + ARP_FIELD.HARDWARE_TYPE);
+  }
+  set hardwareType(v: number) {
+    put16(this.bytes, this.at + ARP_FIELD.HARDWARE_TYPE, v);
+  }
+  /** an ethertype: 0x0800 for IPv4 */
+  get protocolType(): number {
+    return u16(this.bytes, this.at + ARP_FIELD.PROTOCOL_TYPE);
+  }
+  set protocolType(v: number) {
+    put16(this.bytes, this.at + ARP_FIELD.PROTOCOL_TYPE, v);
+  }
+  /** bytes in each hardware address */
+  get hardwareLength(): number {
+    return this.bytes[this.at + ARP_FIELD.HARDWARE_LENGTH]!;
+  }
+  set hardwareLength(v: number) {
+    this.bytes[this.at + ARP_FIELD.HARDWARE_LENGTH] = v;
+  }
+  /** bytes in each protocol address */
+  get protocolLength(): number {
+    return this.bytes[this.at + ARP_FIELD.PROTOCOL_LENGTH]!;
+  }
+  set protocolLength(v: number) {
+    this.bytes[this.at + ARP_FIELD.PROTOCOL_LENGTH] = v;
+  }
+  /** 1 request, 2 reply (RFC 826); 3/4 RARP */
+  get op(): number {
+    return u16(this.bytes, this.at + ARP_FIELD.OP);
+  }
+  set op(v: number) {
+    put16(this.bytes, this.at + ARP_FIELD.OP, v);
+  }
+  /** Bytes in the whole message: 8 and two addresses of each kind. */
+  get messageLength(): number {
+    return ARP_FIXED_LENGTH + 2 * this.hardwareLength + 2 * this.protocolLength;
+  }
+
+  /** Where the sender's hardware address starts in `bytes`. */
+  get senderMacOffset(): number {
+    return this.at + ARP_FIELD.SENDER_MAC;
+  }
+  /** Where the sender's protocol address starts: after `hardwareLength` bytes of hardware address. */
+  get senderIpOffset(): number {
+    return this.at + ARP_FIELD.SENDER_MAC + this.hardwareLength;
+  }
+  /** Where the target's hardware address starts. */
+  get targetMacOffset(): number {
+    return this.at + ARP_FIELD.SENDER_MAC + this.hardwareLength + this.protocolLength;
+  }
+  /** Where the target's protocol address starts. */
+  get targetIpOffset(): number {
+    return this.at + ARP_FIELD.SENDER_MAC + 2 * this.hardwareLength + this.protocolLength;
+  }
+
+  /** The sender's hardware address: `hardwareLength` bytes, a view of `bytes`. The setter copies exactly that many in. */
+  get senderMac(): Uint8Array {
+    const at = this.senderMacOffset;
+    return this.bytes.subarray(at, at + this.hardwareLength);
+  }
+  set senderMac(address: Uint8Array) {
+    putAddress(this.bytes, this.senderMacOffset, address, this.hardwareLength, "sender hardware address");
+  }
+  /** The sender's protocol address: `protocolLength` bytes. */
+  get senderIp(): Uint8Array {
+    const at = this.senderIpOffset;
+    return this.bytes.subarray(at, at + this.protocolLength);
+  }
+  set senderIp(address: Uint8Array) {
+    putAddress(this.bytes, this.senderIpOffset, address, this.protocolLength, "sender protocol address");
+  }
+  /** The target's hardware address: `hardwareLength` bytes. */
+  get targetMac(): Uint8Array {
+    const at = this.targetMacOffset;
+    return this.bytes.subarray(at, at + this.hardwareLength);
+  }
+  set targetMac(address: Uint8Array) {
+    putAddress(this.bytes, this.targetMacOffset, address, this.hardwareLength, "target hardware address");
+  }
+  /** The target's protocol address: `protocolLength` bytes. */
+  get targetIp(): Uint8Array {
+    const at = this.targetIpOffset;
+    return this.bytes.subarray(at, at + this.protocolLength);
+  }
+  set targetIp(address: Uint8Array) {
+    putAddress(this.bytes, this.targetIpOffset, address, this.protocolLength, "target protocol address");
+  }
+
+  /** ARP carries no payload: this is where the message ends and link padding (if any) begins. */
+  get payloadStart(): number {
+    return this.at + this.messageLength;
+  }
+  /** The same as `payloadStart`: the padding after the message is not ARP's payload. */
+  get payloadEnd(): number {
+    return this.payloadStart;
+  }
+  /** Always empty (a view of `bytes` at `payloadStart`). */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+}
 
 function formatHardware(b: Uint8Array, at: number, n: number): string {
   return n === 6 ? formatMac(b, at) : formatHexColon(b, at, n);
@@ -62,69 +257,97 @@ function newArp(): Arp {
   };
 }
 
+/**
+ * Decode an ARP message (pooled value) and drop the link padding after it.
+ *
+ * @example
+ * ```ts
+ * import { decodeAs } from "./decode.ts";
+ * decodeAs("arp", message).layers[0]; // { layer: "arp", op: 1, senderIp: "10.77.0.1", targetIp: "10.77.0.2", ... }
+ * ```
+ */
 export const decodeArp: Decoder = (bytes, state) => {
-  const at = state.offset;
-  const n = state.end - at;
-  const need = n < 8 ? 8 : 8 + 2 * bytes[at + 4]! + 2 * bytes[at + 5]!;
-  if (n < need) {
-    state.issues.push({ layer: "arp", kind: "truncated", reason: `message needs ${need} bytes, got ${n}` });
+  const view = new ArpView(bytes, state.offset, state.end);
+  const reason = view.check();
+  if (reason !== null) {
+    state.issues.push({ layer: "arp", kind: "truncated", reason });
     return null;
   }
-  const h = bytes[at + 4]!;
-  const p = bytes[at + 5]!;
+  const h = view.hardwareLength;
+  const p = view.protocolLength;
   const value = pooledValue(state.pool?.arp, state.layers.length, newArp);
-  value.hardwareType = (bytes[at]! << 8) | bytes[at + 1]!;
-  value.protocolType = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  value.hardwareType = view.hardwareType;
+  value.protocolType = view.protocolType;
   value.hardwareLength = h;
   value.protocolLength = p;
-  value.op = (bytes[at + 6]! << 8) | bytes[at + 7]!;
-  value.senderMac = formatHardware(bytes, at + 8, h);
-  value.senderIp = formatProtocol(bytes, at + 8 + h, p);
-  value.targetMac = formatHardware(bytes, at + 8 + h + p, h);
-  value.targetIp = formatProtocol(bytes, at + 8 + 2 * h + p, p);
+  value.op = view.op;
+  value.senderMac = formatHardware(bytes, view.senderMacOffset, h);
+  value.senderIp = formatProtocol(bytes, view.senderIpOffset, p);
+  value.targetMac = formatHardware(bytes, view.targetMacOffset, h);
+  value.targetIp = formatProtocol(bytes, view.targetIpOffset, p);
   state.layers.push(value);
-  state.offset = state.end = at + need; // the rest is link padding
+  state.offset = state.end = view.payloadEnd; // the rest is link padding
   return null;
 };
 
-function hardware(text: string | undefined): Uint8Array {
-  if (text === undefined) return new Uint8Array(6);
-  if (/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(text)) return parseMac(text);
-  const b = new Uint8Array(8);
-  return b.subarray(0, writeLinkAddress(b, 0, text));
+const ZERO_MAC = new Uint8Array(6);
+const ZERO_IPV4 = new Uint8Array(4);
+
+/** A hardware address's bytes: a MAC's 6 from its text, other colon hex as many as it has, bytes as given. */
+function hardware(address: AddressInput | undefined): Uint8Array {
+  if (address === undefined) return ZERO_MAC;
+  if (typeof address !== "string") return address;
+  if (/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/.test(address)) return parseMac(address);
+  return parseLinkAddress(address);
 }
 
-function protocol(text: string | undefined): Uint8Array {
-  return text === undefined ? new Uint8Array(4) : parseIp(text);
+function protocol(address: AddressInput | undefined): Uint8Array {
+  return address === undefined ? ZERO_IPV4 : ipBytes(address);
 }
 
-function sizes(v: ArpInput): { h: number; p: number } {
-  return { h: hardware(v.senderMac ?? v.targetMac).length, p: protocol(v.senderIp ?? v.targetIp).length };
+/** `address` cut or zero-padded to `n` bytes (a new array only when its size differs). */
+function sized(address: Uint8Array, n: number): Uint8Array {
+  if (address.length === n) return address;
+  const out = new Uint8Array(n);
+  out.set(address.subarray(0, n));
+  return out;
 }
 
+/**
+ * Builds an ARP message: see {@link ArpInput} for the defaults.
+ *
+ * @example
+ * ```ts
+ * import { encodePacket } from "./encode.ts";
+ * encodePacket([{ layer: "arp", op: 1, senderIp: "10.0.0.1", targetIp: "10.0.0.2" }]).length; // 28
+ * ```
+ */
 export const arpCodec: Codec<ArpInput> = {
   headerLength(v) {
-    const { h, p } = sizes(v);
-    return 8 + 2 * h + 2 * p;
+    return ARP_FIXED_LENGTH + 2 * hardware(v.senderMac ?? v.targetMac).length + 2 * protocol(v.senderIp ?? v.targetIp).length;
   },
   write(v, out) {
-    const { h, p } = sizes(v);
-    const hardwareType = v.hardwareType ?? 1;
-    const protocolType = v.protocolType ?? ETHERTYPE_IPV4;
-    const op = v.op ?? 1;
-    out[0] = hardwareType >> 8;
-    out[1] = hardwareType & 0xff;
-    out[2] = protocolType >> 8;
-    out[3] = protocolType & 0xff;
-    out[4] = v.hardwareLength ?? h;
-    out[5] = v.protocolLength ?? p;
-    out[6] = op >> 8;
-    out[7] = op & 0xff;
-    out.fill(0, 8, 8 + 2 * h + 2 * p);
-    out.set(hardware(v.senderMac).subarray(0, h), 8);
-    out.set(protocol(v.senderIp).subarray(0, p), 8 + h);
-    out.set(hardware(v.targetMac).subarray(0, h), 8 + h + p);
-    out.set(protocol(v.targetIp).subarray(0, p), 8 + 2 * h + p);
+    const senderMac = hardware(v.senderMac);
+    const senderIp = protocol(v.senderIp);
+    const targetMac = hardware(v.targetMac);
+    const targetIp = protocol(v.targetIp);
+    // The sizes come from the sender's addresses, else the target's; each address is cut or padded to them.
+    const h = (v.senderMac === undefined ? targetMac : senderMac).length;
+    const p = (v.senderIp === undefined ? targetIp : senderIp).length;
+    const view = new ArpView(out);
+    view.hardwareType = v.hardwareType ?? ARPHRD_ETHER;
+    view.protocolType = v.protocolType ?? ETHERTYPE_IPV4;
+    view.op = v.op ?? ARP_OP_REQUEST;
+    // Place the addresses by their real sizes, then write the stated lengths,
+    // which may differ on purpose.
+    view.hardwareLength = h;
+    view.protocolLength = p;
+    view.senderMac = sized(senderMac, h);
+    view.senderIp = sized(senderIp, p);
+    view.targetMac = sized(targetMac, h);
+    view.targetIp = sized(targetIp, p);
+    view.hardwareLength = v.hardwareLength ?? h;
+    view.protocolLength = v.protocolLength ?? p;
   },
 };
 

@@ -67,6 +67,12 @@ export function isVlanTpid(type: number): boolean {
 export const ETHERNET_MAX_LENGTH = 1500;
 /** Linux ETH_P_802_2: in a cooked-capture protocol field, the payload is an 802.2 LLC frame. */
 export const ETH_P_802_2 = 4;
+/** IEEE 802.2 SAP of SNAP (RFC 1042): as DSAP and SSAP, an OUI and a protocol id follow the LLC header. */
+export const LLC_SAP_SNAP = 0xaa;
+/** RFC 1042: a SNAP OUI of 0 says the protocol id is an ethertype. */
+export const SNAP_OUI_ETHERTYPE = 0;
+/** Hardware type Ethernet: ARP's `hardwareType` (RFC 826) and a cooked capture's ARPHRD_* address type. */
+export const ARPHRD_ETHER = 1;
 
 // IP protocol numbers / IPv6 next headers (IANA).
 export const IP_PROTOCOL_HOPOPT = 0;

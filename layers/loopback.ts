@@ -4,6 +4,8 @@
  * network order; the decoder tells them apart by which end holds the zeros (a
  * family is a small number). AF_INET6 differs by OS: 10 Linux, 24
  * NetBSD/OpenBSD, 28 FreeBSD, 30 macOS. https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html
+ * A zero-copy {@link LoopbackView}, the decoded value {@link Loopback},
+ * {@link decodeLoopback} and {@link loopbackCodec}.
  *
  * @example
  * ```ts
@@ -13,6 +15,7 @@
  *
  * @module
  */
+import { put32, u32 } from "./bytes.ts";
 import type { Codec, Decoder, Dispatch, Input, LayerBase, Protocol } from "./core.ts";
 import { LINKTYPE } from "./dispatch.ts";
 
@@ -32,22 +35,121 @@ export interface Loopback extends LayerBase {
  */
 export type LoopbackInput = Input<Loopback>;
 
+/** Bytes in the loopback header. */
+export const LOOPBACK_HEADER_LENGTH = 4;
+
+/** Byte offsets of the loopback header's one field, from the header's start. */
+export const LOOPBACK_FIELD = { FAMILY: 0 } as const;
+
+/** The unsigned 32-bit little-endian value at `b[at]` (LINKTYPE_NULL from a little-endian host). */
+function u32Little(b: Uint8Array, at: number): number {
+  return ((b[at + 3]! << 24) | (b[at + 2]! << 16) | (b[at + 1]! << 8) | b[at]!) >>> 0;
+}
+
+/** Write the low 32 bits of `v` little-endian at `b[at]`. */
+function put32Little(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+/**
+ * A loopback header over bytes, without copying: the 4-byte family starts at
+ * `at` in `bytes`, and the view may read up to `end` (exclusive; default: the
+ * end of `bytes`). The constructor checks nothing; call
+ * {@link LoopbackView.check} once. The byte order is not a field of its own
+ * but how the one field is stored, so `family` reads in the order
+ * `byteOrder` detects, and {@link LoopbackView.setFamily} writes both.
+ *
+ * @example
+ * ```ts
+ * const lo = new LoopbackView(Uint8Array.of(30, 0, 0, 0));
+ * lo.family; // 30 (macOS AF_INET6), lo.byteOrder "little"
+ * lo.setFamily(2, "big"); // bytes 00 00 00 02
+ * ```
+ */
+export class LoopbackView {
+  bytes: Uint8Array;
+  /** where the header starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /** null when the 4-byte header fits, else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    return n < LOOPBACK_HEADER_LENGTH ? `header needs 4 bytes, got ${n}` : null;
+  }
+
+  /**
+   * The order the family is stored in: "big" when its first two bytes are
+   * zero (a family is a small number, so its zeros are at the high end).
+   */
+  get byteOrder(): "big" | "little" {
+    const at = this.at + LOOPBACK_FIELD.FAMILY;
+    return this.bytes[at] === 0 && this.bytes[at + 1] === 0 ? "big" : "little";
+  }
+  /** address family (2 = IPv4; 10, 24, 28, 30 = IPv6), read in `byteOrder` */
+  get family(): number {
+    const at = this.at + LOOPBACK_FIELD.FAMILY;
+    return this.byteOrder === "big" ? u32(this.bytes, at) : u32Little(this.bytes, at);
+  }
+  /** Write `family` (unsigned 32 bits) in `byteOrder`: "big" for LINKTYPE_LOOP, the host's for LINKTYPE_NULL. */
+  setFamily(family: number, byteOrder: "big" | "little"): void {
+    const at = this.at + LOOPBACK_FIELD.FAMILY;
+    if (byteOrder === "big") put32(this.bytes, at, family);
+    else put32Little(this.bytes, at, family);
+  }
+
+  /** Where the payload starts in `bytes`. */
+  get payloadStart(): number {
+    return this.at + LOOPBACK_HEADER_LENGTH;
+  }
+  /** Where the payload ends: `end` (the IP layer inside drops any padding). */
+  get payloadEnd(): number {
+    return this.end;
+  }
+  /** The payload, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+}
+
+/**
+ * Decode a loopback header (either byte order) and go on with the layer its family names.
+ *
+ * @example
+ * ```ts
+ * import { decodePacket } from "./decode.ts";
+ * decodePacket(Uint8Array.of(0, 0, 0, 24, ...ipv6), 108).layers[0]; // { layer: "loopback", family: 24, byteOrder: "big" }
+ * ```
+ */
 export const decodeLoopback: Decoder = (bytes, state) => {
-  const at = state.offset;
-  const n = state.end - at;
-  if (n < 4) {
-    state.issues.push({ layer: "loopback", kind: "truncated", reason: `header needs 4 bytes, got ${n}` });
+  const view = new LoopbackView(bytes, state.offset, state.end);
+  const reason = view.check();
+  if (reason !== null) {
+    state.issues.push({ layer: "loopback", kind: "truncated", reason });
     return null;
   }
-  const b0 = bytes[at]!;
-  const b1 = bytes[at + 1]!;
-  const b2 = bytes[at + 2]!;
-  const b3 = bytes[at + 3]!;
-  const big = b0 === 0 && b1 === 0;
-  const family = big ? ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0 : ((b3 << 24) | (b2 << 16) | (b1 << 8) | b0) >>> 0;
-  const value: Loopback = { layer: "loopback", family, byteOrder: big ? "big" : "little" };
+  const family = view.family;
+  const value: Loopback = { layer: "loopback", family, byteOrder: view.byteOrder };
   state.layers.push(value);
-  state.offset = at + 4;
+  state.offset = view.payloadStart;
   return state.dispatch.addressFamily(family);
 };
 
@@ -55,13 +157,19 @@ function familyFor(inner: LayerBase | undefined, dispatch: Dispatch | undefined)
   return inner === undefined ? 0 : (dispatch?.addressFamilyOf(inner.layer) ?? 0);
 }
 
+/**
+ * Builds a loopback header: see {@link LoopbackInput} for the defaults.
+ *
+ * @example
+ * ```ts
+ * import { encodePacket } from "./encode.ts";
+ * encodePacket([{ layer: "loopback", byteOrder: "little" }, { layer: "ipv4" }]).subarray(0, 4); // 02 00 00 00
+ * ```
+ */
 export const loopbackCodec: Codec<LoopbackInput> = {
-  headerLength: () => 4,
+  headerLength: () => LOOPBACK_HEADER_LENGTH,
   write(v, out, ctx) {
-    const f = (v.family ?? familyFor(ctx.inner, ctx.dispatch)) >>> 0;
-    const b = [(f >>> 24) & 0xff, (f >>> 16) & 0xff, (f >>> 8) & 0xff, f & 0xff];
-    if (v.byteOrder === "little") b.reverse();
-    out.set(b, 0);
+    new LoopbackView(out).setFamily(v.family ?? familyFor(ctx.inner, ctx.dispatch), v.byteOrder === "little" ? "little" : "big");
   },
 };
 

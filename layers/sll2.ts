@@ -1,6 +1,16 @@
 /**
  * Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, 276): 20 bytes, with the
  * interface index. https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html
+ * A zero-copy {@link Sll2View}, the decoded value {@link Sll2},
+ * {@link decodeSll2} and {@link sll2Codec}.
+ *
+ * ```text
+ *  0          2          4                 8         10       11       12          20
+ * +----------+----------+-----------------+---------+--------+--------+-----------+---------
+ * | protocol | reserved | interface index | address | packet | address| address   | payload
+ * |          | (zero)   |                 | type    | type   | length | (8 bytes) |
+ * +----------+----------+-----------------+---------+--------+--------+-----------+---------
+ * ```
  *
  * @example
  * ```ts
@@ -10,9 +20,10 @@
  *
  * @module
  */
+import { put16, put32, u16, u32 } from "./bytes.ts";
 import type { Codec, Decoder, Input, LayerBase, Protocol } from "./core.ts";
-import { LINKTYPE } from "./dispatch.ts";
-import { formatLinkAddress, sllNext, sllProtocolFor, writeLinkAddress } from "./sll.ts";
+import { ARPHRD_ETHER, LINKTYPE } from "./dispatch.ts";
+import { formatLinkAddress, linkAddressAt, linkAddressBytes, putLinkAddress, sllNext, sllProtocolFor } from "./sll.ts";
 
 /** A decoded SLL2 header. */
 export interface Sll2 extends LayerBase {
@@ -32,46 +43,174 @@ export interface Sll2 extends LayerBase {
 /** Build input. Unset: numbers 0 except `addressType` 1, `protocol` from the layer inside, `address` empty. */
 export type Sll2Input = Input<Sll2>;
 
+/** Bytes in the SLL2 header. */
+export const SLL2_HEADER_LENGTH = 20;
+
+/** Byte offsets of the SLL2 header's fields, from the header's start. */
+export const SLL2_FIELD = { PROTOCOL: 0, RESERVED: 2, INTERFACE_INDEX: 4, ADDRESS_TYPE: 8, PACKET_TYPE: 10, ADDRESS_LENGTH: 11, ADDRESS: 12 } as const;
+
+/**
+ * A Linux cooked capture v2 header over bytes, without copying: it starts at
+ * `at` in `bytes`, and the view may read up to `end` (exclusive; default: the
+ * end of `bytes`). The constructor checks nothing; call {@link Sll2View.check}
+ * once. `address` reads the first `addressLength` bytes of the 8-byte field
+ * (at most 8); its setter fills the whole field (the given bytes, then zeros)
+ * and leaves `addressLength` to be set apart.
+ *
+ * @example
+ * ```ts
+ * const sll2 = new Sll2View(frame);
+ * if (sll2.check() === null) console.log(sll2.interfaceIndex, sll2.protocol.toString(16));
+ * ```
+ */
+export class Sll2View {
+  bytes: Uint8Array;
+  /** where the header starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /** null when the 20-byte header fits, else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    return n < SLL2_HEADER_LENGTH ? `header needs 20 bytes, got ${n}` : null;
+  }
+
+  /** ethertype, or a Linux ETH_P_* value below 0x0600 (4 = 802.2 LLC frames) */
+  get protocol(): number {
+    return u16(this.bytes, this.at + SLL2_FIELD.PROTOCOL);
+  }
+  set protocol(v: number) {
+    put16(this.bytes, this.at + SLL2_FIELD.PROTOCOL, v);
+  }
+  /** reserved, written as 0 */
+  get reserved(): number {
+    return u16(this.bytes, this.at + SLL2_FIELD.RESERVED);
+  }
+  set reserved(v: number) {
+    put16(this.bytes, this.at + SLL2_FIELD.RESERVED, v);
+  }
+  /** the capturing interface's index (unsigned 32 bits) */
+  get interfaceIndex(): number {
+    return u32(this.bytes, this.at + SLL2_FIELD.INTERFACE_INDEX);
+  }
+  set interfaceIndex(v: number) {
+    put32(this.bytes, this.at + SLL2_FIELD.INTERFACE_INDEX, v);
+  }
+  /** ARPHRD_* link-layer address type (1 = Ethernet) */
+  get addressType(): number {
+    return u16(this.bytes, this.at + SLL2_FIELD.ADDRESS_TYPE);
+  }
+  set addressType(v: number) {
+    put16(this.bytes, this.at + SLL2_FIELD.ADDRESS_TYPE, v);
+  }
+  /** 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us */
+  get packetType(): number {
+    return this.bytes[this.at + SLL2_FIELD.PACKET_TYPE]!;
+  }
+  set packetType(v: number) {
+    this.bytes[this.at + SLL2_FIELD.PACKET_TYPE] = v;
+  }
+  /** link-layer address length as stated (may exceed the 8 bytes stored) */
+  get addressLength(): number {
+    return this.bytes[this.at + SLL2_FIELD.ADDRESS_LENGTH]!;
+  }
+  set addressLength(v: number) {
+    this.bytes[this.at + SLL2_FIELD.ADDRESS_LENGTH] = v;
+  }
+  /** Where the address field starts in `bytes`. */
+  get addressOffset(): number {
+    return this.at + SLL2_FIELD.ADDRESS;
+  }
+  /** The stored address: the first `addressLength` bytes of the field (at most 8), a view of `bytes`. */
+  get address(): Uint8Array {
+    return linkAddressAt(this.bytes, this.addressOffset, this.addressLength);
+  }
+  /** Copies up to 8 bytes in and zero-fills the rest of the field; `addressLength` is not touched. */
+  set address(address: Uint8Array) {
+    putLinkAddress(this.bytes, this.addressOffset, address);
+  }
+
+  /** Where the payload starts in `bytes`. */
+  get payloadStart(): number {
+    return this.at + SLL2_HEADER_LENGTH;
+  }
+  /** Where the payload ends: `end` (the layer inside drops any padding). */
+  get payloadEnd(): number {
+    return this.end;
+  }
+  /** The payload, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+}
+
+/**
+ * Decode an SLL2 header and go on with the layer its protocol field names.
+ *
+ * @example
+ * ```ts
+ * import { decodePacket } from "./decode.ts";
+ * decodePacket(frame, 276).layers[0]; // { layer: "sll2", protocol: 2048, interfaceIndex: 2, ... }
+ * ```
+ */
 export const decodeSll2: Decoder = (bytes, state) => {
-  const at = state.offset;
-  const n = state.end - at;
-  if (n < 20) {
-    state.issues.push({ layer: "sll2", kind: "truncated", reason: `header needs 20 bytes, got ${n}` });
+  const view = new Sll2View(bytes, state.offset, state.end);
+  const reason = view.check();
+  if (reason !== null) {
+    state.issues.push({ layer: "sll2", kind: "truncated", reason });
     return null;
   }
-  const protocol = (bytes[at]! << 8) | bytes[at + 1]!;
-  const addressLength = bytes[at + 11]!;
+  const protocol = view.protocol;
+  const addressLength = view.addressLength;
   const value: Sll2 = {
     layer: "sll2",
     protocol,
-    interfaceIndex: ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0,
-    addressType: (bytes[at + 8]! << 8) | bytes[at + 9]!,
-    packetType: bytes[at + 10]!,
+    interfaceIndex: view.interfaceIndex,
+    addressType: view.addressType,
+    packetType: view.packetType,
     addressLength,
-    address: formatLinkAddress(bytes, at + 12, addressLength),
+    address: formatLinkAddress(bytes, view.addressOffset, addressLength),
   };
   state.layers.push(value);
-  return sllNext(protocol, at + 20, state);
+  return sllNext(protocol, view.payloadStart, state);
 };
 
+/**
+ * Builds an SLL2 header: see {@link Sll2Input} for the defaults.
+ *
+ * @example
+ * ```ts
+ * import { encodePacket } from "./encode.ts";
+ * encodePacket([{ layer: "sll2", interfaceIndex: 2 }, { layer: "ipv6" }]).subarray(0, 2); // 86 dd
+ * ```
+ */
 export const sll2Codec: Codec<Sll2Input> = {
-  headerLength: () => 20,
+  headerLength: () => SLL2_HEADER_LENGTH,
   write(v, out, ctx) {
-    out.fill(0, 0, 20);
-    const protocol = v.protocol ?? sllProtocolFor(ctx);
-    out[0] = protocol >> 8;
-    out[1] = protocol & 0xff;
-    const index = v.interfaceIndex ?? 0;
-    out[4] = (index >>> 24) & 0xff;
-    out[5] = (index >>> 16) & 0xff;
-    out[6] = (index >>> 8) & 0xff;
-    out[7] = index & 0xff;
-    const addressType = v.addressType ?? 1;
-    out[8] = addressType >> 8;
-    out[9] = addressType & 0xff;
-    out[10] = v.packetType ?? 0;
-    const n = writeLinkAddress(out, 12, v.address);
-    out[11] = v.addressLength ?? n;
+    const view = new Sll2View(out);
+    const address = linkAddressBytes(v.address);
+    view.protocol = v.protocol ?? sllProtocolFor(ctx);
+    view.reserved = 0;
+    view.interfaceIndex = v.interfaceIndex ?? 0;
+    view.addressType = v.addressType ?? ARPHRD_ETHER;
+    view.packetType = v.packetType ?? 0;
+    view.addressLength = v.addressLength ?? address.length;
+    view.address = address;
   },
 };
 

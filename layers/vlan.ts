@@ -2,6 +2,16 @@
  * IEEE 802.1Q VLAN tags (TPID 0x8100), 802.1ad service tags (0x88a8) and the
  * pre-standard 0x9100, stacked to any depth. Each tag is its own layer; the
  * TPID is the type field of the layer outside it, repeated here for reading.
+ * A zero-copy {@link VlanView} over the 4 tag bytes, the decoded value
+ * {@link Vlan}, {@link decodeVlan} and {@link vlanCodec}.
+ *
+ * ```text
+ *  0     3   4           16       32 (bits)
+ * +-----+---+-----------+--------+---------
+ * | PCP |DEI|  VLAN id  |  type  | payload
+ * +-----+---+-----------+--------+---------
+ *  \_________ TCI _______/
+ * ```
  *
  * @example
  * ```ts
@@ -10,8 +20,9 @@
  *
  * @module
  */
+import { put16, u16 } from "./bytes.ts";
 import { pooledValue, type Codec, type Decoder, type Input, type LayerBase, type Protocol } from "./core.ts";
-import { ETHERTYPE_VLAN, VLAN_TPIDS } from "./dispatch.ts";
+import { ETHERNET_MAX_LENGTH, ETHERTYPE_VLAN, VLAN_TPIDS } from "./dispatch.ts";
 import { nextAfterTypeField, typeFieldFor } from "./ethernet.ts";
 
 /** One VLAN tag: TPID (from the outer type field), then the 4 tag bytes. */
@@ -36,6 +47,110 @@ export interface Vlan extends LayerBase {
  */
 export type VlanInput = Input<Vlan>;
 
+/** Bytes in one VLAN tag after its TPID: the TCI and the type. */
+export const VLAN_HEADER_LENGTH = 4;
+
+/** Byte offsets of a VLAN tag's fields (IEEE 802.1Q §9.6), from the tag's start (just after the TPID). */
+export const VLAN_FIELD = { TCI: 0, TYPE: 2 } as const;
+
+// Bits of the tag control information (IEEE 802.1Q §9.6): PCP 3, DEI 1, VID 12.
+const PCP_SHIFT = 13;
+const DEI_BIT = 0x1000;
+const ID_MASK = 0x0fff;
+
+/**
+ * A VLAN tag over bytes, without copying: the 4 bytes after the TPID start at
+ * `at` in `bytes`, and the view may read up to `end` (exclusive; default: the
+ * end of `bytes`). The constructor checks nothing; call {@link VlanView.check}
+ * once. `pcp`, `dei` and `id` read and write their bits of the TCI and leave
+ * the other bits as they are.
+ *
+ * @example
+ * ```ts
+ * const tag = new VlanView(frame, 14);
+ * if (tag.check() === null) console.log(tag.id, tag.pcp, tag.type.toString(16));
+ * tag.id = 100; // the PCP and DEI bits stay
+ * ```
+ */
+export class VlanView {
+  bytes: Uint8Array;
+  /** where the tag starts in `bytes` (just after its TPID) */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /** null when the 4-byte tag fits, else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    return n < VLAN_HEADER_LENGTH ? `tag needs 4 bytes, got ${n}` : null;
+  }
+
+  /** The whole 16-bit tag control information (PCP, DEI, id). */
+  get tci(): number {
+    return u16(this.bytes, this.at + VLAN_FIELD.TCI);
+  }
+  set tci(v: number) {
+    put16(this.bytes, this.at + VLAN_FIELD.TCI, v);
+  }
+  /** priority code point, the TCI's top 3 bits */
+  get pcp(): number {
+    return this.tci >> PCP_SHIFT;
+  }
+  set pcp(v: number) {
+    this.tci = (this.tci & ~(7 << PCP_SHIFT)) | ((v & 7) << PCP_SHIFT);
+  }
+  /** drop eligible indicator (formerly CFI), the TCI's bit 12 */
+  get dei(): boolean {
+    return (this.tci & DEI_BIT) !== 0;
+  }
+  set dei(v: boolean) {
+    this.tci = v ? this.tci | DEI_BIT : this.tci & ~DEI_BIT;
+  }
+  /** VLAN identifier, the TCI's low 12 bits */
+  get id(): number {
+    return this.tci & ID_MASK;
+  }
+  set id(v: number) {
+    this.tci = (this.tci & ~ID_MASK) | (v & ID_MASK);
+  }
+  /** type (or 802.3 length, <= 1500) of what follows the tag */
+  get type(): number {
+    return u16(this.bytes, this.at + VLAN_FIELD.TYPE);
+  }
+  set type(v: number) {
+    put16(this.bytes, this.at + VLAN_FIELD.TYPE, v);
+  }
+
+  /** Where the payload starts in `bytes`. */
+  get payloadStart(): number {
+    return this.at + VLAN_HEADER_LENGTH;
+  }
+  /** Where the payload ends in `bytes`: for an 802.3 length, that many bytes on when they are there; else `end`. */
+  get payloadEnd(): number {
+    const t = this.type;
+    const start = this.payloadStart;
+    return t <= ETHERNET_MAX_LENGTH && start + t <= this.end ? start + t : this.end;
+  }
+  /** The payload, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+}
+
 function outerType(layer: LayerBase | undefined): number {
   const o = layer as { type?: number; protocol?: number } | undefined;
   return o?.type ?? o?.protocol ?? ETHERTYPE_VLAN;
@@ -45,37 +160,54 @@ function newVlan(): Vlan {
   return { layer: "vlan", tpid: 0, id: 0, pcp: 0, dei: false, type: 0 };
 }
 
+/**
+ * Decode one VLAN tag (pooled value); the TPID comes from the layer outside.
+ *
+ * @example
+ * ```ts
+ * import { decodePacket } from "./decode.ts";
+ * decodePacket(qinq, 1).layers[1]; // { layer: "vlan", tpid: 0x88a8, id: 100, pcp: 3, dei: true, type: 0x8100 }
+ * ```
+ */
 export const decodeVlan: Decoder = (bytes, state) => {
   // Any depth: each tag consumes 4 bytes, so the frame's length bounds the
   // stack (and the walk's MAX_LAYERS backstop bounds the rest).
   const layers = state.layers;
-  const at = state.offset;
-  const n = state.end - at;
-  if (n < 4) {
-    state.issues.push({ layer: "vlan", kind: "truncated", reason: `tag needs 4 bytes, got ${n}` });
+  const view = new VlanView(bytes, state.offset, state.end);
+  const reason = view.check();
+  if (reason !== null) {
+    state.issues.push({ layer: "vlan", kind: "truncated", reason });
     return null;
   }
-  const tci = (bytes[at]! << 8) | bytes[at + 1]!;
-  const type = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+  const type = view.type;
   const value = pooledValue(state.pool?.vlan, layers.length, newVlan);
   value.tpid = outerType(layers[layers.length - 1]);
-  value.id = tci & 0x0fff;
-  value.pcp = tci >> 13;
-  value.dei = (tci & 0x1000) !== 0;
+  value.id = view.id;
+  value.pcp = view.pcp;
+  value.dei = view.dei;
   value.type = type;
   layers.push(value);
-  return nextAfterTypeField(type, at + 4, state, "vlan");
+  return nextAfterTypeField(type, view.payloadStart, state, "vlan");
 };
 
+/**
+ * Builds a VLAN tag's 4 bytes: see {@link VlanInput} for the defaults.
+ *
+ * @example
+ * ```ts
+ * import { encodePacket } from "./encode.ts";
+ * encodePacket([{ layer: "vlan", id: 1 }, { layer: "ipv4" }]).subarray(0, 4); // 00 01 08 00
+ * ```
+ */
 export const vlanCodec: Codec<VlanInput> = {
-  headerLength: () => 4,
+  headerLength: () => VLAN_HEADER_LENGTH,
   write(v, out, ctx) {
-    const tci = (((v.pcp ?? 0) & 7) << 13) | (v.dei === true ? 0x1000 : 0) | ((v.id ?? 0) & 0x0fff);
-    out[0] = tci >> 8;
-    out[1] = tci & 0xff;
-    const t = typeFieldFor(v.type, undefined, out.length - 4, ctx);
-    out[2] = t >> 8;
-    out[3] = t & 0xff;
+    const view = new VlanView(out);
+    view.tci = 0;
+    view.pcp = v.pcp ?? 0;
+    view.dei = v.dei === true;
+    view.id = v.id ?? 0;
+    view.type = typeFieldFor(v.type, undefined, out.length - VLAN_HEADER_LENGTH, ctx);
   },
 };
 
