@@ -7,7 +7,9 @@ import type { LayerBase } from "../../layers/core.ts";
 import { decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
-import { decodeDns, dnsCodec, encodeDns, dnsNameToLabels, type Dns, type DnsOpt } from "../../layers/dns.ts";
+import { decodeDns, dnsCodec, encodeDns, dnsNameToLabels, DnsHeaderView, dnsProtocol, dnsSummary, type Dns, type DnsOpt } from "../../layers/dns.ts";
+import { encodeContext } from "../../layers/encode.ts";
+import { appSummary } from "../../src/format/app_summary.ts";
 
 function hex(s: string): Uint8Array {
   const clean = s.replace(/#[^\n]*/g, "").replace(/\s+/g, "");
@@ -348,5 +350,125 @@ describe("dns: random and mutated bytes", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("dns: the header view (RFC 1035 §4.1.1)", () => {
+  // RESPONSE's header: id 1234, flags 8580 = 1000 0101 1000 0000: QR, opcode 0, AA, RD, RA,
+  // rcode 0; counts 1, 2, 0, 1.
+  it("reads every field of a hand-worked response header", () => {
+    const h = new DnsHeaderView(RESPONSE);
+    expect(h.check()).toBeNull();
+    expect([h.id, h.flags, h.response, h.opcode, h.rcode]).toEqual([0x1234, 0x8580, true, 0, 0]);
+    expect([h.authoritative, h.truncated, h.recursionDesired, h.recursionAvailable]).toEqual([true, false, true, true]);
+    expect([h.z, h.authenticData, h.checkingDisabled]).toEqual([false, false, false]);
+    expect([h.questionCount, h.answerCount, h.authorityCount, h.additionalCount]).toEqual([1, 2, 0, 1]);
+    expect([h.payloadStart, h.payloadEnd]).toEqual([12, RESPONSE.length]);
+    expect(h.payload).toEqual(RESPONSE.subarray(12));
+  });
+
+  it("reads the other flag bits and a 4-bit opcode and rcode", () => {
+    // flags 2a3b = 0 0101 0 1 0 0 0 1 1 1011: opcode 5 (UPDATE), TC, AD, CD, rcode 11; at offset 2 of a larger array.
+    const h = new DnsHeaderView(hex("ffff 0007 2a3b 0000 ffff 0100 8000 eeee"), 2, 14);
+    expect(h.check()).toBeNull();
+    expect([h.id, h.flags, h.response, h.opcode, h.rcode]).toEqual([7, 0x2a3b, false, 5, 11]);
+    expect([h.authoritative, h.truncated, h.recursionDesired, h.recursionAvailable]).toEqual([false, true, false, false]);
+    expect([h.z, h.authenticData, h.checkingDisabled]).toEqual([false, true, true]);
+    expect([h.questionCount, h.answerCount, h.authorityCount, h.additionalCount]).toEqual([0, 0xffff, 0x0100, 0x8000]);
+    expect(h.payload).toEqual(new Uint8Array(0));
+  });
+
+  it("writes every field at its offset and nothing else", () => {
+    const b = new Uint8Array(18).fill(0xa5);
+    const h = new DnsHeaderView(b, 3, 15);
+    h.id = 0xbeef;
+    h.flags = 0;
+    h.response = true; // 8000
+    h.opcode = 0xf; // 8000 | 7800 = f800
+    h.opcode = 4; // the old bits go: 8000 | 2000 = a000
+    h.authoritative = true; // a400
+    h.truncated = true; // a600
+    h.recursionDesired = true; // a700
+    h.recursionAvailable = true; // a780
+    h.z = true; // a7c0
+    h.authenticData = true; // a7e0
+    h.checkingDisabled = true; // a7f0
+    h.rcode = 0xf; // a7ff
+    h.rcode = 3; // a7f3
+    h.response = false; // 27f3
+    h.truncated = false; // 25f3
+    h.questionCount = 1;
+    h.answerCount = 2;
+    h.authorityCount = 3;
+    h.additionalCount = 0x1234;
+    expect(b).toEqual(hex("a5a5a5 beef 25f3 0001 0002 0003 1234 a5a5a5"));
+    expect([h.response, h.opcode, h.truncated, h.rcode]).toEqual([false, 4, false, 3]);
+  });
+
+  it("checks that the 12 bytes are there", () => {
+    expect(new DnsHeaderView(QUERY, 0, 11).check()).toBe("header needs 12 bytes, got 11");
+    expect(new DnsHeaderView(QUERY, 30).check()).toBe("header needs 12 bytes, got 4");
+    expect(new DnsHeaderView(QUERY, 22).check()).toBeNull();
+    const v = new DnsHeaderView(new Uint8Array(3));
+    expect(v.reset(QUERY, 0, 12).check()).toBeNull();
+    expect(v.id).toBe(0x1234);
+  });
+});
+
+describe("dns: written once into the caller's buffer", () => {
+  const query = { layer: "dns" as const, id: 0x1234, questions: [{ name: "www.example.test" }] };
+  const tcp = encodeContext({ outer: { layer: "tcp" } });
+  const udp = encodeContext({ outer: { layer: "udp" } });
+
+  it("appends at an offset, back-fills the TCP prefix, and touches nothing else", () => {
+    const b = new Uint8Array(50).fill(0xa5);
+    expect(dnsCodec.append!(query, b, 5, tcp)).toBe(5 + 36);
+    expect(b.subarray(0, 5)).toEqual(new Uint8Array(5).fill(0xa5));
+    expect(b.subarray(5, 7)).toEqual(hex("0022"));
+    expect(b.subarray(7, 41)).toEqual(QUERY);
+    expect(b.subarray(41)).toEqual(new Uint8Array(9).fill(0xa5));
+    // A prefix set by hand is written as given.
+    dnsCodec.append!({ ...query, tcpLength: 7 }, b, 5, tcp);
+    expect(b.subarray(5, 7)).toEqual(hex("0007"));
+  });
+
+  it("bounds the length from uncompressed names: exact for a query, loose once names compress", () => {
+    // 12 + (1 + 3 + 1 + 7 + 1 + 4 + 1 = 18) + 4 = 34; over TCP 2 more.
+    expect(dnsCodec.maxLength!(query, udp)).toBe(34);
+    expect(dnsCodec.maxLength!(query, tcp)).toBe(36);
+    // RESPONSE: 87 bytes with its names compressed; the uncompressed names bound it above:
+    // 12 + 22 + (18 + 10 + 18) + (18 + 10 + 4) + (1 + 10 + 8) = 131.
+    const response = encodeDns({
+      layer: "dns", id: 0x1234, response: true, authoritative: true, recursionAvailable: true, recursionDesired: true,
+      questions: [{ name: "www.example.test" }],
+      answers: [{ name: "www.example.test", type: "CNAME", ttl: 3600, data: "web.example.test" }, { name: "web.example.test", type: "A", ttl: 60, data: "10.0.0.1" }],
+      additionals: [{ type: "OPT", data: { dnssecOk: true, options: [{ code: 10, data: hex("deadbeef") }] } }],
+    });
+    expect(response).toEqual(RESPONSE);
+    expect(response.buffer.byteLength).toBe(87);
+    expect(dnsCodec.maxLength!({ layer: "dns", id: 0x1234, response: true, authoritative: true, recursionAvailable: true, recursionDesired: true,
+      questions: [{ name: "www.example.test" }],
+      answers: [{ name: "www.example.test", type: "CNAME", ttl: 3600, data: "web.example.test" }, { name: "web.example.test", type: "A", ttl: 60, data: "10.0.0.1" }],
+      additionals: [{ type: "OPT", data: { dnssecOk: true, options: [{ code: 10, data: hex("deadbeef") }] } }] }, udp)).toBe(131);
+  });
+
+  it("throws a RangeError when the buffer is short, and writes nothing past its end", () => {
+    const b = new Uint8Array(40).fill(0xa5);
+    expect(() => dnsCodec.append!(query, b.subarray(0, 33), 0, udp)).toThrow(RangeError);
+    expect(b.subarray(33)).toEqual(new Uint8Array(7).fill(0xa5));
+    expect(() => dnsCodec.append!(query, b.subarray(0, 1), 0, tcp)).toThrow(RangeError);
+    expect(() => dnsCodec.append!(query, b.subarray(0, 12), 0, udp)).toThrow(/Cannot encode dns/);
+  });
+});
+
+describe("dns: the summary in the descriptor", () => {
+  it("is tcpdump's line, through the descriptor and appSummary", () => {
+    const { dns } = decode(QUERY);
+    // print-domain.c: id, "+" for RD, " A? name." and the length in parentheses.
+    expect(dnsSummary(dns[0]!)).toBe("4660+ A? www.example.test. (34)");
+    expect(dnsProtocol.summary).toBe(dnsSummary);
+    // 4660, AA "*", 1 question, 2/0/1 counts, the answers: CNAME then A; 68 + OPT (1 + 10 + 8) = 87 bytes.
+    expect(appSummary(decode(RESPONSE).dns[0]!)).toBe("4660* 2/0/1 CNAME web.example.test., A 10.0.0.1 (87)");
+    expect(appSummary({ layer: "udp" })).toBeNull();
   });
 });
