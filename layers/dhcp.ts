@@ -1,16 +1,19 @@
 /**
  * DHCPv4 / BOOTP messages (RFC 951, RFC 2131, options RFC 2132).
  *
- * Decoding reads the 236-byte fixed part, the magic cookie and the options, each
- * option decoded by its name into a plain value (addresses as text, times and
- * sizes as numbers, lists as arrays); unknown options keep their bytes. Option
- * overload (option 52, RFC 2132 §9.3) continues the options in the `file` and
- * then the `sname` field (RFC 2131 §4.1); such options carry `from`. An option
- * whose length runs past the data ends the option list with an {@link Issue}.
+ * Decoding reads the 236-byte fixed part (offsets in {@link DHCP_FIELD}), the
+ * magic cookie and the options (`dhcp_options.ts`), each option decoded by its
+ * name into a plain value (addresses as text, times and sizes as numbers,
+ * lists as arrays); unknown options keep their bytes. Option overload (option
+ * 52, RFC 2132 §9.3) continues the options in the `file` and then the `sname`
+ * field (RFC 2131 §4.1); such options carry `from`. An option whose length
+ * runs past the data ends the option list with an {@link Issue}.
  *
  * Building fills what a user leaves out: `op` from the message type, Ethernet
  * hardware type and length, the magic cookie, option 53 first, the end option, and
- * zero padding up to 300 bytes (the BOOTP minimum, RFC 1542 §3.2.1).
+ * zero padding up to 300 bytes (the BOOTP minimum, RFC 1542 §3.2.1). It writes
+ * the message once, straight into the caller's buffer (`dhcpCodec.append`).
+ * {@link dhcpSummary} is tcpdump's line for a message.
  *
  * @example
  * ```ts
@@ -23,9 +26,30 @@
  *
  * @module
  */
-import type { Codec, DecodeState, Decoder, LayerBase, Protocol } from "./core.ts";
-import { PORT_DHCP_CLIENT, PORT_DHCP_SERVER } from "./dispatch.ts";
+import type { Decoder, Issue, LayerBase, Protocol } from "./core.ts";
 import { formatHexColon, formatIpv4, formatMac, parseIpv4 } from "./addr.ts";
+import { put16, put32, u16, u32 } from "./bytes.ts";
+import { appendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
+import { PORT_DHCP_CLIENT, PORT_DHCP_SERVER } from "./dispatch.ts";
+import {
+  DHCP_OPTION,
+  dhcpOptionCode,
+  dhcpOptionsBound,
+  readDhcpOptions,
+  writeDhcpOptions,
+  type DhcpOption,
+  type DhcpOptionInput,
+  type DhcpOptionValue,
+} from "./dhcp_options.ts";
+
+export {
+  DHCP_OPTION,
+  dhcpOptionCode,
+  dhcpOptionName,
+  type DhcpOption,
+  type DhcpOptionInput,
+  type DhcpOptionValue,
+} from "./dhcp_options.ts";
 
 /** RFC 2131 §3: the four octets that open the options field. */
 export const DHCP_MAGIC_COOKIE = 0x63825363;
@@ -52,96 +76,51 @@ export const DHCP_MESSAGE_TYPE = {
 
 const MESSAGE_TYPE_NAMES = new Map<number, string>(Object.entries(DHCP_MESSAGE_TYPE).map(([k, v]) => [v, k]));
 
-/** `DISCOVER`, `ACK`, ... or `TYPE<n>`. */
+/** `DISCOVER`, `ACK`, ... or `TYPE<n>`; e.g. `dhcpMessageTypeName(5)` is `"ACK"`. */
 export function dhcpMessageTypeName(type: number): string {
   return MESSAGE_TYPE_NAMES.get(type) ?? `TYPE${type}`;
 }
 
-/** How an option's bytes read as a value. */
-type ValueKind = "ip" | "ips" | "u8" | "u16" | "u32" | "i32" | "text" | "u8list" | "bytes";
-
-// RFC 2132 (and later RFCs where noted): code → [name, value kind].
-const OPTION_TABLE: ReadonlyMap<number, readonly [string, ValueKind]> = new Map<number, readonly [string, ValueKind]>([
-  [1, ["subnetMask", "ip"]],
-  [2, ["timeOffset", "i32"]],
-  [3, ["router", "ips"]],
-  [4, ["timeServer", "ips"]],
-  [5, ["nameServer", "ips"]],
-  [6, ["dnsServers", "ips"]],
-  [7, ["logServer", "ips"]],
-  [12, ["hostname", "text"]],
-  [13, ["bootFileSize", "u16"]],
-  [15, ["domainName", "text"]],
-  [17, ["rootPath", "text"]],
-  [19, ["ipForwarding", "u8"]],
-  [23, ["defaultTtl", "u8"]],
-  [26, ["interfaceMtu", "u16"]],
-  [28, ["broadcastAddress", "ip"]],
-  [33, ["staticRoute", "bytes"]],
-  [40, ["nisDomain", "text"]],
-  [42, ["ntpServers", "ips"]],
-  [43, ["vendorSpecific", "bytes"]],
-  [44, ["netbiosNameServers", "ips"]],
-  [46, ["netbiosNodeType", "u8"]],
-  [47, ["netbiosScope", "text"]],
-  [50, ["requestedIp", "ip"]],
-  [51, ["leaseTime", "u32"]],
-  [52, ["overload", "u8"]],
-  [53, ["messageType", "u8"]],
-  [54, ["serverId", "ip"]],
-  [55, ["parameterRequestList", "u8list"]],
-  [56, ["message", "text"]],
-  [57, ["maxMessageSize", "u16"]],
-  [58, ["renewalTime", "u32"]],
-  [59, ["rebindingTime", "u32"]],
-  [60, ["vendorClass", "text"]],
-  [61, ["clientId", "bytes"]],
-  [66, ["tftpServerName", "text"]],
-  [67, ["bootfileName", "text"]],
-  [77, ["userClass", "bytes"]],
-  [80, ["rapidCommit", "bytes"]], // RFC 4039
-  [81, ["clientFqdn", "bytes"]], // RFC 4702
-  [82, ["relayAgentInformation", "bytes"]], // RFC 3046
-  [93, ["clientArchitecture", "bytes"]], // RFC 4578
-  [116, ["autoConfigure", "u8"]], // RFC 2563
-  [118, ["subnetSelection", "ip"]], // RFC 3011
-  [119, ["domainSearch", "bytes"]], // RFC 3397 (DNS wire names)
-  [121, ["classlessStaticRoute", "bytes"]], // RFC 3442
-  [252, ["wpad", "text"]],
-]);
-const OPTION_BY_NAME = new Map<string, number>([...OPTION_TABLE].map(([code, [name]]) => [name, code]));
-
-/** Name of an option code: `leaseTime`, ... or `option<n>`. */
-export function dhcpOptionName(code: number): string {
-  return OPTION_TABLE.get(code)?.[0] ?? `option${code}`;
-}
-
-/** Code of an option name (`leaseTime`, `option<n>`) or a number passed through; throws on an unknown name. */
-export function dhcpOptionCode(name: number | string): number {
-  if (typeof name === "number") return name;
-  const code = OPTION_BY_NAME.get(name) ?? (/^option(\d{1,3})$/.exec(name) ? Number(name.slice(6)) : undefined);
-  if (code === undefined || code > 255) throw new RangeError(`Unknown DHCP option name "${name}"`);
-  return code;
-}
-
 /**
- * A decoded option value: addresses as dotted quads (`ips` as a list), numbers,
- * text, a list of codes (parameter request list), or raw bytes for options
- * without a decoder or whose length does not fit their type.
+ * Byte offsets of the fixed part's fields (RFC 2131 §2, Figure 1), by the
+ * decoded value's names: ciaddr is `CLIENT_IP`, yiaddr `YOUR_IP`, siaddr
+ * `SERVER_IP`, giaddr `RELAY_IP`, chaddr `CLIENT_MAC`; the options field
+ * starts with the magic cookie.
  */
-export type DhcpOptionValue = number | string | string[] | number[] | Uint8Array;
+export const DHCP_FIELD = {
+  OP: 0,
+  HTYPE: 1,
+  HLEN: 2,
+  HOPS: 3,
+  XID: 4,
+  SECS: 8,
+  FLAGS: 10,
+  CLIENT_IP: 12,
+  YOUR_IP: 16,
+  SERVER_IP: 20,
+  RELAY_IP: 24,
+  CLIENT_MAC: 28,
+  SNAME: 44,
+  FILE: 108,
+  MAGIC_COOKIE: 236,
+  OPTIONS: 240,
+} as const;
 
-/** One option as it was on the wire, in order. */
-export interface DhcpOption {
-  code: number;
-  /** `messageType`, `leaseTime`, ... or `option<n>` */
-  name: string;
-  /** the option's length byte */
-  length: number;
-  value: DhcpOptionValue;
-  /** set when the option came from an overloaded `file` or `sname` field */
-  from?: "file" | "sname";
-}
+/** Bytes of the fixed part, before the options field (RFC 2131 §2). */
+export const DHCP_FIXED_LENGTH = DHCP_FIELD.MAGIC_COOKIE;
+/** Sizes of the fixed part's variable-text fields: chaddr, sname, file (RFC 2131 §2). */
+const CLIENT_MAC_SIZE = 16;
+const SNAME_SIZE = 64;
+const FILE_SIZE = 128;
+/** RFC 1542 §3.2.1: a BOOTP message is at least 300 bytes; builders pad to it. */
+const BOOTP_MIN_LENGTH = 300;
+/** RFC 2131 §2: the broadcast bit, the leftmost of `flags`. */
+const FLAG_BROADCAST = 0x8000;
+/** RFC 2132 §9.3: option 52's value says which fields carry options. */
+const OVERLOAD_FILE = 1;
+const OVERLOAD_SNAME = 2;
+/** The hardware type of Ethernet (ARP hardware types, RFC 1700). */
+const HTYPE_ETHERNET = 1;
 
 /** A decoded DHCP/BOOTP message. */
 export interface Dhcp extends LayerBase {
@@ -182,96 +161,11 @@ export interface Dhcp extends LayerBase {
 // ---------------------------------------------------------------------------
 // Decoding
 
-const FIXED_LENGTH = 236;
-const SNAME_OFFSET = 44;
-const FILE_OFFSET = 108;
-
 const textDecoder = new TextDecoder("utf-8");
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i]! << 8) | b[i + 1]!;
-}
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
 
 function cString(b: Uint8Array): string {
   const nul = b.indexOf(0);
   return textDecoder.decode(nul < 0 ? b : b.subarray(0, nul));
-}
-
-/** Value of an option's bytes, or null when the length does not fit the kind. */
-function optionValue(kind: ValueKind, b: Uint8Array): DhcpOptionValue | null {
-  switch (kind) {
-    case "ip":
-      return b.length === 4 ? formatIpv4(b, 0) : null;
-    case "ips": {
-      if (b.length === 0 || b.length % 4 !== 0) return null;
-      const list: string[] = [];
-      for (let i = 0; i < b.length; i += 4) list.push(formatIpv4(b, i));
-      return list;
-    }
-    case "u8":
-      return b.length === 1 ? b[0]! : null;
-    case "u16":
-      return b.length === 2 ? u16(b, 0) : null;
-    case "u32":
-      return b.length === 4 ? u32(b, 0) : null;
-    case "i32":
-      return b.length === 4 ? u32(b, 0) | 0 : null;
-    case "text":
-      return textDecoder.decode(b);
-    case "u8list":
-      return Array.from(b);
-    case "bytes":
-      return b;
-  }
-}
-
-/** Read options from `b` into `out`; true when an end option closed them. */
-function readOptions(b: Uint8Array, out: DhcpOption[], from: DhcpOption["from"], state: DecodeState): boolean {
-  const where = from === undefined ? "options" : `options in the ${from} field`;
-  let pos = 0;
-  while (pos < b.length) {
-    const code = b[pos]!;
-    if (code === 0) {
-      pos++; // pad (RFC 2132 §3.1)
-      continue;
-    }
-    if (code === 255) return true; // end (RFC 2132 §3.2)
-    if (pos + 1 >= b.length) {
-      state.issues.push({ layer: "dhcp", kind: "truncated", reason: `${where}: option ${code} has no length byte` });
-      return true;
-    }
-    const length = b[pos + 1]!;
-    if (pos + 2 + length > b.length) {
-      state.issues.push({
-        layer: "dhcp",
-        kind: "malformed",
-        reason: `${where}: option ${code} length ${length} runs past the end (${b.length - pos - 2} bytes left)`,
-      });
-      return true;
-    }
-    const data = b.subarray(pos + 2, pos + 2 + length);
-    const known = OPTION_TABLE.get(code);
-    let value: DhcpOptionValue | null = data;
-    if (known) {
-      value = optionValue(known[1], data);
-      if (value === null) {
-        state.issues.push({
-          layer: "dhcp",
-          kind: "malformed",
-          reason: `${where}: option ${code} (${known[0]}) length ${length} does not fit its type`,
-        });
-        value = data;
-      }
-    }
-    const option: DhcpOption = { code, name: known?.[0] ?? `option${code}`, length, value };
-    if (from !== undefined) option.from = from;
-    out.push(option);
-    pos += 2 + length;
-  }
-  return false;
 }
 
 /** Decode a DHCP/BOOTP message. Consumes all bytes; returns null. */
@@ -279,39 +173,39 @@ export const decodeDhcp: Decoder = (frame, state) => {
   // Off the hot path: one view of the message keeps the offsets below relative.
   const bytes = frame.subarray(state.offset, state.end);
   state.offset = state.end;
-  if (bytes.length < FIXED_LENGTH) {
-    state.issues.push({ layer: "dhcp", kind: "truncated", reason: `fixed part needs ${FIXED_LENGTH} bytes, got ${bytes.length}` });
+  if (bytes.length < DHCP_FIXED_LENGTH) {
+    state.issues.push({ layer: "dhcp", kind: "truncated", reason: `fixed part needs ${DHCP_FIXED_LENGTH} bytes, got ${bytes.length}` });
     return null;
   }
-  const hlen = bytes[2]!;
-  const flags = u16(bytes, 10);
-  const macLength = Math.min(hlen, 16);
+  const hlen = bytes[DHCP_FIELD.HLEN]!;
+  const flags = u16(bytes, DHCP_FIELD.FLAGS);
+  const macLength = Math.min(hlen, CLIENT_MAC_SIZE);
   const dhcp: Dhcp = {
     layer: "dhcp",
-    op: bytes[0]!,
-    htype: bytes[1]!,
+    op: bytes[DHCP_FIELD.OP]!,
+    htype: bytes[DHCP_FIELD.HTYPE]!,
     hlen,
-    hops: bytes[3]!,
-    xid: u32(bytes, 4),
-    secs: u16(bytes, 8),
+    hops: bytes[DHCP_FIELD.HOPS]!,
+    xid: u32(bytes, DHCP_FIELD.XID),
+    secs: u16(bytes, DHCP_FIELD.SECS),
     flags,
-    broadcast: (flags & 0x8000) !== 0,
-    clientIp: formatIpv4(bytes, 12),
-    yourIp: formatIpv4(bytes, 16),
-    serverIp: formatIpv4(bytes, 20),
-    relayIp: formatIpv4(bytes, 24),
-    clientMac: macLength === 6 ? formatMac(bytes, 28) : formatHexColon(bytes, 28, macLength),
+    broadcast: (flags & FLAG_BROADCAST) !== 0,
+    clientIp: formatIpv4(bytes, DHCP_FIELD.CLIENT_IP),
+    yourIp: formatIpv4(bytes, DHCP_FIELD.YOUR_IP),
+    serverIp: formatIpv4(bytes, DHCP_FIELD.SERVER_IP),
+    relayIp: formatIpv4(bytes, DHCP_FIELD.RELAY_IP),
+    clientMac: macLength === 6 ? formatMac(bytes, DHCP_FIELD.CLIENT_MAC) : formatHexColon(bytes, DHCP_FIELD.CLIENT_MAC, macLength),
     sname: "",
     file: "",
     options: [],
     length: bytes.length,
   };
   state.layers.push(dhcp);
-  const sname = bytes.subarray(SNAME_OFFSET, SNAME_OFFSET + 64);
-  const file = bytes.subarray(FILE_OFFSET, FILE_OFFSET + 128);
+  const sname = bytes.subarray(DHCP_FIELD.SNAME, DHCP_FIELD.SNAME + SNAME_SIZE);
+  const file = bytes.subarray(DHCP_FIELD.FILE, DHCP_FIELD.FILE + FILE_SIZE);
   let overload = 0;
-  if (bytes.length >= FIXED_LENGTH + 4) {
-    const cookie = u32(bytes, FIXED_LENGTH);
+  if (bytes.length >= DHCP_FIELD.OPTIONS) {
+    const cookie = u32(bytes, DHCP_FIELD.MAGIC_COOKIE);
     dhcp.magicCookie = cookie;
     if (cookie !== DHCP_MAGIC_COOKIE) {
       state.issues.push({
@@ -320,18 +214,18 @@ export const decodeDhcp: Decoder = (frame, state) => {
         reason: `magic cookie 0x${cookie.toString(16).padStart(8, "0")} is not 0x63825363`,
       });
     } else {
-      const ended = readOptions(bytes.subarray(FIXED_LENGTH + 4), dhcp.options, undefined, state);
+      const ended = readDhcpOptions(bytes.subarray(DHCP_FIELD.OPTIONS), dhcp.options, undefined, state);
       if (!ended) state.issues.push({ layer: "dhcp", kind: "malformed", reason: "options end without an end option" });
-      const o = dhcp.options.find((x) => x.code === 52);
+      const o = dhcp.options.find((x) => x.code === DHCP_OPTION.OVERLOAD);
       if (o && typeof o.value === "number") overload = o.value;
       // RFC 2131 §4.1: the options field first, then `file`, then `sname`.
-      if (overload & 1) readOptions(file, dhcp.options, "file", state);
-      if (overload & 2) readOptions(sname, dhcp.options, "sname", state);
+      if (overload & OVERLOAD_FILE) readDhcpOptions(file, dhcp.options, "file", state);
+      if (overload & OVERLOAD_SNAME) readDhcpOptions(sname, dhcp.options, "sname", state);
     }
   }
-  if (!(overload & 2)) dhcp.sname = cString(sname);
-  if (!(overload & 1)) dhcp.file = cString(file);
-  const type = dhcp.options.find((x) => x.code === 53);
+  if (!(overload & OVERLOAD_SNAME)) dhcp.sname = cString(sname);
+  if (!(overload & OVERLOAD_FILE)) dhcp.file = cString(file);
+  const type = dhcp.options.find((x) => x.code === DHCP_OPTION.MESSAGE_TYPE);
   if (type && typeof type.value === "number") {
     dhcp.messageType = type.value;
     dhcp.messageTypeName = dhcpMessageTypeName(type.value);
@@ -341,19 +235,6 @@ export const decodeDhcp: Decoder = (frame, state) => {
 
 // ---------------------------------------------------------------------------
 // Encoding
-
-/**
- * One option to build: by `code` or `name`; `value` in the decoded shapes (raw
- * bytes for any option); `length` overrides the length byte (to build a lie);
- * `from` puts it into an overloaded field (set option 52 yourself).
- */
-export interface DhcpOptionInput {
-  code?: number;
-  name?: string;
-  value?: DhcpOptionValue;
-  length?: number;
-  from?: "file" | "sname";
-}
 
 /** What a user gives to build a DHCP message; every field has a default. */
 export interface DhcpInput {
@@ -394,121 +275,133 @@ function messageTypeOf(t: number | string): number {
   return v;
 }
 
-function macBytes(text: string): Uint8Array {
+/** chaddr as text: up to 16 octets of two hex digits, split by `:` or `-`. */
+function hardwareAddress(text: string): Uint8Array {
   const parts = text.split(/[:-]/);
   if (parts.length > 16 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new RangeError(`Invalid hardware address: "${text}"`);
   return Uint8Array.from(parts, (p) => parseInt(p, 16));
 }
 
-function optionBytes(code: number, value: DhcpOptionValue | undefined): Uint8Array {
-  if (value === undefined) return new Uint8Array(0);
-  if (value instanceof Uint8Array) return value;
-  const kind = OPTION_TABLE.get(code)?.[1] ?? "bytes";
-  const bad = (): never => {
-    throw new TypeError(`DHCP option ${code} (${dhcpOptionName(code)}) value has the wrong shape`);
-  };
-  switch (kind) {
-    case "ip":
-      return typeof value === "string" ? parseIpv4(value) : bad();
-    case "ips": {
-      const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : bad();
-      const out = new Uint8Array(list.length * 4);
-      list.forEach((a, i) => out.set(parseIpv4(String(a)), i * 4));
-      return out;
-    }
-    case "u8":
-      return typeof value === "number" ? Uint8Array.of(value) : bad();
-    case "u16":
-      return typeof value === "number" ? Uint8Array.of(value >>> 8, value) : bad();
-    case "u32":
-    case "i32":
-      return typeof value === "number" ? Uint8Array.of(value >>> 24, value >>> 16, value >>> 8, value) : bad();
-    case "text":
-      return typeof value === "string" ? new TextEncoder().encode(value) : bad();
-    case "u8list":
-      return Array.isArray(value) ? Uint8Array.from(value as number[]) : bad();
-    case "bytes":
-      return bad();
+/** The options to write: the user's, with option 53 first when `messageType` is set and they lack it. */
+function optionsOf(input: DhcpInput, type: number | undefined): DhcpOptionInput[] {
+  const options = [...(input.options ?? [])];
+  if (type !== undefined && !options.some((o) => (o.code ?? (o.name !== undefined ? dhcpOptionCode(o.name) : -1)) === DHCP_OPTION.MESSAGE_TYPE)) {
+    options.unshift({ code: DHCP_OPTION.MESSAGE_TYPE, value: type });
   }
+  return options;
 }
 
-function writeOptions(list: DhcpOptionInput[], end: boolean): number[] {
-  const out: number[] = [];
-  for (const o of list) {
-    const code = o.code ?? (o.name !== undefined ? dhcpOptionCode(o.name) : bad());
-    if (code === 0 || code === 255) {
-      out.push(code); // pad and end have no length byte
-      continue;
-    }
-    const data = optionBytes(code, o.value);
-    if (data.length > 255 && o.length === undefined) throw new RangeError(`DHCP option ${code} value of ${data.length} bytes exceeds 255`);
-    out.push(code, (o.length ?? data.length) & 0xff, ...data);
+/**
+ * Fill sname or file (zeros already) at `w.out[at, at + size)`: the options
+ * overloaded into it, or its text.
+ */
+function writeField(w: ByteWriter, at: number, size: number, text: string | undefined, opts: DhcpOptionInput[], what: string): void {
+  let b: Uint8Array;
+  if (opts.length > 0) {
+    // Written apart first: the error for too many says how many bytes they take.
+    const scratch = new ByteWriter("dhcp", new Uint8Array(dhcpOptionsBound(opts, true)), 0);
+    writeDhcpOptions(scratch, opts, true);
+    b = scratch.out.subarray(0, scratch.pos);
+  } else {
+    const s = textOf(text ?? "");
+    const length = utf8Length(s);
+    if (length > size) throw new RangeError(`DHCP ${what} of ${length} bytes exceeds ${size}`);
+    new ByteWriter("dhcp", w.out, at).utf8(s, length);
+    return;
   }
-  if (end) out.push(255);
-  return out;
-  function bad(): never {
-    throw new TypeError("A DHCP option needs a code or a name");
-  }
+  if (b.length > size) throw new RangeError(`DHCP ${what} of ${b.length} bytes exceeds ${size}`);
+  w.out.set(b, at);
+}
+
+/**
+ * Write the message at `out[at, …)`; returns where it ends. The options are
+ * written first, at their offset, so that a bad option is reported before a
+ * bad address, as it always was; then the padding and the fixed part.
+ */
+function appendDhcp(input: DhcpInput, out: Uint8Array, at: number): number {
+  const type = input.messageType === undefined ? undefined : messageTypeOf(input.messageType);
+  const options = optionsOf(input, type);
+  const w = new ByteWriter("dhcp", out, at);
+  w.room(DHCP_FIELD.OPTIONS);
+  w.pos = at + DHCP_FIELD.OPTIONS;
+  writeDhcpOptions(
+    w,
+    options.filter((o) => o.from === undefined),
+    input.end ?? true,
+  );
+  const end = at + Math.max(w.pos - at, input.length ?? BOOTP_MIN_LENGTH);
+  w.zeros(end - w.pos);
+  out.fill(0, at, at + DHCP_FIELD.OPTIONS);
+  const serverType = type === DHCP_MESSAGE_TYPE.OFFER || type === DHCP_MESSAGE_TYPE.ACK || type === DHCP_MESSAGE_TYPE.NAK;
+  out[at + DHCP_FIELD.OP] = input.op ?? (serverType ? BOOTP_OP.REPLY : BOOTP_OP.REQUEST);
+  const mac = hardwareAddress(input.clientMac ?? "00:00:00:00:00:00");
+  out[at + DHCP_FIELD.HTYPE] = input.htype ?? HTYPE_ETHERNET;
+  out[at + DHCP_FIELD.HLEN] = input.hlen ?? mac.length;
+  out[at + DHCP_FIELD.HOPS] = input.hops ?? 0;
+  put32(out, at + DHCP_FIELD.XID, input.xid ?? 0);
+  put16(out, at + DHCP_FIELD.SECS, input.secs ?? 0);
+  put16(out, at + DHCP_FIELD.FLAGS, input.flags ?? (input.broadcast ? FLAG_BROADCAST : 0));
+  out.set(parseIpv4(input.clientIp ?? "0.0.0.0"), at + DHCP_FIELD.CLIENT_IP);
+  out.set(parseIpv4(input.yourIp ?? "0.0.0.0"), at + DHCP_FIELD.YOUR_IP);
+  out.set(parseIpv4(input.serverIp ?? "0.0.0.0"), at + DHCP_FIELD.SERVER_IP);
+  out.set(parseIpv4(input.relayIp ?? "0.0.0.0"), at + DHCP_FIELD.RELAY_IP);
+  out.set(mac.subarray(0, CLIENT_MAC_SIZE), at + DHCP_FIELD.CLIENT_MAC);
+  writeField(w, at + DHCP_FIELD.SNAME, SNAME_SIZE, input.sname, options.filter((o) => o.from === "sname"), "sname");
+  writeField(w, at + DHCP_FIELD.FILE, FILE_SIZE, input.file, options.filter((o) => o.from === "file"), "file");
+  put32(out, at + DHCP_FIELD.MAGIC_COOKIE, input.magicCookie ?? DHCP_MAGIC_COOKIE);
+  return end;
+}
+
+/** At least the length {@link appendDhcp} writes, from lengths alone. */
+function dhcpBound(input: DhcpInput): number {
+  const main = (input.options ?? []).filter((o) => o.from === undefined);
+  // Option 53 added first takes 3 bytes.
+  const typeOption = input.messageType === undefined ? 0 : 3;
+  return Math.max(DHCP_FIELD.OPTIONS + typeOption + dhcpOptionsBound(main, input.end ?? true), input.length ?? BOOTP_MIN_LENGTH);
 }
 
 /** Build a DHCP message. Throws on values that cannot be written (a bad address, an unknown name). */
 export function encodeDhcp(input: DhcpInput): Uint8Array {
-  const options = [...(input.options ?? [])];
-  const type = input.messageType === undefined ? undefined : messageTypeOf(input.messageType);
-  if (type !== undefined && !options.some((o) => (o.code ?? (o.name !== undefined ? dhcpOptionCode(o.name) : -1)) === 53)) {
-    options.unshift({ code: 53, value: type });
-  }
-  const end = input.end ?? true;
-  const main = writeOptions(
-    options.filter((o) => o.from === undefined),
-    end,
-  );
-  const fileOpts = options.filter((o) => o.from === "file");
-  const snameOpts = options.filter((o) => o.from === "sname");
-  const total = Math.max(FIXED_LENGTH + 4 + main.length, input.length ?? 300);
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const serverType = type === 2 || type === 5 || type === 6;
-  out[0] = input.op ?? (serverType ? BOOTP_OP.REPLY : BOOTP_OP.REQUEST);
-  const mac = macBytes(input.clientMac ?? "00:00:00:00:00:00");
-  out[1] = input.htype ?? 1;
-  out[2] = input.hlen ?? mac.length;
-  out[3] = input.hops ?? 0;
-  dv.setUint32(4, (input.xid ?? 0) >>> 0);
-  dv.setUint16(8, input.secs ?? 0);
-  dv.setUint16(10, input.flags ?? (input.broadcast ? 0x8000 : 0));
-  out.set(parseIpv4(input.clientIp ?? "0.0.0.0"), 12);
-  out.set(parseIpv4(input.yourIp ?? "0.0.0.0"), 16);
-  out.set(parseIpv4(input.serverIp ?? "0.0.0.0"), 20);
-  out.set(parseIpv4(input.relayIp ?? "0.0.0.0"), 24);
-  out.set(mac.subarray(0, 16), 28);
-  const field = (text: string | undefined, opts: DhcpOptionInput[], at: number, size: number, what: string): void => {
-    const b = opts.length > 0 ? Uint8Array.from(writeOptions(opts, true)) : new TextEncoder().encode(text ?? "");
-    if (b.length > size) throw new RangeError(`DHCP ${what} of ${b.length} bytes exceeds ${size}`);
-    out.set(b, at);
-  };
-  field(input.sname, snameOpts, SNAME_OFFSET, 64, "sname");
-  field(input.file, fileOpts, FILE_OFFSET, 128, "file");
-  dv.setUint32(FIXED_LENGTH, (input.magicCookie ?? DHCP_MAGIC_COOKIE) >>> 0);
-  out.set(main, FIXED_LENGTH + 4);
-  return out;
+  const out = new Uint8Array(dhcpBound(input));
+  const n = appendDhcp(input, out, 0);
+  return n === out.length ? out : out.slice(0, n);
 }
 
-/** The value of the first option with this code or name, or undefined. */
+/**
+ * The value of the first option with this code or name, or undefined.
+ *
+ * @example
+ * ```ts
+ * dhcpOption(decoded, "leaseTime"); // 3600
+ * ```
+ */
 export function dhcpOption(dhcp: Dhcp, codeOrName: number | string): DhcpOptionValue | undefined {
   const code = dhcpOptionCode(codeOrName);
   return dhcp.options.find((o) => o.code === code)?.value;
 }
 
-/** DHCP codec: the whole message is this layer's header. */
-export const dhcpCodec: Codec<DhcpInput> = {
-  headerLength(value) {
-    return encodeDhcp(value).length;
-  },
-  write(value, out) {
-    out.set(encodeDhcp(value), 0);
-  },
-};
+/** DHCP codec: the whole message is this layer, written once by `append`. */
+export const dhcpCodec = appendCodec<DhcpInput>(
+  (value, out, at) => appendDhcp(value, out, at),
+  (value) => dhcpBound(value),
+);
+
+// --- the one-line summary (tcpdump print-bootp.c without -v, plus the message type)
+
+const DHCP_TYPE_TEXT = ["", "Discover", "Offer", "Request", "Decline", "ACK", "NACK", "Release", "Inform"];
+
+/**
+ * tcpdump's line for a BOOTP/DHCP message, plus the DHCP message type at the
+ * end (tcpdump shows it only with `-v`):
+ * `BOOTP/DHCP, Request from 02:77:00:00:00:02, length 300, DHCP Discover`.
+ */
+export function dhcpSummary(d: Dhcp): string {
+  let s = "BOOTP/DHCP, " + (d.op === BOOTP_OP.REQUEST ? "Request" : d.op === BOOTP_OP.REPLY ? "Reply" : `unknown (0x${d.op.toString(16).padStart(2, "0")})`);
+  if (d.htype === HTYPE_ETHERNET && d.hlen === 6 && d.op === BOOTP_OP.REQUEST) s += " from " + d.clientMac;
+  s += ", length " + d.length;
+  if (d.messageType !== undefined) s += ", DHCP " + (DHCP_TYPE_TEXT[d.messageType] ?? d.messageTypeName ?? String(d.messageType));
+  return s;
+}
 
 /** DHCP (BOOTP) in the registry: UDP 67 (server) and 68 (client). */
 export const dhcpProtocol: Protocol<"dhcp", Dhcp, DhcpInput> = {
@@ -516,4 +409,5 @@ export const dhcpProtocol: Protocol<"dhcp", Dhcp, DhcpInput> = {
   decode: decodeDhcp,
   codec: dhcpCodec,
   claims: { udpPorts: [PORT_DHCP_SERVER, PORT_DHCP_CLIENT] },
+  summary: dhcpSummary,
 };

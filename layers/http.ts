@@ -11,6 +11,8 @@
  *   segment is kept as read, marked `headComplete: false`. Nothing is buffered.
  * - A segment that does not begin with a request or status line (a body, the
  *   rest of a long head) is not HTTP to this decoder: it is left as `payload`.
+ * - Building writes head and body once, straight into the caller's buffer
+ *   (`httpCodec.append`); {@link httpSummary} is tcpdump's line for a message.
  *
  * @example
  * ```ts
@@ -20,7 +22,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, LayerBase, Protocol } from "./core.ts";
+import type { Decoder, LayerBase, Protocol } from "./core.ts";
+import { appendCodec, ByteWriter, utf8Length } from "./byte_writer.ts";
 import { PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2 } from "./dispatch.ts";
 import { rangeView } from "./checksum.ts";
 
@@ -382,46 +385,75 @@ export interface HttpInput {
   body?: Uint8Array | string;
 }
 
-function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff) throw new RangeError(`HTTP head text must be Latin-1: "${s}"`);
-    out[i] = c;
-  }
-  return out;
+function bodyLength(body: Uint8Array | string | undefined): number {
+  return typeof body === "string" ? utf8Length(body) : (body?.length ?? 0);
 }
 
-/** Build an HTTP message (head and body). */
-export function encodeHttp(input: HttpInput): Uint8Array {
+/**
+ * The head's lines as text, CR LF included: the start line, the fields, a
+ * `Content-Length` for a non-empty body when no framing field is given
+ * (RFC 9112 §6.2), and the empty line.
+ */
+function headLines(input: HttpInput, body: number): string[] {
   const version = input.version ?? "HTTP/1.1";
-  const body = typeof input.body === "string" ? new TextEncoder().encode(input.body) : (input.body ?? new Uint8Array(0));
-  const headers = [...(input.headers ?? [])];
-  if (body.length > 0 && header({ headers }, "content-length") === undefined && header({ headers }, "transfer-encoding") === undefined) {
-    headers.push({ name: "Content-Length", value: String(body.length) });
-  }
-  let head =
+  const lines = [
     input.status !== undefined
       ? `${version} ${input.status} ${input.reason ?? HTTP_REASON.get(input.status) ?? ""}\r\n`
-      : `${input.method ?? "GET"} ${input.uri ?? "/"} ${version}\r\n`;
-  for (const h of headers) head += `${h.name}: ${h.value}\r\n`;
-  head += "\r\n";
-  const headBytes = latin1Bytes(head);
-  const out = new Uint8Array(headBytes.length + body.length);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
+      : `${input.method ?? "GET"} ${input.uri ?? "/"} ${version}\r\n`,
+  ];
+  const headers = input.headers ?? [];
+  for (const h of headers) lines.push(`${h.name}: ${h.value}\r\n`);
+  if (body > 0 && header({ headers }, "content-length") === undefined && header({ headers }, "transfer-encoding") === undefined) {
+    lines.push(`Content-Length: ${body}\r\n`);
+  }
+  lines.push("\r\n");
+  return lines;
+}
+
+/** Write head and body at `out[at, …)`; returns where they end. */
+function appendHttp(input: HttpInput, out: Uint8Array, at: number): number {
+  const body = bodyLength(input.body);
+  const lines = headLines(input, body);
+  let head = 0;
+  for (const line of lines) head += line.length;
+  const w = new ByteWriter("http", out, at);
+  w.room(head + body);
+  // A head is octets (RFC 9112 §2.2): each character one byte, none above 0xff.
+  const notLatin1 = (): string => `HTTP head text must be Latin-1: "${lines.join("")}"`;
+  for (const line of lines) w.latin1(line, notLatin1);
+  if (typeof input.body === "string") w.utf8(input.body, body);
+  else if (input.body !== undefined) w.bytes(input.body);
+  return w.pos;
+}
+
+/** The length {@link appendHttp} writes, from the lengths of its text. */
+function httpLength(input: HttpInput): number {
+  const body = bodyLength(input.body);
+  let n = body;
+  for (const line of headLines(input, body)) n += line.length;
+  return n;
+}
+
+/** Build an HTTP message (head and body). Throws a RangeError on head text beyond Latin-1. */
+export function encodeHttp(input: HttpInput): Uint8Array {
+  const out = new Uint8Array(httpLength(input));
+  appendHttp(input, out, 0);
   return out;
 }
 
-/** HTTP codec: head and body are this layer's header. */
-export const httpCodec: Codec<HttpInput> = {
-  headerLength(value) {
-    return encodeHttp(value).length;
-  },
-  write(value, out) {
-    out.set(encodeHttp(value), 0);
-  },
-};
+/** HTTP codec: head and body are this layer, written once by `append`. */
+export const httpCodec = appendCodec<HttpInput>(
+  (value, out, at) => appendHttp(value, out, at),
+  (value) => httpLength(value),
+);
+
+/**
+ * tcpdump's line for an HTTP message (txtproto_print): its first line,
+ * `HTTP: GET /index.html HTTP/1.1` or `HTTP: HTTP/1.1 200 OK`.
+ */
+export function httpSummary(h: Http): string {
+  return h.type === "request" ? `HTTP: ${h.method} ${h.uri} ${h.version}` : `HTTP: ${h.version} ${h.status} ${h.reason ?? ""}`.trimEnd();
+}
 
 // HTTP/1.x request methods (RFC 9110 §9, RFC 5789 PATCH), each followed by a space.
 const METHODS: readonly Uint8Array[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"].map(
@@ -455,4 +487,5 @@ export const httpProtocol: Protocol<"http", Http, HttpInput> = {
   decode: decodeHttp,
   codec: httpCodec,
   claims: { tcpPorts: [PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2], sniffTcp: looksLikeHttp },
+  summary: httpSummary,
 };

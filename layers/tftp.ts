@@ -8,6 +8,9 @@
  * conversation is state, and lives in `src/tftp_tracker.ts`, which hands UDP a
  * hint.
  *
+ * Building writes the packet once, straight into the caller's buffer
+ * (`tftpCodec.append`); {@link tftpSummary} is tcpdump's line for a packet.
+ *
  * @example
  * ```ts
  * import { encodeTftp } from "./tftp.ts";
@@ -16,7 +19,8 @@
  *
  * @module
  */
-import type { Codec, Decoder, LayerBase, Protocol } from "./core.ts";
+import type { Decoder, LayerBase, Protocol } from "./core.ts";
+import { appendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
 import { PORT_TFTP } from "./dispatch.ts";
 
 /** Opcodes (RFC 1350 §5, RFC 2347 OACK). */
@@ -189,16 +193,15 @@ function opcodeOf(input: TftpInput): number {
   return TFTP_OPCODE.ACK;
 }
 
-/** Build a TFTP packet. */
-export function encodeTftp(input: TftpInput): Uint8Array {
-  const enc = new TextEncoder();
+/** Write the packet at `out[at, …)`; returns where it ends. */
+function appendTftp(input: TftpInput, out: Uint8Array, at: number): number {
+  const w = new ByteWriter("tftp", out, at);
   const opcode = opcodeOf(input);
-  const parts: Uint8Array[] = [Uint8Array.of(opcode >>> 8, opcode & 0xff)];
-  const z = (s: string): void => {
-    parts.push(enc.encode(s), Uint8Array.of(0));
-  };
-  const u16 = (v: number): void => {
-    parts.push(Uint8Array.of((v >>> 8) & 0xff, v & 0xff));
+  w.u16(opcode);
+  /** RFC 1350 §5: strings are netascii (here UTF-8, as sent) ended by a zero byte. */
+  const z = (v: unknown): void => {
+    w.utf8(textOf(v));
+    w.u8(0);
   };
   const opts = (): void => {
     for (const o of input.options ?? []) {
@@ -217,30 +220,72 @@ export function encodeTftp(input: TftpInput): Uint8Array {
       opts();
       break;
     case TFTP_OPCODE.DATA:
-      u16(input.block ?? 1);
-      parts.push(typeof input.data === "string" ? enc.encode(input.data) : (input.data ?? new Uint8Array(0)));
+      w.u16(input.block ?? 1);
+      writeData(w, input.data);
       break;
     case TFTP_OPCODE.ACK:
-      u16(input.block ?? 0);
+      w.u16(input.block ?? 0);
       break;
     case TFTP_OPCODE.ERROR: {
       const code = input.errorCode ?? 0;
-      u16(code);
+      w.u16(code);
       z(input.errorMessage ?? TFTP_ERROR.get(code) ?? "");
       break;
     }
     default:
-      if (input.data !== undefined) parts.push(typeof input.data === "string" ? enc.encode(input.data) : input.data);
+      writeData(w, input.data);
   }
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  return w.pos;
+}
+
+function writeData(w: ByteWriter, data: Uint8Array | string | undefined): void {
+  if (typeof data === "string") w.utf8(data);
+  else if (data !== undefined) w.bytes(data);
+}
+
+/** Bytes of a zero-ended string. */
+function zLength(v: unknown): number {
+  return utf8Length(textOf(v)) + 1;
+}
+
+function dataLength(data: Uint8Array | string | undefined): number {
+  return typeof data === "string" ? utf8Length(data) : (data?.length ?? 0);
+}
+
+/** The length {@link appendTftp} writes, from lengths alone. */
+function tftpBound(input: TftpInput): number {
+  let n = 2;
+  const opts = (): void => {
+    for (const o of input.options ?? []) n += zLength(o.name) + zLength(String(o.value));
+  };
+  const opcode = opcodeOf(input);
+  switch (opcode) {
+    case TFTP_OPCODE.RRQ:
+    case TFTP_OPCODE.WRQ:
+      n += zLength(input.filename ?? "") + zLength(input.mode ?? "octet");
+      opts();
+      return n;
+    case TFTP_OPCODE.OACK:
+      opts();
+      return n;
+    case TFTP_OPCODE.DATA:
+      return n + 2 + dataLength(input.data);
+    case TFTP_OPCODE.ACK:
+      return n + 2;
+    case TFTP_OPCODE.ERROR: {
+      const code = input.errorCode ?? 0;
+      return n + 2 + zLength(input.errorMessage ?? TFTP_ERROR.get(code) ?? "");
+    }
+    default:
+      return n + dataLength(input.data);
   }
-  return out;
+}
+
+/** Build a TFTP packet. Throws a RangeError on an unknown opcode name. */
+export function encodeTftp(input: TftpInput): Uint8Array {
+  const out = new Uint8Array(tftpBound(input));
+  const n = appendTftp(input, out, 0);
+  return n === out.length ? out : out.slice(0, n);
 }
 
 /** The value of an option by name, compared without case (RFC 2347), or undefined. */
@@ -249,20 +294,72 @@ export function tftpOption(tftp: Tftp, name: string): string | undefined {
   return tftp.options?.find((o) => o.name.toLowerCase() === lower)?.value;
 }
 
-/** TFTP codec: the whole packet is this layer's header. */
-export const tftpCodec: Codec<TftpInput> = {
-  headerLength(value) {
-    return encodeTftp(value).length;
-  },
-  write(value, out) {
-    out.set(encodeTftp(value), 0);
-  },
-};
+/** TFTP codec: the whole packet is this layer, written once by `append`. */
+export const tftpCodec = appendCodec<TftpInput>(
+  (value, out, at) => appendTftp(value, out, at),
+  (value) => tftpBound(value),
+);
 
-/** TFTP in the registry: UDP 69 (the rest of a transfer runs on ports a conversation tracker names). */
+// --- the one-line summary (tcpdump print-tftp.c)
+
+const TFTP_ERROR_TEXT = ["EUNDEF", "ENOTFOUND", "EACCESS", "ENOSPACE", "EBADOP", "EBADID", "EEXISTS", "ENOUSER", "EOPTNEG"];
+
+/** Bytes of a decoded zero-ended string, 0 when absent. */
+function zlen(s: string | undefined): number {
+  return s === undefined ? 0 : utf8Length(s) + 1;
+}
+
+/** The packet's length as tcpdump prints it, from the decoded fields. */
+function tftpLength(t: Tftp): number {
+  switch (t.opcode) {
+    case TFTP_OPCODE.RRQ:
+    case TFTP_OPCODE.WRQ:
+    case TFTP_OPCODE.OACK: {
+      let n = 2 + zlen(t.filename) + zlen(t.mode);
+      for (const o of t.options ?? []) n += zlen(o.name) + zlen(o.value);
+      return n;
+    }
+    case TFTP_OPCODE.DATA:
+      return 4 + (t.dataLength ?? 0);
+    case TFTP_OPCODE.ERROR:
+      return 4 + zlen(t.errorMessage);
+    default:
+      return t.block === undefined ? 2 : 4;
+  }
+}
+
+/**
+ * tcpdump's line for a TFTP packet:
+ * `TFTP, length 19, RRQ "file.bin" octet blksize 1024`, `TFTP, length 516, DATA block 1`,
+ * `TFTP, length 20, ERROR ENOTFOUND "File not found"`.
+ */
+export function tftpSummary(t: Tftp): string {
+  let s = `TFTP, length ${tftpLength(t)}, `;
+  switch (t.opcode) {
+    case TFTP_OPCODE.RRQ:
+    case TFTP_OPCODE.WRQ:
+    case TFTP_OPCODE.OACK:
+      s += t.opcodeName;
+      if (t.opcode !== TFTP_OPCODE.OACK) s += ` "${t.filename ?? ""}" ${t.mode ?? ""}`;
+      for (const o of t.options ?? []) s += ` ${o.name} ${o.value}`;
+      return s;
+    case TFTP_OPCODE.DATA:
+    case TFTP_OPCODE.ACK:
+      return s + `${t.opcodeName} block ${t.block ?? 0}`;
+    case TFTP_OPCODE.ERROR: {
+      const code = t.errorCode ?? 0;
+      return s + `ERROR ${TFTP_ERROR_TEXT[code] ?? `tftp-err-#${code} "`} "${t.errorMessage ?? ""}"`;
+    }
+    default:
+      return s + `tftp-#${t.opcode}`;
+  }
+}
+
+/** TFTP in the registry: UDP 69 (the rest of a transfer runs on ports a conversation tracker names); its line is tcpdump's. */
 export const tftpProtocol: Protocol<"tftp", Tftp, TftpInput> = {
   kind: "tftp",
   decode: decodeTftp,
   codec: tftpCodec,
   claims: { udpPorts: [PORT_TFTP] },
+  summary: tftpSummary,
 };

@@ -3,7 +3,9 @@
 import { newState, type TestState } from "../helpers/decode_state.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeDhcp, dhcpCodec, dhcpOption, encodeDhcp, type Dhcp } from "../../layers/dhcp.ts";
+import { DHCP_FIELD, decodeDhcp, dhcpCodec, dhcpOption, dhcpProtocol, dhcpSummary, encodeDhcp, type Dhcp, type DhcpInput } from "../../layers/dhcp.ts";
+import { encodeContext } from "../../layers/encode.ts";
+import { appSummary } from "../../src/format/app_summary.ts";
 
 function hex(s: string): Uint8Array {
   const clean = s.replace(/\s+/g, "");
@@ -216,5 +218,71 @@ describe("dhcp: random bytes", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("dhcp: the fixed part's offsets and one-pass writing", () => {
+  const discover: DhcpInput = {
+    layer: "dhcp",
+    messageType: "DISCOVER",
+    xid: 0x3903f326,
+    broadcast: true,
+    clientMac: "02:77:00:00:00:02",
+    options: [
+      { name: "clientId", value: hex("01027700000002") },
+      { name: "parameterRequestList", value: [1, 3, 6] },
+      { code: 12, value: "host" },
+    ],
+  };
+  const ctx = encodeContext({ outer: { layer: "udp" } });
+
+  it("has RFC 2131 §2's offsets", () => {
+    // op 1, htype 1, hlen 1, hops 1, xid 4, secs 2, flags 2, ciaddr 4, yiaddr 4, siaddr 4,
+    // giaddr 4, chaddr 16, sname 64, file 128: each field starts where the one before ends.
+    expect(DHCP_FIELD).toEqual({
+      OP: 0, HTYPE: 1, HLEN: 2, HOPS: 3, XID: 4, SECS: 8, FLAGS: 10, CLIENT_IP: 12, YOUR_IP: 16, SERVER_IP: 20,
+      RELAY_IP: 24, CLIENT_MAC: 28, SNAME: 28 + 16, FILE: 44 + 64, MAGIC_COOKIE: 108 + 128, OPTIONS: 236 + 4,
+    });
+  });
+
+  it("appends at an offset of a dirty buffer: every byte of the 300 written, padding zeroed, nothing outside touched", () => {
+    const b = new Uint8Array(320).fill(0xa5);
+    expect(dhcpCodec.append!(discover, b, 9, ctx)).toBe(309);
+    expect(b.subarray(9, 309)).toEqual(DISCOVER);
+    expect(b.subarray(0, 9)).toEqual(new Uint8Array(9).fill(0xa5));
+    expect(b.subarray(309)).toEqual(new Uint8Array(11).fill(0xa5));
+  });
+
+  it("bounds its length from the options' value lengths", () => {
+    // 53: 3; clientId: 2 + 7; parameterRequestList: 2 + 4 * 3 (a list counts 4 an item); "host": 2 + 4; end 1.
+    // 240 + 33 = 273, under the 300 it pads to.
+    expect(dhcpCodec.maxLength!(discover, ctx)).toBe(300);
+    expect(dhcpCodec.maxLength!({ ...discover, length: 0 }, ctx)).toBe(273);
+    // Without padding: 240 + the 24 option bytes of DISCOVER_OPTIONS.
+    expect(encodeDhcp({ ...discover, length: 0 })).toEqual(DISCOVER.subarray(0, 264));
+  });
+
+  it("throws a RangeError when the buffer is short, and writes nothing past its end", () => {
+    const b = new Uint8Array(310).fill(0xa5);
+    expect(() => dhcpCodec.append!(discover, b.subarray(0, 299), 0, ctx)).toThrow(RangeError);
+    expect(b.subarray(299)).toEqual(new Uint8Array(11).fill(0xa5));
+    expect(() => dhcpCodec.append!(discover, b.subarray(0, 250), 0, ctx)).toThrow(/Cannot encode dhcp/);
+  });
+
+  it("puts options overloaded into sname and file at their offsets", () => {
+    const b = encodeDhcp({ layer: "dhcp", options: [{ code: 52, value: 3 }, { code: 51, value: 60, from: "file" }, { code: 12, value: "h", from: "sname" }], length: 0 });
+    expect([...b.subarray(44, 48)]).toEqual([12, 1, 0x68, 0xff]); // hostname "h", end
+    expect([...b.subarray(108, 115)]).toEqual([51, 4, 0, 0, 0, 60, 0xff]); // leaseTime 60, end
+    expect([...b.subarray(240)]).toEqual([52, 1, 3, 0xff]);
+    expect(() => encodeDhcp({ layer: "dhcp", options: [{ code: 12, value: "x".repeat(70), from: "sname" }] })).toThrow("DHCP sname of 73 bytes exceeds 64");
+  });
+});
+
+describe("dhcp: the summary in the descriptor", () => {
+  it("is tcpdump's line plus the message type", () => {
+    // print-bootp.c: "Request from <chaddr>" for an Ethernet request, the UDP payload length.
+    expect(dhcpSummary(decode(DISCOVER).dhcp!)).toBe("BOOTP/DHCP, Request from 02:77:00:00:00:02, length 300, DHCP Discover");
+    expect(appSummary(decode(OFFER).dhcp!)).toBe("BOOTP/DHCP, Reply, length 300, DHCP Offer");
+    expect(dhcpProtocol.summary).toBe(dhcpSummary);
   });
 });

@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
-import { decodeHttp, encodeHttp, header, headerValues, httpCodec, HTTP_MAX_HEAD_LENGTH, type Http } from "../../layers/http.ts";
+import { decodeHttp, encodeHttp, header, headerValues, httpCodec, httpProtocol, httpSummary, HTTP_MAX_HEAD_LENGTH, type Http } from "../../layers/http.ts";
+import { encodeContext } from "../../layers/encode.ts";
+import { appSummary } from "../../src/format/app_summary.ts";
 
 const enc = new TextEncoder();
 function decode(text: string | Uint8Array): { http: Http | undefined; state: TestState; next: string | null } {
@@ -327,5 +329,47 @@ describe("http: random bytes", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("http: written once into the caller's buffer", () => {
+  const response = { layer: "http" as const, status: 200, headers: [{ name: "Server", value: "nginx" }, { name: "Content-Type", value: "text/html" }], body: "hello" };
+  const ctx = encodeContext({ outer: { layer: "tcp" } });
+
+  it("appends at an offset and touches nothing else; its bound is its length", () => {
+    // "HTTP/1.1 200 OK\r\n" 17 + "Server: nginx\r\n" 15 + "Content-Type: text/html\r\n" 25
+    // + "Content-Length: 5\r\n" 19 + "\r\n" 2 + "hello" 5 = 83
+    expect(RESPONSE.length).toBe(83);
+    expect(httpCodec.maxLength!(response, ctx)).toBe(83);
+    const b = new Uint8Array(90).fill(0xa5);
+    expect(httpCodec.append!(response, b, 3, ctx)).toBe(86);
+    expect(new TextDecoder().decode(b.subarray(3, 86))).toBe(RESPONSE);
+    expect([...b.subarray(0, 3), ...b.subarray(86)]).toEqual(new Array(7).fill(0xa5));
+  });
+
+  it("counts a text body in UTF-8 bytes, in Content-Length too", () => {
+    // "é€" is 2 + 3 bytes: "POST / HTTP/1.1\r\n" 17 + "Content-Length: 5\r\n" 19 + "\r\n" 2 + 5 = 43
+    const post = { layer: "http" as const, method: "POST", body: "é€" };
+    expect(httpCodec.maxLength!(post, ctx)).toBe(43);
+    const built = encodeHttp(post);
+    expect(built.length).toBe(43);
+    expect(new TextDecoder().decode(built)).toBe("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\né€");
+  });
+
+  it("throws a RangeError on a short buffer or head text beyond Latin-1, and writes nothing past the end", () => {
+    const b = new Uint8Array(90).fill(0xa5);
+    expect(() => httpCodec.append!(response, b.subarray(0, 82), 0, ctx)).toThrow(/Cannot encode http/);
+    expect(b.subarray(82)).toEqual(new Uint8Array(8).fill(0xa5));
+    expect(() => encodeHttp({ layer: "http", uri: "/\u0100" })).toThrow('HTTP head text must be Latin-1: "GET /\u0100 HTTP/1.1\r\n\r\n"');
+  });
+});
+
+describe("http: the summary in the descriptor", () => {
+  it("is the first line, as tcpdump's txtproto_print shows it", () => {
+    expect(httpSummary(decode(GET).http!)).toBe("HTTP: GET /index.html HTTP/1.1");
+    expect(appSummary(decode(RESPONSE).http!)).toBe("HTTP: HTTP/1.1 200 OK");
+    // An empty reason phrase leaves no trailing space.
+    expect(appSummary(decode("HTTP/1.1 204 \r\n\r\n").http!)).toBe("HTTP: HTTP/1.1 204");
+    expect(httpProtocol.summary).toBe(httpSummary);
   });
 });

@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import type { IpContext, LayerBase } from "../../layers/core.ts";
 import { parseIpv4 } from "../../layers/addr.ts";
 import { TftpTracker } from "../../src/tftp_tracker.ts";
-import { decodeTftp, encodeTftp, tftpCodec, tftpOption, type Tftp } from "../../layers/tftp.ts";
+import { decodeTftp, encodeTftp, tftpCodec, tftpOption, tftpProtocol, tftpSummary, type Tftp } from "../../layers/tftp.ts";
+import { encodeContext } from "../../layers/encode.ts";
+import { appSummary } from "../../src/format/app_summary.ts";
 
 function hex(s: string): Uint8Array {
   const clean = s.replace(/\s+/g, "");
@@ -158,5 +160,43 @@ describe("tftp: random bytes", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("tftp: written once into the caller's buffer", () => {
+  const rrq = { layer: "tftp" as const, opcode: "RRQ", filename: "file.bin", options: [{ name: "blksize", value: 1024 }, { name: "tsize", value: "0" }] };
+  const ctx = encodeContext({ outer: { layer: "udp" } });
+
+  it("appends at an offset and touches nothing else; its bound is its length", () => {
+    // 2 + "file.bin\0" 9 + "octet\0" 6 + "blksize\0" 8 + "1024\0" 5 + "tsize\0" 6 + "0\0" 2 = 38
+    expect(tftpCodec.maxLength!(rrq, ctx)).toBe(38);
+    const b = new Uint8Array(45).fill(0xa5);
+    expect(tftpCodec.append!(rrq, b, 4, ctx)).toBe(42);
+    expect(b.subarray(4, 42)).toEqual(RRQ);
+    expect([...b.subarray(0, 4), ...b.subarray(42)]).toEqual(new Array(7).fill(0xa5));
+    // "é€" is 2 + 3 UTF-8 bytes: DATA 4 + 5.
+    expect(tftpCodec.maxLength!({ layer: "tftp", data: "é€" }, ctx)).toBe(9);
+    expect(encodeTftp({ layer: "tftp", data: "é€" })).toEqual(hex("0003 0001 c3a9 e282ac"));
+  });
+
+  it("throws a RangeError when the buffer is short, and writes nothing past its end", () => {
+    const b = new Uint8Array(40).fill(0xa5);
+    expect(() => tftpCodec.append!(rrq, b.subarray(0, 37), 0, ctx)).toThrow(RangeError);
+    expect(b.subarray(37)).toEqual(new Uint8Array(3).fill(0xa5));
+    expect(() => tftpCodec.append!({ layer: "tftp", opcode: "ACK" }, b.subarray(0, 3), 0, ctx)).toThrow(/Cannot encode tftp/);
+  });
+});
+
+describe("tftp: the summary in the descriptor", () => {
+  it("is tcpdump's line (print-tftp.c)", () => {
+    const line = (b: Uint8Array): string | null => appSummary(decode(b).tftp!);
+    expect(line(RRQ)).toBe('TFTP, length 38, RRQ "file.bin" octet blksize 1024 tsize 0');
+    expect(line(WRQ)).toBe('TFTP, length 18, WRQ "up.txt" netascii'); // 2 + 7 + 9
+    expect(line(DATA)).toBe("TFTP, length 9, DATA block 1");
+    expect(line(ACK)).toBe("TFTP, length 4, ACK block 1");
+    expect(line(ERROR)).toBe('TFTP, length 19, ERROR ENOTFOUND "File not found"'); // 4 + 15
+    expect(line(OACK)).toBe("TFTP, length 15, OACK blksize 1024"); // 2 + 8 + 5
+    expect(tftpSummary(decode(hex("0009")).tftp!)).toBe("TFTP, length 2, tftp-#9");
+    expect(tftpProtocol.summary).toBe(tftpSummary);
   });
 });
