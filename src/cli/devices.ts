@@ -13,8 +13,10 @@
  *
  * @module
  */
+import { parseIp } from "../../layers/addr.ts";
 import { listDevices, type Device, type DeviceAddress } from "../devices.ts";
 import { Output } from "../format/output.ts";
+import { maskPrefixLength } from "../send/route.ts";
 import { flag, formatHelp, parseArgs, stringOption, type OptionSpec } from "./args.ts";
 import { EXIT, UsageError } from "./errors.ts";
 
@@ -30,36 +32,15 @@ export const help = formatHelp(
   SPEC,
 );
 
-/** Prefix length of a netmask in text form ("255.255.255.0" → 24, "ffff:ffff::" → 32); null if not contiguous. */
+/** Prefix length of a netmask in text form ("255.255.255.0" → 24, "ffff:ffff::" → 32); null if not contiguous or not an address. */
 export function prefixLength(netmask: string): number | null {
-  let bits = 0;
-  let ended = false;
-  if (netmask.includes(":")) {
-    const halves = netmask.split("::");
-    const groups = halves[0]!.split(":").filter((g) => g !== "");
-    const tail = halves.length > 1 ? halves[1]!.split(":").filter((g) => g !== "") : [];
-    const all = [...groups, ...Array<string>(8 - groups.length - tail.length).fill("0"), ...tail];
-    for (const g of all) {
-      const v = parseInt(g, 16);
-      for (let b = 15; b >= 0; b--) {
-        const set = ((v >> b) & 1) === 1;
-        if (set && ended) return null;
-        if (set) bits++;
-        else ended = true;
-      }
-    }
-    return bits;
+  let mask: Uint8Array;
+  try {
+    mask = parseIp(netmask);
+  } catch {
+    return null;
   }
-  for (const part of netmask.split(".")) {
-    const v = Number(part);
-    for (let b = 7; b >= 0; b--) {
-      const set = ((v >> b) & 1) === 1;
-      if (set && ended) return null;
-      if (set) bits++;
-      else ended = true;
-    }
-  }
-  return bits;
+  return maskPrefixLength(mask);
 }
 
 function flagList(d: Device): string {

@@ -25,6 +25,7 @@
  * @module
  */
 import { createRequire } from "node:module";
+import { formatIp, ipBytes, type AddressInput } from "../../layers/addr.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
 import { planUdp, SendError, wallClock, type SentFrame, type UdpSendOptions } from "./udp.ts";
@@ -87,11 +88,24 @@ export type UdpL3Options = Omit<UdpSendOptions, "dstMac" | "resolveTimeoutMs" | 
   onSent?: ((packet: SentFrame) => void) | undefined;
 };
 
-/** The IP datagram (IPv4 or IPv6 header + UDP + payload) as build inputs. */
-export function udpPacketLayers(spec: { src: string; dst: string; srcPort: number; dstPort: number; payload: Uint8Array; ttl?: number | undefined }): AnyInput[] {
+/**
+ * The IP datagram (IPv4 or IPv6 header + UDP + payload) as build inputs; IPv6
+ * when the destination is an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * udpPacketLayers({ src: "10.0.0.1", dst: "10.0.0.2", srcPort: 40000, dstPort: 9, payload: new Uint8Array(0) }).map((l) => l.layer);
+ * // ["ipv4", "udp", "payload"]
+ * ```
+ */
+export function udpPacketLayers(spec: { src: AddressInput; dst: AddressInput; srcPort: number; dstPort: number; payload: Uint8Array; ttl?: number | undefined }): AnyInput[] {
   const ttl = spec.ttl ?? 64;
+  const dst = ipBytes(spec.dst);
+  // The IP build inputs take text until they take bytes too.
+  const srcText = formatIp(ipBytes(spec.src));
+  const dstText = formatIp(dst);
   return [
-    spec.dst.includes(":") ? { layer: "ipv6", src: spec.src, dst: spec.dst, hopLimit: ttl } : { layer: "ipv4", src: spec.src, dst: spec.dst, ttl },
+    dst.length === 16 ? { layer: "ipv6", src: srcText, dst: dstText, hopLimit: ttl } : { layer: "ipv4", src: srcText, dst: dstText, ttl },
     { layer: "udp", srcPort: spec.srcPort, dstPort: spec.dstPort },
     { layer: "payload", data: spec.payload },
   ];
@@ -111,8 +125,8 @@ function sendOnce(socket: RawSocket, data: Uint8Array, dst: string): Promise<num
  */
 export async function sendUdpL3(options: UdpL3Options): Promise<UdpL3Result> {
   const plan = planUdp(options, false);
-  const v6 = plan.dst.includes(":");
-  const packet = encodePacket(udpPacketLayers({ ...plan, dstPort: options.dstPort, ttl: options.ttl }));
+  const v6 = plan.bytes.dst.length === 16;
+  const packet = encodePacket(udpPacketLayers({ ...plan.bytes, srcPort: plan.srcPort, payload: plan.payload, dstPort: options.dstPort, ttl: options.ttl }));
   // IPv6: the kernel writes the 40-byte header; we write from UDP on.
   const written = v6 ? packet.subarray(40) : packet;
   const result: UdpL3Result = { packets: [], written: [], src: plan.src, dst: plan.dst, srcPort: plan.srcPort, dstPort: options.dstPort };

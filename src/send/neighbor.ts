@@ -10,10 +10,14 @@
  *   answered by a neighbor advertisement for that target, whose target
  *   link-layer address option (or, failing that, Ethernet source) is the answer.
  *
- * The capture handle is opened, with a tight BPF filter, before the first request
- * goes out, so a fast reply cannot slip past. Each try waits `timeoutMs`; after
- * `tries` tries it fails with a {@link NeighborError}. Answers are kept in a
- * {@link NeighborCache} until they expire.
+ * {@link resolveNeighborOn} asks on any {@link Device} (a live interface, one
+ * end of a memory pair) and waits on the device's clock; {@link resolveNeighbor}
+ * opens a live device on an interface for one resolution. Either way the wait
+ * for the answer starts before the request goes out, so a fast reply cannot
+ * slip past. Each try waits `timeoutMs`; after `tries` tries it fails with a
+ * {@link NeighborError}. Answers are kept in a {@link NeighborCache} until they
+ * expire. Addresses are bytes inside (text is parsed once, on the way in); the
+ * answer is MAC text, as the decoder writes it.
  *
  * @example
  * ```ts
@@ -25,29 +29,50 @@
  *
  * @module
  */
-import { formatIpv6, formatMac, parseIp, parseIpv6 } from "../../layers/addr.ts";
+import { formatIp, formatIpv6, formatMac, ipBytes, ipv6Bytes, macBytes, type AddressInput } from "../../layers/addr.ts";
+import { ARP_OP_REPLY, ARP_OP_REQUEST } from "../../layers/arp.ts";
+import { decodePacket } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
-import { decodePacket } from "../../layers/decode.ts";
-import type { Frame } from "../frame.ts";
-import { openLive, type LiveCapture } from "../live.ts";
+import { systemClock } from "../device/clock.ts";
+import type { Device } from "../device/device.ts";
+import { LiveDevice } from "../device/live_device.ts";
+import { waitForFrame } from "../device/wait.ts";
+import type { LiveCapture } from "../live.ts";
+
+// The waiting helpers moved to the device module; exported here too, where they were.
+export { nextFrame, startReading } from "../device/wait.ts";
 
 /** The Ethernet broadcast address. */
 export const BROADCAST_MAC = "ff:ff:ff:ff:ff:ff";
 
-/** ARP opcodes (RFC 826). */
-const ARP_REQUEST = 1;
-const ARP_REPLY = 2;
-/** ICMPv6 neighbor discovery types and options (RFC 4861 §4.3, §4.4, §4.6.1). */
+const BROADCAST = macBytes(BROADCAST_MAC);
+/** RFC 826: the target hardware address of a request is unknown, sent as zeros. */
+const UNKNOWN_MAC = new Uint8Array(6);
+/** ICMPv6 neighbor discovery types (RFC 4861 §4.3, §4.4). */
 const ND_NEIGHBOR_SOLICITATION = 135;
 const ND_NEIGHBOR_ADVERTISEMENT = 136;
+/** The solicited-node prefix ff02::1:ff00:0/104 (RFC 4291 §2.7.1). */
+const SOLICITED_NODE_PREFIX = ipv6Bytes("ff02::1:ff00:0");
 
 /** A resolution that got no answer, or could not be started. */
 export class NeighborError extends Error {
   override name = "NeighborError";
 }
 
-/** Resolved link-layer addresses with an expiry, keyed by interface and IP address. */
+/**
+ * Resolved link-layer addresses with an expiry, keyed by interface (and
+ * namespace) and IP address. Addresses are given as text or bytes and kept
+ * as bytes: "FD77::0002", "fd77::2" and its 16 bytes are one key. Times are
+ * milliseconds of the clock the resolver runs on (default {@link systemClock}).
+ *
+ * @example
+ * ```ts
+ * const cache = new NeighborCache(60_000);
+ * cache.set("eth0", "10.0.0.1", "02:00:00:00:00:01");
+ * cache.get("eth0", Uint8Array.of(10, 0, 0, 1)); // "02:00:00:00:00:01"
+ * ```
+ */
 export class NeighborCache {
   /** how long an answer stays valid, in milliseconds */
   readonly ttlMs: number;
@@ -57,12 +82,13 @@ export class NeighborCache {
     this.ttlMs = ttlMs;
   }
 
-  #key(iface: string, ip: string, netns: string | undefined): string {
-    return `${netns ?? ""}\0${iface}\0${ip}`;
+  /** The key: namespace, interface, then the address's bytes one character each (no text form made). */
+  #key(iface: string, ip: AddressInput, netns: string | undefined): string {
+    return `${netns ?? ""}\0${iface}\0${String.fromCharCode(...ipBytes(ip))}`;
   }
 
   /** The cached MAC for `ip` on `iface`, or undefined when absent or expired. */
-  get(iface: string, ip: string, netns?: string, now = Date.now()): string | undefined {
+  get(iface: string, ip: AddressInput, netns?: string, now = systemClock.now()): string | undefined {
     const key = this.#key(iface, ip, netns);
     const e = this.#entries.get(key);
     if (e === undefined) return undefined;
@@ -74,7 +100,7 @@ export class NeighborCache {
   }
 
   /** Remember `mac` for `ip` on `iface` for `ttlMs`. */
-  set(iface: string, ip: string, mac: string, netns?: string, now = Date.now()): void {
+  set(iface: string, ip: AddressInput, mac: string, netns?: string, now = systemClock.now()): void {
     this.#entries.set(this.#key(iface, ip, netns), { mac, expires: now + this.ttlMs });
   }
 
@@ -87,20 +113,34 @@ export class NeighborCache {
 /** The cache {@link resolveNeighbor} uses unless told otherwise. */
 export const defaultNeighborCache = new NeighborCache();
 
+/** Options of {@link resolveNeighborOn}: who asks, how long, where answers go. */
+export interface NeighborRequestOptions {
+  /** our link-layer address, the request's source */
+  srcMac: AddressInput;
+  /** our IP address (same family as the target), the request's sender / source */
+  srcIp: AddressInput;
+  /** how long each try waits for the answer, ms of the device's clock (default 1000) */
+  timeoutMs?: number | undefined;
+  /** how many requests before giving up (default 3) */
+  tries?: number | undefined;
+  /** called with each request frame just before it is sent (for logging / -w) */
+  onRequest?: ((frame: Uint8Array) => void) | undefined;
+}
+
+/** Options of {@link resolveNeighborOn}. */
+export interface NeighborOnOptions extends NeighborRequestOptions {
+  /** where answers are kept, keyed by the device's name; default none (null) */
+  cache?: NeighborCache | null | undefined;
+  /** the device's network namespace, as part of the cache key */
+  netns?: string | undefined;
+}
+
 /** Options for {@link resolveNeighbor}. */
-export interface NeighborOptions {
+export interface NeighborOptions extends NeighborRequestOptions {
   /** interface to ask on */
   iface: string;
   /** network namespace of the interface (`ip netns` name) */
   netns?: string | undefined;
-  /** our link-layer address, the request's source */
-  srcMac: string;
-  /** our IP address (same family as the target), the request's sender / source */
-  srcIp: string;
-  /** how long each try waits for the answer, ms (default 1000) */
-  timeoutMs?: number | undefined;
-  /** how many requests before giving up (default 3) */
-  tries?: number | undefined;
   /** where answers are kept; null for none (default {@link defaultNeighborCache}) */
   cache?: NeighborCache | null | undefined;
   /**
@@ -108,52 +148,86 @@ export interface NeighborOptions {
    * the replies through (see {@link neighborFilter}).
    */
   capture?: LiveCapture | undefined;
-  /** called with each request frame just before it is injected (for logging / -w) */
-  onRequest?: ((frame: Uint8Array) => void) | undefined;
 }
 
-/** The solicited-node multicast address of an IPv6 address (RFC 4291 §2.7.1). */
-export function solicitedNodeAddress(target: string): string {
-  const t = parseIpv6(target);
-  const a = parseIpv6("ff02::1:ff00:0");
-  a[13] = t[13]!;
-  a[14] = t[14]!;
-  a[15] = t[15]!;
-  return formatIpv6(a);
+/** The solicited-node multicast group of an IPv6 address, as bytes (RFC 4291 §2.7.1: prefix + its low 24 bits). */
+function solicitedNode(target: Uint8Array): Uint8Array {
+  const a = SOLICITED_NODE_PREFIX.slice();
+  a.set(target.subarray(13, 16), 13);
+  return a;
 }
 
-/** The Ethernet address an IPv6 multicast address maps to: 33:33 + its low 32 bits (RFC 2464 §7). */
-export function ipv6MulticastMac(group: string): string {
-  const g = parseIpv6(group);
-  return formatMac(Uint8Array.of(0x33, 0x33, g[12]!, g[13]!, g[14]!, g[15]!));
+/** The Ethernet address of an IPv6 multicast group: 33:33 + its low 32 bits (RFC 2464 §7). */
+function multicastMac(group: Uint8Array): Uint8Array {
+  return Uint8Array.of(0x33, 0x33, group[12]!, group[13]!, group[14]!, group[15]!);
 }
 
-/** The request that asks for `target`'s link-layer address: an ARP request or an NDP solicitation. */
-export function buildNeighborRequest(target: string, srcMac: string, srcIp: string): Uint8Array {
+/**
+ * The solicited-node multicast address of an IPv6 address (RFC 4291 §2.7.1).
+ *
+ * @example
+ * ```ts
+ * solicitedNodeAddress("fd77::1:2:abcd:ef01"); // "ff02::1:ffcd:ef01"
+ * ```
+ */
+export function solicitedNodeAddress(target: AddressInput): string {
+  return formatIpv6(solicitedNode(ipv6Bytes(target)));
+}
+
+/**
+ * The Ethernet address an IPv6 multicast address maps to: 33:33 + its low 32 bits (RFC 2464 §7).
+ *
+ * @example
+ * ```ts
+ * ipv6MulticastMac("ff02::1:ffcd:ef01"); // "33:33:ff:cd:ef:01"
+ * ```
+ */
+export function ipv6MulticastMac(group: AddressInput): string {
+  return formatMac(multicastMac(ipv6Bytes(group)));
+}
+
+/**
+ * The request that asks for `target`'s link-layer address: an ARP request or an NDP solicitation.
+ *
+ * @example
+ * ```ts
+ * buildNeighborRequest("10.0.0.2", "02:00:00:00:00:01", "10.0.0.1").length; // 42
+ * ```
+ */
+export function buildNeighborRequest(target: AddressInput, srcMac: AddressInput, srcIp: AddressInput): Uint8Array {
   return encodePacket(neighborRequestLayers(target, srcMac, srcIp));
 }
 
-/** The layers of {@link buildNeighborRequest}, outermost first. */
-export function neighborRequestLayers(target: string, srcMac: string, srcIp: string): AnyInput[] {
-  if (!target.includes(":")) {
+/**
+ * The layers of {@link buildNeighborRequest}, outermost first.
+ *
+ * @example
+ * ```ts
+ * neighborRequestLayers("fd77::2", "02:00:00:00:00:01", "fd77::1").map((l) => l.layer); // ["ethernet", "ipv6", "icmpv6"]
+ * ```
+ */
+export function neighborRequestLayers(target: AddressInput, srcMac: AddressInput, srcIp: AddressInput): AnyInput[] {
+  const t = ipBytes(target);
+  const mac = macBytes(srcMac);
+  if (t.length === 4) {
     return [
-      { layer: "ethernet", src: srcMac, dst: BROADCAST_MAC },
-      // RFC 826: the target hardware address is unknown, sent as zeros.
-      { layer: "arp", op: ARP_REQUEST, senderMac: srcMac, senderIp: srcIp, targetMac: "00:00:00:00:00:00", targetIp: target },
+      { layer: "ethernet", src: mac, dst: BROADCAST },
+      { layer: "arp", op: ARP_OP_REQUEST, senderMac: mac, senderIp: ipBytes(srcIp), targetMac: UNKNOWN_MAC, targetIp: t },
     ];
   }
-  const group = solicitedNodeAddress(target);
+  const group = solicitedNode(t);
+  // The IPv6 and ICMPv6 build inputs take text until they take bytes too.
   return [
-    { layer: "ethernet", src: srcMac, dst: ipv6MulticastMac(group) },
+    { layer: "ethernet", src: mac, dst: multicastMac(group) },
     // RFC 4861 §7.1.1: a receiver drops neighbor discovery with a hop limit other than 255.
-    { layer: "ipv6", src: srcIp, dst: group, hopLimit: 255 },
+    { layer: "ipv6", src: formatIp(ipBytes(srcIp)), dst: formatIpv6(group), hopLimit: 255 },
     {
       layer: "icmpv6",
       type: ND_NEIGHBOR_SOLICITATION,
       code: 0,
-      targetAddress: target,
+      targetAddress: formatIpv6(t),
       // RFC 4861 §7.2.2: include our link-layer address so the answer can be unicast.
-      options: [{ kind: "sourceLinkLayerAddress", address: srcMac }],
+      options: [{ kind: "sourceLinkLayerAddress", address: formatMac(mac) }],
     },
   ];
 }
@@ -162,121 +236,139 @@ export function neighborRequestLayers(target: string, srcMac: string, srcIp: str
  * A BPF filter that keeps only the answers: ARP replies whose sender is the
  * target, or neighbor advertisements (ICMPv6 type 136, read at the first byte
  * after a 40-byte IPv6 header: the kernel sends them without extension headers).
+ *
+ * @example
+ * ```ts
+ * neighborFilter("10.0.0.2"); // "arp and arp[6:2] = 2 and arp src host 10.0.0.2"
+ * ```
  */
-export function neighborFilter(target: string): string {
-  if (!target.includes(":")) return `arp and arp[6:2] = ${ARP_REPLY} and arp src host ${target}`;
+export function neighborFilter(target: AddressInput): string {
+  const t = ipBytes(target);
+  if (t.length === 4) return `arp and arp[6:2] = ${ARP_OP_REPLY} and arp src host ${formatIp(t)}`;
   return `icmp6 and ip6[40] = ${ND_NEIGHBOR_ADVERTISEMENT}`;
 }
 
-/** The MAC in `frame` if it answers a request for `target`, else null. */
-export function matchNeighborReply(frame: Uint8Array, linkType: number, target: string): string | null {
-  const { layers } = decodePacket(frame, linkType);
-  const v6 = target.includes(":");
-  const want = formatAny(target);
-  let etherSrc: string | null = null;
-  for (const l of layers) {
-    if (l.layer === "ethernet") etherSrc = l.src;
-    if (!v6 && l.layer === "arp" && l.op === ARP_REPLY && l.senderIp === want) return l.senderMac;
-    if (v6 && l.layer === "icmpv6" && l.type === ND_NEIGHBOR_ADVERTISEMENT && l.targetAddress !== undefined && formatAny(l.targetAddress) === want) {
-      // RFC 4861 §7.2.4: the answer to a multicast solicitation carries the target link-layer address option.
-      for (const o of l.options ?? []) if (o.kind === "targetLinkLayerAddress") return o.address;
-      return etherSrc;
+/**
+ * The MAC in `frame` if it answers a request for `target`, else null.
+ *
+ * @example
+ * ```ts
+ * matchNeighborReply(frame, 1, "10.0.0.2"); // "02:00:00:00:00:02" for b's ARP reply
+ * ```
+ */
+export function matchNeighborReply(frame: Uint8Array, linkType: number, target: AddressInput): string | null {
+  return replyMatcher(ipBytes(target))(frame, linkType);
+}
+
+/**
+ * A matcher for answers about `target`. The decoded values carry addresses as
+ * text in one canonical form (dotted quad, RFC 5952), so the target is
+ * formatted once and compared as text, with no parse per frame.
+ */
+function replyMatcher(target: Uint8Array): (frame: Uint8Array, linkType: number) => string | null {
+  const v6 = target.length === 16;
+  const want = formatIp(target);
+  return (frame, linkType) => {
+    const { layers } = decodePacket(frame, linkType);
+    let etherSrc: string | null = null;
+    for (const l of layers) {
+      if (l.layer === "ethernet") etherSrc = l.src;
+      if (!v6 && l.layer === "arp" && l.op === ARP_OP_REPLY && l.senderIp === want) return l.senderMac;
+      if (v6 && l.layer === "icmpv6" && l.type === ND_NEIGHBOR_ADVERTISEMENT && l.targetAddress === want) {
+        // RFC 4861 §7.2.4: the answer to a multicast solicitation carries the target link-layer address option.
+        for (const o of l.options ?? []) if (o.kind === "targetLinkLayerAddress") return o.address;
+        return etherSrc;
+      }
     }
+    return null;
+  };
+}
+
+/** Ask up to `tries` times on `device`; the answer's MAC, or null. */
+async function ask(device: Device, target: Uint8Array, request: Uint8Array, options: NeighborRequestOptions): Promise<string | null> {
+  const tries = options.tries ?? 3;
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const match = replyMatcher(target);
+  for (let i = 0; i < tries; i++) {
+    // Wait first, then send: the wait is subscribed before the request leaves.
+    const stop = new AbortController();
+    const answer = waitForFrame(device, (f, linkType) => match(f, linkType) !== null, timeoutMs, stop.signal);
+    try {
+      options.onRequest?.(request);
+      device.send(request);
+    } catch (err) {
+      stop.abort();
+      throw err;
+    }
+    const frame = await answer;
+    if (frame !== null) return match(frame.data, frame.linkType);
   }
   return null;
 }
 
-/** Canonical text of an address (so "FD77::0002" and "fd77::2" compare equal). */
-function formatAny(ip: string): string {
-  const b = parseIp(ip);
-  return b.length === 16 ? formatIpv6(b) : ip;
-}
-
-/**
- * The link-layer address of `target` (an on-link IPv4 or IPv6 address in text),
- * as MAC text. Throws {@link NeighborError} when no answer comes.
- */
-export async function resolveNeighbor(target: string, options: NeighborOptions): Promise<string> {
-  const cache = options.cache === undefined ? defaultNeighborCache : options.cache;
-  const key = formatAny(target);
-  const hit = cache?.get(options.iface, key, options.netns);
-  if (hit !== undefined) return hit;
+function noAnswer(target: Uint8Array, iface: string, options: NeighborRequestOptions): NeighborError {
   const tries = options.tries ?? 3;
-  const timeoutMs = options.timeoutMs ?? 1000;
-  const request = buildNeighborRequest(key, options.srcMac, options.srcIp);
-  const own = options.capture === undefined;
-  const capture = options.capture ?? openLive(options.iface, liveOptions(options.netns, neighborFilter(key)));
-  try {
-    // Subscribe before the first request goes out (reading starts with the first subscriber).
-    startReading(capture);
-    for (let i = 0; i < tries; i++) {
-      options.onRequest?.(request);
-      capture.inject(request);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        const frame = await nextFrame(capture, left);
-        if (frame === null) break;
-        const mac = matchNeighborReply(frame.data, frame.linkType, key);
-        if (mac !== null) {
-          cache?.set(options.iface, key, mac, options.netns);
-          return mac;
-        }
-      }
-    }
-  } finally {
-    if (own) capture.close();
-  }
-  const what = key.includes(":") ? "neighbor solicitation" : "ARP request";
-  throw new NeighborError(`No answer from ${key} on ${options.iface} to ${tries} ${what}${tries === 1 ? "" : "s"} (${timeoutMs} ms each)`);
+  const what = target.length === 16 ? "neighbor solicitation" : "ARP request";
+  return new NeighborError(
+    `No answer from ${formatIp(target)} on ${iface} to ${tries} ${what}${tries === 1 ? "" : "s"} (${options.timeoutMs ?? 1000} ms each)`,
+  );
 }
 
 /**
- * One reader per handle: its iterator and the `next()` still pending when a wait
- * timed out. That promise is kept and raced again by the next wait, so a frame
- * arriving between two waits is never handed to a promise nobody awaits.
+ * The link-layer address of `target` (an on-link IPv4 or IPv6 address, text or
+ * bytes) asked for on `device`, as MAC text. Waits on the device's clock.
+ * Throws {@link NeighborError} when no answer comes, `RangeError` for an
+ * address that is not one, and what the device throws when it cannot send.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "../device/memory.ts";
+ * const [a, b] = memoryPair();
+ * // ... a responder on b answers ARP for 10.0.0.2 ...
+ * const mac = resolveNeighborOn(a, "10.0.0.2", { srcMac: "02:00:00:00:00:01", srcIp: "10.0.0.1" });
+ * await a.clock.runUntilIdle(10_000);
+ * await mac; // "02:00:00:00:00:02"
+ * ```
  */
-interface Reader {
-  it: AsyncIterator<Frame>;
-  pending: Promise<IteratorResult<Frame>> | null;
-}
-
-const readers = new WeakMap<LiveCapture, Reader>();
-
-function readerOf(capture: LiveCapture): Reader {
-  let r = readers.get(capture);
-  if (r === undefined) {
-    r = { it: capture[Symbol.asyncIterator](), pending: null };
-    readers.set(capture, r);
-  }
-  return r;
+export async function resolveNeighborOn(device: Device, target: AddressInput, options: NeighborOnOptions): Promise<string> {
+  const t = ipBytes(target);
+  const cache = options.cache ?? null;
+  const hit = cache?.get(device.name, t, options.netns, device.clock.now());
+  if (hit !== undefined) return hit;
+  const mac = await ask(device, t, buildNeighborRequest(t, options.srcMac, options.srcIp), options);
+  if (mac === null) throw noAnswer(t, device.name, options);
+  cache?.set(device.name, t, mac, options.netns, device.clock.now());
+  return mac;
 }
 
 /**
- * The next frame a handle delivers within `ms`, or null when none came in time
- * or the handle closed. Reading starts with the first call (or {@link startReading}).
+ * The link-layer address of `target` (an on-link IPv4 or IPv6 address, text or
+ * bytes) on interface `options.iface`, as MAC text: a live device is opened
+ * for the question (or `options.capture` used) and closed after. Throws
+ * {@link NeighborError} when no answer comes.
+ *
+ * @example
+ * ```ts
+ * const mac = await resolveNeighbor("10.77.0.2", { iface: "laba0", netns: "laba", srcMac: "02:77:00:00:00:01", srcIp: "10.77.0.1" });
+ * ```
  */
-export async function nextFrame(capture: LiveCapture, ms: number): Promise<Frame | null> {
-  const reader = readerOf(capture);
-  const pending = (reader.pending ??= reader.it.next());
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+export async function resolveNeighbor(target: AddressInput, options: NeighborOptions): Promise<string> {
+  const t = ipBytes(target);
+  const cache = options.cache === undefined ? defaultNeighborCache : options.cache;
+  const hit = cache?.get(options.iface, t, options.netns);
+  if (hit !== undefined) return hit;
+  // Built before anything is opened: bad addresses fail here.
+  const request = buildNeighborRequest(t, options.srcMac, options.srcIp);
+  const device =
+    options.capture !== undefined
+      ? new LiveDevice(options.capture)
+      : new LiveDevice(options.iface, { netns: options.netns, filter: neighborFilter(t) });
   try {
-    const r = await Promise.race([pending, timeout]);
-    if (r === null) return null;
-    reader.pending = null;
-    return r.done === true ? null : r.value;
+    const mac = await ask(device, t, request, options);
+    if (mac === null) throw noAnswer(t, options.iface, options);
+    cache?.set(options.iface, t, mac, options.netns);
+    return mac;
   } finally {
-    clearTimeout(timer);
+    device.close();
   }
-}
-
-/** Subscribe to a handle's frames now, before sending what they answer. */
-export function startReading(capture: LiveCapture): void {
-  readerOf(capture);
-}
-
-function liveOptions(netns: string | undefined, filter: string): Parameters<typeof openLive>[1] {
-  return netns === undefined ? { filter, immediate: true } : { filter, immediate: true, netns };
 }

@@ -21,7 +21,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { endianness } from "node:os";
-import { formatIpv4, formatIpv6, parseIp } from "../../layers/addr.ts";
+import { formatIp, ipBytes, parseIp, type AddressInput } from "../../layers/addr.ts";
 
 /** One usable route from the table. */
 export interface RouteEntry {
@@ -77,11 +77,6 @@ const RTF_UP = 0x0001;
 const RTF_GATEWAY = 0x0002;
 const RTF_REJECT = 0x0200;
 const RTF_LOCAL = 0x80000000;
-
-/** Text of a 4- or 16-byte address. */
-function formatIp(b: Uint8Array): string {
-  return b.length === 4 ? formatIpv4(b) : formatIpv6(b);
-}
 
 /** Bytes of an address in text, or null when it is neither IPv4 nor IPv6. */
 function tryParseIp(text: string): Uint8Array | null {
@@ -195,45 +190,146 @@ export function readRouteTable(version: 4 | 6, netns?: string): string {
 /**
  * Pick a source for a datagram towards `nextHop` among an interface's addresses:
  * one whose subnet holds the next hop; else, for IPv6, a global address before a
- * link-local one (a link-local source only for a link-local destination).
+ * link-local one (a link-local source only for a link-local destination). The
+ * address as bytes, or null when the interface has none of the family.
+ *
+ * @example
+ * ```ts
+ * pickSourceAddress([{ address: "10.0.0.1", prefixLength: 24 }], Uint8Array.of(10, 0, 0, 7)); // Uint8Array [10, 0, 0, 1]
+ * ```
  */
-export function pickSource(addresses: readonly InterfaceAddress[], nextHop: Uint8Array): string | null {
-  const candidates: { text: string; bytes: Uint8Array; prefixLength: number | undefined }[] = [];
+export function pickSourceAddress(addresses: readonly InterfaceAddress[], nextHop: Uint8Array): Uint8Array | null {
+  const candidates: { bytes: Uint8Array; prefixLength: number | undefined }[] = [];
   for (const a of addresses) {
+    // A scoped address ("fe80::1%eth0") without its zone.
     const bytes = tryParseIp(a.address.replace(/%.*$/, ""));
-    if (bytes !== null && bytes.length === nextHop.length) candidates.push({ text: formatIp(bytes), bytes, prefixLength: a.prefixLength });
+    if (bytes !== null && bytes.length === nextHop.length) candidates.push({ bytes, prefixLength: a.prefixLength });
   }
   const onLink = candidates.find((c) => c.prefixLength !== undefined && samePrefix(c.bytes, nextHop, c.prefixLength));
-  if (onLink) return onLink.text;
+  if (onLink) return onLink.bytes;
+  // RFC 4291 §2.5.6: fe80::/10 is link-local.
   const linkLocal = (b: Uint8Array): boolean => b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
   if (nextHop.length === 16 && !linkLocal(nextHop)) {
     const global = candidates.find((c) => !linkLocal(c.bytes));
-    if (global) return global.text;
+    if (global) return global.bytes;
   }
-  return candidates[0]?.text ?? null;
+  return candidates[0]?.bytes ?? null;
 }
 
 /**
- * Route `dst` (an IPv4 or IPv6 address in text) with the kernel's main table.
- * Throws {@link RouteError} when the address is bad or no route matches.
+ * {@link pickSourceAddress} as text.
+ *
+ * @example
+ * ```ts
+ * pickSource([{ address: "10.0.0.1", prefixLength: 24 }], Uint8Array.of(10, 0, 0, 7)); // "10.0.0.1"
+ * ```
  */
-export function lookupRoute(dst: string, options: RouteOptions = {}): Route {
-  const bytes = tryParseIp(dst);
-  if (bytes === null) throw new RouteError(`Cannot route ${JSON.stringify(dst)}: not an IPv4 or IPv6 address`);
-  const version = bytes.length === 4 ? 4 : 6;
+export function pickSource(addresses: readonly InterfaceAddress[], nextHop: Uint8Array): string | null {
+  const b = pickSourceAddress(addresses, nextHop);
+  return b === null ? null : formatIp(b);
+}
+
+/**
+ * The prefix length of a netmask given as bytes (255.255.255.0 → 24), or null
+ * when its one bits do not come first.
+ *
+ * @example
+ * ```ts
+ * maskPrefixLength(Uint8Array.of(255, 255, 240, 0)); // 20
+ * ```
+ */
+export function maskPrefixLength(mask: Uint8Array): number | null {
+  let bits = 0;
+  let ended = false;
+  for (const byte of mask) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const set = ((byte >> bit) & 1) === 1;
+      if (set && ended) return null;
+      if (set) bits++;
+      else ended = true;
+    }
+  }
+  return bits;
+}
+
+/** The route to `dst` found by {@link findRoute}, addresses as bytes. */
+export interface RouteMatch {
+  version: 4 | 6;
+  iface: string;
+  /** the next hop when the destination is off-link; null when on-link */
+  gateway: Uint8Array | null;
+  /** the address to resolve: the gateway, or the destination itself */
+  nextHop: Uint8Array;
+  /** our address on the next hop's subnet (from `addresses`), or null */
+  srcHint: Uint8Array | null;
+  prefixLength: number;
+  metric: number;
+}
+
+/**
+ * Route `dst` (4 or 16 bytes) with the kernel's main table. Throws
+ * {@link RouteError} when no route matches or the table cannot be read.
+ *
+ * @example
+ * ```ts
+ * findRoute(Uint8Array.of(10, 77, 0, 2), { netns: "laba" }).iface; // "laba0"
+ * ```
+ */
+export function findRoute(dst: Uint8Array, options: RouteOptions = {}): RouteMatch {
+  const version = dst.length === 4 ? 4 : 6;
   const text = readRouteTable(version, options.netns);
   const routes = version === 4 ? parseIpv4Routes(text) : parseIpv6Routes(text);
-  const best = longestPrefixMatch(routes, bytes, options.iface);
+  const best = longestPrefixMatch(routes, dst, options.iface);
   if (best === null) {
-    throw new RouteError(`No route to ${dst}${options.iface === undefined ? "" : ` through ${options.iface}`}`);
+    throw new RouteError(`No route to ${formatIp(dst)}${options.iface === undefined ? "" : ` through ${options.iface}`}`);
   }
-  const nextHop = best.gateway ?? bytes;
+  const nextHop = best.gateway ?? dst;
   return {
     version,
     iface: best.iface,
-    gateway: best.gateway === null ? null : formatIp(best.gateway),
-    srcHint: options.addresses === undefined ? null : pickSource(options.addresses, nextHop),
+    gateway: best.gateway,
+    nextHop,
+    srcHint: options.addresses === undefined ? null : pickSourceAddress(options.addresses, nextHop),
     prefixLength: best.prefixLength,
     metric: best.metric,
   };
+}
+
+/**
+ * The public (text) form of a {@link RouteMatch}.
+ *
+ * @example
+ * ```ts
+ * routeText(findRoute(Uint8Array.of(10, 77, 0, 2))).gateway; // null
+ * ```
+ */
+export function routeText(m: RouteMatch): Route {
+  return {
+    version: m.version,
+    iface: m.iface,
+    gateway: m.gateway === null ? null : formatIp(m.gateway),
+    srcHint: m.srcHint === null ? null : formatIp(m.srcHint),
+    prefixLength: m.prefixLength,
+    metric: m.metric,
+  };
+}
+
+/**
+ * Route `dst` (an IPv4 or IPv6 address, text or bytes) with the kernel's main
+ * table. Throws {@link RouteError} when the address is bad or no route matches.
+ *
+ * @example
+ * ```ts
+ * lookupRoute("10.88.1.1", { netns: "laba" }).gateway; // "10.77.0.2"
+ * ```
+ */
+export function lookupRoute(dst: AddressInput, options: RouteOptions = {}): Route {
+  let bytes: Uint8Array;
+  try {
+    bytes = ipBytes(dst);
+  } catch {
+    throw new RouteError(`Cannot route ${JSON.stringify(dst)}: not an IPv4 or IPv6 address`);
+  }
+  if (bytes.length !== 4 && bytes.length !== 16) throw new RouteError(`Cannot route an address of ${bytes.length} bytes`);
+  return routeText(findRoute(bytes, options));
 }

@@ -18,13 +18,17 @@
  *
  * @module
  */
-import { parseIp, parseMac, formatIpv4, formatIpv6, formatMac } from "../../layers/addr.ts";
+import { formatIp, formatMac, ipBytes, macBytes, parseIp, parseMac, type AddressInput } from "../../layers/addr.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
+import { clockStamp, systemClock } from "../device/clock.ts";
+import type { Device as LinkDevice } from "../device/device.ts";
+import { LiveDevice } from "../device/live_device.ts";
 import { findDevice, type Device } from "../devices.ts";
-import { openInjector, openLive, type LiveCapture } from "../live.ts";
-import { NeighborCache, defaultNeighborCache, neighborFilter, resolveNeighbor } from "./neighbor.ts";
-import { lookupRoute, pickSource, type InterfaceAddress, type Route } from "./route.ts";
+import { openInjector } from "../injector.ts";
+import type { LiveCapture } from "../live.ts";
+import { NeighborCache, defaultNeighborCache, neighborFilter, resolveNeighborOn } from "./neighbor.ts";
+import { findRoute, maskPrefixLength, pickSourceAddress, routeText, type InterfaceAddress, type Route } from "./route.ts";
 
 /** Bad input to a sender (unknown interface, bad address, payload over the MTU, ...). */
 export class SendError extends Error {
@@ -40,12 +44,12 @@ export class SendError extends Error {
   }
 }
 
-/** What {@link buildUdpFrame} needs: everything already resolved. */
-export interface UdpFrameSpec {
-  srcMac: string;
-  dstMac: string;
-  src: string;
-  dst: string;
+/** What {@link buildUdpFrame} needs: everything already resolved, addresses as text or bytes. */
+export interface UdpFrameInput {
+  srcMac: AddressInput;
+  dstMac: AddressInput;
+  src: AddressInput;
+  dst: AddressInput;
   srcPort: number;
   dstPort: number;
   payload: Uint8Array;
@@ -53,20 +57,48 @@ export interface UdpFrameSpec {
   ttl?: number | undefined;
 }
 
-/** Ethernet + IP + UDP + payload as build inputs, outermost first. */
-export function udpFrameLayers(spec: UdpFrameSpec): AnyInput[] {
-  const v6 = spec.dst.includes(":");
+/** A datagram's frame as {@link sendUdp} reports it: {@link UdpFrameInput} with addresses as text. */
+export interface UdpFrameSpec extends UdpFrameInput {
+  srcMac: string;
+  dstMac: string;
+  src: string;
+  dst: string;
+}
+
+/**
+ * Ethernet + IP + UDP + payload as build inputs, outermost first; IPv6 when
+ * the destination is an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * udpFrameLayers({ srcMac: "02:00:00:00:00:01", dstMac: "02:00:00:00:00:02", src: "fd00::1", dst: "fd00::2", srcPort: 1, dstPort: 2, payload: new Uint8Array(0) })
+ *   .map((l) => l.layer); // ["ethernet", "ipv6", "udp", "payload"]
+ * ```
+ */
+export function udpFrameLayers(spec: UdpFrameInput): AnyInput[] {
+  const src = ipBytes(spec.src);
+  const dst = ipBytes(spec.dst);
   const ttl = spec.ttl ?? 64;
+  // The IP build inputs take text until they take bytes too.
+  const srcText = formatIp(src);
+  const dstText = formatIp(dst);
   return [
-    { layer: "ethernet", src: spec.srcMac, dst: spec.dstMac },
-    v6 ? { layer: "ipv6", src: spec.src, dst: spec.dst, hopLimit: ttl } : { layer: "ipv4", src: spec.src, dst: spec.dst, ttl },
+    { layer: "ethernet", src: macBytes(spec.srcMac), dst: macBytes(spec.dstMac) },
+    dst.length === 16 ? { layer: "ipv6", src: srcText, dst: dstText, hopLimit: ttl } : { layer: "ipv4", src: srcText, dst: dstText, ttl },
     { layer: "udp", srcPort: spec.srcPort, dstPort: spec.dstPort },
     { layer: "payload", data: spec.payload },
   ];
 }
 
-/** The frame of one UDP datagram, lengths and checksums filled in. */
-export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
+/**
+ * The frame of one UDP datagram, lengths and checksums filled in.
+ *
+ * @example
+ * ```ts
+ * buildUdpFrame({ srcMac: "02:00:00:00:00:01", dstMac: "02:00:00:00:00:02", src: "10.0.0.1", dst: "10.0.0.2", srcPort: 40000, dstPort: 9, payload: new Uint8Array(3) }).length; // 45
+ * ```
+ */
+export function buildUdpFrame(spec: UdpFrameInput): Uint8Array {
   return encodePacket(udpFrameLayers(spec));
 }
 
@@ -75,11 +107,11 @@ export interface UdpSendOptions {
   iface: string;
   /** network namespace the interface lives in (`ip netns` name) */
   netns?: string | undefined;
-  /** destination address (IPv4 or IPv6 text) */
-  dst: string;
+  /** destination address (IPv4 or IPv6, text or bytes) */
+  dst: AddressInput;
   dstPort: number;
   /** source address; default: the interface's address on the route (IPv6: global, else link-local) */
-  src?: string | undefined;
+  src?: AddressInput | undefined;
   /** source port; default: a random port in 49152..65535 (RFC 6335 dynamic range) */
   srcPort?: number | undefined;
   payload?: Uint8Array | undefined;
@@ -88,8 +120,8 @@ export interface UdpSendOptions {
   /** pause between datagrams in ms (default 1000, like ping) */
   intervalMs?: number | undefined;
   ttl?: number | undefined;
-  /** skip resolution and send to this MAC */
-  dstMac?: string | undefined;
+  /** skip resolution and send to this MAC (text or 6 bytes) */
+  dstMac?: AddressInput | undefined;
   /** resolver: ms per try (default 1000), tries (default 3), cache */
   resolveTimeoutMs?: number | undefined;
   resolveTries?: number | undefined;
@@ -127,26 +159,33 @@ export function requireDevice(iface: string, netns?: string): Device {
   return device;
 }
 
-/** Whether text is an address of the given family (4 or 16 bytes). */
-export function checkAddress(what: string, text: string): Uint8Array {
+/**
+ * The bytes of an IPv4 or IPv6 address given as text or bytes, or a
+ * {@link SendError} about option `what`.
+ *
+ * @example
+ * ```ts
+ * checkAddress("--dst", "10.0.0.1"); // Uint8Array [10, 0, 0, 1]
+ * checkAddress("--dst", "10.0.0.256"); // throws SendError "Not an IPv4 or IPv6 address: '10.0.0.256'"
+ * ```
+ */
+export function checkAddress(what: string, address: AddressInput): Uint8Array {
+  let bytes: Uint8Array | null = null;
   try {
-    return parseIp(text);
-  } catch (err) {
-    throw new SendError(what, `Not an IPv4 or IPv6 address: '${text}'`);
+    bytes = ipBytes(address);
+  } catch {
+    // reported below
   }
+  if (bytes === null || (bytes.length !== 4 && bytes.length !== 16)) {
+    throw new SendError(what, `Not an IPv4 or IPv6 address: '${textOf(address)}'`);
+  }
+  return bytes;
 }
 
-/** Canonical text of an address. */
-function canonical(b: Uint8Array): string {
-  return b.length === 4 ? formatIpv4(b) : formatIpv6(b);
-}
-
-/** Time now as seconds and nanoseconds. */
+/** Time now as seconds and nanoseconds (the system clock's time as a stamp). */
 export function wallClock(): { sec: number; nsec: number } {
   // timeOrigin + now() gives the wall clock with sub-millisecond digits (Date.now() has none).
-  const ms = performance.timeOrigin + performance.now();
-  const sec = Math.floor(ms / 1000);
-  return { sec, nsec: Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)) };
+  return clockStamp(systemClock.now());
 }
 
 /** How the interface's addresses look to the route module. */
@@ -154,20 +193,29 @@ export function addressesOf(device: Device): InterfaceAddress[] {
   return device.addresses.map((a) => ({ address: a.address, prefixLength: a.netmask === null ? undefined : maskLength(a.netmask) }));
 }
 
-/** Prefix length of a netmask in text ("255.255.255.0" → 24, "ffff:ffff:ffff:ffff::" → 64). */
+/** Prefix length of a netmask in text ("255.255.255.0" → 24, "ffff:ffff:ffff:ffff::" → 64); undefined when it is none. */
 function maskLength(mask: string): number | undefined {
-  let bytes: Uint8Array;
   try {
-    bytes = parseIp(mask);
+    return maskPrefixLength(parseIp(mask)) ?? undefined;
   } catch {
     return undefined;
   }
-  let n = 0;
-  for (const b of bytes) for (let bit = 7; bit >= 0; bit--) if (b & (1 << bit)) n++;
-  return n;
 }
 
-/** Everything about a datagram but the next hop's MAC. */
+/** A plan's addresses as bytes, parsed once: what the frames are built from and the resolver asks about. */
+export interface UdpPlanAddresses {
+  srcMac: Uint8Array;
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** the address whose MAC is needed, or null when a destination MAC was given (or none is needed) */
+  nextHop: Uint8Array | null;
+  /** our address on the next hop's subnet */
+  nextHopSrc: Uint8Array;
+  /** the given destination MAC, or null */
+  dstMac: Uint8Array | null;
+}
+
+/** Everything about a datagram but the next hop's MAC (addresses as text, and as bytes in `bytes`). */
 export interface UdpPlan {
   device: Device;
   srcMac: string;
@@ -183,6 +231,8 @@ export interface UdpPlan {
   nextHopSrc: string;
   /** the given destination MAC, canonical, or null */
   dstMac: string | null;
+  /** the same addresses as bytes */
+  bytes: UdpPlanAddresses;
 }
 
 /**
@@ -194,18 +244,16 @@ export function planUdp(options: UdpSendOptions, linkLayer = true): UdpPlan {
   const device = requireDevice(options.iface, options.netns);
   const srcMac = device.mac ?? (linkLayer ? null : UNRESOLVED_MAC);
   if (srcMac === null) throw new SendError(options.iface, "Interface has no Ethernet address (use --l3)");
-  const dstBytes = checkAddress("--dst", options.dst);
-  const dst = canonical(dstBytes);
-  const family = dstBytes.length === 4 ? "IPv4" : "IPv6";
+  const dst = checkAddress("--dst", options.dst);
+  const family = dst.length === 4 ? "IPv4" : "IPv6";
   const addresses = addressesOf(device);
-  let src: string | null = null;
+  let src: Uint8Array | null = null;
   if (options.src !== undefined) {
-    const s = checkAddress("--src", options.src);
-    if (s.length !== dstBytes.length) throw new SendError("--src", `${options.src} is not ${family} like --dst ${options.dst}`);
-    src = canonical(s);
+    src = checkAddress("--src", options.src);
+    if (src.length !== dst.length) throw new SendError("--src", `${textOf(options.src)} is not ${family} like --dst ${textOf(options.dst)}`);
   }
   const payload = options.payload ?? new Uint8Array(0);
-  const ipHeader = dstBytes.length === 4 ? 20 : 40;
+  const ipHeader = dst.length === 4 ? 20 : 40;
   const mtu = device.mtu ?? 1500;
   if (ipHeader + 8 + payload.length > mtu) {
     throw new SendError("payload", `${payload.length} bytes make a ${ipHeader + 8 + payload.length}-byte IP datagram, over the MTU of ${options.iface} (${mtu})`);
@@ -219,26 +267,47 @@ export function planUdp(options: UdpSendOptions, linkLayer = true): UdpPlan {
   // RFC 6335 §6: ephemeral ports come from the dynamic range 49152..65535.
   const srcPort = options.srcPort ?? 49152 + Math.floor(Math.random() * 16384);
   let route: Route | null = null;
-  let nextHop: string | null = null;
-  let dstMac: string | null = null;
+  let nextHop: Uint8Array | null = null;
+  let dstMac: Uint8Array | null = null;
   if (!linkLayer) {
     // The kernel routes and resolves (--l3): nothing to look up here.
   } else if (options.dstMac !== undefined) {
     try {
-      dstMac = formatMac(parseMac(options.dstMac));
+      dstMac = macBytes(options.dstMac);
     } catch {
-      throw new SendError("--dst-mac", `Not a MAC address: '${options.dstMac}'`);
+      throw new SendError("--dst-mac", `Not a MAC address: '${textOf(options.dstMac)}'`);
     }
   } else {
-    route = lookupRoute(dst, { netns: options.netns, iface: options.iface, addresses });
-    nextHop = route.gateway ?? dst;
+    const match = findRoute(dst, { netns: options.netns, iface: options.iface, addresses });
+    route = routeText(match);
+    nextHop = match.nextHop;
   }
-  const nextHopSrc = src ?? pickSource(addresses, nextHop === null ? dstBytes : checkAddress("gateway", nextHop));
+  const nextHopSrc = src ?? pickSourceAddress(addresses, nextHop ?? dst);
   if (nextHopSrc === null) throw new SendError(options.iface, `Interface has no ${family} address to send from (give --src)`);
-  return { device, srcMac, src: src ?? nextHopSrc, dst, srcPort, payload, route, nextHop, nextHopSrc, dstMac };
+  const bytes: UdpPlanAddresses = { srcMac: parseMac(srcMac), src: src ?? nextHopSrc, dst, nextHop, nextHopSrc, dstMac };
+  return {
+    device,
+    srcMac,
+    src: formatIp(bytes.src),
+    dst: formatIp(dst),
+    srcPort,
+    payload,
+    route,
+    nextHop: nextHop === null ? null : formatIp(nextHop),
+    nextHopSrc: formatIp(nextHopSrc),
+    dstMac: dstMac === null ? null : formatMac(dstMac),
+    bytes,
+  };
 }
 
-/** The frame spec of a plan once the next hop's MAC is known. */
+/** An address as the caller gave it, for a message: the text, or the bytes' address text. */
+function textOf(a: AddressInput): string {
+  if (typeof a === "string") return a;
+  if (a.length === 6) return formatMac(a);
+  return a.length === 4 || a.length === 16 ? formatIp(a) : `${a.length} bytes`;
+}
+
+/** The frame spec of a plan once the next hop's MAC is known (its text form, for results). */
 export function specOf(plan: UdpPlan, dstMac: string, options: Pick<UdpSendOptions, "dstPort" | "ttl">): UdpFrameSpec {
   return {
     srcMac: plan.srcMac,
@@ -252,6 +321,20 @@ export function specOf(plan: UdpPlan, dstMac: string, options: Pick<UdpSendOptio
   };
 }
 
+/**
+ * The datagram's frame once the next hop's MAC is known, built from the
+ * plan's bytes.
+ *
+ * @example
+ * ```ts
+ * const frame = planFrame(planUdp(options), Uint8Array.of(2, 0, 0, 0, 0, 2), options);
+ * ```
+ */
+export function planFrame(plan: UdpPlan, dstMac: Uint8Array, options: Pick<UdpSendOptions, "dstPort" | "ttl">): Uint8Array {
+  const b = plan.bytes;
+  return buildUdpFrame({ srcMac: b.srcMac, dstMac, src: b.src, dst: b.dst, srcPort: plan.srcPort, dstPort: options.dstPort, payload: plan.payload, ttl: options.ttl });
+}
+
 /** What frames go out through: a live capture or a bare injector. */
 export interface FrameSender {
   inject(frame: Uint8Array): void;
@@ -260,6 +343,53 @@ export interface FrameSender {
 
 /** MAC shown for an unresolved next hop on a dry run (nothing may go on the wire, ARP included). */
 export const UNRESOLVED_MAC = "00:00:00:00:00:00";
+
+/**
+ * A live device on the plan's interface whose filter lets through the next
+ * hop's ARP/NDP answers (when its MAC is still to be found) and `listen` (a
+ * BPF filter for frames the caller wants to receive). The caller closes it.
+ *
+ * @example
+ * ```ts
+ * const device = openPlanDevice(plan, { iface: "laba0", netns: "laba" }, "udp port 53");
+ * ```
+ */
+export function openPlanDevice(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">, listen?: string): LiveDevice {
+  const b = plan.bytes;
+  const parts = [...(b.dstMac === null ? [neighborFilter(b.nextHop ?? b.dst)] : []), ...(listen === undefined ? [] : [listen])];
+  return new LiveDevice(options.iface, {
+    netns: options.netns,
+    filter: parts.length === 0 ? undefined : parts.map((p) => `(${p})`).join(" or "),
+    mtu: plan.device.mtu ?? undefined,
+  });
+}
+
+/**
+ * The MAC the plan's datagrams go to: the given one, else the next hop's,
+ * asked for with ARP/NDP on `device` (the resolver's requests go to `onSent`).
+ *
+ * @example
+ * ```ts
+ * const mac = await resolvePlan(device, plan, { cache: null }); // "02:77:00:00:00:02"
+ * ```
+ */
+export async function resolvePlan(
+  device: LinkDevice,
+  plan: UdpPlan,
+  options: Pick<UdpSendOptions, "netns" | "resolveTimeoutMs" | "resolveTries" | "cache" | "onSent">,
+): Promise<string> {
+  const b = plan.bytes;
+  if (plan.dstMac !== null) return plan.dstMac;
+  return resolveNeighborOn(device, b.nextHop ?? b.dst, {
+    srcMac: b.srcMac,
+    srcIp: b.nextHopSrc,
+    timeoutMs: options.resolveTimeoutMs,
+    tries: options.resolveTries,
+    cache: options.cache === undefined ? defaultNeighborCache : options.cache,
+    netns: options.netns,
+    onRequest: (data) => options.onSent?.({ data, ...clockStamp(device.clock.now()) }),
+  });
+}
 
 /**
  * Open a handle on the plan's interface that lets the next hop's answers through
@@ -272,28 +402,15 @@ export async function openAndResolve(
   options: Pick<UdpSendOptions, "iface" | "netns" | "resolveTimeoutMs" | "resolveTries" | "cache" | "onSent">,
   listen?: string,
 ): Promise<{ sender: FrameSender; capture: LiveCapture | null; dstMac: string }> {
-  const ns = options.netns === undefined ? {} : { netns: options.netns };
-  if (plan.dstMac !== null && listen === undefined) return { sender: openInjector(options.iface, ns), capture: null, dstMac: plan.dstMac };
-  const target = plan.nextHop ?? plan.dst;
-  const parts = [...(plan.dstMac === null ? [neighborFilter(target)] : []), ...(listen === undefined ? [] : [listen])];
-  const capture = openLive(options.iface, { filter: parts.map((p) => `(${p})`).join(" or "), ...ns });
+  if (plan.dstMac !== null && listen === undefined) {
+    return { sender: openInjector(options.iface, options.netns === undefined ? {} : { netns: options.netns }), capture: null, dstMac: plan.dstMac };
+  }
+  const device = openPlanDevice(plan, options, listen);
   try {
-    const dstMac =
-      plan.dstMac ??
-      (await resolveNeighbor(target, {
-        iface: options.iface,
-        netns: options.netns,
-        srcMac: plan.srcMac,
-        srcIp: plan.nextHopSrc,
-        timeoutMs: options.resolveTimeoutMs,
-        tries: options.resolveTries,
-        cache: options.cache,
-        capture,
-        onRequest: (data) => options.onSent?.({ data, ...wallClock() }),
-      }));
-    return { sender: capture, capture, dstMac };
+    const dstMac = await resolvePlan(device, plan, options);
+    return { sender: { inject: (f) => device.send(f), close: () => device.close() }, capture: device.capture, dstMac };
   } catch (err) {
-    capture.close();
+    device.close();
     throw err;
   }
 }
@@ -310,13 +427,14 @@ export async function sendUdp(options: UdpSendOptions): Promise<UdpSendResult> {
   const count = options.count ?? 1;
   const plan = planUdp(options);
   if (options.dryRun === true) {
-    const cached = plan.nextHop === null ? undefined : (options.cache === undefined ? defaultNeighborCache : options.cache)?.get(options.iface, plan.nextHop, options.netns);
+    const nextHop = plan.bytes.nextHop;
+    const cached = nextHop === null ? undefined : (options.cache === undefined ? defaultNeighborCache : options.cache)?.get(options.iface, nextHop, options.netns);
     const spec = specOf(plan, plan.dstMac ?? cached ?? UNRESOLVED_MAC, options);
-    return { frames: [buildUdpFrame(spec)], spec, route: plan.route, resolved: null };
+    return { frames: [planFrame(plan, macBytes(spec.dstMac), options)], spec, route: plan.route, resolved: null };
   }
   const { sender, dstMac } = await openAndResolve(plan, options);
   const spec = specOf(plan, dstMac, options);
-  const frame = buildUdpFrame(spec);
+  const frame = planFrame(plan, macBytes(dstMac), options);
   const frames: Uint8Array[] = [];
   try {
     for (let i = 0; i < count; i++) {
