@@ -114,7 +114,16 @@ export function udpPacketLayers(spec: { src: AddressInput; dst: AddressInput; sr
 function sendOnce(socket: RawSocket, data: Uint8Array, dst: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    socket.send(buf, 0, buf.length, dst, null, (error, bytes) => (error ? reject(error) : resolve(bytes)));
+    // raw-socket queues the datagram until its poll handle reports the socket
+    // writable, and that handle alone does not keep Node's event loop running:
+    // without a handle of our own the process could end (exit code 0) with the
+    // datagram still queued, as it did under `ip netns exec` with stdout a pipe.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    socket.send(buf, 0, buf.length, dst, null, (error, bytes) => {
+      clearInterval(keepAlive);
+      if (error) reject(error);
+      else resolve(bytes);
+    });
   });
 }
 
