@@ -41,17 +41,27 @@ export { libpcapVersion } from "./native.ts";
 export { dropPrivileges, lookupUser, processCapabilities, PrivilegeError } from "./privileges.ts";
 export type { Capabilities, UserAccount } from "./privileges.ts";
 
+// The device seam: a link a stack talks on (live, in memory), its clock, waiting for a frame.
+// `LinkDevice` is device/device.ts's `Device` (the name `Device` is devices.ts's interface listing).
+export type { Device as LinkDevice, Clock } from "./device/device.ts";
+export { systemClock, VirtualClock, clockStamp } from "./device/clock.ts";
+export { memoryPair, MemoryDevice } from "./device/memory.ts";
+export type { MemoryPairOptions } from "./device/memory.ts";
+export { LiveDevice, openLiveDevice } from "./device/live_device.ts";
+export type { LiveDeviceOptions } from "./device/live_device.ts";
+export { waitForFrame } from "./device/wait.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
-export { lookupRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
-export type { Route, RouteEntry, RouteOptions } from "./send/route.ts";
-export { resolveNeighbor, NeighborCache, NeighborError, defaultNeighborCache } from "./send/neighbor.ts";
-export type { NeighborOptions } from "./send/neighbor.ts";
+export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
+export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";
+export { resolveNeighbor, resolveNeighborOn, NeighborCache, NeighborError, defaultNeighborCache } from "./send/neighbor.ts";
+export type { NeighborOptions, NeighborOnOptions, NeighborRequestOptions } from "./send/neighbor.ts";
 export { buildUdpFrame, planUdp, sendUdp, SendError } from "./send/udp.ts";
-export type { UdpSendOptions } from "./send/udp.ts";
+export type { UdpSendOptions, UdpFrameInput, UdpFrameSpec, UdpPlan, UdpPlanAddresses } from "./send/udp.ts";
 export { sendUdpL3 } from "./send/l3.ts";
 export type { UdpL3Options, UdpL3Result } from "./send/l3.ts";
-export { queryDns, DnsTimeoutError } from "./send/dns_query.ts";
-export type { DnsQueryOptions, DnsQueryResult } from "./send/dns_query.ts";
+export { queryDns, queryDnsOn, DnsTimeoutError } from "./send/dns_query.ts";
+export type { DnsQueryOptions, DnsQueryOnOptions, DnsQueryResult } from "./send/dns_query.ts";
 
 // Conversation state
 export * from "./tftp_tracker.ts";
@@ -66,3 +76,5 @@ export { packetJson, layersJson, issuesJson, valueJson } from "./format/json.ts"
 export type { JsonPacket } from "./format/json.ts";
 export { clockTime, isoTime } from "./format/time.ts";
 export { Output } from "./format/output.ts";
+export { PacketPrinter } from "./format/printer.ts";
+export type { PrinterOptions } from "./format/printer.ts";
