@@ -7,9 +7,14 @@
  * userspace stack's driver) runs on a wire, between two stacks in one
  * process, and under a virtual clock in tests.
  *
+ * Implementations: `LiveDevice` (live_device.ts), `MemoryDevice` from
+ * `memoryPair()` (memory.ts); clocks: `systemClock`, `VirtualClock` (clock.ts);
+ * waiting for an answer: `waitForFrame` (wait.ts).
+ *
  * @example
  * ```ts
  * import type { Device } from "./device.ts";
+ * import { batchData } from "../frame.ts";
  * function echo(device: Device): () => void {
  *   return device.onFrames((batch) => {
  *     for (let i = 0; i < batch.count; i++) device.send(batchData(batch, i).slice());
@@ -27,7 +32,11 @@ import type { FrameBatch } from "../frame.ts";
  * retransmission timeout replays exactly.
  */
 export interface Clock {
-  /** monotonic milliseconds (not wall time: only differences mean anything) */
+  /**
+   * monotonic milliseconds (not wall time: only differences mean anything;
+   * `systemClock`'s count from the Unix epoch, so `clockStamp(now())` reads as
+   * a time stamp, and a `VirtualClock` starts where it is told, 0 by default)
+   */
   now(): number;
   /**
    * Call `fn` once, `ms` milliseconds from now (0 or less: as soon as the

@@ -55,6 +55,13 @@ export interface LiveDeviceOptions {
  * `new LiveDevice(capture)`: then frames go out through that capture's own
  * handle (pcap_inject, which the capture does not see coming back), and
  * {@link close} leaves the capture open for its owner.
+ *
+ * @example
+ * ```ts
+ * const capture = openLive("eth0", { filter: "arp" });
+ * const device = new LiveDevice(capture); // sends with capture.inject
+ * device.close(); // the capture stays open
+ * ```
  */
 export class LiveDevice implements Device {
   readonly name: string;

@@ -47,7 +47,16 @@ export interface MemoryPairOptions {
   names?: readonly [string, string] | undefined;
 }
 
-/** One end of a {@link memoryPair}. */
+/**
+ * One end of a {@link memoryPair}.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = memoryPair();
+ * a.send(frame);
+ * a.sent; // 1
+ * ```
+ */
 export class MemoryDevice implements Device {
   readonly name: string;
   readonly linkType: number = LINKTYPE.ETHERNET;
