@@ -1,0 +1,481 @@
+/**
+ * A segment arrives for a connection: RFC 9293 §3.10.7 "SEGMENT ARRIVES",
+ * step by step, with the hardening of RFC 5961 (RST and SYN acceptance by
+ * challenge ACK, ACK acceptability), PAWS and timestamp bookkeeping (RFC
+ * 7323 §4, §5), SACK blocks into the scoreboard (RFC 2018), duplicate-ACK
+ * counting, fast retransmit and recovery (RFC 5681 §3.2, RFC 6582 NewReno,
+ * RFC 6675 with SACK), limited transmit (RFC 3042), RTT samples (RFC 6298,
+ * RFC 7323 §4) and data placed in order or held out of order. Segments for
+ * a listening socket (a new SYN) are the stack's: see `passiveOpen` in
+ * user.ts.
+ *
+ * @module
+ */
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../seq.ts";
+import { ACK, FIN, RST, SYN } from "./config.ts";
+import { initialWindow } from "./congestion.ts";
+import { retransmitFirst, sendAck, startRecovery, tcpOutput } from "./output.ts";
+import { DUP_THRESH } from "./scoreboard.ts";
+import type { InSegment } from "./segment.ts";
+import { fail, setState } from "./state.ts";
+import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
+
+/** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+
+/** The window shift we offer for a receive buffer: the smallest that fits it in 16 bits, at most 14 (RFC 7323 §2.3). */
+export function windowShiftFor(buffer: number): number {
+  let shift = 0;
+  while (shift < 14 && buffer >>> shift > 0xffff) shift++;
+  return shift;
+}
+
+/**
+ * Take the options of the peer's SYN (RFC 9293 §3.7.1 MSS; RFC 7323 §1.3
+ * scaling and timestamps only when both sides sent them; RFC 2018 §2 SACK).
+ */
+export function takeSynOptions(tcb: Tcb, seg: InSegment, now: number): void {
+  if (seg.mss >= 0) {
+    // A tiny MSS would let a peer make us send one byte per segment: 64 at least (Linux keeps 48+ of data).
+    tcb.sndMss = Math.max(64, Math.min(tcb.ourMss, seg.mss));
+  }
+  if (tcb.config.windowScaling && seg.windowScale >= 0 && tcb.offeredScale >= 0) {
+    // RFC 7323 §2.3: a shift over 14 is taken as 14.
+    tcb.sndScale = Math.min(seg.windowScale, 14);
+    tcb.rcvScale = tcb.offeredScale;
+  } else {
+    tcb.sndScale = 0;
+    tcb.rcvScale = 0;
+    tcb.offeredScale = -1;
+  }
+  tcb.sackOk = tcb.config.sack && seg.sackPermitted;
+  tcb.tsOk = tcb.config.timestamps && seg.hasTimestamps;
+  if (tcb.tsOk) {
+    tcb.tsRecent = seg.tsval;
+    tcb.tsRecentAt = now;
+  }
+}
+
+/** Handle one arriving segment for `tcb` (any state but LISTEN and CLOSED). */
+export function tcpInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const now = host.now;
+  tcb.lastHeard = now;
+  if (tcb.config.keepAlive && tcb.synchronized) {
+    tcb.keepAliveProbes = 0;
+    tcb.keepAliveAt = now + tcb.config.keepAliveIdleMs;
+  }
+  if (tcb.state === "SYN-SENT") {
+    synSent(tcb, seg, host);
+  } else {
+    synchronizedInput(tcb, seg, host);
+  }
+  if (tcb.state !== "CLOSED") tcpOutput(tcb, host);
+}
+
+/** RFC 9293 §3.10.7.3: SYN-SENT. */
+function synSent(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const flags = seg.flags;
+  let ackOk = false;
+  if ((flags & ACK) !== 0) {
+    // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set)"
+    if (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndMax)) {
+      if ((flags & RST) === 0) host.transmitControl(tcb, seg.ack, 0, RST);
+      return;
+    }
+    ackOk = seqLt(tcb.sndUna, seg.ack) && seqLe(seg.ack, tcb.sndMax);
+  }
+  if ((flags & RST) !== 0) {
+    // RFC 5961 §3.2 keeps RFC 793 here: a RST is taken when its ACK acknowledges our SYN.
+    if (ackOk) fail(tcb, host, "ECONNREFUSED");
+    return;
+  }
+  if ((flags & SYN) === 0) return;
+  tcb.irs = seg.seq;
+  tcb.rcvNxt = seqAdd(seg.seq, 1);
+  takeSynOptions(tcb, seg, host.now);
+  if (!ackOk) {
+    // Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, and our SYN goes again as a SYN-ACK.
+    setState(tcb, host, "SYN-RECEIVED");
+    tcb.ackNow = true;
+    return;
+  }
+  tcb.sndWnd = seg.window; // RFC 7323 §2.2: a SYN's window is not scaled
+  tcb.maxSndWnd = tcb.sndWnd;
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = seg.ack;
+  synAcknowledged(tcb, seg, host);
+  setState(tcb, host, "ESTABLISHED");
+  tcb.ackNow = true;
+  if (seg.length > 0 || (flags & FIN) !== 0) {
+    // Data on a SYN-ACK: everything after the SYN is processed as in ESTABLISHED.
+    seg.seq = seqAdd(seg.seq, 1);
+    receiveData(tcb, seg, host, (flags & FIN) !== 0);
+  }
+}
+
+/** Our SYN is acknowledged (SYN-SENT's SYN-ACK, or the ACK that ends SYN-RECEIVED). */
+function synAcknowledged(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const synLost = tcb.retries > 0;
+  tcb.sndUna = seg.ack;
+  tcb.synAcked = true;
+  if (seqLt(tcb.sndNxt, tcb.sndUna)) tcb.sndNxt = tcb.sndUna;
+  if (!synLost) {
+    // Karn's rule: only a SYN sent once gives a sample.
+    if (tcb.tsOk && seg.hasTimestamps && seg.tsecr !== 0) rttSample(tcb, seqDiff(tcb.tsNow(host.now), seg.tsecr));
+    else if (tcb.rttSeq >= 0) rttSample(tcb, host.now - tcb.rttSentAt);
+  } else {
+    // RFC 6298 (5.7): after a lost SYN or SYN-ACK, an RTO of at least 3 s until a sample comes.
+    tcb.rtt.atLeast(3000);
+  }
+  tcb.rttSeq = -1;
+  tcb.retries = 0;
+  tcb.rtoAt = seqLt(tcb.sndUna, tcb.sndMax) ? host.now + tcb.rtt.rto : OFF;
+  // The congestion window, counted in the MSS now agreed on; RFC 5681 §3.1: one segment when the SYN or SYN-ACK was lost.
+  tcb.cc.cwnd = synLost ? tcb.sndMss : initialWindow(tcb.sndMss, tcb.config.initialWindowSegments);
+  tcb.recoveryPoint = tcb.iss;
+}
+
+function rttSample(tcb: Tcb, ms: number): void {
+  // A sample of a day or more is a bogus echo, not a path.
+  if (ms < 0 || ms > 86_400_000) return;
+  tcb.rtt.sample(ms);
+}
+
+/** RFC 9293 §3.10.7.4: the other states. */
+function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const flags = seg.flags;
+  const now = host.now;
+  // RFC 7323 §5.3 R1: PAWS. An old timestamp marks a duplicate from an earlier wrap.
+  if (tcb.tsOk && seg.hasTimestamps && (flags & RST) === 0 && seqLt(seg.tsval, tcb.tsRecent) && now - tcb.tsRecentAt < PAWS_IDLE_MS) {
+    tcb.ackNow = true;
+    return;
+  }
+  // First: is the sequence number acceptable?
+  const window = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
+  let dataLen = seg.length;
+  const span = dataLen + ((flags & SYN) !== 0 ? 1 : 0) + ((flags & FIN) !== 0 ? 1 : 0);
+  let acceptable: boolean;
+  const rcvNxt = tcb.rcvNxt;
+  const edge = seqAdd(rcvNxt, window);
+  if (span === 0) {
+    acceptable = window === 0 ? seg.seq === rcvNxt : seqLe(rcvNxt, seg.seq) && seqLt(seg.seq, edge);
+  } else if (window === 0) {
+    // RFC 9293: a zero window takes no data, "but special allowance should be made to accept valid ACKs, URGs, and RSTs"
+    acceptable = false;
+  } else {
+    const last = seqAdd(seg.seq, span - 1);
+    acceptable = (seqLe(rcvNxt, seg.seq) && seqLt(seg.seq, edge)) || (seqLe(rcvNxt, last) && seqLt(last, edge));
+  }
+  let fin = (flags & FIN) !== 0;
+  let seq = seg.seq;
+  if (!acceptable) {
+    // A probe into a zero window (or any segment at RCV.NXT): its control bits and ACK still count, its data does not.
+    const probe = window === 0 && seg.seq === rcvNxt;
+    if ((flags & RST) === 0) tcb.ackNow = true;
+    if (!probe) return;
+    dataLen = 0;
+    fin = false;
+  }
+  // RFC 5961 §3.2: a RST resets only at exactly RCV.NXT; elsewhere in the window it draws a challenge ACK.
+  if ((flags & RST) !== 0) {
+    if (seg.seq === rcvNxt) reset(tcb, host);
+    else challenge(tcb, host);
+    return;
+  }
+  // RFC 5961 §4 (RFC 9293 §3.10.7.4 fourth): any SYN here draws a challenge ACK.
+  if ((flags & SYN) !== 0) {
+    challenge(tcb, host);
+    return;
+  }
+  if ((flags & ACK) === 0) return;
+  // Timestamps (RFC 7323 §4.3): keep the peer's TSval of the segment that the next ACK will acknowledge.
+  if (tcb.tsOk && seg.hasTimestamps && seqLe(seq, tcb.lastAckSent) && seqGe(seg.tsval, tcb.tsRecent)) {
+    tcb.tsRecent = seg.tsval;
+    tcb.tsRecentAt = now;
+  }
+  if (!processAck(tcb, seg, host)) return;
+  if (tcb.state === "CLOSED" || tcb.state === "TIME-WAIT") {
+    if (tcb.state === "TIME-WAIT" && fin) tcb.ackNow = true;
+    return;
+  }
+  // Trim the data to what the window holds.
+  let start = seg.dataStart;
+  if (seqLt(seq, tcb.rcvNxt)) {
+    const cut = seqDiff(tcb.rcvNxt, seq);
+    if (cut >= dataLen) {
+      // Entirely old data (a duplicate): its FIN may still be new.
+      if (fin && seqAdd(seq, dataLen) !== tcb.rcvNxt) fin = false;
+      start += dataLen;
+      dataLen = 0;
+    } else {
+      start += cut;
+      dataLen -= cut;
+    }
+    seq = tcb.rcvNxt;
+  }
+  const room = seqDiff(seqAdd(tcb.rcvNxt, Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt))), seq);
+  if (dataLen > room) {
+    dataLen = Math.max(0, room);
+    fin = false; // the FIN lies beyond the window
+    tcb.ackNow = true;
+  }
+  seg.seq = seq;
+  seg.dataStart = start;
+  seg.dataEnd = start + dataLen;
+  receiveData(tcb, seg, host, fin);
+}
+
+/** A RST at exactly RCV.NXT (RFC 9293 §3.10.7.4 second, per state). */
+function reset(tcb: Tcb, host: TcpHost): void {
+  switch (tcb.state) {
+    case "SYN-RECEIVED":
+      // From a passive open the connection just goes away (its listener never saw it);
+      // from a simultaneous open the user is told the connection was refused.
+      if (tcb.listener !== null) setState(tcb, host, "CLOSED");
+      else fail(tcb, host, "ECONNREFUSED");
+      return;
+    case "ESTABLISHED":
+    case "FIN-WAIT-1":
+    case "FIN-WAIT-2":
+    case "CLOSE-WAIT":
+      fail(tcb, host, "ECONNRESET");
+      return;
+    default:
+      // CLOSING, LAST-ACK, TIME-WAIT
+      setState(tcb, host, "CLOSED");
+  }
+}
+
+/** A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), within the stack's rate limit (§7). */
+function challenge(tcb: Tcb, host: TcpHost): void {
+  if (host.challengeAckAllowed()) sendAck(tcb, host);
+}
+
+/**
+ * RFC 9293 §3.10.7.4 fifth: the ACK field. Returns false when the segment
+ * must be dropped here.
+ */
+function processAck(tcb: Tcb, seg: InSegment, host: TcpHost): boolean {
+  const ack = seg.ack;
+  if (tcb.state === "SYN-RECEIVED") {
+    if (!(seqLt(tcb.sndUna, ack) && seqLe(ack, tcb.sndMax))) {
+      // "form a reset segment <SEQ=SEG.ACK><CTL=RST>"
+      host.transmitControl(tcb, ack, 0, RST);
+      return false;
+    }
+    tcb.sndWnd = seg.window << tcb.sndScale;
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = ack;
+    synAcknowledged(tcb, seg, host);
+    setState(tcb, host, tcb.finQueued ? "FIN-WAIT-1" : "ESTABLISHED");
+    if (tcb.listener !== null) host.accepted(tcb);
+    if (tcb.finSeq >= 0 && seqGt(ack, tcb.finSeq)) finAcknowledged(tcb, host);
+    return true;
+  }
+  // RFC 5961 §5.2: an ACK of what was never sent, or older than the largest window, is answered and dropped.
+  if (seqGt(ack, tcb.sndMax)) {
+    challenge(tcb, host);
+    return false;
+  }
+  if (seqLt(ack, seqAdd(tcb.sndUna, -tcb.maxSndWnd))) {
+    challenge(tcb, host);
+    return false;
+  }
+  const oldWindow = tcb.sndWnd;
+  const newWindow = seg.window << tcb.sndScale;
+  let sackGrew = false;
+  if (tcb.sackOk && seg.sackCount > 0) {
+    const una = seqGt(ack, tcb.sndUna) ? ack : tcb.sndUna;
+    for (let i = 0; i < seg.sackCount; i++) {
+      if (tcb.scoreboard.add(seg.sackLeft[i]!, seg.sackRight[i]!, una, tcb.sndMax)) sackGrew = true;
+    }
+  }
+  if (seqGt(ack, tcb.sndUna)) {
+    newAck(tcb, seg, host);
+  } else if (ack === tcb.sndUna && seqGt(tcb.sndMax, tcb.sndUna)) {
+    // RFC 5681 §2 duplicate ACK: nothing new acknowledged, outstanding data, no data or SYN/FIN, same window;
+    // RFC 6675 §2: or, with SACK, one that SACKs something new.
+    const plain = seg.length === 0 && (seg.flags & (SYN | FIN)) === 0 && newWindow === oldWindow;
+    if (tcb.sackOk ? sackGrew : plain) duplicateAck(tcb, host);
+  }
+  // RFC 9293 §3.10.7.4: update the send window from the newest segment.
+  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, ack))) {
+    tcb.sndWnd = newWindow;
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = ack;
+    if (newWindow > tcb.maxSndWnd) tcb.maxSndWnd = newWindow;
+    if (newWindow > oldWindow) host.wake(tcb);
+  }
+  return true;
+}
+
+/** SND.UNA advances to `seg.ack`. */
+function newAck(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const now = host.now;
+  const ack = seg.ack;
+  const flightBefore = tcb.flight;
+  const acked = seqDiff(ack, tcb.sndUna);
+  const finAcked = tcb.finSeq >= 0 && seqGt(ack, tcb.finSeq);
+  const data = Math.min(tcb.sendBuffer.length, acked - (finAcked && seqGe(tcb.finSeq, tcb.sndUna) ? 1 : 0));
+  if (data > 0) tcb.sendBuffer.consume(data);
+  tcb.sndUna = ack;
+  if (seqLt(tcb.sndNxt, ack)) tcb.sndNxt = ack; // a probe's byte, or data resent after a timeout, was taken
+  tcb.scoreboard.advance(ack);
+  // RTT (RFC 7323 §4.1: the echo of an ACK that advances SND.UNA; else Karn's timed segment)
+  if (tcb.tsOk && seg.hasTimestamps && seg.tsecr !== 0) {
+    rttSample(tcb, seqDiff(tcb.tsNow(now), seg.tsecr));
+  } else if (tcb.rttSeq >= 0 && seqGe(ack, tcb.rttSeq)) {
+    rttSample(tcb, now - tcb.rttSentAt);
+    tcb.rttSeq = -1;
+  }
+  tcb.retries = 0;
+  // RFC 6298 (5.2), (5.3)
+  tcb.rtoAt = seqLt(tcb.sndUna, tcb.sndMax) ? now + tcb.rtt.rto : OFF;
+  if (tcb.inRecovery) {
+    if (seqGe(ack, tcb.recoveryPoint)) {
+      // Full acknowledgment: recovery ends (RFC 6582 §3.2 (3), RFC 6675 §5).
+      tcb.inRecovery = false;
+      tcb.dupAcks = 0;
+      tcb.cc.onRecoveryEnd(tcb.flight);
+      host.senderChanged?.(tcb, "recovery end");
+    } else if (!tcb.sackOk) {
+      // RFC 6582 §3.2 (5) partial acknowledgment: retransmit the next hole, deflate the window.
+      retransmitFirst(tcb, host);
+      tcb.cc.cwnd = Math.max(tcb.sndMss, tcb.cc.cwnd - acked + (acked >= tcb.sndMss ? tcb.sndMss : 0));
+      host.senderChanged?.(tcb, "partial ack");
+    }
+  } else {
+    tcb.dupAcks = 0;
+    // Slow start after a timeout retransmits the rest in order; growth as usual otherwise.
+    tcb.cc.onAck(acked, flightBefore, now, tcb.rtt.srtt);
+    if (tcb.rtoRecoveryPoint >= 0 && seqGe(ack, tcb.rtoRecoveryPoint)) tcb.rtoRecoveryPoint = -1;
+  }
+  if (finAcked) finAcknowledged(tcb, host);
+  host.wake(tcb);
+}
+
+/** Our FIN is acknowledged: the close advances (RFC 9293 §3.10.7.4 fifth, per state). */
+function finAcknowledged(tcb: Tcb, host: TcpHost): void {
+  switch (tcb.state) {
+    case "FIN-WAIT-1":
+      setState(tcb, host, "FIN-WAIT-2");
+      // An orphaned connection does not wait for the peer's FIN for ever (Linux tcp_fin_timeout).
+      if (tcb.orphan) tcb.closeAt = host.now + tcb.config.timeWaitMs;
+      break;
+    case "CLOSING":
+      setState(tcb, host, "TIME-WAIT");
+      break;
+    case "LAST-ACK":
+      setState(tcb, host, "CLOSED");
+      break;
+    default:
+  }
+}
+
+/** A duplicate ACK: count it, and start or feed loss recovery. */
+function duplicateAck(tcb: Tcb, host: TcpHost): void {
+  tcb.dupAcks++;
+  if (tcb.inRecovery) {
+    // RFC 6582 §3.2 (4): each further duplicate inflates the window by one segment (NewReno);
+    // with SACK the pipe does that accounting.
+    if (!tcb.sackOk) tcb.cc.cwnd += tcb.sndMss;
+    return;
+  }
+  const lost = tcb.sackOk && seqGt(tcb.scoreboard.lostBelow(tcb.sndUna, tcb.sndMss), tcb.sndUna);
+  if (tcb.dupAcks < DUP_THRESH && !lost) return; // limited transmit (RFC 3042) is output's
+  // RFC 6582 §3.2 (2): a new recovery only once the cumulative ACK covers the last one's
+  // "recover" (the highest byte sent when it began, or when the timer last fired: §4).
+  if (seqLt(tcb.sndUna, tcb.recoveryPoint)) return;
+  tcb.cc.onLoss(tcb.flight, host.now);
+  startRecovery(tcb);
+  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * tcb.sndMss; // RFC 6582 §3.2 (2)
+  // Fast retransmit: the first unacknowledged segment.
+  retransmitFirst(tcb, host);
+  host.senderChanged?.(tcb, "fast retransmit");
+}
+
+/**
+ * RFC 9293 §3.10.7.4 seventh and eighth: the segment's data (already trimmed
+ * to the window) and its FIN.
+ */
+function receiveData(tcb: Tcb, seg: InSegment, host: TcpHost, fin: boolean): void {
+  const s = tcb.state;
+  const len = seg.length;
+  const open = s === "ESTABLISHED" || s === "FIN-WAIT-1" || s === "FIN-WAIT-2" || s === "SYN-RECEIVED";
+  if (len > 0 && open) {
+    if (tcb.readClosed) {
+      // Data for an application that closed: it can never be read (RFC 2525 §2.17; Linux resets).
+      host.transmitControl(tcb, tcb.sndNxt, tcb.rcvNxt, RST | ACK);
+      fail(tcb, host, "ECONNRESET");
+      return;
+    }
+    placeData(tcb, seg, host);
+  }
+  const end = seqAdd(seg.seq, len);
+  if (fin && open) {
+    if (end === tcb.rcvNxt) receiveFin(tcb, host);
+    else if (seqGt(end, tcb.rcvNxt)) tcb.peerFinSeq = end; // ahead of missing data: taken when the data is
+  } else if (tcb.peerFinSeq >= 0 && tcb.rcvNxt === tcb.peerFinSeq && open) {
+    receiveFin(tcb, host);
+  } else if (fin && (s === "CLOSE-WAIT" || s === "CLOSING" || s === "LAST-ACK" || s === "TIME-WAIT")) {
+    // A retransmitted FIN: acknowledge again; TIME-WAIT starts its 2MSL over.
+    tcb.ackNow = true;
+    if (s === "TIME-WAIT") tcb.closeAt = host.now + tcb.config.timeWaitMs;
+  }
+}
+
+/** In-order data goes to the application's buffer; data past a hole is held at its offset. */
+function placeData(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  const len = seg.length;
+  const offset = seqDiff(seg.seq, tcb.rcvNxt);
+  const ring = tcb.recvBuffer;
+  if (offset === 0) {
+    ring.writeAt(ring.length, seg.bytes, seg.dataStart, seg.dataEnd);
+    ring.extend(len);
+    tcb.rcvNxt = seqAdd(tcb.rcvNxt, len);
+    const hadHoles = !tcb.assembler.empty;
+    tcb.assembler.advance(len);
+    const more = tcb.assembler.takeFront();
+    if (more > 0) {
+      ring.extend(more);
+      tcb.rcvNxt = seqAdd(tcb.rcvNxt, more);
+    }
+    // RFC 5681 §4.2: ACK at once while out-of-order data is held or a hole was just filled;
+    // RFC 1122 §4.2.3.2: else at least every second full-sized segment, or within the delay.
+    tcb.unackedBytes += len;
+    if (hadHoles || tcb.unackedBytes >= 2 * tcb.ourMss) tcb.ackNow = true;
+    else if (tcb.delayedAckAt === OFF) tcb.delayedAckAt = host.now + tcb.config.delayedAckMs;
+    if (tcb.peerFinSeq >= 0 && tcb.rcvNxt === tcb.peerFinSeq) receiveFin(tcb, host);
+    host.wake(tcb);
+    return;
+  }
+  // Out of order: hold it in the buffer at its place, if the assembler takes one more island.
+  if (offset + len <= ring.capacity - ring.length && tcb.assembler.add(offset, offset + len)) {
+    ring.writeAt(ring.length + offset, seg.bytes, seg.dataStart, seg.dataEnd);
+  }
+  tcb.ackNow = true; // a duplicate ACK, with SACK blocks, tells the sender at once
+}
+
+/** The peer's FIN, in order. */
+function receiveFin(tcb: Tcb, host: TcpHost): void {
+  tcb.rcvNxt = seqAdd(tcb.rcvNxt, 1);
+  tcb.peerFinSeq = -1;
+  tcb.peerClosed = true;
+  tcb.ackNow = true;
+  switch (tcb.state) {
+    case "SYN-RECEIVED":
+    case "ESTABLISHED":
+      setState(tcb, host, "CLOSE-WAIT");
+      break;
+    case "FIN-WAIT-1":
+      setState(tcb, host, tcb.finSeq >= 0 && seqGt(tcb.sndUna, tcb.finSeq) ? "TIME-WAIT" : "CLOSING");
+      break;
+    case "FIN-WAIT-2":
+      setState(tcb, host, "TIME-WAIT");
+      break;
+    default:
+  }
+  host.wake(tcb);
+}
+

@@ -1,0 +1,363 @@
+/**
+ * What a connection sends, and when: the output half of TCP. Called after a
+ * segment arrived, after a socket call and when a timer fired, it sends what
+ * the windows allow (RFC 9293 §3.8.6, the usable window; RFC 5681 cwnd),
+ * holds back small segments (Nagle, RFC 9293 §3.7.4; sender silly-window
+ * avoidance, §3.8.6.2.1), retransmits by SACK's rules during recovery (RFC
+ * 6675 §4 NextSeg), and otherwise acknowledges when an ACK is due (RFC 1122
+ * §4.2.3.2). Every segment carries the current ACK, window (receiver SWS
+ * avoidance, RFC 9293 §3.8.6.2.2), timestamps (RFC 7323 §3) and SACK blocks
+ * (RFC 2018 §4).
+ *
+ * @module
+ */
+import { seqAdd, seqDiff, seqGe, seqGt, seqLt, seqMax } from "../seq.ts";
+import { ACK, FIN, PSH, RST, SYN } from "./config.ts";
+import { MAX_SACK_BLOCKS } from "./segment.ts";
+import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
+
+/** Bytes of TCP options on a data segment (timestamps: NOP NOP + 10), which the data per segment gives up (RFC 6691). */
+function dataOptionBytes(tcb: Tcb): number {
+  return tcb.tsOk ? 12 : 0;
+}
+
+/** The most data one segment carries. */
+export function segmentSize(tcb: Tcb): number {
+  return Math.max(1, tcb.sndMss - dataOptionBytes(tcb));
+}
+
+/**
+ * The window field to send, and the right edge it promises (never moved left,
+ * moved right only by at least min(half the buffer, one MSS): RFC 9293
+ * §3.8.6.2.2 receiver silly-window avoidance).
+ */
+function windowField(tcb: Tcb, syn: boolean): number {
+  const space = tcb.receiveSpace();
+  if (syn) {
+    // RFC 7323 §2.2: the window in a SYN is never scaled
+    const w = Math.min(space, 0xffff);
+    tcb.rcvAdv = seqAdd(tcb.rcvNxt, w);
+    return w;
+  }
+  const edge = seqAdd(tcb.rcvNxt, space);
+  if (seqGt(edge, tcb.rcvAdv) && seqDiff(edge, tcb.rcvAdv) >= Math.min(tcb.recvBuffer.capacity >> 1, tcb.ourMss)) tcb.rcvAdv = edge;
+  // RFC 7323 §2.3: the field is the window shifted right; what the shift drops is not offered
+  return Math.min(0xffff, Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt)) >>> tcb.rcvScale);
+}
+
+/** Fill the fields every segment carries: ACK, window, timestamps, SACK blocks. Clears the pending-ACK state. */
+function fillCommon(tcb: Tcb, host: TcpHost, flags: number): void {
+  const seg = tcb.out;
+  const syn = (flags & SYN) !== 0;
+  seg.flags = flags;
+  if ((flags & ACK) !== 0) {
+    seg.ack = tcb.rcvNxt;
+    tcb.lastAckSent = tcb.rcvNxt;
+    tcb.ackNow = false;
+    tcb.unackedBytes = 0;
+    tcb.delayedAckAt = OFF;
+  }
+  seg.window = windowField(tcb, syn);
+  // A SYN offers timestamps when configured; a SYN-ACK and everything after only when both sides agreed (RFC 7323 §3.2).
+  const ts = syn && tcb.state === "SYN-SENT" ? tcb.config.timestamps : tcb.tsOk;
+  if (ts) {
+    seg.hasTimestamps = true;
+    seg.tsval = tcb.tsNow(host.now);
+    seg.tsecr = (flags & ACK) !== 0 ? tcb.tsRecent : 0;
+  }
+  if (tcb.sackOk && !syn && (flags & ACK) !== 0 && !tcb.assembler.empty) fillSackBlocks(tcb);
+}
+
+/**
+ * SACK blocks for the out-of-order data held (RFC 2018 §4): the range that
+ * holds the most recent arrival first, then the others from the highest down;
+ * as many as fit (three beside timestamps).
+ */
+function fillSackBlocks(tcb: Tcb): void {
+  const seg = tcb.out;
+  const a = tcb.assembler;
+  const max = tcb.tsOk ? MAX_SACK_BLOCKS - 1 : MAX_SACK_BLOCKS;
+  let n = 0;
+  const recent = a.recent;
+  if (recent >= 0) {
+    seg.sackLeft[n] = seqAdd(tcb.rcvNxt, a.start(recent));
+    seg.sackRight[n] = seqAdd(tcb.rcvNxt, a.end(recent));
+    n++;
+  }
+  for (let i = a.count - 1; i >= 0 && n < max; i--) {
+    if (i === recent) continue;
+    seg.sackLeft[n] = seqAdd(tcb.rcvNxt, a.start(i));
+    seg.sackRight[n] = seqAdd(tcb.rcvNxt, a.end(i));
+    n++;
+  }
+  seg.sackCount = n;
+}
+
+/** Arm the retransmission timer if it is not running (RFC 6298 (5.1)). */
+function armRto(tcb: Tcb, now: number): void {
+  if (tcb.rtoAt === OFF) tcb.rtoAt = now + tcb.rtt.rto;
+}
+
+/** Send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), with the options we offer. */
+export function sendSyn(tcb: Tcb, host: TcpHost): void {
+  const seg = tcb.out.clear();
+  const synAck = tcb.state === "SYN-RECEIVED";
+  seg.seq = tcb.iss;
+  seg.mss = tcb.ourMss;
+  // Offer scaling, SACK and timestamps in a SYN; in a SYN-ACK only what the peer offered (RFC 7323 §1.3, RFC 2018 §2).
+  if (synAck ? tcb.offeredScale >= 0 : tcb.config.windowScaling) seg.windowScale = tcb.offeredScale >= 0 ? tcb.offeredScale : 0;
+  seg.sackPermitted = synAck ? tcb.sackOk : tcb.config.sack;
+  fillCommon(tcb, host, synAck ? SYN | ACK : SYN);
+  host.transmit(tcb, seg);
+  if (seqGt(seqAdd(tcb.iss, 1), tcb.sndNxt)) tcb.sndNxt = seqAdd(tcb.iss, 1);
+  if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
+  armRto(tcb, host.now);
+}
+
+/** Send a bare ACK (also a window update, a duplicate ACK, a challenge ACK). */
+export function sendAck(tcb: Tcb, host: TcpHost): void {
+  const seg = tcb.out.clear();
+  seg.seq = tcb.sndNxt;
+  fillCommon(tcb, host, ACK);
+  host.transmit(tcb, seg);
+}
+
+/** Send RST for this connection: `<SEQ=SND.NXT><CTL=RST>` (an abort, RFC 9293 §3.10.5). */
+export function sendReset(tcb: Tcb, host: TcpHost): void {
+  host.transmitControl(tcb, tcb.sndNxt, tcb.rcvNxt, RST | ACK);
+}
+
+/**
+ * How a range goes out: `new` data (SND.NXT moves, the segment may be timed
+ * for an RTT sample), `resend` after a timeout (SND.NXT moves back over data
+ * sent before: never timed), or `again`, a retransmission beside SND.NXT
+ * (fast retransmit, SACK recovery: never timed, HighRxt moves).
+ */
+type SendMode = "new" | "resend" | "again";
+
+/**
+ * Send `len` data bytes starting at sequence number `seq`, with FIN when the
+ * range ends where the FIN goes and the application closed.
+ */
+function sendRange(tcb: Tcb, host: TcpHost, seq: number, len: number, mode: SendMode): void {
+  const seg = tcb.out.clear();
+  seg.seq = seq;
+  seg.dataOffset = tcb.dataOffset(seq);
+  seg.dataLength = len;
+  let flags = ACK;
+  const end = seqAdd(seq, len);
+  const finAt = tcb.finPosition;
+  if (len > 0 && end === finAt) flags |= PSH;
+  if (tcb.finQueued && end === finAt && (mode !== "again" || tcb.finSeq >= 0)) flags |= FIN;
+  fillCommon(tcb, host, flags);
+  host.transmit(tcb, seg);
+  const next = seqAdd(end, (flags & FIN) !== 0 ? 1 : 0);
+  if ((flags & FIN) !== 0) tcb.finSeq = end;
+  if (mode === "again") {
+    if (seqGt(next, tcb.highRxt)) tcb.highRxt = next;
+  } else {
+    tcb.sndNxt = next;
+  }
+  if (mode !== "new") {
+    // Karn's rule (RFC 6298 §3): a retransmitted segment is never timed.
+    tcb.rttSeq = -1;
+  } else if (tcb.rttSeq < 0 && !tcb.tsOk) {
+    tcb.rttSeq = next;
+    tcb.rttSentAt = host.now;
+  }
+  if (seqGt(next, tcb.sndMax)) tcb.sndMax = next;
+  armRto(tcb, host.now);
+}
+
+/** Retransmit the first unacknowledged segment (fast retransmit, RFC 5681 §3.2; the timer, RFC 6298 (5.4)). */
+export function retransmitFirst(tcb: Tcb, host: TcpHost): void {
+  if (!tcb.synAcked) {
+    sendSyn(tcb, host);
+    return;
+  }
+  const outstanding = seqDiff(tcb.sndMax, tcb.sndUna);
+  if (outstanding <= 0) return;
+  const len = Math.min(segmentSize(tcb), tcb.sendBuffer.length, outstanding);
+  sendRange(tcb, host, tcb.sndUna, len, "again");
+}
+
+/**
+ * Send what the windows and the rules allow, then an ACK if one is still
+ * due. Returns whether anything was sent.
+ */
+export function tcpOutput(tcb: Tcb, host: TcpHost): boolean {
+  const s = tcb.state;
+  if (s === "CLOSED" || s === "LISTEN") return false;
+  if (s === "SYN-SENT" || s === "SYN-RECEIVED") {
+    // A duplicate SYN (our SYN-ACK was lost) asks for the SYN-ACK again.
+    if (tcb.ackNow && s === "SYN-RECEIVED") {
+      sendSyn(tcb, host);
+      return true;
+    }
+    return false;
+  }
+  let sent = false;
+  if (s === "ESTABLISHED" || s === "CLOSE-WAIT" || s === "FIN-WAIT-1" || s === "CLOSING" || s === "LAST-ACK") {
+    sent = tcb.inRecovery && tcb.sackOk ? sackRecoverySend(tcb, host) : sendNewData(tcb, host);
+    managePersist(tcb, host.now);
+  }
+  if (tcb.ackNow || tcb.delayedAckAt <= host.now) {
+    sendAck(tcb, host);
+    sent = true;
+  }
+  return sent;
+}
+
+/** Usable window (RFC 9293 §3.8.6.2.1 with RFC 5681's cwnd): what may still be sent past SND.NXT. */
+function usableWindow(tcb: Tcb): number {
+  return Math.min(tcb.sndWnd, tcb.cc.cwnd) - tcb.flight;
+}
+
+/** New data (and the FIN) by the windows, Nagle and silly-window avoidance. */
+function sendNewData(tcb: Tcb, host: TcpHost): boolean {
+  let sent = false;
+  const mss = segmentSize(tcb);
+  for (;;) {
+    const unsent = tcb.unsent;
+    if (unsent > 0) {
+      const usable = usableWindow(tcb);
+      let len = Math.min(unsent, mss);
+      if (len > usable) len = Math.max(0, usable);
+      if (len === 0) break;
+      if (len < mss) {
+        const all = len === unsent;
+        // RFC 9293 §3.7.4 Nagle: a small segment only when nothing is in flight (or no-delay);
+        // a closing connection pushes its last bytes.
+        const nagleOk = tcb.config.noDelay || tcb.flight === 0 || tcb.finQueued;
+        // §3.8.6.2.1: or at least half the largest window the peer offered.
+        const swsOk = len >= tcb.maxSndWnd / 2;
+        if (!((all && nagleOk) || (swsOk && nagleOk))) break;
+      }
+      sendRange(tcb, host, tcb.sndNxt, len, seqLt(tcb.sndNxt, tcb.sndMax) ? "resend" : "new");
+      sent = true;
+      continue;
+    }
+    // All data sent: the FIN, which needs no window (again after a timeout took SND.NXT back).
+    if (tcb.finQueued && tcb.sndNxt === tcb.finPosition) {
+      sendRange(tcb, host, tcb.sndNxt, 0, tcb.finSeq >= 0 ? "resend" : "new");
+      sent = true;
+    }
+    break;
+  }
+  return sent;
+}
+
+/**
+ * During SACK recovery: while the pipe leaves room for a segment, send by
+ * RFC 6675 §4 NextSeg: (1) a lost hole past HighRxt, (2) new data, (3) any
+ * hole past HighRxt below the highest SACKed byte, (4) one rescue
+ * retransmission of the last segment.
+ */
+function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
+  const mss = segmentSize(tcb);
+  const hole = { start: 0, end: 0 };
+  let sent = false;
+  for (let guard = 0; guard < 1024; guard++) {
+    const sb = tcb.scoreboard;
+    const pipe = sb.pipe(tcb.sndUna, tcb.sndMax, tcb.highRxt, tcb.sndMss);
+    if (tcb.cc.cwnd - pipe < mss) break;
+    const highest = sb.highest;
+    const from = seqMax(tcb.highRxt, tcb.sndUna);
+    const lost = sb.lostBelow(tcb.sndUna, tcb.sndMss);
+    // (1)
+    if (highest !== undefined && sb.nextHole(from, highest, hole) && seqLt(hole.start, lost)) {
+      retransmitHole(tcb, host, hole.start, Math.min(mss, seqDiff(hole.end, hole.start)));
+      sent = true;
+      continue;
+    }
+    // (2) new data within the peer's window
+    const unsent = tcb.unsent;
+    if (unsent > 0 && tcb.sndNxt === tcb.sndMax) {
+      const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
+      const len = Math.min(unsent, mss, room);
+      if (len > 0 && (len === mss || len === unsent)) {
+        sendRange(tcb, host, tcb.sndNxt, len, "new");
+        sent = true;
+        continue;
+      }
+    }
+    // (3)
+    if (highest !== undefined && sb.nextHole(from, highest, hole)) {
+      retransmitHole(tcb, host, hole.start, Math.min(mss, seqDiff(hole.end, hole.start)));
+      sent = true;
+      continue;
+    }
+    // (4) rescue: one segment ending at HighData, once per recovery
+    if (tcb.rescueRxt < 0 || seqLt(tcb.rescueRxt, tcb.sndUna)) {
+      const end = tcb.finSeq >= 0 && tcb.sndMax === seqAdd(tcb.finSeq, 1) ? tcb.finSeq : tcb.sndMax;
+      const len = Math.min(mss, seqDiff(end, tcb.sndUna));
+      if (len > 0 && !sb.isSacked(seqAdd(end, -1))) {
+        retransmitHole(tcb, host, seqAdd(end, -len), len);
+        tcb.rescueRxt = tcb.recoveryPoint;
+        sent = true;
+        continue;
+      }
+    }
+    break;
+  }
+  return sent;
+}
+
+function retransmitHole(tcb: Tcb, host: TcpHost, seq: number, len: number): void {
+  if (tcb.finSeq >= 0 && seq === tcb.finSeq) len = 0;
+  else len = Math.min(len, seqDiff(tcb.finPosition, seq));
+  sendRange(tcb, host, seq, Math.max(0, len), "again");
+  host.senderChanged?.(tcb, "retransmit");
+}
+
+/**
+ * The persist timer (RFC 9293 §3.8.6.1): data waits, the peer's window is
+ * closed and nothing is in flight to bring an ACK: probe, backing off.
+ */
+function managePersist(tcb: Tcb, now: number): void {
+  const blocked = tcb.unsent > 0 && tcb.flight === 0 && tcb.sndWnd < Math.min(segmentSize(tcb), tcb.unsent);
+  if (!blocked) {
+    tcb.persistAt = OFF;
+    tcb.persistBackoff = 0;
+    return;
+  }
+  if (tcb.persistAt === OFF) tcb.persistAt = now + Math.min(tcb.config.maxRtoMs, tcb.rtt.rto * 2 ** tcb.persistBackoff);
+}
+
+/**
+ * A window probe: one byte of the waiting data sent at SND.NXT whatever the
+ * window says (RFC 9293 §3.8.6.1). SND.NXT does not move: if the peer takes
+ * the byte, its ACK moves it.
+ */
+export function sendWindowProbe(tcb: Tcb, host: TcpHost): void {
+  const seg = tcb.out.clear();
+  seg.seq = tcb.sndNxt;
+  seg.dataOffset = tcb.dataOffset(tcb.sndNxt);
+  seg.dataLength = Math.min(1, tcb.unsent);
+  fillCommon(tcb, host, ACK);
+  host.transmit(tcb, seg);
+  const end = seqAdd(tcb.sndNxt, seg.dataLength);
+  if (seqGt(end, tcb.sndMax)) tcb.sndMax = end;
+}
+
+/** A keepalive probe: `<SEQ=SND.UNA-1>` with no data (RFC 1122 §4.2.3.6), which the peer must ACK. */
+export function sendKeepAlive(tcb: Tcb, host: TcpHost): void {
+  const seg = tcb.out.clear();
+  seg.seq = seqAdd(tcb.sndUna, -1);
+  fillCommon(tcb, host, ACK);
+  host.transmit(tcb, seg);
+}
+
+/** The earliest of the connection's timers. */
+export function nextDeadline(tcb: Tcb): number {
+  return Math.min(tcb.rtoAt, tcb.persistAt, tcb.delayedAckAt, tcb.keepAliveAt, tcb.closeAt);
+}
+
+/** Start the sender's loss-recovery bookkeeping afresh (a new recovery episode). */
+export function startRecovery(tcb: Tcb): void {
+  tcb.inRecovery = true;
+  tcb.recoveryPoint = tcb.sndMax;
+  tcb.highRxt = tcb.sndUna;
+  tcb.rescueRxt = -1;
+}
+

@@ -1,0 +1,185 @@
+/**
+ * UDP in the stack (RFC 768): endpoints bound to ports, datagrams queued for
+ * `recvfrom` up to a byte limit (more are dropped, as a socket buffer drops
+ * them), `sendto` through IP (fragmented when larger than the MTU), broadcast
+ * only when asked for (SO_BROADCAST), and the ICMP errors a connected
+ * endpoint is told about (ECONNREFUSED after a port unreachable, as Linux
+ * reports it on the next call).
+ *
+ * @module
+ */
+import { sameAddress } from "../../layers/addr.ts";
+import { IP_PROTOCOL_UDP } from "../../layers/dispatch.ts";
+import { UdpView } from "../../layers/udp.ts";
+import type { SocketErrorCode } from "./errors.ts";
+import { SocketError } from "./errors.ts";
+import type { IpSender, SendFailure } from "./ip_out.ts";
+import { randomBelow, type Random } from "./random.ts";
+import type { Waker } from "./tcp_layer.ts";
+import type { TraceSink } from "./trace.ts";
+
+/** One received datagram. */
+export interface Datagram {
+  data: Uint8Array;
+  /** the sender */
+  address: Uint8Array;
+  port: number;
+}
+
+/** A bound UDP port. */
+export class UdpEndpoint {
+  readonly family: 4 | 6;
+  readonly address: Uint8Array | null;
+  readonly port: number;
+  readonly queue: Datagram[] = [];
+  queuedBytes = 0;
+  /** SO_RCVBUF: queued bytes past this are dropped */
+  receiveBuffer = 212_992;
+  /** SO_BROADCAST */
+  broadcast = false;
+  /** connect()ed peer: only its datagrams are taken, and it is the default destination */
+  peer: { address: Uint8Array; port: number } | null = null;
+  error: SocketErrorCode | null = null;
+  owner: Waker | null = null;
+  closed = false;
+  /** datagrams dropped for a full buffer */
+  dropped = 0;
+
+  constructor(family: 4 | 6, address: Uint8Array | null, port: number) {
+    this.family = family;
+    this.address = address;
+    this.port = port;
+  }
+}
+
+/** The UDP layer of one stack. */
+export class UdpLayer {
+  readonly #sender: IpSender;
+  readonly #random: Random;
+  readonly #source: (dst: Uint8Array) => Uint8Array | null;
+  readonly #isBroadcast: (dst: Uint8Array) => boolean;
+  readonly #ports = new Map<number, UdpEndpoint[]>();
+  readonly #view = new UdpView(new Uint8Array(0));
+  trace: TraceSink | null = null;
+  now = 0;
+  readonly stats = { badChecksum: 0, malformed: 0, noPort: 0, delivered: 0 };
+
+  constructor(sender: IpSender, random: Random, source: (dst: Uint8Array) => Uint8Array | null, isBroadcast: (dst: Uint8Array) => boolean) {
+    this.#sender = sender;
+    this.#random = random;
+    this.#source = source;
+    this.#isBroadcast = isBroadcast;
+  }
+
+  /** Bind `port` (0: an ephemeral one). Throws EADDRINUSE. */
+  bind(family: 4 | 6, address: Uint8Array | null, port: number): UdpEndpoint {
+    if (port === 0) port = this.#ephemeral(family);
+    const list = this.#ports.get(port) ?? [];
+    for (const e of list) {
+      if (e.family === family && (e.address === null || address === null || sameAddress(e.address, address))) {
+        throw new SocketError("EADDRINUSE", "bind", `UDP port ${port}`);
+      }
+    }
+    const e = new UdpEndpoint(family, address, port);
+    list.push(e);
+    this.#ports.set(port, list);
+    return e;
+  }
+
+  #ephemeral(family: 4 | 6): number {
+    const count = 65536 - 49152;
+    const start = randomBelow(this.#random, count);
+    for (let i = 0; i < count; i++) {
+      const port = 49152 + ((start + i) % count);
+      if (!(this.#ports.get(port) ?? []).some((e) => e.family === family)) return port;
+    }
+    throw new SocketError("EADDRINUSE", "bind", "no ephemeral UDP port left");
+  }
+
+  /** Unbind. */
+  close(e: UdpEndpoint): void {
+    e.closed = true;
+    const list = this.#ports.get(e.port);
+    if (list === undefined) return;
+    const rest = list.filter((x) => x !== e);
+    if (rest.length === 0) this.#ports.delete(e.port);
+    else this.#ports.set(e.port, rest);
+  }
+
+  /**
+   * A UDP datagram `bytes[at, end)` arrived from `src` to `dst`. Returns
+   * false when no endpoint holds its port (the stack answers with a port
+   * unreachable); true when it was taken or dropped for a reason of its own.
+   */
+  input(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, at: number, end: number): boolean {
+    const v = this.#view.reset(bytes, at, end);
+    const problem = v.check();
+    if (problem !== null) {
+      this.stats.malformed++;
+      this.trace?.drop(this.now, `udp: ${problem}`);
+      return true;
+    }
+    // RFC 768: a zero checksum over IPv4 means none was computed; over IPv6 it is invalid (RFC 8200 §8.1).
+    if (!(src.length === 4 && v.checksum === 0) && !v.verifyChecksum(src, dst)) {
+      this.stats.badChecksum++;
+      this.trace?.drop(this.now, "udp: bad checksum");
+      return true;
+    }
+    const family = src.length === 4 ? 4 : 6;
+    const list = this.#ports.get(v.dstPort);
+    const srcPort = v.srcPort;
+    const e = list?.find(
+      (x) =>
+        x.family === family &&
+        (x.address === null || sameAddress(x.address, dst) || this.#isBroadcast(dst)) &&
+        (x.peer === null || (sameAddress(x.peer.address, src) && x.peer.port === srcPort)),
+    );
+    if (e === undefined) {
+      this.stats.noPort++;
+      return false;
+    }
+    const len = v.payloadEnd - v.payloadStart;
+    if (e.queuedBytes + len > e.receiveBuffer) {
+      e.dropped++;
+      this.trace?.drop(this.now, `udp: receive buffer of port ${e.port} full`);
+      return true;
+    }
+    e.queue.push({ data: bytes.slice(v.payloadStart, v.payloadEnd), address: src.slice(), port: srcPort });
+    e.queuedBytes += len;
+    this.stats.delivered++;
+    e.owner?.wake();
+    return true;
+  }
+
+  /** Send `data` from `e` to `dst:port`. Throws SocketError for what the caller got wrong. */
+  sendTo(e: UdpEndpoint, dst: Uint8Array, port: number, data: Uint8Array): void {
+    if (dst.length !== (e.family === 4 ? 4 : 16)) throw new SocketError("EAFNOSUPPORT", "sendto");
+    if (port <= 0 || port > 65535) throw new SocketError("EINVAL", "sendto", `port ${port}`);
+    if (this.#isBroadcast(dst) && !e.broadcast) throw new SocketError("EACCES", "sendto", "broadcast needs SO_BROADCAST");
+    const src = e.address ?? this.#source(dst);
+    if (src === null) throw new SocketError("ENETUNREACH", "sendto", `no IPv${e.family} address to send from`);
+    const length = 8 + data.length;
+    if (length > 65535 - (e.family === 4 ? 20 : 0)) throw new SocketError("EMSGSIZE", "sendto");
+    const s = this.#sender;
+    const at = s.upperStart(e.family);
+    s.buffer.set(data, at + 8);
+    const v = this.#view.reset(s.buffer, at, at + length);
+    v.srcPort = e.port;
+    v.dstPort = port;
+    v.length = length;
+    v.fillChecksum(src, dst);
+    const failed: SendFailure | null = s.send(src, dst, IP_PROTOCOL_UDP, length);
+    if (failed === "no-route") throw new SocketError("ENETUNREACH", "sendto");
+    if (failed !== null) throw new SocketError("EMSGSIZE", "sendto");
+  }
+
+  /** An ICMP error about a datagram we sent from `localPort` to `remote:remotePort`: connected endpoints hear of it. */
+  icmpError(localPort: number, remote: Uint8Array, remotePort: number, code: SocketErrorCode): void {
+    for (const e of this.#ports.get(localPort) ?? []) {
+      if (e.peer !== null && sameAddress(e.peer.address, remote) && e.peer.port === remotePort) {
+        e.error = code;
+        e.owner?.wake();
+      }
+    }
+  }
+}
