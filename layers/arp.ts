@@ -257,6 +257,12 @@ function newArp(): Arp {
   };
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new ArpView(new Uint8Array(0));
+
 /**
  * Decode an ARP message (pooled value) and drop the link padding after it.
  *
@@ -267,7 +273,7 @@ function newArp(): Arp {
  * ```
  */
 export const decodeArp: Decoder = (bytes, state) => {
-  const view = new ArpView(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "arp", kind: "truncated", reason });

@@ -202,6 +202,12 @@ function newEthernet(): Ethernet {
   return { layer: "ethernet", src: "", dst: "", type: 0 };
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new EthernetView(new Uint8Array(0));
+
 /**
  * Decode an Ethernet header: an Ethernet II value (pooled) for a type above
  * 1500, else an 802.3 value with `length`, followed by `llc`.
@@ -213,7 +219,7 @@ function newEthernet(): Ethernet {
  * ```
  */
 export const decodeEthernet: Decoder = (bytes, state) => {
-  const view = new EthernetView(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "ethernet", kind: "truncated", reason });

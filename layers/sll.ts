@@ -275,6 +275,12 @@ export function linkAddressBytes(text: string | undefined): Uint8Array {
   return text === undefined ? NO_ADDRESS : parseLinkAddress(text);
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new SllView(new Uint8Array(0));
+
 /**
  * Decode an SLL header and go on with the layer its protocol field names.
  *
@@ -285,7 +291,7 @@ export function linkAddressBytes(text: string | undefined): Uint8Array {
  * ```
  */
 export const decodeSll: Decoder = (bytes, state) => {
-  const view = new SllView(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "sll", kind: "truncated", reason });

