@@ -68,7 +68,8 @@ export class MemoryDevice implements Device {
   received = 0;
   #peer: MemoryDevice | null = null;
   #handlers = new Set<(batch: FrameBatch) => void>();
-  #inbox: Uint8Array[] = [];
+  #inbox = new Inbox();
+  #spare = new Inbox();
   #tick: (() => void) | null = null;
   #closed = false;
 
@@ -96,7 +97,7 @@ export class MemoryDevice implements Device {
   send(frame: Uint8Array): void {
     this.#check(frame);
     const peer = this.#peer;
-    if (peer !== null) peer.#enqueue(frame.slice());
+    if (peer !== null) peer.#enqueue(frame);
     this.sent++;
   }
 
@@ -105,7 +106,7 @@ export class MemoryDevice implements Device {
     if (!Array.isArray(frames)) throw new TypeError("frames must be an array of Uint8Array");
     for (const f of frames) this.#check(f);
     const peer = this.#peer;
-    if (peer !== null) for (const f of frames) peer.#enqueue(f.slice());
+    if (peer !== null) for (const f of frames) peer.#enqueue(f);
     this.sent += frames.length;
   }
 
@@ -123,7 +124,7 @@ export class MemoryDevice implements Device {
   close(): void {
     this.#closed = true;
     this.#handlers.clear();
-    this.#inbox = [];
+    this.#inbox = new Inbox();
     this.#tick?.();
     this.#tick = null;
   }
@@ -138,49 +139,82 @@ export class MemoryDevice implements Device {
 
   #enqueue(frame: Uint8Array): void {
     if (this.#closed) return;
-    this.#inbox.push(frame);
+    this.#inbox.add(frame);
     this.#tick ??= this.clock.setTimer(0, () => this.#deliver());
   }
 
   #deliver(): void {
     this.#tick = null;
-    const frames = this.#inbox;
-    this.#inbox = [];
-    if (frames.length === 0 || this.#handlers.size === 0) return;
-    this.received += frames.length;
-    const batch = batchOf(frames, clockStamp(this.clock.now()));
+    // Two inboxes taken in turn: frames sent while this batch is handed round start the next one.
+    const inbox = this.#inbox;
+    this.#inbox = this.#spare;
+    this.#spare = inbox;
+    if (inbox.count === 0 || this.#handlers.size === 0) {
+      inbox.clear();
+      return;
+    }
+    this.received += inbox.count;
+    const batch = inbox.batch(clockStamp(this.clock.now()));
     // A snapshot: a handler may unsubscribe itself or another while the batch is handed round.
     for (const h of [...this.#handlers]) if (this.#handlers.has(h)) h(batch);
+    inbox.clear();
   }
 }
 
-/** Frames in one buffer with the batch's struct-of-arrays metadata, all stamped `at`. */
-function batchOf(frames: readonly Uint8Array[], at: { sec: number; nsec: number }): FrameBatch {
-  const n = frames.length;
-  let bytes = 0;
-  for (const f of frames) bytes += f.length;
-  const buffer = new Uint8Array(bytes);
-  const offset = new Uint32Array(n);
-  const caplen = new Uint32Array(n);
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    const f = frames[i]!;
-    buffer.set(f, o);
-    offset[i] = o;
-    caplen[i] = f.length;
-    o += f.length;
+/**
+ * Frames waiting for delivery, copied once into one growing buffer that the
+ * batch then views (a batch is valid during its callback only, so the buffer
+ * is reused for a later batch).
+ */
+class Inbox {
+  buffer = new Uint8Array(1 << 16);
+  used = 0;
+  count = 0;
+  offset = new Uint32Array(64);
+  caplen = new Uint32Array(64);
+
+  add(frame: Uint8Array): void {
+    const n = frame.length;
+    if (this.used + n > this.buffer.length) {
+      const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.used + n));
+      bigger.set(this.buffer.subarray(0, this.used));
+      this.buffer = bigger;
+    }
+    if (this.count === this.offset.length) {
+      const o = new Uint32Array(this.count * 2);
+      o.set(this.offset);
+      this.offset = o;
+      const c = new Uint32Array(this.count * 2);
+      c.set(this.caplen);
+      this.caplen = c;
+    }
+    this.buffer.set(frame, this.used);
+    this.offset[this.count] = this.used;
+    this.caplen[this.count] = n;
+    this.used += n;
+    this.count++;
   }
-  return {
-    count: n,
-    buffer,
-    offset,
-    caplen,
-    length: caplen.slice(),
-    sec: new Float64Array(n).fill(at.sec),
-    nsec: new Uint32Array(n).fill(at.nsec),
-    linkType: new Uint32Array(n).fill(LINKTYPE.ETHERNET),
-    interfaceId: new Uint32Array(n),
-  };
+
+  batch(at: { sec: number; nsec: number }): FrameBatch {
+    const n = this.count;
+    const caplen = this.caplen.subarray(0, n);
+    return {
+      count: n,
+      buffer: this.buffer,
+      offset: this.offset.subarray(0, n),
+      caplen,
+      length: caplen,
+      sec: new Float64Array(n).fill(at.sec),
+      nsec: new Uint32Array(n).fill(at.nsec),
+      linkType: new Uint32Array(n).fill(LINKTYPE.ETHERNET),
+      interfaceId: new Uint32Array(n),
+    };
+  }
+
+  clear(): void {
+    this.used = 0;
+    this.count = 0;
+  }
 }
 
 /**
