@@ -3,22 +3,36 @@
  * line, with a time (`0.100` seconds absolute, or `+0.1` after the previous
  * line), then one of
  *
- * - `< FLAGS seq:end(len) [ack N] [win N] [<options>]`: a segment the remote
- *   peer sends to the stack under test;
- * - `> FLAGS seq:end(len) [ack N] [win N] [<options>]`: a segment the stack
- *   must send at that time (any field may be `*`);
- * - a call on the stack: `listen PORT [BACKLOG]`, `connect PORT`, `accept`,
- *   `write N|"text"`, `read N|EOF`, `shutdown`, `close`, `abort`,
- *   `state NAME`, `error CODE|none`, `assert FIELD OP VALUE`, `nothing` (no
- *   segment may leave until the next line's time).
+ * - `< FLAGS seq:end(len) [ack N] [win N] [port P] [<options>]`: a segment
+ *   the remote peer sends to the stack under test (win defaults to 65535,
+ *   no `<...>` means no options);
+ * - `> FLAGS seq:end(len) [ack N] win N [port P] [<options>]`: a segment the
+ *   stack must send at that time. Every field is checked: `ack` must be
+ *   written when the ACK flag is (and must not be when it is not), `win`
+ *   always, and no `<...>` means the segment carries no options. `*` is a
+ *   wildcard for any number, `<*>` for the whole option list; ports and
+ *   addresses are always checked, the data byte for byte;
+ * - a call on the stack: `listen PORT [BACKLOG]`, `connect PORT`,
+ *   `accept [= EAGAIN]`, `use PORT` (make the connection with remote port
+ *   PORT the current one), `write N|"text" [= ACCEPTED]`,
+ *   `read N [= GOT]|EOF`, `shutdown`, `close`, `abort`, `state NAME`,
+ *   `error CODE|none`, `assert FIELD OP VALUE` (see run.ts for the fields),
+ *   `nothing` (no segment may leave up to this line's time).
  *
  * Inbound sequence numbers are relative to the remote's ISN (chosen by the
  * runner) and inbound ACKs and SACK blocks to the stack's ISN (learnt from its
  * SYN or SYN-ACK); outbound ones the other way round, as packetdrill does.
+ * `port P` names the remote's port when a script plays several peers
+ * (default `% remotePort`); each has its own ISNs.
  * FLAGS are tcpdump's letters: S F R P and `.` for ACK. Options: `mss N`,
  * `sackOK`, `nop`, `eol`, `wscale N`, `TS val N ecr N`, `sack A:B C:D`.
+ * Timestamps are relative too: an outbound `TS val N` means the stack's
+ * clock read N ms (its random per-connection offset taken off), an inbound
+ * `ecr N` echoes the stack's clock at N ms (`ecr *`: the stack's last TSval
+ * on that connection); the remote's own TSvals are written as they go.
  * Lines starting with `%` set the stack's TCP configuration
- * (`% timestamps=0 sack=0 delayedAckMs=200`); `#` starts a comment.
+ * (`% timestamps=0 sack=0 delayedAckMs=200`) or the runner's (`tolerance`,
+ * `remotePort`, `localPort`, `family=6`, `mtu`); `#` starts a comment.
  *
  * @module
  */
@@ -40,7 +54,9 @@ export interface ScriptSegment {
   length: number | null;
   ack: number | null;
   window: number | null;
-  /** null: options not checked (outbound) / none sent (inbound) */
+  /** the remote's port, or null for the script's default */
+  port: number | null;
+  /** null: `<*>`, not checked (outbound only); [] when the line has no `<...>` */
   options: ScriptOption[] | null;
 }
 
@@ -115,7 +131,7 @@ function parseOptions(text: string, line: number): ScriptOption[] {
   return out;
 }
 
-function parseSegment(text: string, line: number): ScriptSegment {
+function parseSegment(text: string, line: number, outbound: boolean): ScriptSegment {
   const m = /^([FSRP.UEW]+)\s+(\*|\d+):(\*|\d+)\((\*|\d+)\)(.*)$/.exec(text.trim());
   if (m === null) throw new Error(`line ${line}: a segment is "FLAGS seq:end(len) ...", not "${text.trim()}"`);
   let flags = 0;
@@ -125,23 +141,43 @@ function parseSegment(text: string, line: number): ScriptSegment {
   const length = num(m[4]!, "length", line);
   if (seq !== null && end !== null && length !== null && end - seq !== length) throw new Error(`line ${line}: ${seq}:${end} is not ${length} bytes`);
   let rest = m[5]!;
-  let options: ScriptOption[] | null = null;
+  let options: ScriptOption[] | null = [];
   const o = /<([^>]*)>/.exec(rest);
   if (o !== null) {
-    options = parseOptions(o[1]!, line);
+    if (o[1]!.trim() === "*") {
+      if (!outbound) throw new Error(`line ${line}: <*> only on an outbound segment`);
+      options = null;
+    } else {
+      options = parseOptions(o[1]!, line);
+    }
     rest = rest.replace(o[0], "");
   }
   let ack: number | null = null;
   let window: number | null = null;
+  let port: number | null = null;
+  let sawAck = false;
+  let sawWin = false;
   const words = rest.trim().split(/\s+/).filter((x) => x !== "");
   for (let i = 0; i < words.length; i += 2) {
     const v = words[i + 1];
     if (v === undefined) throw new Error(`line ${line}: "${words[i]}" needs a value`);
-    if (words[i] === "ack") ack = num(v, "ack", line);
-    else if (words[i] === "win") window = num(v, "win", line);
-    else throw new Error(`line ${line}: unknown field "${words[i]}"`);
+    if (words[i] === "ack") {
+      ack = num(v, "ack", line);
+      sawAck = true;
+    } else if (words[i] === "win") {
+      window = num(v, "win", line);
+      sawWin = true;
+    } else if (words[i] === "port") {
+      port = num(v, "port", line);
+      if (port === null) throw new Error(`line ${line}: port cannot be *`);
+    } else throw new Error(`line ${line}: unknown field "${words[i]}"`);
   }
-  return { flags, seq, length, ack, window, options };
+  const hasAck = (flags & FLAG_BITS["."]!) !== 0;
+  if (sawAck && !hasAck) throw new Error(`line ${line}: "ack" on a segment without the ACK flag`);
+  if (outbound && hasAck && !sawAck) throw new Error(`line ${line}: an outbound ACK states its ack (or ack *)`);
+  if (outbound && !sawWin) throw new Error(`line ${line}: an outbound segment states its win (or win *)`);
+  if (!outbound && (seq === null || length === null)) throw new Error(`line ${line}: an inbound segment needs its seq and length`);
+  return { flags, seq, length, ack, window, port, options };
 }
 
 /** Parse a script's text. Throws with the line number on anything malformed. */
@@ -169,8 +205,8 @@ export function parseScript(text: string): Script {
     last = at;
     const body = m[3]!;
     let event: ScriptEvent;
-    if (body.startsWith("<")) event = { kind: "in", segment: parseSegment(body.slice(1), lineNo) };
-    else if (body.startsWith(">")) event = { kind: "out", segment: parseSegment(body.slice(1), lineNo) };
+    if (body.startsWith("<")) event = { kind: "in", segment: parseSegment(body.slice(1), lineNo, false) };
+    else if (body.startsWith(">")) event = { kind: "out", segment: parseSegment(body.slice(1), lineNo, true) };
     else {
       const words = body.match(/"[^"]*"|\S+/g) ?? [];
       event = { kind: "call", name: words[0]!, args: words.slice(1) };
