@@ -143,6 +143,14 @@ function rttSample(tcb: Tcb, ms: number): void {
 
 /** RFC 9293 §3.10.7.4: the other states. */
 function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  if (tcb.state === "SYN-RECEIVED" && tcb.listener === null && (seg.flags & (SYN | ACK | RST)) === (SYN | ACK) && seg.seq === tcb.irs) {
+    // RFC 9293 Figure 7 (simultaneous open, line 6): the peer's SYN-ACK repeats the SYN we
+    // hold (SEG.SEQ = IRS) and its ACK covers ours: it completes the handshake. The SYN is
+    // taken off so that what follows sees an ACK at RCV.NXT (Linux does the same); else the
+    // sequence check would drop it, and the SYN check answer it with a challenge ACK.
+    seg.flags &= ~SYN;
+    seg.seq = seqAdd(seg.seq, 1);
+  }
   const flags = seg.flags;
   const now = host.now;
   // RFC 7323 §5.3 R1: PAWS. An old timestamp marks a duplicate from an earlier wrap.
