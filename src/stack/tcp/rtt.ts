@@ -72,9 +72,15 @@ export class RttEstimator {
     if (this.#base * 2 ** this.backoff < this.#max) this.backoff++;
   }
 
-  /** Keep the timeout at `ms` or more until the next sample (RFC 6298 (5.7), after a lost SYN). */
+  /**
+   * Start data transmission with a timeout of `ms` or more and no backoff
+   * (RFC 6298 (5.7): after a SYN or SYN-ACK timed out, "the RTO MUST be
+   * re-initialized to 3 seconds when data transmission begins"; the backoff
+   * of the handshake is not carried over).
+   */
   atLeast(ms: number): void {
     if (this.#base < ms) this.#base = Math.min(this.#max, ms);
+    this.backoff = 0;
   }
 
   /**
