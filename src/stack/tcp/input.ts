@@ -13,7 +13,7 @@
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../seq.ts";
 import { ACK, FIN, RST, SYN } from "./config.ts";
-import { initialWindow } from "./congestion.ts";
+import { newController } from "./congestion.ts";
 import { retransmitFirst, sendAck, startRecovery, tcpOutput } from "./output.ts";
 import { DUP_THRESH } from "./scoreboard.ts";
 import type { InSegment } from "./segment.ts";
@@ -130,8 +130,11 @@ function synAcknowledged(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   tcb.rttSeq = -1;
   tcb.retries = 0;
   tcb.rtoAt = seqLt(tcb.sndUna, tcb.sndMax) ? host.now + tcb.rtt.rto : OFF;
-  // The congestion window, counted in the MSS now agreed on; RFC 5681 §3.1: one segment when the SYN or SYN-ACK was lost.
-  tcb.cc.cwnd = synLost ? tcb.sndMss : initialWindow(tcb.sndMss, tcb.config.initialWindowSegments);
+  // The congestion controller counts in the SMSS now agreed on (RFC 5681 §2: the peer's MSS less
+  // our options, not our own MSS): RFC 6928 §2's initial window, or RFC 5681 §3.1's one segment
+  // when the SYN or SYN-ACK was lost.
+  tcb.cc = newController(tcb.config.congestion, tcb.smss, tcb.config.initialWindowSegments);
+  if (synLost) tcb.cc.cwnd = tcb.smss;
   tcb.recoveryPoint = tcb.iss;
 }
 
@@ -387,17 +390,17 @@ function duplicateAck(tcb: Tcb, host: TcpHost): void {
   if (tcb.inRecovery) {
     // RFC 6582 §3.2 (4): each further duplicate inflates the window by one segment (NewReno);
     // with SACK the pipe does that accounting.
-    if (!tcb.sackOk) tcb.cc.cwnd += tcb.sndMss;
+    if (!tcb.sackOk) tcb.cc.cwnd += tcb.smss;
     return;
   }
-  const lost = tcb.sackOk && seqGt(tcb.scoreboard.lostBelow(tcb.sndUna, tcb.sndMss), tcb.sndUna);
+  const lost = tcb.sackOk && seqGt(tcb.scoreboard.lostBelow(tcb.sndUna, tcb.smss), tcb.sndUna);
   if (tcb.dupAcks < DUP_THRESH && !lost) return; // limited transmit (RFC 3042) is output's
   // RFC 6582 §3.2 (2): a new recovery only once the cumulative ACK covers the last one's
   // "recover" (the highest byte sent when it began, or when the timer last fired: §4).
   if (seqLt(tcb.sndUna, tcb.recoveryPoint)) return;
   tcb.cc.onLoss(tcb.flight, host.now);
   startRecovery(tcb);
-  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * tcb.sndMss; // RFC 6582 §3.2 (2)
+  if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * tcb.smss; // RFC 6582 §3.2 (2)
   // Fast retransmit: the first unacknowledged segment.
   retransmitFirst(tcb, host);
   host.senderChanged?.(tcb, "fast retransmit");
@@ -439,6 +442,8 @@ function placeData(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   const offset = seqDiff(seg.seq, tcb.rcvNxt);
   const ring = tcb.recvBuffer;
   if (offset === 0) {
+    // The window never offers more than the buffer holds; a peer that sends past it loses the excess.
+    if (len > ring.free) return;
     ring.writeAt(ring.length, seg.bytes, seg.dataStart, seg.dataEnd);
     ring.extend(len);
     tcb.rcvNxt = seqAdd(tcb.rcvNxt, len);

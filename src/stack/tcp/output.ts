@@ -16,14 +16,9 @@ import { ACK, FIN, PSH, RST, SYN } from "./config.ts";
 import { MAX_SACK_BLOCKS } from "./segment.ts";
 import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
 
-/** Bytes of TCP options on a data segment (timestamps: NOP NOP + 10), which the data per segment gives up (RFC 6691). */
-function dataOptionBytes(tcb: Tcb): number {
-  return tcb.tsOk ? 12 : 0;
-}
-
-/** The most data one segment carries. */
+/** The most data one segment carries (SMSS: the send MSS less the timestamp option, RFC 6691). */
 export function segmentSize(tcb: Tcb): number {
-  return Math.max(1, tcb.sndMss - dataOptionBytes(tcb));
+  return tcb.smss;
 }
 
 /**
@@ -259,11 +254,11 @@ function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
   let sent = false;
   for (let guard = 0; guard < 1024; guard++) {
     const sb = tcb.scoreboard;
-    const pipe = sb.pipe(tcb.sndUna, tcb.sndMax, tcb.highRxt, tcb.sndMss);
+    const pipe = sb.pipe(tcb.sndUna, tcb.sndMax, tcb.highRxt, mss);
     if (tcb.cc.cwnd - pipe < mss) break;
     const highest = sb.highest;
     const from = seqMax(tcb.highRxt, tcb.sndUna);
-    const lost = sb.lostBelow(tcb.sndUna, tcb.sndMss);
+    const lost = sb.lostBelow(tcb.sndUna, mss);
     // (1)
     if (highest !== undefined && sb.nextHole(from, highest, hole) && seqLt(hole.start, lost)) {
       retransmitHole(tcb, host, hole.start, Math.min(mss, seqDiff(hole.end, hole.start)));

@@ -198,6 +198,16 @@ export class Tcb {
     this.rtt = new RttEstimator(config.initialRtoMs, config.minRtoMs, config.maxRtoMs);
   }
 
+  /**
+   * SMSS of RFC 5681 §2: the most data one segment carries, which "does not
+   * include the TCP/IP headers and options": the send MSS less the 12 bytes
+   * of the timestamp option every segment carries once agreed (RFC 6691 §3).
+   * Congestion and loss-recovery arithmetic counts in it.
+   */
+  get smss(): number {
+    return Math.max(1, this.sndMss - (this.tsOk ? 12 : 0));
+  }
+
   /** Whether the handshake completed (RFC 9293's synchronized states). */
   get synchronized(): boolean {
     const s = this.state;

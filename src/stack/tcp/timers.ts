@@ -74,7 +74,7 @@ function retransmitTimeout(tcb: Tcb, host: TcpHost): void {
     return;
   }
   // RFC 5681 (4): ssthresh from the flight, cwnd to one segment; RFC 6298 (5.5): back off.
-  tcb.cc.onTimeout(Math.max(tcb.flight, tcb.sndMss), host.now);
+  tcb.cc.onTimeout(Math.max(tcb.flight, tcb.smss), host.now);
   tcb.rtt.expired();
   if (tcb.retries >= 4) tcb.rtt.reset(); // (5.7 note) the path may have changed: start the estimate over
   // RFC 2018 §8: after a timeout, SACK information is not trusted (the receiver may renege).
