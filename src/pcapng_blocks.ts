@@ -30,7 +30,7 @@ export const PCAPNG_BLOCK = {
 /** The SHB byte-order magic, as written in the section's own byte order. */
 export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
-/** Option codes used here (draft-ietf-opsawg-pcapng sections 4.1, 4.2). */
+/** Option codes used here (draft-ietf-opsawg-pcapng sections 4.1, 4.2, 4.3). */
 export const PCAPNG_OPTION = {
   END_OF_OPT: 0,
   SHB_HARDWARE: 2,
@@ -41,4 +41,16 @@ export const PCAPNG_OPTION = {
   IF_TSRESOL: 9,
   IF_FILTER: 11,
   IF_TSOFFSET: 14,
+  /** EPB: a 32-bit flags word (direction, reception type, link-layer errors) */
+  EPB_FLAGS: 2,
+} as const;
+
+/**
+ * The direction bits (0-1) of epb_flags (draft-ietf-opsawg-pcapng 4.3.1):
+ * tshark shows them as `frame.packet_flags_direction`.
+ */
+export const PCAPNG_EPB_DIRECTION = {
+  UNKNOWN: 0,
+  INBOUND: 1,
+  OUTBOUND: 2,
 } as const;

@@ -101,7 +101,7 @@ export class PcapngWriter implements CaptureWriter {
     s.pos += 4;
   }
 
-  private packet(ifid: number, linkType: number, data: Uint8Array, length: number, sec: number, nsec: number): void {
+  private packet(ifid: number, linkType: number, data: Uint8Array, length: number, sec: number, nsec: number, flags?: number): void {
     while (ifid >= this.linkTypes.length) this.addInterface({ linkType });
     if (this.linkTypes[ifid] !== linkType) {
       throw new Error(
@@ -110,7 +110,8 @@ export class PcapngWriter implements CaptureWriter {
     }
     const caplen = data.length;
     const padded = (caplen + 3) & ~3;
-    const len = 32 + padded;
+    // with flags: the epb_flags option (4 + 4 bytes) and opt_endofopt (4)
+    const len = 32 + padded + (flags === undefined ? 0 : 12);
     let hi: number;
     let lo: number;
     if (this.nanoseconds) {
@@ -147,13 +148,25 @@ export class PcapngWriter implements CaptureWriter {
     s.pos = p + 28;
     s.put(data);
     s.pad(padded - caplen);
+    if (flags !== undefined) {
+      s.reserve(12);
+      s.dv.setUint16(s.pos, PCAPNG_OPTION.EPB_FLAGS, true);
+      s.dv.setUint16(s.pos + 2, 4, true);
+      s.dv.setUint32(s.pos + 4, flags >>> 0, true);
+      s.dv.setUint32(s.pos + 8, PCAPNG_OPTION.END_OF_OPT, true);
+      s.pos += 12;
+    }
     s.reserve(4);
     s.dv.setUint32(s.pos, len, true);
     s.pos += 4;
   }
 
-  write(frame: Frame): void {
-    this.packet(frame.interfaceId, frame.linkType, frame.data, frame.length, frame.sec, frame.nsec);
+  /**
+   * Write one frame as an EPB; with `epbFlags`, the block carries that
+   * epb_flags word (bits 0-1: the direction, `PCAPNG_EPB_DIRECTION` in pcapng_blocks.ts).
+   */
+  write(frame: Frame, epbFlags?: number): void {
+    this.packet(frame.interfaceId, frame.linkType, frame.data, frame.length, frame.sec, frame.nsec, epbFlags);
   }
 
   writeBatch(batch: FrameBatch): void {
