@@ -456,8 +456,11 @@ function placeData(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     }
     // RFC 5681 §4.2: ACK at once while out-of-order data is held or a hole was just filled;
     // RFC 1122 §4.2.3.2: else at least every second full-sized segment, or within the delay.
+    // A full-sized segment from the peer carries our MSS less the options it must send
+    // (timestamps: 12 bytes, RFC 6691 §3), so two of them are 2 * 1448 with timestamps.
     tcb.unackedBytes += len;
-    if (hadHoles || tcb.unackedBytes >= 2 * tcb.ourMss) tcb.ackNow = true;
+    const full = tcb.ourMss - (tcb.tsOk ? 12 : 0);
+    if (hadHoles || tcb.unackedBytes >= 2 * full) tcb.ackNow = true;
     else if (tcb.delayedAckAt === OFF) tcb.delayedAckAt = host.now + tcb.config.delayedAckMs;
     if (tcb.peerFinSeq >= 0 && tcb.rcvNxt === tcb.peerFinSeq) receiveFin(tcb, host);
     host.wake(tcb);
