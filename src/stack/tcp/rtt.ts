@@ -31,13 +31,11 @@ export class RttEstimator {
   measured = false;
   /** consecutive timeouts since the last new sample (the backoff exponent) */
   backoff = 0;
-  readonly #initial: number;
   readonly #min: number;
   readonly #max: number;
   #base: number;
 
   constructor(initialRtoMs: number, minRtoMs: number, maxRtoMs: number) {
-    this.#initial = initialRtoMs;
     this.#min = minRtoMs;
     this.#max = maxRtoMs;
     this.#base = initialRtoMs;
@@ -84,13 +82,14 @@ export class RttEstimator {
   }
 
   /**
-   * Forget the estimate after repeated timeouts (RFC 6298 §5 note: the RTO
-   * may be re-initialised once the backoff suggests the path changed).
+   * Forget the estimate after repeated timeouts (RFC 6298 §5 note: "a TCP
+   * implementation MAY clear SRTT and RTTVAR after backing off the timer
+   * multiple times"; the next sample is then taken as a first one (2.2)).
+   * The timer itself keeps its backed-off value: (5.5) goes on doubling it.
    */
   reset(): void {
     this.measured = false;
     this.srtt = 0;
     this.rttvar = 0;
-    this.#base = this.#initial;
   }
 }
