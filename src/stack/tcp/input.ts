@@ -353,7 +353,7 @@ function newAck(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     } else if (!tcb.sackOk) {
       // RFC 6582 §3.2 (5) partial acknowledgment: retransmit the next hole, deflate the window.
       retransmitFirst(tcb, host);
-      tcb.cc.cwnd = Math.max(tcb.sndMss, tcb.cc.cwnd - acked + (acked >= tcb.sndMss ? tcb.sndMss : 0));
+      tcb.cc.cwnd = Math.max(tcb.smss, tcb.cc.cwnd - acked + (acked >= tcb.smss ? tcb.smss : 0));
       host.senderChanged?.(tcb, "partial ack");
     }
   } else {
