@@ -358,6 +358,7 @@ function newAck(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     }
   } else {
     tcb.dupAcks = 0;
+    tcb.limitedSent = 0;
     // Slow start after a timeout retransmits the rest in order; growth as usual otherwise.
     tcb.cc.onAck(acked, flightBefore, now, tcb.rtt.srtt);
     if (tcb.rtoRecoveryPoint >= 0 && seqGe(ack, tcb.rtoRecoveryPoint)) tcb.rtoRecoveryPoint = -1;
@@ -394,11 +395,14 @@ function duplicateAck(tcb: Tcb, host: TcpHost): void {
     return;
   }
   const lost = tcb.sackOk && seqGt(tcb.scoreboard.lostBelow(tcb.sndUna, tcb.smss), tcb.sndUna);
-  if (tcb.dupAcks < DUP_THRESH && !lost) return; // limited transmit (RFC 3042) is output's
+  if (tcb.dupAcks < DUP_THRESH && !lost) return; // limited transmit (RFC 3042) is output's: usableWindow
   // RFC 6582 §3.2 (2): a new recovery only once the cumulative ACK covers the last one's
   // "recover" (the highest byte sent when it began, or when the timer last fired: §4).
   if (seqLt(tcb.sndUna, tcb.recoveryPoint)) return;
-  tcb.cc.onLoss(tcb.flight, host.now);
+  // RFC 5681 §3.2 (2): ssthresh from FlightSize, where "additional data sent in limited
+  // transmit MUST NOT be included in this calculation".
+  tcb.cc.onLoss(Math.max(0, tcb.flight - tcb.limitedSent), host.now);
+  tcb.limitedSent = 0;
   startRecovery(tcb);
   if (!tcb.sackOk) tcb.cc.cwnd = tcb.cc.ssthresh + DUP_THRESH * tcb.smss; // RFC 6582 §3.2 (2)
   // Fast retransmit: the first unacknowledged segment.

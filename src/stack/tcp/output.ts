@@ -13,6 +13,7 @@
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLt, seqMax } from "../seq.ts";
 import { ACK, FIN, PSH, RST, SYN } from "./config.ts";
+import { DUP_THRESH } from "./scoreboard.ts";
 import { MAX_SACK_BLOCKS } from "./segment.ts";
 import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
 
@@ -203,9 +204,17 @@ export function tcpOutput(tcb: Tcb, host: TcpHost): boolean {
   return sent;
 }
 
-/** Usable window (RFC 9293 §3.8.6.2.1 with RFC 5681's cwnd): what may still be sent past SND.NXT. */
+/**
+ * Usable window (RFC 9293 §3.8.6.2.1 with RFC 5681's cwnd): what may still be
+ * sent past SND.NXT. On the first two duplicate ACKs, limited transmit (RFC
+ * 3042 §2) lets one new segment go for each, "the amount of outstanding data
+ * would remain less than or equal to the congestion window plus 2*SMSS", cwnd
+ * itself unchanged; the peer's window still bounds it.
+ */
 function usableWindow(tcb: Tcb): number {
-  return Math.min(tcb.sndWnd, tcb.cc.cwnd) - tcb.flight;
+  let cwnd = tcb.cc.cwnd;
+  if (!tcb.inRecovery && tcb.dupAcks > 0 && tcb.dupAcks < DUP_THRESH) cwnd += tcb.dupAcks * tcb.smss;
+  return Math.min(tcb.sndWnd, cwnd) - tcb.flight;
 }
 
 /** New data (and the FIN) by the windows, Nagle and silly-window avoidance. */
@@ -228,6 +237,7 @@ function sendNewData(tcb: Tcb, host: TcpHost): boolean {
         const swsOk = len >= tcb.maxSndWnd / 2;
         if (!((all && nagleOk) || (swsOk && nagleOk))) break;
       }
+      if (!tcb.inRecovery && tcb.dupAcks > 0) tcb.limitedSent += len;
       sendRange(tcb, host, tcb.sndNxt, len, seqLt(tcb.sndNxt, tcb.sndMax) ? "resend" : "new");
       sent = true;
       continue;

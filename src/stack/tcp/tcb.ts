@@ -123,6 +123,8 @@ export class Tcb {
   readonly rtt: RttEstimator;
   readonly scoreboard = new Scoreboard();
   dupAcks = 0;
+  /** new data sent by limited transmit (RFC 3042) since the last new ACK: not part of FlightSize for ssthresh (RFC 5681 §3.2 (2)) */
+  limitedSent = 0;
   /** in fast recovery (RFC 6582 / RFC 6675) */
   inRecovery = false;
   /** RFC 6582 "recover" / RFC 6675 RecoveryPoint */

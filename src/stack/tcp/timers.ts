@@ -81,6 +81,7 @@ function retransmitTimeout(tcb: Tcb, host: TcpHost): void {
   tcb.scoreboard.clear();
   tcb.inRecovery = false;
   tcb.dupAcks = 0;
+  tcb.limitedSent = 0;
   // RFC 6582 §4: no fast retransmit until everything sent before the timeout is acknowledged.
   tcb.recoveryPoint = tcb.sndMax;
   tcb.rtoRecoveryPoint = tcb.sndMax;
