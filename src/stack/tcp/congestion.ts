@@ -26,7 +26,11 @@ export interface Controller {
   onAck(acked: number, flight: number, now: number, srtt: number): void;
   /** a loss was detected (fast retransmit): set ssthresh and the window recovery starts from */
   onLoss(flight: number, now: number): void;
-  /** recovery ended: the window to continue with */
+  /**
+   * recovery ended: the window to continue with. `flight` is RFC 6582 §3.2
+   * (3)'s max(FlightSize, SMSS): the caller raises a FlightSize under one
+   * segment to one, so that NewReno's min(ssthresh, flight + SMSS) is the RFC's
+   */
   onRecoveryEnd(flight: number): void;
   /** the retransmission timer fired (RFC 5681 (4), RFC 6298 (5.5)) */
   onTimeout(flight: number, now: number): void;

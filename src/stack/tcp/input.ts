@@ -348,7 +348,8 @@ function newAck(tcb: Tcb, seg: InSegment, host: TcpHost): void {
       // Full acknowledgment: recovery ends (RFC 6582 §3.2 (3), RFC 6675 §5).
       tcb.inRecovery = false;
       tcb.dupAcks = 0;
-      tcb.cc.onRecoveryEnd(tcb.flight);
+      // RFC 6582 §3.2 (3) option (1): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS)
+      tcb.cc.onRecoveryEnd(Math.max(tcb.flight, tcb.smss));
       host.senderChanged?.(tcb, "recovery end");
     } else if (!tcb.sackOk) {
       // RFC 6582 §3.2 (5) partial acknowledgment: retransmit the next hole, deflate the window.
