@@ -46,3 +46,5 @@ if (only === null || only === "capture") {
   for (const r of CLI_RECEIVERS) if (!receivers.some((x) => x.name === r.name)) receivers.push(r);
   await runCaptureBench({ seconds: Number(arg("--seconds", 3)), receivers });
 }
+
+if (only === null || only === "stack_sim") { console.log(); await (await import("./stack_sim.js")).runStackSimBench(); }
