@@ -50,6 +50,11 @@ export type { MemoryPairOptions } from "./device/memory.ts";
 export { LiveDevice, openLiveDevice } from "./device/live_device.ts";
 export type { LiveDeviceOptions } from "./device/live_device.ts";
 export { waitForFrame } from "./device/wait.ts";
+// A bad link around any device (seeded loss, duplication, corruption, reordering, delay, rate), and a capture of one.
+export { impair, ImpairedDevice } from "./device/impair.ts";
+export type { Impairment, ImpairOptions, ImpairStats } from "./device/impair.ts";
+export { tap, openTap, TappedDevice } from "./device/tap.ts";
+export type { TapOptions, TapWriter } from "./device/tap.ts";
 
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
