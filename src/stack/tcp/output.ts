@@ -330,6 +330,18 @@ function managePersist(tcb: Tcb, now: number): void {
 }
 
 /**
+ * The sender's silly-window override (RFC 9293 §3.8.6.2.1 (4)): the peer's
+ * window is open but smaller than the rules let a segment be, and the
+ * override timeout (the persist timer) passed: send as much as the window
+ * takes, at most one segment.
+ */
+export function sendWindowFill(tcb: Tcb, host: TcpHost): void {
+  const len = Math.min(tcb.sndWnd - tcb.flight, tcb.unsent, segmentSize(tcb));
+  if (len <= 0) return;
+  sendRange(tcb, host, tcb.sndNxt, len, seqLt(tcb.sndNxt, tcb.sndMax) ? "resend" : "new");
+}
+
+/**
  * A window probe: one byte of the waiting data sent at SND.NXT whatever the
  * window says (RFC 9293 §3.8.6.1). SND.NXT does not move: if the peer takes
  * the byte, its ACK moves it.

@@ -8,7 +8,7 @@
  * @module
  */
 import { seqLt } from "../seq.ts";
-import { nextDeadline, sendKeepAlive, sendSyn, sendWindowProbe, tcpOutput } from "./output.ts";
+import { nextDeadline, sendKeepAlive, sendSyn, sendWindowFill, sendWindowProbe, tcpOutput } from "./output.ts";
 import { fail, setState } from "./state.ts";
 import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
 
@@ -30,9 +30,15 @@ export function tcpTimers(tcb: Tcb, host: TcpHost): void {
   if (tcb.persistAt <= now) {
     tcb.persistAt = OFF;
     if (tcb.unsent > 0 && tcb.flight === 0) {
-      sendWindowProbe(tcb, host);
-      tcb.persistBackoff++;
-      tcb.persistAt = now + Math.min(tcb.config.maxRtoMs, tcb.rtt.rto * 2 ** tcb.persistBackoff);
+      if (tcb.sndWnd > 0) {
+        // RFC 9293 §3.8.6.2.1 (4): a window too small for the SWS rules, and the
+        // override timeout passed: send what fits (the output then waits for its ACK).
+        sendWindowFill(tcb, host);
+      } else {
+        sendWindowProbe(tcb, host);
+        tcb.persistBackoff++;
+        tcb.persistAt = now + Math.min(tcb.config.maxRtoMs, tcb.rtt.rto * 2 ** tcb.persistBackoff);
+      }
     }
   }
   if (tcb.keepAliveAt <= now) {
