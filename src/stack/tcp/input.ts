@@ -304,9 +304,11 @@ function processAck(tcb: Tcb, seg: InSegment, host: TcpHost): boolean {
   }
   if (seqGt(ack, tcb.sndUna)) {
     newAck(tcb, seg, host);
-  } else if (ack === tcb.sndUna && seqGt(tcb.sndMax, tcb.sndUna)) {
+  } else if (ack === tcb.sndUna && seqGt(tcb.sndNxt, tcb.sndUna)) {
     // RFC 5681 §2 duplicate ACK: nothing new acknowledged, outstanding data, no data or SYN/FIN, same window;
-    // RFC 6675 §2: or, with SACK, one that SACKs something new.
+    // RFC 6675 §2: or, with SACK, one that SACKs something new. Outstanding means sent within
+    // the window (below SND.NXT): a zero-window probe's octet is not, and the replies to
+    // probes must not start a fast retransmit.
     const plain = seg.length === 0 && (seg.flags & (SYN | FIN)) === 0 && newWindow === oldWindow;
     if (tcb.sackOk ? sackGrew : plain) duplicateAck(tcb, host);
   }
