@@ -183,6 +183,12 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     // A probe into a zero window (or any segment at RCV.NXT): its control bits and ACK still count, its data does not.
     const probe = window === 0 && seg.seq === rcvNxt;
     if ((flags & RST) === 0) tcb.ackNow = true;
+    if (tcb.state === "TIME-WAIT" && fin && (flags & RST) === 0 && seqAdd(seg.seq, dataLen + 1) === rcvNxt) {
+      // RFC 9293 §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
+      // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
+      // It lies below RCV.NXT, so the sequence check turns it down before the FIN step.
+      tcb.closeAt = now + tcb.config.timeWaitMs;
+    }
     if (!probe) return;
     dataLen = 0;
     fin = false;
