@@ -60,14 +60,16 @@ export function takeSynOptions(tcb: Tcb, seg: InSegment, now: number): void {
 export function tcpInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   const now = host.now;
   tcb.lastHeard = now;
-  if (tcb.config.keepAlive && tcb.synchronized) {
-    tcb.keepAliveProbes = 0;
-    tcb.keepAliveAt = now + tcb.config.keepAliveIdleMs;
-  }
   if (tcb.state === "SYN-SENT") {
     synSent(tcb, seg, host);
   } else {
     synchronizedInput(tcb, seg, host);
+  }
+  // RFC 1122 §4.2.3.6: keep-alives only after an interval with nothing received. Armed after
+  // the segment is processed, so that the ACK which completes a handshake starts the idle time.
+  if (tcb.config.keepAlive && tcb.synchronized && tcb.state !== "TIME-WAIT") {
+    tcb.keepAliveProbes = 0;
+    tcb.keepAliveAt = now + tcb.config.keepAliveIdleMs;
   }
   if (tcb.state !== "CLOSED") tcpOutput(tcb, host);
 }
