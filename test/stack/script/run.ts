@@ -226,7 +226,11 @@ export function runScript(text: string): ScriptResult {
     if (d!.src !== addr.stack || d!.dst !== addr.remote) fail(l, `sent from ${d!.src} to ${d!.dst}`);
     if (t.srcPort !== stackPort && t.srcPort !== listenPort) fail(l, `sent from port ${t.srcPort}`);
     if (t.dstPort !== port) fail(l, `sent to port ${t.dstPort}, not ${port}: ${describe(got.frame)}`);
-    if ((t.flags & 0x02) !== 0 && p.isn === null) p.isn = t.seq;
+    if ((t.flags & 0x02) !== 0 && p.isn !== t.seq) {
+      // A SYN: the stack's ISN towards this peer (a new one after TIME-WAIT gave way to a new SYN)
+      p.isn = t.seq;
+      p.tsOffset = null;
+    }
     if (p.tsOffset === null) {
       const c = tcbFor(port);
       if (c !== undefined) p.tsOffset = c.tsOffset;
