@@ -17,7 +17,7 @@ import { SocketError } from "./errors.ts";
 import type { IpSender } from "./ip_out.ts";
 import type { IsnGenerator } from "./isn.ts";
 import { randomBelow, type Random } from "./random.ts";
-import { seqAdd } from "./seq.ts";
+import { seqAdd, seqGt } from "./seq.ts";
 import { ACK, DEFAULT_TCP_CONFIG, RST, SYN, FIN, type TcpConfig, type TcpState } from "./tcp/config.ts";
 import { tcpInput } from "./tcp/input.ts";
 import { nextDeadline } from "./tcp/output.ts";
@@ -58,6 +58,19 @@ export class Listener {
     this.config = config;
     this.maxHalfOpen = Math.max(16, 2 * this.backlog);
   }
+}
+
+/**
+ * Whether a SYN may reopen a connection in TIME-WAIT. With timestamps on both
+ * incarnations, RFC 6191 §2: a newer TSval, or an equal one and a higher
+ * sequence number; timestamps on the old one but not in this SYN: yes (the
+ * third case of §2). Without timestamps, RFC 1122 §4.2.2.13: only a sequence
+ * number beyond the old connection's. All compared in sequence space.
+ */
+function reopensTimeWait(t: Tcb, seg: InSegment): boolean {
+  if (t.tsOk && seg.hasTimestamps) return seqGt(seg.tsval, t.tsRecent) || (seg.tsval === t.tsRecent && seqGt(seg.seq, t.rcvNxt));
+  if (t.tsOk) return true;
+  return seqGt(seg.seq, t.rcvNxt);
 }
 
 /** The TCP layer of one stack. */
@@ -231,9 +244,10 @@ export class TcpLayer implements TcpHost {
     const t = this.#find(dst, dstPort, src, srcPort);
     if (t !== undefined && t.state !== "CLOSED") {
       if (t.state === "TIME-WAIT" && (seg.flags & (SYN | ACK | RST)) === SYN) {
-        // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN in TIME-WAIT may open a new incarnation.
+        // A new SYN in TIME-WAIT may open a new incarnation (RFC 9293 §3.10.7.4); when it is not
+        // one, tcpInput answers it as any synchronized state does.
         const l = this.#listenerFor(dst, dstPort);
-        if (l !== null && (!t.tsOk || !seg.hasTimestamps || seg.tsval > t.tsRecent || seg.seq > t.rcvNxt)) {
+        if (l !== null && reopensTimeWait(t, seg)) {
           t.state = "CLOSED";
           this.released(t);
           this.#passive(l, src, dst, srcPort, dstPort, seg);
