@@ -293,7 +293,8 @@ export function runScript(text: string): ScriptResult {
       { layer: "ethernet", src: REMOTE_MAC, dst: STACK_MAC },
       ip,
       { layer: "tcp", srcPort: port, dstPort: listenPort, seq: (REMOTE_ISN + relSeq) >>> 0, ack, flags: seg.flags, window: seg.window ?? 65535, options },
-      { layer: "payload", data: pattern(relSeq, len) },
+      // a SYN takes the first sequence number: its data starts one later
+      { layer: "payload", data: pattern(relSeq + ((seg.flags & 0x02) !== 0 ? 1 : 0), len) },
     ]);
     stack.input(frame, 0, frame.length, now);
   };
