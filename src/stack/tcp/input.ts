@@ -158,6 +158,9 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   }
   const flags = seg.flags;
   const now = host.now;
+  // RFC 7323 §3.2: once both SYNs carried timestamps, "If a non-<RST> segment is received
+  // without a TSopt, a TCP SHOULD silently drop the segment"; a RST is not dropped for it.
+  if (tcb.tsOk && !seg.hasTimestamps && (flags & RST) === 0) return;
   // RFC 7323 §5.3 R1: PAWS. An old timestamp marks a duplicate from an earlier wrap.
   if (tcb.tsOk && seg.hasTimestamps && (flags & RST) === 0 && seqLt(seg.tsval, tcb.tsRecent) && now - tcb.tsRecentAt < PAWS_IDLE_MS) {
     tcb.ackNow = true;
