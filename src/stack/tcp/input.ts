@@ -204,8 +204,15 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     else challenge(tcb, host);
     return;
   }
-  // RFC 5961 §4 (RFC 9293 §3.10.7.4 fourth): any SYN here draws a challenge ACK.
+  // RFC 9293 §3.10.7.4 fourth, check the SYN bit.
   if ((flags & SYN) !== 0) {
+    if (tcb.state === "SYN-RECEIVED" && tcb.listener !== null) {
+      // "If the connection was initiated with a passive OPEN, then return this connection to
+      // the LISTEN state and return": the half-open connection goes, the listener stays.
+      setState(tcb, host, "CLOSED");
+      return;
+    }
+    // RFC 5961 §4.2: in the synchronized states any SYN draws a challenge ACK.
     challenge(tcb, host);
     return;
   }
