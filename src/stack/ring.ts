@@ -85,7 +85,8 @@ export class Ring {
     if (n < 0 || n > this.#length) throw new RangeError(`Ring cannot consume ${n} of ${this.#length} bytes`);
     this.#head = (this.#head + n) % this.capacity;
     this.#length -= n;
-    if (this.#length === 0) this.#head = 0;
+    // The head never jumps back to 0 when the ring empties: the receive side keeps
+    // out-of-order bytes ahead of the live ones, at their place relative to the head.
   }
 
   /** Take up to `max` of the oldest live bytes out as a new array. */

@@ -262,3 +262,15 @@ describe("congestion control", () => {
     expect(c.cwnd).toBeLessThan(100_000);
   });
 });
+
+describe("Ring keeps data written ahead when it empties", () => {
+  it("bytes placed past a hole stay where they were put after every live byte is taken", () => {
+    const r = new Ring(16);
+    r.append(Uint8Array.of(1, 2, 3, 4));
+    r.writeAt(6, Uint8Array.of(7, 8), 0, 2); // out of order: offsets 6, 7 (a hole at 4, 5)
+    expect([...r.take(4)]).toEqual([1, 2, 3, 4]); // the ring is empty now; the held bytes are at offsets 2, 3
+    r.writeAt(0, Uint8Array.of(5, 6), 0, 2); // the hole is filled
+    r.extend(4);
+    expect([...r.take(4)]).toEqual([5, 6, 7, 8]);
+  });
+});
