@@ -213,7 +213,8 @@ export function tcpOutput(tcb: Tcb, host: TcpHost): boolean {
  */
 function usableWindow(tcb: Tcb): number {
   let cwnd = tcb.cc.cwnd;
-  if (!tcb.inRecovery && tcb.dupAcks > 0 && tcb.dupAcks < DUP_THRESH) cwnd += tcb.dupAcks * tcb.smss;
+  // Only "previously unsent data" (RFC 3042 §2): not the resends that follow a timeout.
+  if (!tcb.inRecovery && tcb.dupAcks > 0 && tcb.dupAcks < DUP_THRESH && tcb.sndNxt === tcb.sndMax) cwnd += tcb.dupAcks * tcb.smss;
   return Math.min(tcb.sndWnd, cwnd) - tcb.flight;
 }
 
@@ -237,7 +238,7 @@ function sendNewData(tcb: Tcb, host: TcpHost): boolean {
         const swsOk = len >= tcb.maxSndWnd / 2;
         if (!((all && nagleOk) || (swsOk && nagleOk))) break;
       }
-      if (!tcb.inRecovery && tcb.dupAcks > 0) tcb.limitedSent += len;
+      if (!tcb.inRecovery && tcb.dupAcks > 0 && tcb.sndNxt === tcb.sndMax) tcb.limitedSent += len;
       sendRange(tcb, host, tcb.sndNxt, len, seqLt(tcb.sndNxt, tcb.sndMax) ? "resend" : "new");
       sent = true;
       continue;
