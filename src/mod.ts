@@ -56,6 +56,28 @@ export type { Impairment, ImpairOptions, ImpairStats } from "./device/impair.ts"
 export { tap, openTap, TappedDevice } from "./device/tap.ts";
 export type { TapOptions, TapWriter } from "./device/tap.ts";
 
+// The userspace TCP/IP stack: a host of our own on a link (openHost), Beej's socket calls over it,
+// a Node Duplex for http.request, the deterministic core and its driver, and the text trace.
+export { openHost, Host, hostFilter } from "./stack/host.ts";
+export type { HostOptions } from "./stack/host.ts";
+export { Sockets, Socket } from "./stack/sockets.ts";
+export type { Family as SocketFamily, SocketType, ShutdownHow, SocketOption, SocketAddress } from "./stack/sockets.ts";
+export { SocketError, errorText } from "./stack/errors.ts";
+export type { SocketErrorCode } from "./stack/errors.ts";
+export { TcpStream, connectStream } from "./stack/stream.ts";
+export { StackDriver } from "./stack/driver.ts";
+export { Stack } from "./stack/stack.ts";
+export type { StackOptions, StackStats } from "./stack/stack.ts";
+export type { InterfaceOptions, AddressSpec } from "./stack/interface.ts";
+export { PingEndpoint } from "./stack/control.ts";
+export type { EchoReply } from "./stack/control.ts";
+export { DEFAULT_TCP_CONFIG } from "./stack/tcp/config.ts";
+export type { TcpConfig, TcpState, CongestionControl } from "./stack/tcp/config.ts";
+export { TextTrace, senderState } from "./stack/trace.ts";
+export type { TraceSink } from "./stack/trace.ts";
+export { systemRandom, seededRandom } from "./stack/random.ts";
+export type { Random } from "./stack/random.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
 export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";

@@ -41,6 +41,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
   send: { summary: "craft and send UDP datagrams, raw frames and DNS queries", load: () => import("./send.ts") },
   doctor: { summary: "check whether capture can work here, and say how to fix it", load: () => import("./doctor.ts") },
   setcap: { summary: "let ordinary users capture: a node copy with cap_net_raw (run once as root)", load: () => import("./setcap.ts") },
+  host: { summary: "bring our own TCP/IP stack up as a host on an interface (answers ARP, NDP, ping)", load: () => import("./host.ts") },
+  nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
+  ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
 };
 
 function topHelp(): string {
