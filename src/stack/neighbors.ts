@@ -36,6 +36,8 @@ export const DEFAULT_NEIGHBOR_OPTIONS: Readonly<NeighborOptions> = { ttlMs: 60_0
 interface Entry {
   address: Uint8Array;
   mac: Uint8Array | null;
+  /** an expired answer still in use while unicast requests check it (RFC 4861 §7.3.3 STALE -> PROBE) */
+  probing: boolean;
   /** when the answer stops being used */
   expires: number;
   /** requests sent for the current resolution */
@@ -67,10 +69,20 @@ export class NeighborTable {
     return formatIp(address);
   }
 
-  /** The MAC of `address` if known and fresh, else null. */
+  /**
+   * The MAC of `address` if known, else null. An answer past its time is
+   * still used while unicast requests confirm it (RFC 4861 §7.3.3: STALE,
+   * then PROBE; RFC 1122 §2.3.2.1 asks the same of ARP): a connection in
+   * full flow does not stall while its neighbor is asked again.
+   */
   lookup(address: Uint8Array, now: number): Uint8Array | null {
     const e = this.#entries.get(this.#key(address));
-    if (e === undefined || e.mac === null || e.expires <= now) return null;
+    if (e === undefined || e.mac === null) return null;
+    if (e.expires <= now && !e.probing) {
+      e.probing = true;
+      e.tries = 0;
+      e.nextTry = now;
+    }
     return e.mac;
   }
 
@@ -87,10 +99,11 @@ export class NeighborTable {
     const key = this.#key(address);
     let e = this.#entries.get(key);
     if (e === undefined) {
-      e = { address: address.slice(), mac: null, expires: 0, tries: 0, nextTry: Infinity, pending: [] };
+      e = { address: address.slice(), mac: null, probing: false, expires: 0, tries: 0, nextTry: Infinity, pending: [] };
       this.#entries.set(key, e);
     }
     e.mac = mac.slice();
+    e.probing = false;
     e.expires = now + this.options.ttlMs;
     e.tries = 0;
     e.nextTry = Infinity;
@@ -114,9 +127,9 @@ export class NeighborTable {
     const key = this.#key(address);
     let e = this.#entries.get(key);
     let start = false;
-    if (e === undefined || (e.mac !== null && e.expires <= now) || (e.mac === null && e.nextTry === Infinity)) {
+    if (e === undefined || (e.mac === null && e.nextTry === Infinity)) {
       if (e === undefined) {
-        e = { address: address.slice(), mac: null, expires: 0, tries: 0, nextTry: Infinity, pending: [] };
+        e = { address: address.slice(), mac: null, probing: false, expires: 0, tries: 0, nextTry: Infinity, pending: [] };
         this.#entries.set(key, e);
       }
       e.mac = null;
@@ -133,8 +146,23 @@ export class NeighborTable {
   poll(now: number, actions: NeighborActions): number {
     let next = Infinity;
     for (const [key, e] of this.#entries) {
+      if (e.mac !== null && e.probing) {
+        if (e.nextTry <= now) {
+          if (e.tries >= this.options.tries) {
+            // No answer to the unicast probes: the neighbor is gone (RFC 4861 §7.3.3: the entry is deleted).
+            this.#entries.delete(key);
+            actions.unreachable(e.address, 0);
+            continue;
+          }
+          e.tries++;
+          e.nextTry = now + this.options.retryMs;
+          actions.request(e.address, e.mac);
+        }
+        next = Math.min(next, e.nextTry);
+        continue;
+      }
       if (e.mac !== null) {
-        // Long expired and unused: forget it.
+        // Expired and unused for another lifetime: forget it.
         if (e.expires + this.options.ttlMs <= now && e.pending.length === 0) this.#entries.delete(key);
         continue;
       }

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { Assembler } from "../../src/stack/assembler.ts";
 import { halfSipHash24, IsnGenerator } from "../../src/stack/isn.ts";
 import { randomBelow, seededRandom } from "../../src/stack/random.ts";
+import { NeighborTable } from "../../src/stack/neighbors.ts";
 import { Ring } from "../../src/stack/ring.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax } from "../../src/stack/seq.ts";
 import { Cubic, initialWindow, NewReno } from "../../src/stack/tcp/congestion.ts";
@@ -272,5 +273,48 @@ describe("Ring keeps data written ahead when it empties", () => {
     r.writeAt(0, Uint8Array.of(5, 6), 0, 2); // the hole is filled
     r.extend(4);
     expect([...r.take(4)]).toEqual([5, 6, 7, 8]);
+  });
+});
+
+describe("NeighborTable", () => {
+  const ip = Uint8Array.of(10, 0, 0, 9);
+  const mac = Uint8Array.of(2, 0, 0, 0, 0, 9);
+  it("queues frames while resolving, releases them with the MAC written, gives up after its tries", () => {
+    const t = new NeighborTable({ ttlMs: 1000, retryMs: 100, tries: 3 });
+    expect(t.enqueue(ip, new Uint8Array(20), 0)).toBe(true); // start resolving: one request now
+    expect(t.enqueue(ip, new Uint8Array(20), 10)).toBe(false); // already resolving
+    const requests: number[] = [];
+    const gone: number[] = [];
+    const actions = { request: () => requests.push(1), unreachable: (_a: Uint8Array, n: number) => gone.push(n) };
+    t.poll(100, actions);
+    t.poll(200, actions);
+    expect(requests.length).toBe(2); // tries 2 and 3
+    t.poll(300, actions);
+    expect(gone).toEqual([2]); // the two frames are dropped
+    expect(t.enqueue(ip, new Uint8Array(20), 400)).toBe(true);
+    const released = t.learn(ip, mac, 410);
+    expect(released.length).toBe(1);
+    expect([...released[0]!.subarray(0, 6)]).toEqual([...mac]);
+    expect(t.lookup(ip, 500)).toEqual(mac);
+  });
+
+  it("keeps using an expired answer while unicast probes confirm it (RFC 4861 STALE/PROBE)", () => {
+    const t = new NeighborTable({ ttlMs: 1000, retryMs: 100, tries: 2 });
+    t.learn(ip, mac, 0);
+    const requests: (Uint8Array | null)[] = [];
+    const gone: number[] = [];
+    const actions = { request: (_a: Uint8Array, to: Uint8Array | null) => requests.push(to), unreachable: (_a: Uint8Array, n: number) => gone.push(n) };
+    expect(t.lookup(ip, 1500)).toEqual(mac); // stale: still answered
+    t.poll(1500, actions);
+    expect(requests).toEqual([mac]); // a unicast probe to the known MAC
+    t.learn(ip, mac, 1550); // confirmed
+    t.poll(1700, actions);
+    expect(requests.length).toBe(1);
+    expect(t.lookup(ip, 3000)).toEqual(mac); // stale again
+    t.poll(3000, actions);
+    t.poll(3100, actions);
+    t.poll(3200, actions);
+    expect(gone).toEqual([0]); // two probes unanswered: deleted
+    expect(t.lookup(ip, 3300)).toBe(null);
   });
 });
