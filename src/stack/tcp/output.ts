@@ -126,10 +126,12 @@ export function sendReset(tcb: Tcb, host: TcpHost): void {
 /**
  * How a range goes out: `new` data (SND.NXT moves, the segment may be timed
  * for an RTT sample), `resend` after a timeout (SND.NXT moves back over data
- * sent before: never timed), or `again`, a retransmission beside SND.NXT
- * (fast retransmit, SACK recovery: never timed, HighRxt moves).
+ * sent before: never timed), `again`, a retransmission beside SND.NXT
+ * (fast retransmit, SACK recovery: never timed, HighRxt moves), or `rescue`,
+ * RFC 6675's rescue retransmission (as `again`, but "HighRxt MUST NOT be
+ * updated", NextSeg (4)).
  */
-type SendMode = "new" | "resend" | "again";
+type SendMode = "new" | "resend" | "again" | "rescue";
 
 /**
  * Send `len` data bytes starting at sequence number `seq`, with FIN when the
@@ -144,14 +146,15 @@ function sendRange(tcb: Tcb, host: TcpHost, seq: number, len: number, mode: Send
   const end = seqAdd(seq, len);
   const finAt = tcb.finPosition;
   if (len > 0 && end === finAt) flags |= PSH;
-  if (tcb.finQueued && end === finAt && (mode !== "again" || tcb.finSeq >= 0)) flags |= FIN;
+  const beside = mode === "again" || mode === "rescue";
+  if (tcb.finQueued && end === finAt && (!beside || tcb.finSeq >= 0)) flags |= FIN;
   fillCommon(tcb, host, flags);
   host.transmit(tcb, seg);
   const next = seqAdd(end, (flags & FIN) !== 0 ? 1 : 0);
   if ((flags & FIN) !== 0) tcb.finSeq = end;
   if (mode === "again") {
     if (seqGt(next, tcb.highRxt)) tcb.highRxt = next;
-  } else {
+  } else if (mode !== "rescue") {
     tcb.sndNxt = next;
   }
   if (mode !== "new") {
@@ -298,7 +301,7 @@ function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
       const end = tcb.finSeq >= 0 && tcb.sndMax === seqAdd(tcb.finSeq, 1) ? tcb.finSeq : tcb.sndMax;
       const len = Math.min(mss, seqDiff(end, tcb.sndUna));
       if (len > 0 && !sb.isSacked(seqAdd(end, -1))) {
-        retransmitHole(tcb, host, seqAdd(end, -len), len);
+        retransmitHole(tcb, host, seqAdd(end, -len), len, "rescue");
         tcb.rescueRxt = tcb.recoveryPoint;
         sent = true;
         continue;
@@ -309,10 +312,10 @@ function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
   return sent;
 }
 
-function retransmitHole(tcb: Tcb, host: TcpHost, seq: number, len: number): void {
+function retransmitHole(tcb: Tcb, host: TcpHost, seq: number, len: number, mode: "again" | "rescue" = "again"): void {
   if (tcb.finSeq >= 0 && seq === tcb.finSeq) len = 0;
   else len = Math.min(len, seqDiff(tcb.finPosition, seq));
-  sendRange(tcb, host, seq, Math.max(0, len), "again");
+  sendRange(tcb, host, seq, Math.max(0, len), mode);
   host.senderChanged?.(tcb, "retransmit");
 }
 
