@@ -86,7 +86,15 @@ export class TcpLayer implements TcpHost {
   /** connections by port pair (local · 65536 + remote) */
   readonly #conns = new Map<number, Tcb[]>();
   readonly #listeners = new Map<number, Listener[]>();
+  /** live connections, TIME-WAIT ones apart (below) */
   readonly #all = new Set<Tcb>();
+  /**
+   * Connections in TIME-WAIT, oldest first. Their only timer is 2MSL, and a
+   * server that closes first gathers thousands of them: they are kept out
+   * of the scan every poll makes, and expire from the front of this queue.
+   */
+  #timeWait: Tcb[] = [];
+  #timeWaitHead = 0;
   #nextId = 1;
   readonly #in = new InSegment();
   readonly #view = new TcpView(new Uint8Array(0));
@@ -111,9 +119,14 @@ export class TcpLayer implements TcpHost {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
   }
 
-  /** Every live connection (for polls and traces). */
+  /** Every live connection outside TIME-WAIT (for polls and traces). */
   get connections(): ReadonlySet<Tcb> {
     return this.#all;
+  }
+
+  /** Connections in TIME-WAIT. */
+  get timeWaitCount(): number {
+    return this.#timeWait.length - this.#timeWaitHead;
   }
 
   #key(localPort: number, remotePort: number): number {
@@ -361,6 +374,7 @@ export class TcpLayer implements TcpHost {
 
   stateChanged(tcb: Tcb, from: TcpState, to: TcpState): void {
     this.trace?.state(this.now, tcb, from, to);
+    if (to === "TIME-WAIT" && this.#all.delete(tcb)) this.#timeWait.push(tcb);
   }
 
   released(tcb: Tcb): void {
@@ -371,7 +385,11 @@ export class TcpLayer implements TcpHost {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.#conns.delete(key);
     }
-    this.#all.delete(tcb);
+    if (!this.#all.delete(tcb)) {
+      // A TIME-WAIT connection leaving early (a new SYN took its place): out of the queue.
+      const i = this.#timeWait.indexOf(tcb, this.#timeWaitHead);
+      if (i >= 0) this.#timeWait.splice(i, 1);
+    }
     const l = tcb.listener as Listener | null;
     if (l !== null) {
       const i = l.halfOpen.indexOf(tcb);
@@ -413,7 +431,31 @@ export class TcpLayer implements TcpHost {
     let next = Infinity;
     for (const t of this.#all) {
       if (nextDeadline(t) <= now) tcpTimers(t, this);
-      if (t.state !== "CLOSED") next = Math.min(next, nextDeadline(t));
+      if (t.state !== "CLOSED" && this.#all.has(t)) next = Math.min(next, nextDeadline(t));
+    }
+    // TIME-WAIT: expire from the front; one whose 2MSL restarted (a retransmitted FIN) goes to the back.
+    const q = this.#timeWait;
+    while (this.#timeWaitHead < q.length) {
+      const t = q[this.#timeWaitHead]!;
+      if (t.state !== "TIME-WAIT") {
+        this.#timeWaitHead++;
+        continue;
+      }
+      if (t.closeAt > now) {
+        if (t.closeAt > q[q.length - 1]!.closeAt) {
+          this.#timeWaitHead++;
+          q.push(t);
+          continue;
+        }
+        next = Math.min(next, t.closeAt);
+        break;
+      }
+      this.#timeWaitHead++;
+      tcpTimers(t, this);
+    }
+    if (this.#timeWaitHead > 1024 && this.#timeWaitHead * 2 > q.length) {
+      this.#timeWait = q.slice(this.#timeWaitHead);
+      this.#timeWaitHead = 0;
     }
     return next;
   }
@@ -440,7 +482,7 @@ export class TcpLayer implements TcpHost {
 
   /** The neighbor behind `address` never answered: connections opening toward it fail with EHOSTUNREACH. */
   unreachable(address: Uint8Array): void {
-    for (const t of this.#all) {
+    for (const t of [...this.#all]) {
       if (t.state === "SYN-SENT" && (sameAddress(t.remoteAddress, address) || !this.#isOurs(address))) {
         t.error = "EHOSTUNREACH";
         t.state = "CLOSED";
