@@ -96,7 +96,7 @@ function synSent(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   tcb.rcvNxt = seqAdd(seg.seq, 1);
   takeSynOptions(tcb, seg, host.now);
   if (!ackOk) {
-    // Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, and our SYN goes again as a SYN-ACK.
+    // Simultaneous open (RFC 9293 Figure 7): SYN-RECEIVED, and our SYN goes again as a SYN-ACK.
     setState(tcb, host, "SYN-RECEIVED");
     tcb.ackNow = true;
     return;
