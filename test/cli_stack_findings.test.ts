@@ -1,9 +1,7 @@
 /**
  * What writing `stackts nc` and `stackts host` found in the stack (src/stack/),
- * each pinned down on a memory link with no root needed. Written as
- * `it.fails` while the stack has the fault, so the suite stays green and this
- * file turns red the day it is fixed: then drop `.fails`. The CLI works
- * around each (see the comment at each).
+ * each pinned down on a memory link with no root needed (first as `it.fails`
+ * while the stack had the fault; all three are fixed now).
  */
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../src/device/clock.ts";
@@ -30,7 +28,7 @@ describe("stack findings from the CLI", () => {
   // inet6 sockets can be), but Socket.bind asks TcpLayer.portInUse(port), which ignores the family.
   // So `nc -l 8080` on both families fails with EADDRINUSE if the first socket listens before the
   // second binds. nc.ts binds both before either listens.
-  it.fails("an IPv6 socket binds a TCP port an IPv4 socket already listens on", () => {
+  it("an IPv6 socket binds a TCP port an IPv4 socket already listens on", () => {
     const s = stack();
     const four = s.socket("inet", "stream");
     four.bind("", 8080);
@@ -53,7 +51,7 @@ describe("stack findings from the CLI", () => {
   // at 65535), so a link MTU above it means "anything fits"; the stack refuses it instead
   // (RangeError "MTU 65536 is outside 576..65535"), so openHost on "lo" fails. stack_options.ts
   // passes mtu 65535 when the interface reports more.
-  it.fails("a link MTU over 65535 (Linux's lo: 65536) is taken as 65535, not refused", () => {
+  it("a link MTU over 65535 (Linux's lo: 65536) is taken as 65535, not refused", () => {
     expect(() => stack(65536)).not.toThrow();
   });
 
@@ -63,7 +61,7 @@ describe("stack findings from the CLI", () => {
   // the address last for tens of seconds: a second `stackts nc` with a new random MAC was
   // unreachable from the kernel for ~30 s. The CLI's default MAC is now made from the address
   // (stack_options.ts addressMac), so it is the same on every run.
-  it.fails("announces its IPv4 address when it comes up (gratuitous ARP)", () => {
+  it("announces its IPv4 address when it comes up (gratuitous ARP)", () => {
     const seen: Uint8Array[] = [];
     stack(1500, seen);
     // Ethernet type 0x0806, ARP sender protocol address (offset 14 + 14) = target protocol address (14 + 24) = 10.9.0.1.

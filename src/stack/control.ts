@@ -115,6 +115,15 @@ export class ControlLayer {
     return released;
   }
 
+  /**
+   * Announce our IPv4 addresses (RFC 5227 §2.3): an ARP request with our
+   * address as both sender and target, broadcast, so neighbors that cached
+   * another MAC for it (a host that had it before) take ours at once.
+   */
+  arpAnnounce(): void {
+    for (const a of this.#iface.ipv4) this.#arpSend(ARP_REQUEST, BROADCAST_MAC, a.address, new Uint8Array(6), a.address);
+  }
+
   /** Broadcast a request for `ip` (or unicast it to `mac` to refresh). */
   arpRequest(ip: Uint8Array, mac: Uint8Array | null = null): void {
     const src = this.#iface.sourceFor(ip);

@@ -138,9 +138,11 @@ export class InterfaceConfig {
   /** Build from user options; throws RangeError on bad addresses or MTU. */
   static parse(options: InterfaceOptions, random: Random): InterfaceConfig {
     const mac = options.mac === undefined ? randomMac(random) : macBytes(options.mac).slice();
-    const mtu = options.mtu ?? 1500;
+    const given = options.mtu ?? 1500;
     // RFC 791: every host takes 576-byte datagrams; RFC 8200 §5: IPv6 links carry at least 1280.
-    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw new RangeError(`MTU ${mtu} is outside 576..65535`);
+    if (!Number.isInteger(given) || given < 576) throw new RangeError(`MTU ${given} is below 576`);
+    // No datagram is longer than its 16-bit length field allows: a larger link MTU (Linux's lo: 65536) means "anything fits".
+    const mtu = Math.min(given, 65535);
     const ipv4 = (options.ipv4 ?? []).map((s) => parseAddressSpec(s, 4));
     const ipv6 = (options.ipv6 ?? []).map((s) => parseAddressSpec(s, 6));
     const gw = (a: AddressInput | undefined, family: 4 | 6): Uint8Array | null => {

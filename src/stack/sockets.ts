@@ -170,7 +170,7 @@ export class Socket implements Waker {
       this.#udp.owner = this;
       this.#boundPort = this.#udp.port;
     } else {
-      if (port !== 0 && this.#driver.stack.tcp.portInUse(port)) throw new SocketError("EADDRINUSE", "bind", `port ${port}`);
+      if (port !== 0 && this.#driver.stack.tcp.portInUse(port, familyNumber(this.family))) throw new SocketError("EADDRINUSE", "bind", `port ${port}`);
       this.#boundPort = port;
     }
     this.#boundAddress = a;

@@ -152,7 +152,8 @@ export class Stack {
     this.control.now = this.#now;
     if (!this.#started) {
       this.#started = true;
-      // RFC 4861 §7.2.6 / §6.3.7: say who we are, and ask for a router.
+      // RFC 5227 §2.3, RFC 4861 §7.2.6 / §6.3.7: say who we are, and ask for a router.
+      if (this.iface.ipv4.length > 0) this.control.arpAnnounce();
       if (this.iface.ipv6.length > 0 || this.#solicitRouter) this.control.announce();
       if (this.#solicitRouter) this.control.routerSolicit();
     }

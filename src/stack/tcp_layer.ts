@@ -195,9 +195,11 @@ export class TcpLayer implements TcpHost {
     return l;
   }
 
-  /** Whether a TCP port is held by a listener. */
-  portInUse(port: number): boolean {
-    return this.#listeners.has(port);
+  /** Whether a TCP port is held by a listener (of `family`, when given: an IPv4 and an IPv6 listener may share a port). */
+  portInUse(port: number, family?: 4 | 6): boolean {
+    const list = this.#listeners.get(port);
+    if (list === undefined) return false;
+    return family === undefined || list.some((l) => l.family === family);
   }
 
   /** Stop listening: queued connections that were never accepted are reset. */

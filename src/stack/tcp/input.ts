@@ -94,6 +94,8 @@ function synSent(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   if ((flags & SYN) === 0) return;
   tcb.irs = seg.seq;
   tcb.rcvNxt = seqAdd(seg.seq, 1);
+  // The window our SYN offered (unscaled, RFC 7323 §2.2) now has a place in the peer's sequence space.
+  tcb.rcvAdv = seqAdd(tcb.rcvNxt, Math.min(tcb.receiveSpace(), 0xffff));
   takeSynOptions(tcb, seg, host.now);
   if (!ackOk) {
     // Simultaneous open (RFC 9293 Figure 7): SYN-RECEIVED, and our SYN goes again as a SYN-ACK.

@@ -16,10 +16,10 @@
  */
 import { parseIp } from "../../../layers/addr.ts";
 import { decodePacket } from "../../../layers/decode.ts";
-import { LINKTYPE } from "../../../layers/dispatch.ts";
 import { encodePacket } from "../../../layers/encode.ts";
 import type { Tcp } from "../../../layers/tcp.ts";
 import type { TcpOption } from "../../../layers/tcp_options.ts";
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6, IP_PROTOCOL_ICMPV6, LINKTYPE } from "../../../layers/dispatch.ts";
 import { seededRandom } from "../../../src/stack/random.ts";
 import { Stack } from "../../../src/stack/stack.ts";
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from "../../../src/stack/tcp/config.ts";
@@ -104,6 +104,10 @@ export function runScript(text: string): ScriptResult {
     random: seededRandom(7),
     tcp: tcpConfigOf(cfg),
     transmit: (frame) => {
+      // The scripts speak TCP: the stack's link chatter (ARP and neighbor-discovery announcements
+      // when it comes up) is not theirs to check.
+      const type = (frame[12]! << 8) | frame[13]!;
+      if (type === ETHERTYPE_ARP || (type === ETHERTYPE_IPV6 && frame[14 + 6] === IP_PROTOCOL_ICMPV6)) return;
       sent.push({ at: stack.now, frame: frame.slice() });
       sentCount++;
     },
