@@ -147,6 +147,19 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect(host.stderr()).toMatch(/^\d+ frames in, \d+ out; sent [1-9]\d* ARP replies, [1-9]\d* neighbor advertisements, 6 echo replies\n$/);
   });
 
+  it("host: its interface going away ends it with one line naming it, exit 1", async () => {
+    // A veth pair of its own inside B, so the lab's link stays.
+    const x = `${lab.b.iface.slice(0, -2)}x0`;
+    expect((await lab.b.run(["ip", "link", "add", x, "type", "veth", "peer", "name", `${x.slice(0, -1)}1`])).code).toBe(0);
+    await lab.b.run(["ip", "link", "set", x, "up"]);
+    await lab.b.run(["ip", "link", "set", `${x.slice(0, -1)}1`, "up"]);
+    const host = stackts(["host", "--netns", lab.b.ns, "--iface", x, "--ip", "10.5.0.3/24"]);
+    await waitFor(() => host.stdout().toString(), /host up/);
+    await lab.b.run(["ip", "link", "del", x]);
+    expect(await host.exited).toBe(1);
+    expect(host.stderr()).toMatch(new RegExp(`^stackts: ${x} : .*no such interface.*\n$`));
+  });
+
   it("ping: the kernel answers; lines and summary as iputils prints them; the kernel counted the same", async () => {
     const before = await counter("Icmp", "OutEchoReps");
     const r = await stacktsDone(["ping", ...on, "--ip", `${OUR4}/24`, "-c", "3", "-i", "0.2", "10.77.0.1"]);
@@ -167,14 +180,14 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect((await counter("Icmp", "OutEchoReps")) - before).toBe(3);
   });
 
-  it("ping -6: the kernel answers ICMPv6 echo, iputils' IPv6 header", async () => {
+  it("ping -6 -s 3000: the kernel answers ICMPv6 echo (fragmented both ways), iputils' IPv6 header", async () => {
     const before = await counter("Icmp6", "OutEchoReplies");
-    const r = await stacktsDone(["ping", ...on, "--ip6", `${OUR6}/64`, "-c", "2", "-i", "0.2", "-s", "100", "fd77::1"]);
+    const r = await stacktsDone(["ping", ...on, "--ip6", `${OUR6}/64`, "-c", "2", "-i", "0.2", "-s", "3000", "fd77::1"]);
     expect(r.code, r.stderr).toBe(0);
     const text = r.stdout.toString();
-    expect(text.split("\n")[0]).toBe("PING fd77::1(fd77::1) 100 data bytes");
-    expect(text).toMatch(/^108 bytes from fd77::1: icmp_seq=1 ttl=64 time=/m);
-    expect(text).toMatch(/^108 bytes from fd77::1: icmp_seq=2 ttl=64 time=/m);
+    expect(text.split("\n")[0]).toBe("PING fd77::1(fd77::1) 3000 data bytes");
+    expect(text).toMatch(/^3008 bytes from fd77::1: icmp_seq=1 ttl=64 time=/m);
+    expect(text).toMatch(/^3008 bytes from fd77::1: icmp_seq=2 ttl=64 time=/m);
     expect(text).toMatch(/^2 packets transmitted, 2 received, 0% packet loss, time \d+ms$/m);
     expect((await counter("Icmp6", "OutEchoReplies")) - before).toBe(2);
   });

@@ -12,7 +12,7 @@
  * @module
  */
 import { formatHelp, parseArgs, type OptionSpec } from "./args.ts";
-import { EXIT, UsageError, stderrLine } from "./errors.ts";
+import { EXIT, UsageError, stderrLine, type CliError } from "./errors.ts";
 import { Output } from "../format/output.ts";
 import { STACK_HELP, STACK_SPEC, describeHost, onStopSignal, openCliHost } from "./stack_options.ts";
 
@@ -39,6 +39,11 @@ export async function run(argv: string[]): Promise<number> {
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const unhook = onStopSignal(() => stop());
+  let failure: CliError | null = null;
+  session.onFailure((err) => {
+    failure ??= err;
+    stop();
+  });
   try {
     const out = new Output(1);
     out.line(`host up on ${host.device.name}: ${describeHost(host)}`);
@@ -48,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     unhook();
     session.close();
   }
+  if (failure !== null) throw failure;
   const s = host.stack.stats;
   const c = host.stack.control.stats;
   stderrLine(`${s.framesIn} frames in, ${s.framesOut} out; sent ${c.arpReplies} ARP replies, ${c.neighborAdverts} neighbor advertisements, ${c.echoReplies} echo replies`);

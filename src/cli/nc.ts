@@ -233,6 +233,7 @@ export async function run(argv: string[]): Promise<number> {
     s.signalled = true;
     s.end();
   });
+  cli.onFailure((err) => s.end(err));
   try {
     const work = p.udp ? udp(s, sockets) : tcp(s, sockets);
     work.catch((err: unknown) => s.end(err));
@@ -331,6 +332,7 @@ async function transfer(s: Session, sock: Socket, what: string): Promise<void> {
       if (s.done) return;
       if (data.length === 0) break;
       s.out.bytes(data);
+      if (s.out.closed) return s.end(); // stdout's reader went away (EPIPE): nothing left to do
     }
   } catch (err) {
     throw socketFailure(what, err);
@@ -430,6 +432,7 @@ async function udp(s: Session, sockets: Socket[]): Promise<void> {
       const data = await sock.recv(65536);
       if (s.done) return;
       s.out.bytes(data);
+      if (s.out.closed) return s.end();
     }
   } catch (err) {
     if (!s.done) throw socketFailure(what, err);

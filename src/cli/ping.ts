@@ -220,6 +220,10 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   const unhook = onStopSignal(end);
+  session.onFailure((err) => {
+    failure ??= err;
+    end();
+  });
   if (deadlineMs !== undefined) cancels.push(clock.setTimer(deadlineMs, end));
   try {
     send();

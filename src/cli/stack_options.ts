@@ -25,6 +25,7 @@
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from "../../layers/addr.ts";
 import { findDevice } from "../devices.ts";
 import { CaptureError } from "../errors.ts";
+import { LiveDevice } from "../device/live_device.ts";
 import { Output } from "../format/output.ts";
 import { openHost, type Host, type HostOptions } from "../stack/host.ts";
 import { parseAddressSpec } from "../stack/interface.ts";
@@ -271,6 +272,8 @@ export interface CliHost {
   host: Host;
   /** the trace's output, when --trace was given */
   trace: TraceOutput | null;
+  /** Call `handler` if the device fails (the interface went away, or went down). */
+  onFailure(handler: (err: CliError) => void): void;
   /** Close the host (device and stack) and flush the trace; safe to call twice. */
   close(): void;
 }
@@ -307,9 +310,13 @@ export function openCliHost(args: ParsedArgs, options: HostOptions = hostOptions
     host.stack.trace = new SenderWatch(new TextTrace(out.line, start), out.line, start);
   }
   let closed = false;
+  const device = host.device;
   return {
     host,
     trace: out,
+    onFailure(handler) {
+      if (device instanceof LiveDevice) device.capture.onError((err) => handler(new CliError(device.name, err.message, EXIT.failure, { cause: err })));
+    },
     close() {
       if (closed) return;
       closed = true;
