@@ -241,6 +241,16 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect(d.stdout.equals(readFileSync(down))).toBe(true);
   });
 
+  it("nc -w: bounds the handshake only; a quiet connection outlives it", async () => {
+    // -t 3: socat keeps the answer coming after our FIN (our stdin is empty).
+    lab.a.spawn(["socat", "-t", "3", "TCP-LISTEN:9003,reuseaddr", "SYSTEM:sleep 1.2; echo late"]);
+    await listening(9003, "tcp");
+    const r = await stacktsDone(["nc", ...on, "--ip", `${OUR4}/24`, "-w", "0.5", "10.77.0.1", "9003"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe("late\n");
+  });
+
   it("nc -l: curl gets the HTTP response we serve from stdin; our stdout has its request", async () => {
     const body = "hello from our own stack\n";
     const response = `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;

@@ -202,8 +202,11 @@ class Session {
     this.#finish();
   }
 
-  after(ms: number, fn: () => void): void {
-    this.#timers.push(this.host.device.clock.setTimer(ms, fn));
+  /** Run `fn` in `ms` (unless it ended first); returns the cancel. */
+  after(ms: number, fn: () => void): () => void {
+    const cancel = this.host.device.clock.setTimer(ms, fn);
+    this.#timers.push(cancel);
+    return cancel;
   }
 
   say(text: string): void {
@@ -267,11 +270,13 @@ async function tcp(s: Session, sockets: Socket[]): Promise<void> {
     sockets.push(sock);
     if (p.localPort !== 0) sock.bind("", p.localPort);
     // -w: the stack's own SYN retries take minutes (RFC 6298 backoff), netcat users expect seconds.
-    s.after(p.waitMs, () => s.end(new CliError(what, "Connection timed out")));
+    const timeout = s.after(p.waitMs, () => s.end(new CliError(what, "Connection timed out")));
     try {
       await sock.connect(r.address, r.port);
     } catch (err) {
       throw socketFailure(what, err);
+    } finally {
+      timeout(); // -w is for the handshake only: a connection may then be quiet as long as it likes
     }
     if (s.done) return;
     s.say(`Connection to ${r.address} ${r.port} port [tcp/*] succeeded!`);
