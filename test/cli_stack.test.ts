@@ -222,6 +222,30 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect(Date.now() - t0).toBeLessThan(5000); // -W 1 after the last request, not 10 s
   });
 
+  it("ping until SIGINT: the statistics, exit 0 (replies came)", async () => {
+    const p = stackts(["ping", ...on, "--ip", `${OUR4}/24`, "-i", "0.2", "10.77.0.1"]);
+    await waitFor(() => p.stdout().toString(), /icmp_seq=2 /);
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(0);
+    const text = p.stdout().toString();
+    expect(text).toMatch(/\n\n--- 10\.77\.0\.1 ping statistics ---\n(\d+) packets transmitted, \1 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d.\/]+ ms\n$/);
+    expect(p.stderr()).toBe("");
+  });
+
+  it("nc -l and SIGTERM: the connection is reset (gone from the kernel's table at once), exit 0", async () => {
+    const nc = stackts(["nc", ...on, "--ip", `${OUR4}/24`, "-l", "9004", "-v"]);
+    await waitFor(nc.stderr, /Listening on/);
+    const client = lab.a.spawn(["sh", "-c", `(echo hello; sleep 5) | nc ${OUR4} 9004`]);
+    await waitFor(() => nc.stdout().toString(), /hello\n/);
+    const table = async (): Promise<string> => (await lab.a.run(["ss", "-Htn", "dport = :9004"])).stdout.trim();
+    expect(await table()).not.toBe(""); // the kernel's client holds its side (our stdin was empty: we sent a FIN)
+    nc.child.kill("SIGTERM");
+    expect(await nc.exited).toBe(0);
+    await sleep(100);
+    expect(await table()).toBe(""); // our RST removed it; a FIN alone would leave it until the client's stdin ends
+    client.kill();
+  });
+
   it("nc HOST PORT: a file to a kernel server (socat) byte for byte, and one back from it; exit 0", async () => {
     const up = file("up.bin", 1_000_000);
     const server = lab.a.spawn(["socat", "-u", "TCP-LISTEN:9000,reuseaddr", `OPEN:${path("up.got")},creat,trunc`]);
