@@ -19,7 +19,10 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { impair, type ImpairedDevice } from "../../src/device/impair.ts";
 import { openHost, type Host as StackHost } from "../../src/stack/host.ts";
+import { bridgedLab, type BridgedLab } from "../helpers/bridged_lab.js";
 import { connectStream } from "../../src/stack/stream.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "../helpers/lab.ts";
 
@@ -250,33 +253,6 @@ describe.skipIf(skip !== null)(`interop with the Linux kernel${skip === null ? "
     expect(sha(readFileSync(out))).toBe(sha(body));
   });
 
-  it("with 5% loss each way (nftables in the kernel's namespace), 10 MB byte-exact both ways; both sides retransmit", { timeout: 180_000 }, async () => {
-    const nft = (args: string[]): void => void execFileSync("ip", ["netns", "exec", lab.a.ns, "nft", ...args]);
-    nft(["add", "table", "inet", "stackts_loss"]);
-    // The kernel's segments to us, and ours to the kernel, each lose 5%.
-    nft(["add", "chain", "inet", "stackts_loss", "out", "{ type filter hook output priority 0 ; }"]);
-    nft(["add", "rule", "inet", "stackts_loss", "out", "ip", "daddr", OUR4, "numgen", "random", "mod", "100", "<", "5", "counter", "drop"]);
-    nft(["add", "chain", "inet", "stackts_loss", "in", "{ type filter hook input priority 0 ; }"]);
-    nft(["add", "rule", "inet", "stackts_loss", "in", "ip", "saddr", OUR4, "numgen", "random", "mod", "100", "<", "5", "counter", "drop"]);
-    try {
-      const before = nstat();
-      const data = payload(10_000_000, 11);
-      expect(sha(await ourClientSends(lab.a.ip4, 6400, data))).toBe(sha(data));
-      expect(sha(await ourClientReceives(lab.a.ip4, 6401, data))).toBe(sha(data));
-      const rules = execFileSync("ip", ["netns", "exec", lab.a.ns, "nft", "list", "table", "inet", "stackts_loss"], { encoding: "utf8" });
-      const counters = [...rules.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-      // Both rules really dropped: about 5% of what crossed them.
-      expect(counters.length).toBe(2);
-      for (const c of counters) expect(c).toBeGreaterThan(50);
-      const after = nstat();
-      // The kernel retransmitted what the output rule dropped on its way to us...
-      expect((after["TcpRetransSegs"] ?? 0) - (before["TcpRetransSegs"] ?? 0)).toBeGreaterThan(0);
-      // ...and our data lost on the way in arrived all the same: we retransmitted it (the file is whole).
-    } finally {
-      nft(["delete", "table", "inet", "stackts_loss"]);
-    }
-  });
-
   it("the kernel counted no checksum errors and sent no resets for our connections", () => {
     const s = nstat();
     expect(s["TcpInCsumErrors"] ?? 0).toBe(0);
@@ -284,5 +260,72 @@ describe.skipIf(skip !== null)(`interop with the Linux kernel${skip === null ? "
     expect(s["TcpOutRsts"] ?? 0).toBe(0);
     expect(s["TcpEstabResets"] ?? 0).toBe(0);
     expect(s["TcpAttemptFails"] ?? 0).toBe(0);
+  });
+});
+
+describe.skipIf(skip !== null)(`interop with loss on the wire${skip === null ? "" : ` (skipped: ${skip})`}`, () => {
+  // A switch between the kernel (A) and our stack (on B's link): R drops 5% of the frames it
+  // forwards to our MAC (the kernel's loss, made by nftables' numgen in the bridge), and the
+  // impairment wrapper drops 5% of what our stack sends (our side's loss). Both are losses
+  // on the wire: neither sender can tell a drop from the network's.
+  let lab: BridgedLab;
+  let host: StackHost;
+  let impaired: ImpairedDevice;
+  let dir: string;
+
+  beforeAll(async () => {
+    lab = bridgedLab(`stl${process.pid % 100000}`);
+    lab.loss(MAC, 5);
+    dir = mkdtempSync(join(tmpdir(), "stackts-loss-"));
+    host = openHost({
+      iface: lab.ifs.b,
+      netns: lab.ns.b,
+      mac: MAC,
+      ipv4: [`${OUR4}/24`],
+      tcp: { sendBuffer: 4 << 20, receiveBuffer: 4 << 20 },
+      wrap: (d) => (impaired = impair(d, { seed: 11, send: { drop: 0.05 } })),
+    });
+    await sleep(200);
+  });
+
+  afterAll(() => {
+    host?.close();
+    lab?.down();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const spawnInA = (argv: string[]): ReturnType<typeof spawn> => spawn("ip", ["netns", "exec", lab.ns.a, ...argv], { stdio: "ignore" });
+
+  it("10 MB byte-exact each way with 5% loss each way; the kernel and our stack both retransmit", { timeout: 120_000 }, async () => {
+    const data = payload(10_000_000, 21);
+    const nstat = (): number => Number(/TcpRetransSegs\s+(\d+)/.exec(execFileSync("ip", ["netns", "exec", lab.ns.a, "nstat", "-az"], { encoding: "utf8" }))?.[1] ?? 0);
+    const retransBefore = nstat();
+    // Our client sends to a kernel socat server; then a kernel socat server sends to our client.
+    const out = join(dir, "up.bin");
+    const server = spawnInA(["socat", "-u", "TCP-LISTEN:6500,reuseaddr", `OPEN:${out},creat,trunc`]);
+    const exited = new Promise((r) => server.on("exit", r));
+    await sleep(150);
+    const up = host.sockets.socket("inet", "stream");
+    await up.connect("10.77.0.1", 6500);
+    await up.send(data);
+    up.close();
+    await exited;
+    expect(sha(readFileSync(out))).toBe(sha(data));
+    const file = join(dir, "down.bin");
+    writeFileSync(file, data);
+    const source = spawnInA(["socat", "-u", `OPEN:${file}`, "TCP-LISTEN:6501,reuseaddr"]);
+    await sleep(150);
+    const down = host.sockets.socket("inet", "stream");
+    await down.connect("10.77.0.1", 6501);
+    const parts: Uint8Array[] = [];
+    for (let d = await down.recv(1 << 20); d.length > 0; d = await down.recv(1 << 20)) parts.push(d);
+    down.close();
+    source.kill();
+    expect(sha(Buffer.concat(parts))).toBe(sha(data));
+    // The losses were real: R dropped frames to us, the wrapper dropped ours, and the kernel
+    // retransmitted what R dropped (it counts them: TcpRetransSegs).
+    expect(lab.dropped(MAC)).toBeGreaterThan(50);
+    expect(impaired.stats.send.dropped).toBeGreaterThan(50);
+    expect(nstat() - retransBefore).toBeGreaterThan(50);
   });
 });

@@ -24,6 +24,13 @@ export interface TcpConfig {
   timestamps: boolean;
   /** offer selective acknowledgments (RFC 2018) and recover with them (RFC 6675) */
   sack: boolean;
+  /**
+   * RACK-TLP (RFC 8985) beside RFC 6675, when SACK was agreed: losses found by
+   * time (a lost retransmission within about an RTT, not at the timeout) and
+   * a tail loss probe before the timer. Off: RFC 6675's duplicate-ACK
+   * counting alone.
+   */
+  rack: boolean;
   /** congestion control: NewReno (RFC 5681, 6582) or CUBIC (RFC 9438) */
   congestion: CongestionControl;
   /** the longest an ACK is delayed, ms (RFC 1122 §4.2.3.2: under 500 ms; RFC 9293 §3.8.6.3: at most 200 ms) */
@@ -64,6 +71,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  rack: true,
   congestion: "newreno",
   delayedAckMs: 40,
   minRtoMs: 200,

@@ -150,6 +150,7 @@ function sendRange(tcb: Tcb, host: TcpHost, seq: number, len: number, mode: Send
   if (tcb.finQueued && end === finAt && (!beside || tcb.finSeq >= 0)) flags |= FIN;
   fillCommon(tcb, host, flags);
   host.transmit(tcb, seg);
+  if (len > 0 && tcb.rackOn) tcb.tx.sent(seq, end, host.now, mode !== "new");
   const next = seqAdd(end, (flags & FIN) !== 0 ? 1 : 0);
   if ((flags & FIN) !== 0) tcb.finSeq = end;
   if (mode === "again") {
@@ -197,8 +198,10 @@ export function tcpOutput(tcb: Tcb, host: TcpHost): boolean {
   }
   let sent = false;
   if (s === "ESTABLISHED" || s === "CLOSE-WAIT" || s === "FIN-WAIT-1" || s === "CLOSING" || s === "LAST-ACK") {
-    sent = tcb.inRecovery && tcb.sackOk ? sackRecoverySend(tcb, host) : sendNewData(tcb, host);
+    if (tcb.inRecovery && tcb.sackOk) sent = tcb.rackOn ? rackRecoverySend(tcb, host) : sackRecoverySend(tcb, host);
+    else sent = sendNewData(tcb, host);
     managePersist(tcb, host.now);
+    if (tcb.rackOn) armTlp(tcb, host.now);
   }
   if (tcb.ackNow || tcb.delayedAckAt <= host.now) {
     sendAck(tcb, host);
@@ -312,6 +315,88 @@ function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
   return sent;
 }
 
+/**
+ * Recovery with RACK-TLP's marks (RFC 8985 §6.2 with RFC 6675's pipe):
+ * while the pipe leaves room for a segment, resend the first segment marked
+ * lost (a lost retransmission too, which RFC 6675's HighRxt would leave to
+ * the timer), else send new data.
+ */
+function rackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
+  const mss = segmentSize(tcb);
+  const lost = { start: 0, end: 0 };
+  let sent = false;
+  for (let guard = 0; guard < 4096; guard++) {
+    const pipe = tcb.tx.pipe(tcb.sndUna, tcb.sndMax);
+    if (tcb.cc.cwnd - pipe < mss) break;
+    if (tcb.tx.firstLost(lost)) {
+      retransmitHole(tcb, host, lost.start, Math.min(mss, seqDiff(lost.end, lost.start)));
+      sent = true;
+      continue;
+    }
+    const unsent = tcb.unsent;
+    if (unsent > 0 && tcb.sndNxt === tcb.sndMax) {
+      const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
+      const len = Math.min(unsent, mss, room);
+      if (len > 0 && (len === mss || len === unsent)) {
+        sendRange(tcb, host, tcb.sndNxt, len, "new");
+        sent = true;
+        continue;
+      }
+    }
+    break;
+  }
+  return sent;
+}
+
+/** Resend the first segment RACK-TLP marked lost, if any (a recovery's first retransmission). */
+export function retransmitFirstLost(tcb: Tcb, host: TcpHost): void {
+  const lost = { start: 0, end: 0 };
+  if (!tcb.tx.firstLost(lost)) return;
+  retransmitHole(tcb, host, lost.start, Math.min(segmentSize(tcb), seqDiff(lost.end, lost.start)));
+}
+
+/**
+ * Arm the tail loss probe (RFC 8985 §7.2): data in flight, not in recovery,
+ * no probe out: PTO = 2·SRTT, plus the worst delayed ACK (200 ms) when one
+ * segment alone is out, never past the retransmission timer.
+ */
+function armTlp(tcb: Tcb, now: number): void {
+  if (tcb.inRecovery || tcb.tlpPending || tcb.flight === 0 || tcb.state === "TIME-WAIT") {
+    tcb.tlpAt = OFF;
+    return;
+  }
+  if (tcb.tlpAt !== OFF) return;
+  const srtt = tcb.rtt.measured ? tcb.rtt.srtt : tcb.config.initialRtoMs / 2;
+  let pto = Math.max(2 * srtt, 10);
+  if (tcb.flight <= segmentSize(tcb)) pto += 200;
+  tcb.tlpAt = Math.min(now + pto, tcb.rtoAt);
+}
+
+/**
+ * The tail loss probe fired (RFC 8985 §7.3): send one new segment if the
+ * windows allow, else the last segment again, so that an ACK (with SACK
+ * blocks) comes back and RACK can see what the tail lost. The retransmission
+ * timer then runs from now.
+ */
+export function sendTailLossProbe(tcb: Tcb, host: TcpHost): void {
+  tcb.tlpAt = OFF;
+  if (tcb.flight === 0 || tcb.inRecovery) return;
+  const mss = segmentSize(tcb);
+  const unsent = tcb.unsent;
+  const room = Math.min(tcb.sndWnd, tcb.cc.cwnd + mss) - tcb.flight;
+  if (unsent > 0 && tcb.sndNxt === tcb.sndMax && room > 0) {
+    sendRange(tcb, host, tcb.sndNxt, Math.min(unsent, mss, room), "new");
+  } else {
+    const last = { start: 0, end: 0 };
+    if (!tcb.tx.lastUnsacked(last)) return;
+    const len = Math.min(mss, seqDiff(last.end, last.start));
+    retransmitHole(tcb, host, seqAdd(last.end, -len), len, "rescue");
+  }
+  tcb.tlpPending = true;
+  tcb.rtoAt = host.now + tcb.rtt.rto;
+  host.senderChanged?.(tcb, "tail loss probe");
+}
+
 function retransmitHole(tcb: Tcb, host: TcpHost, seq: number, len: number, mode: "again" | "rescue" = "again"): void {
   if (tcb.finSeq >= 0 && seq === tcb.finSeq) len = 0;
   else len = Math.min(len, seqDiff(tcb.finPosition, seq));
@@ -371,7 +456,7 @@ export function sendKeepAlive(tcb: Tcb, host: TcpHost): void {
 
 /** The earliest of the connection's timers. */
 export function nextDeadline(tcb: Tcb): number {
-  return Math.min(tcb.rtoAt, tcb.persistAt, tcb.delayedAckAt, tcb.keepAliveAt, tcb.closeAt);
+  return Math.min(tcb.rtoAt, tcb.persistAt, tcb.delayedAckAt, tcb.keepAliveAt, tcb.closeAt, tcb.rackAt, tcb.tlpAt);
 }
 
 /** Start the sender's loss-recovery bookkeeping afresh (a new recovery episode). */

@@ -37,6 +37,8 @@ export function fail(tcb: Tcb, host: TcpHost, code: SocketErrorCode): void {
 export function stopTimers(tcb: Tcb): void {
   tcb.rtoAt = OFF;
   tcb.persistAt = OFF;
+  tcb.rackAt = OFF;
+  tcb.tlpAt = OFF;
   tcb.delayedAckAt = OFF;
   tcb.keepAliveAt = OFF;
   tcb.closeAt = OFF;

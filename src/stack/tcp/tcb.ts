@@ -17,6 +17,7 @@ import { seqDiff } from "../seq.ts";
 import { newController, type Controller } from "./congestion.ts";
 import type { TcpConfig, TcpState } from "./config.ts";
 import { RttEstimator } from "./rtt.ts";
+import { TxQueue } from "./rack.ts";
 import { Scoreboard } from "./scoreboard.ts";
 import { OutSegment } from "./segment.ts";
 
@@ -122,6 +123,12 @@ export class Tcb {
   cc: Controller;
   readonly rtt: RttEstimator;
   readonly scoreboard = new Scoreboard();
+  /** RACK-TLP's records of what is in flight (RFC 8985), kept when SACK and `config.rack` are on */
+  readonly tx = new TxQueue();
+  /** TSval sent with the last timeout's retransmission: an echo older than it times the wait, not the path */
+  rtoTsval = -1;
+  /** a tail loss probe is out and unanswered (RFC 8985 §7.3: one at a time) */
+  tlpPending = false;
   dupAcks = 0;
   /** new data sent by limited transmit (RFC 3042) since the last new ACK: not part of FlightSize for ssthresh (RFC 5681 §3.2 (2)) */
   limitedSent = 0;
@@ -142,6 +149,10 @@ export class Tcb {
   // Timers (absolute ms on the stack's clock; OFF when not running).
   rtoAt = OFF;
   persistAt = OFF;
+  /** RACK's reordering timer (RFC 8985 §6.2 step 6) */
+  rackAt = OFF;
+  /** the tail loss probe timer (RFC 8985 §7.2) */
+  tlpAt = OFF;
   delayedAckAt = OFF;
   keepAliveAt = OFF;
   /** TIME-WAIT's 2MSL, or an orphaned FIN-WAIT-2's limit */
@@ -242,6 +253,11 @@ export class Tcb {
   /** The sequence number a FIN takes (or took): just past the last byte of data. */
   get finPosition(): number {
     return (this.dataStart + this.sendBuffer.length) >>> 0;
+  }
+
+  /** Whether RACK-TLP runs on this connection: configured, and SACK agreed (RFC 8985 §3: it needs SACK). */
+  get rackOn(): boolean {
+    return this.config.rack && this.sackOk;
   }
 
   /** Our TSval now (RFC 7323 §5.4: a clock of about 1 ms, plus a per-connection offset). */

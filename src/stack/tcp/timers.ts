@@ -8,7 +8,8 @@
  * @module
  */
 import { seqLt } from "../seq.ts";
-import { nextDeadline, sendKeepAlive, sendSyn, sendWindowFill, sendWindowProbe, tcpOutput } from "./output.ts";
+import { rackDetect } from "./ack.ts";
+import { nextDeadline, sendKeepAlive, sendSyn, sendTailLossProbe, sendWindowFill, sendWindowProbe, tcpOutput } from "./output.ts";
 import { fail, setState } from "./state.ts";
 import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
 
@@ -27,6 +28,12 @@ export function tcpTimers(tcb: Tcb, host: TcpHost): void {
     retransmitTimeout(tcb, host);
     if (tcb.state === "CLOSED") return;
   }
+  if (tcb.rackAt <= now) {
+    // RACK's reordering timer (RFC 8985 §6.2 step 6): look for losses again now that time passed.
+    tcb.rackAt = OFF;
+    rackDetect(tcb, host);
+  }
+  if (tcb.tlpAt <= now) sendTailLossProbe(tcb, host);
   if (tcb.persistAt <= now) {
     tcb.persistAt = OFF;
     if (tcb.unsent > 0 && tcb.flight === 0) {
@@ -83,8 +90,14 @@ function retransmitTimeout(tcb: Tcb, host: TcpHost): void {
   tcb.cc.onTimeout(Math.max(tcb.flight, tcb.smss), host.now);
   tcb.rtt.expired();
   if (tcb.retries >= 4) tcb.rtt.reset(); // (5.7 note) the path may have changed: start the estimate over
-  // RFC 2018 §8: after a timeout, SACK information is not trusted (the receiver may renege).
+  // RFC 2018 §8: after a timeout, SACK information is not trusted (the receiver may renege);
+  // RFC 8985 §6.3: everything in flight is taken as lost and resent in order.
   tcb.scoreboard.clear();
+  tcb.tx.clear();
+  tcb.rackAt = OFF;
+  tcb.tlpAt = OFF;
+  tcb.tlpPending = false;
+  tcb.rtoTsval = tcb.tsNow(host.now);
   tcb.inRecovery = false;
   tcb.dupAcks = 0;
   tcb.limitedSent = 0;
