@@ -8,8 +8,12 @@
 //   2. capture (bench/capture.js): frames blasted across a veth pair; our
 //      library, `stackts capture -w /dev/null` and `stackts capture` printing,
 //      next to tcpdump (writing and printing) and cap. Needs root.
+//   3. stack (bench/stack.js): the userspace TCP/IP stack against the Linux
+//      kernel over a veth pair (bulk each way, under loss, connections per
+//      second, ping), and two stacks over the in-memory link. Needs root.
 //
-//   node bench/run.js [--packets N] [--seconds S] [--only decode|capture]
+//   node bench/run.js [--packets N] [--seconds S] [--only decode|capture|stack]
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RECEIVERS, runCaptureBench } from "./capture.js";
@@ -45,6 +49,13 @@ if (only === null || only === "capture") {
   const receivers = [...RECEIVERS];
   for (const r of CLI_RECEIVERS) if (!receivers.some((x) => x.name === r.name)) receivers.push(r);
   await runCaptureBench({ seconds: Number(arg("--seconds", 3)), receivers });
+}
+
+if (only === null || only === "stack") {
+  console.log("\n== stack");
+  // Its own process: the stack and the benches above each measure one JavaScript thread.
+  const r = spawnSync(process.execPath, [join(ROOT, "bench", "stack.js")], { stdio: "inherit" });
+  if (r.status !== 0) console.log(`bench/stack.js exited with ${r.status}`);
 }
 
 if (only === null || only === "stack_sim") { console.log(); await (await import("./stack_sim.js")).runStackSimBench(); }
