@@ -19,7 +19,7 @@ import { formatIp, parseIp } from "../../layers/addr.ts";
 import { seqAdd } from "../../src/stack/seq.ts";
 import type { Tcb } from "../../src/stack/tcp/tcb.ts";
 import { describe as describeHostile, materialize, mutationArb, randomFrameArb, type Hostile } from "./hostile_frames.ts";
-import { assertSound, Lab, mustBeIgnored, stackSnapshot, type Bounds } from "./hostile_lab.ts";
+import { assertSound, Lab, mustBeIgnored, readTcp, segmentFor, stackSnapshot, tcbSnapshot, type Bounds } from "./hostile_lab.ts";
 import { buildZoo, finishZoo, type Zoo } from "./hostile_zoo.ts";
 
 /** Tables a stack with the zoo and the junk listeners may hold at most. */
@@ -104,6 +104,187 @@ describe("random and mutated frames into every TCP state", () => {
     expect(zoo.flows.fw1.a.tcb.state).toBe("FIN-WAIT-1");
     finishZoo(zoo);
     stillWorks(zoo, "after random frames");
+    drained(zoo);
+  });
+});
+
+// ---- valid-checksum hostile TCP ----
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const PSH = 0x08;
+const ACK = 0x10;
+const URG = 0x20;
+
+/**
+ * What a hostile segment is, relative to the connection's numbers when it
+ * is sent, and what RFC 9293 / RFC 5961 / RFC 7323 say the answer is.
+ */
+const CATEGORIES = [
+  // RFC 5961 §3.2: a RST outside the window is dropped without an answer.
+  "rst-outside",
+  // RFC 5961 §3.2: a RST inside the window but not at RCV.NXT draws a challenge ACK.
+  "rst-inside",
+  // RFC 5961 §4.2: a SYN in a synchronized state, whatever its sequence number, draws a (challenge) ACK.
+  "syn",
+  // RFC 9293 §3.10.7.4 first: an unacceptable segment is answered with an ACK and dropped.
+  "data-outside",
+  // RFC 5961 §5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] is dropped with an ACK, its data too.
+  "ack-unacceptable",
+  // RFC 9293 §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
+  "no-ack",
+  // RFC 7323 §5.3 R1: PAWS, an older TSval: ACK and drop.
+  "paws",
+  // RFC 7323 §3.2: once agreed, a non-RST segment without timestamps is dropped (silently).
+  "no-timestamps",
+] as const;
+type Category = (typeof CATEGORIES)[number];
+
+interface Shot {
+  target: number;
+  category: Category;
+  k: number;
+  k2: number;
+  length: number;
+  flags: number;
+  junk: boolean;
+}
+
+const shotArb: fc.Arbitrary<Shot> = fc.record({
+  target: fc.nat(),
+  category: fc.constantFrom(...CATEGORIES),
+  k: fc.nat(0xffffffff),
+  k2: fc.nat(0xffffffff),
+  length: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })),
+  flags: fc.nat(0xff),
+  junk: fc.boolean(),
+});
+
+/** A number in [lo, hi] from `k`. */
+const within = (k: number, lo: number, hi: number): number => lo + (hi >= lo ? k % (hi - lo + 1) : 0);
+
+/** Options a segment for `t` carries: timestamps that pass PAWS without moving TS.Recent, and junk a non-SYN segment must ignore. */
+function optionsFor(t: Tcb, shot: Shot, tsval = t.tsRecent, withTs = t.tsOk): import("../../layers/tcp_options.ts").TcpOption[] {
+  const o: import("../../layers/tcp_options.ts").TcpOption[] = [];
+  if (withTs) o.push({ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: tsval >>> 0, tsecr: shot.k2 >>> 0 });
+  // RFC 9293 §3.7.1, RFC 7323 §2.2: MSS and window scale count only in a SYN.
+  if (shot.junk) o.push({ kind: "mss", mss: [0, 1, 65535][shot.k2 % 3]! }, { kind: "windowScale", shift: 255 });
+  return o;
+}
+
+/** The segment `shot` describes against `t` now, and the answer expected: "none" or "ack". */
+function aim(t: Tcb, shot: Shot): { frame: Uint8Array; expect: "none" | "ack"; note: string } | null {
+  const W = Math.max(0, seqAdd(t.rcvAdv, -t.rcvNxt) | 0);
+  const data = new Uint8Array(shot.length).fill(0xee);
+  const outside = (): number => {
+    // Below RCV.NXT (an old duplicate, or far behind across the wrap) or at/after the right edge (far ahead).
+    const span = 0x80000000 - W - 1 - Math.max(1, shot.length);
+    const d = 1 + (shot.k % Math.max(1, span));
+    return shot.k2 % 2 === 0 ? seqAdd(t.rcvNxt, W + d - 1) : seqAdd(t.rcvNxt, -d - Math.max(1, shot.length));
+  };
+  const base = { ack: t.sndUna, window: t.sndWnd >>> t.sndScale };
+  switch (shot.category) {
+    case "rst-outside":
+      return { frame: segmentFor(t, { seq: outside(), ack: t.sndNxt, flags: RST | (shot.flags & ACK), options: optionsFor(t, shot) }), expect: "none", note: "RST outside the window" };
+    case "rst-inside": {
+      if (W < 2) return null;
+      const seq = seqAdd(t.rcvNxt, within(shot.k, 1, W - 1));
+      return { frame: segmentFor(t, { seq, ack: shot.k2, flags: RST | (shot.flags & (ACK | PSH | URG | FIN)), options: optionsFor(t, shot) }), expect: "ack", note: "RST inside the window" };
+    }
+    case "syn": {
+      // Any sequence number; any other flags but RST (SYN+FIN, SYN+ACK, SYN+PSH+URG, ...).
+      const seq = t.state === "TIME-WAIT" ? seqAdd(t.rcvNxt, -1 - (shot.k % 1000)) : shot.k;
+      return { frame: segmentFor(t, { seq, ack: shot.k2, flags: SYN | (shot.flags & ~RST & 0xff), data, options: optionsFor(t, shot) }), expect: "ack", note: "SYN" };
+    }
+    case "data-outside":
+      return { frame: segmentFor(t, { ...base, seq: outside(), ack: shot.k2 % 2 === 0 ? t.sndUna : shot.k, flags: ACK | (shot.flags & (PSH | URG)), data: shot.length > 0 ? data : new Uint8Array(1), options: optionsFor(t, shot) }), expect: "ack", note: "data outside the window" };
+    case "ack-unacceptable": {
+      // Above what was sent, or older than SND.UNA - MAX.SND.WND.
+      const above = seqAdd(t.sndMax, 1 + (shot.k % 0x3fffffff));
+      const below = seqAdd(t.sndUna, -t.maxSndWnd - 1 - (shot.k % 0x3fffffff));
+      const seq = W > 0 ? seqAdd(t.rcvNxt, within(shot.k2, 0, W - 1)) : t.rcvNxt;
+      return { frame: segmentFor(t, { ...base, seq, ack: shot.k2 % 2 === 0 ? above : below, flags: ACK | (shot.flags & (PSH | URG)), data, options: optionsFor(t, shot) }), expect: "ack", note: "an unacceptable ACK" };
+    }
+    case "no-ack": {
+      if (W === 0) return null;
+      const seq = seqAdd(t.rcvNxt, within(shot.k, 0, W - 1));
+      return { frame: segmentFor(t, { ...base, seq, flags: shot.flags & (PSH | URG), data: shot.length > 0 ? data : new Uint8Array(1), options: optionsFor(t, shot) }), expect: "none", note: "data without ACK" };
+    }
+    case "paws": {
+      if (!t.tsOk) return null;
+      const older = seqAdd(t.tsRecent, -1 - (shot.k % 0x7ffffffe));
+      return { frame: segmentFor(t, { ...base, seq: t.rcvNxt, flags: ACK | (shot.flags & (PSH | SYN | FIN)), data, options: optionsFor(t, shot, older) }), expect: "ack", note: "an older TSval" };
+    }
+    case "no-timestamps": {
+      if (!t.tsOk) return null;
+      return { frame: segmentFor(t, { ...base, seq: t.rcvNxt, flags: ACK | (shot.flags & (PSH | FIN | SYN)), data, options: optionsFor(t, shot, 0, false) }), expect: "none", note: "no timestamps" };
+    }
+  }
+}
+
+/** The snapshot fields a dropped segment must leave alone (RCV.ADV may move right when an ACK goes out: a window update). */
+function kept(t: Tcb): Record<string, unknown> {
+  const s = tcbSnapshot(t);
+  delete s["rcvAdv"];
+  return s;
+}
+
+describe("valid-checksum hostile TCP (RFC 5961, RFC 7323)", () => {
+  const SEED = 0x12_0002;
+  const COUNT = 2500;
+
+  it("every synchronized state: out-of-window RST and data dropped, challenge ACKs, unacceptable ACKs dropped; the connections survive byte-exact", () => {
+    const lab = new Lab({ seed: 12 });
+    const zoo = buildZoo(lab);
+    const f = zoo.flows;
+    const targets = [f.est4, f.est6, f.fw1, f.fw2, f.cw, f.la, f.closing, f.tw, f.twl].map((x) => x.a.tcb);
+    // B has forgotten the connections A holds in TIME-WAIT: it answers A's challenge ACKs with a
+    // RST at RCV.NXT, which ends TIME-WAIT as RFC 9293 says (RFC 1337's hazard). Those RSTs are
+    // lost here, so that TIME-WAIT meets every hostile segment too.
+    const timeWaitPorts = new Set([f.tw.a.tcb.localPort, f.twl.a.tcb.localPort]);
+    lab.loseToA = (frame) => {
+      const s = readTcp(frame);
+      return s !== null && (s.flags & RST) !== 0 && timeWaitPorts.has(s.dstPort);
+    };
+    const shots = fc.sample(shotArb, { seed: SEED, numRuns: COUNT });
+    const seen = new Map<string, number>();
+    let i = 0;
+    for (const shot of shots) {
+      i++;
+      const t = targets[shot.target % targets.length]!;
+      const aimed = aim(t, shot);
+      if (aimed === null) continue;
+      const what = `seed ${SEED} shot ${i} (${aimed.note} to ${t.state} ${t.describe(formatIp)}: ${JSON.stringify(shot)})`;
+      const before = kept(t);
+      const advBefore = t.rcvAdv;
+      const out = lab.inject(aimed.frame, what);
+      const segs = out.map((o) => readTcp(o));
+      if (aimed.expect === "none") {
+        expect(segs, `${what}: nothing may answer`).toEqual([]);
+      } else {
+        // One ACK (a challenge or a duplicate ACK): no RST, no SYN, ack = RCV.NXT, seq = SND.NXT.
+        const acks = segs.filter((s) => s !== null && s.flags === ACK && s.dataLength === 0 && s.ack === t.rcvNxt && s.seq === t.sndNxt);
+        expect(acks.length, `${what}: an ACK must answer (got ${JSON.stringify(segs)})`).toBe(1);
+        expect(segs.every((s) => s !== null && s.dstPort === t.remotePort && (s.flags & (RST | SYN)) === 0), `${what}: only ACKs (got ${JSON.stringify(segs)})`).toBe(true);
+      }
+      expect(kept(t), `${what}: the segment must change nothing`).toEqual(before);
+      expect(seqAdd(t.rcvAdv, -advBefore) | 0, `${what}: the window edge moved left`).toBeGreaterThanOrEqual(0);
+      assertSound(lab.a, zoo.all, BOUNDS, what);
+      seen.set(`${aimed.note} in ${t.state}`, (seen.get(`${aimed.note} in ${t.state}`) ?? 0) + 1);
+      lab.run(1 + (i % 3));
+    }
+    // Every category met every state it applies to.
+    for (const state of ["ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT"]) {
+      for (const note of ["RST outside the window", "SYN", "data outside the window", "an unacceptable ACK", "an older TSval", "no timestamps"]) {
+        expect(seen.get(`${note} in ${state}`) ?? 0, `${note} in ${state}`).toBeGreaterThan(0);
+      }
+    }
+    expect(seen.get("RST inside the window in ESTABLISHED") ?? 0).toBeGreaterThan(0);
+    expect(seen.get("data without ACK in ESTABLISHED") ?? 0).toBeGreaterThan(0);
+    lab.loseToA = null;
+    finishZoo(zoo);
+    stillWorks(zoo, "after hostile TCP");
     drained(zoo);
   });
 });

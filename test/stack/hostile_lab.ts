@@ -387,6 +387,8 @@ export class Lab {
   #seeds = 1;
   /** frames A addressed to C (the silent host), dropped */
   toC = 0;
+  /** frames from B to A this returns true for are lost on the wire */
+  loseToA: ((frame: Uint8Array) => boolean) | null = null;
 
   constructor(options: LabOptions = {}) {
     const seed = options.seed ?? 1;
@@ -428,6 +430,7 @@ export class Lab {
   }
 
   #send(to: "a" | "b", f: Uint8Array): void {
+    if (to === "a" && this.loseToA?.(f) === true) return;
     const frame = f.slice();
     this.#queue.push({ at: this.now + this.latency, to, frame });
     if (to === "a") {
