@@ -265,6 +265,18 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect(d.stdout.equals(readFileSync(down))).toBe(true);
   });
 
+  it("nc: when stdout's reader goes away the connection is reset (the kernel's sender learns at once), exit 0", async () => {
+    const big = file("big.bin", 20_000_000);
+    const sender = lab.a.run(["socat", "-u", `OPEN:${big}`, "TCP-LISTEN:9005,reuseaddr"]);
+    await listening(9005, "tcp");
+    const nc = stackts(["nc", ...on, "--ip", `${OUR4}/24`, "10.77.0.1", "9005"]);
+    nc.child.stdout!.once("data", () => nc.child.stdout!.destroy()); // `| head -c 1`
+    expect(await nc.exited).toBe(0);
+    const r = await sender; // without our RST it would retransmit for minutes
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Connection reset by peer|Broken pipe/); // the RST: reported on the write it hit
+  });
+
   it("nc -w: bounds the handshake only; a quiet connection outlives it", async () => {
     // -t 3: socat keeps the answer coming after our FIN (our stdin is empty).
     lab.a.spawn(["socat", "-t", "3", "TCP-LISTEN:9003,reuseaddr", "SYSTEM:sleep 1.2; echo late"]);

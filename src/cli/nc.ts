@@ -186,8 +186,8 @@ class Session {
   done = false;
   /** the first failure, reported when it ends */
   failure: unknown = null;
-  /** ended by a signal */
-  signalled = false;
+  /** reset what is still open rather than close it (a signal, or stdout's reader gone) */
+  reset = false;
   readonly #timers: (() => void)[] = [];
 
   constructor(host: Host, plan: Plan) {
@@ -233,7 +233,7 @@ export async function run(argv: string[]): Promise<number> {
   const s = new Session(cli.host, p);
   const sockets: Socket[] = [];
   const unhook = onStopSignal(() => {
-    s.signalled = true;
+    s.reset = true;
     s.end();
   });
   cli.onFailure((err) => s.end(err));
@@ -243,7 +243,7 @@ export async function run(argv: string[]): Promise<number> {
     await s.finished;
     // A signal, or an error: whatever is still open is reset, not left half-closed behind a stack that is going away.
     for (const sock of sockets) {
-      if (s.signalled || s.failure !== null) sock.abort();
+      if (s.reset || s.failure !== null) sock.abort();
       else sock.close();
     }
   } finally {
@@ -337,7 +337,9 @@ async function transfer(s: Session, sock: Socket, what: string): Promise<void> {
       if (s.done) return;
       if (data.length === 0) break;
       s.out.bytes(data);
-      if (s.out.closed) return s.end(); // stdout's reader went away (EPIPE): nothing left to do
+      // stdout's reader went away (EPIPE): what the peer still sends has nowhere to go, so reset (a kernel
+      // resets when a socket closes with data unread, and this data would arrive after our close).
+      if (s.out.closed) return void ((s.reset = true), s.end());
     }
   } catch (err) {
     throw socketFailure(what, err);
@@ -437,7 +439,7 @@ async function udp(s: Session, sockets: Socket[]): Promise<void> {
       const data = await sock.recv(65536);
       if (s.done) return;
       s.out.bytes(data);
-      if (s.out.closed) return s.end();
+      if (s.out.closed) return void ((s.reset = true), s.end());
     }
   } catch (err) {
     if (!s.done) throw socketFailure(what, err);
