@@ -50,7 +50,16 @@ function secondsOption(args: ParsedArgs, name: string, minMs: number): number | 
   return ms;
 }
 
-/** iputils' RTT text: three significant digits or so, from microseconds. */
+/**
+ * iputils' RTT text (ping.c print_timing): three decimals under 1 ms, two
+ * under 10, one under 100, none above; from whole microseconds.
+ *
+ * @example
+ * ```ts
+ * rttText(412);   // "0.412"
+ * rttText(12345); // "12.3"
+ * ```
+ */
 export function rttText(us: number): string {
   if (us >= 100000 - 50) return `${Math.floor((us + 500) / 1000)}`;
   if (us >= 10000 - 5) return `${Math.floor((us + 50) / 1000)}.${Math.floor(((us + 50) % 1000) / 100)}`;
@@ -68,7 +77,17 @@ function percentText(x: number): string {
   return String(Number(Math.fround(x).toPrecision(6)));
 }
 
-/** What ping counted, and its summary in iputils' words. */
+/**
+ * What ping counted, and its summary in iputils' words (ping.c finish()).
+ *
+ * @example
+ * ```ts
+ * const s = new PingStats();
+ * s.transmitted = 2;
+ * s.reply(412, false);
+ * s.summary(1003); // ["2 packets transmitted, 1 received, 50% packet loss, time 1003ms", "rtt min/avg/max/mdev = 0.412/0.412/0.412/0.000 ms"]
+ * ```
+ */
 export class PingStats {
   transmitted = 0;
   received = 0;

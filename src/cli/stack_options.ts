@@ -95,6 +95,13 @@ function gateway(option: string, text: string, family: 4 | 6 | null): Uint8Array
 /**
  * The host the options describe, checked: throws {@link UsageError} (exit 2)
  * on a missing interface or address, or one that does not parse.
+ *
+ * @example
+ * ```ts
+ * const o = hostOptions(parseArgs(["--iface", "eth0", "--ip", "10.77.0.3"], STACK_SPEC));
+ * o.ipv4; // ["10.77.0.3/24"]
+ * o.mac;  // 02:53:0a:4d:00:03 as bytes
+ * ```
  */
 export function hostOptions(args: ParsedArgs): HostOptions {
   const iface = stringOption(args, "iface");
@@ -128,7 +135,7 @@ export function hostOptions(args: ParsedArgs): HostOptions {
     } catch (err) {
       throw new UsageError("--mac", err instanceof Error ? err.message : String(err));
     }
-    // A group address (I/G bit set) cannot be a host's source address (IEEE 802-2014 §8.2).
+    // IEEE 802: the I/G bit (the low bit of the first octet) marks a group address, never a host's source.
     if ((b[0]! & 1) !== 0) throw new UsageError("--mac", `${mac} is a multicast address`);
     options.mac = b;
   }
