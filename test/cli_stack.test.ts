@@ -180,15 +180,19 @@ describe.skipIf(skip !== null)("stackts host, ping and nc against the kernel (la
     expect((await counter("Icmp", "OutEchoReps")) - before).toBe(3);
   });
 
-  it("ping -6 -s 3000: the kernel answers ICMPv6 echo (fragmented both ways), iputils' IPv6 header", async () => {
+  it("ping -6 -s 3000 --trace: the kernel answers ICMPv6 echo (fragmented both ways), iputils' IPv6 header, the trace on stderr", async () => {
     const before = await counter("Icmp6", "OutEchoReplies");
-    const r = await stacktsDone(["ping", ...on, "--ip6", `${OUR6}/64`, "-c", "2", "-i", "0.2", "-s", "3000", "fd77::1"]);
+    const r = await stacktsDone(["ping", ...on, "--ip6", `${OUR6}/64`, "-c", "2", "-i", "0.2", "-s", "3000", "--trace", "fd77::1"]);
     expect(r.code, r.stderr).toBe(0);
+    // --trace on stderr: our neighbor solicitation, and the reply in fragments (3008 bytes over a 1500 MTU).
+    expect(r.stderr).toMatch(/^ +\d+\.\d{6} > IP6 fd77::3 > ff02::1:ff00:1: ICMP6, neighbor solicitation, who has fd77::1, length 32$/m);
+    expect(r.stderr).toMatch(/^ +\d+\.\d{6} < IP6 fd77::1 > fd77::3: frag \(0\|1448\) ICMP6, echo reply, id \d+, seq 2, length 1448$/m);
     const text = r.stdout.toString();
     expect(text.split("\n")[0]).toBe("PING fd77::1(fd77::1) 3000 data bytes");
     expect(text).toMatch(/^3008 bytes from fd77::1: icmp_seq=1 ttl=64 time=/m);
     expect(text).toMatch(/^3008 bytes from fd77::1: icmp_seq=2 ttl=64 time=/m);
     expect(text).toMatch(/^2 packets transmitted, 2 received, 0% packet loss, time \d+ms$/m);
+    expect(text).not.toMatch(/ICMP6|frag/); // the trace stays on stderr
     expect((await counter("Icmp6", "OutEchoReplies")) - before).toBe(2);
   });
 
