@@ -19,7 +19,7 @@ import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, openCliHo
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
-  { name: "count", short: "c", value: "N", help: "stop after N replies (default: until Ctrl-C)" },
+  { name: "count", short: "c", value: "N", help: "send N requests, then stop once all are answered or after -W (default: until Ctrl-C)" },
   { name: "interval", short: "i", value: "SECS", help: "wait SECS between requests (default 1; fractions allowed, at least 0.01)" },
   { name: "timeout", short: "W", value: "SECS", help: "with no reply at all, wait SECS for one after the last request (default 10); else twice the longest RTT (at least 0.1 s)" },
   { name: "deadline", short: "w", value: "SECS", help: "stop after SECS in all, however many were sent" },
