@@ -18,8 +18,9 @@ import { describe, expect, it } from "vitest";
 import { formatIp, parseIp } from "../../layers/addr.ts";
 import { seqAdd } from "../../src/stack/seq.ts";
 import type { Tcb } from "../../src/stack/tcp/tcb.ts";
+import { userClose } from "../../src/stack/tcp/user.ts";
 import { describe as describeHostile, materialize, mutationArb, randomFrameArb, type Hostile } from "./hostile_frames.ts";
-import { assertSound, Lab, mustBeIgnored, readTcp, segmentFor, stackSnapshot, tcbSnapshot, type Bounds } from "./hostile_lab.ts";
+import { assertSound, IP, Lab, MAC, mustBeIgnored, readTcp, segmentFor, stackSnapshot, tcpFrame, tcbSnapshot, type Bounds } from "./hostile_lab.ts";
 import { buildZoo, finishZoo, type Zoo } from "./hostile_zoo.ts";
 
 /** Tables a stack with the zoo and the junk listeners may hold at most. */
@@ -36,10 +37,10 @@ function stillWorks(zoo: Zoo, what: string): void {
   }
 }
 
-/** Run out every timer (TIME-WAIT, SYN retries, reassembly): A's tables must be empty again. */
-function drained(zoo: Zoo): void {
+/** Run out every timer (TIME-WAIT, SYN retries, retransmissions, reassembly): A's tables must be empty again. */
+function drained(zoo: Zoo, ms = 300_000): void {
   const { lab } = zoo;
-  lab.run(300_000);
+  lab.run(ms);
   const a = lab.a;
   expect({
     connections: a.tcp.connections.size,
@@ -286,5 +287,334 @@ describe("valid-checksum hostile TCP (RFC 5961, RFC 7323)", () => {
     finishZoo(zoo);
     stillWorks(zoo, "after hostile TCP");
     drained(zoo);
+  });
+});
+
+describe("lying SACK blocks, windows and timestamps from the peer's own address", () => {
+  const SEED = 0x12_0003;
+  const COUNT = 800;
+
+  it("duplicate ACKs whose SACK blocks lie (above what was sent, below SND.UNA, reversed, overlapping, across the wrap, 4 blocks), zero and huge windows: at worst a retransmission; the data arrives byte-exact", () => {
+    const lab = new Lab({ seed: 13 });
+    const zoo = buildZoo(lab);
+    const targets = [zoo.flows.est4.a.tcb, zoo.flows.est6.a.tcb, zoo.flows.cw.a.tcb];
+    expect(targets.map((t) => [t.sackOk, t.tsOk])).toEqual([[true, true], [true, false], [true, true]]);
+    const arb = fc.record({ target: fc.nat(), shape: fc.nat(7), a: fc.nat(0xffff), b: fc.nat(0xffff), blocks: fc.integer({ min: 1, max: 4 }), window: fc.nat(2) });
+    const shapes = ["above", "below", "reversed", "overlapping", "all-but-first", "wrap", "random", "inside"] as const;
+    let i = 0;
+    for (const s of fc.sample(arb, { seed: SEED, numRuns: COUNT })) {
+      i++;
+      const t = targets[s.target % targets.length]!;
+      const una = t.sndUna;
+      const max = t.sndMax;
+      const out = Math.max(1, seqAdd(max, -una) | 0);
+      const shape = shapes[s.shape]!;
+      const block = (k: number): { left: number; right: number } => {
+        const a = (s.a + 977 * k) % 0x10000;
+        const b = (s.b + 1931 * k) % 0x10000;
+        switch (shape) {
+          case "above":
+            return { left: seqAdd(max, a), right: seqAdd(max, a + 1 + b) };
+          case "below":
+            return { left: seqAdd(una, -(a + b + 2)), right: seqAdd(una, -(a + 1)) };
+          case "reversed":
+            return { left: seqAdd(una, (a % out) + 1 + b), right: seqAdd(una, a % out) };
+          case "overlapping":
+            return { left: seqAdd(una, (a % out) >> k), right: seqAdd(una, Math.min(out, (a % out) + b + 1)) };
+          case "all-but-first":
+            return { left: seqAdd(una, 1), right: max };
+          case "wrap":
+            return { left: seqAdd(una, 0x80000000 + a), right: seqAdd(una, 0x80000000 + a + b + 1) };
+          case "random":
+            return { left: (s.a * 65537 + k) >>> 0, right: (s.b * 65539 + k) >>> 0 };
+          case "inside":
+            return { left: seqAdd(una, a % out), right: seqAdd(una, Math.min(out, (a % out) + 1 + (b % 1448))) };
+        }
+      };
+      // With timestamps, 3 blocks fit in the 40 bytes of options (RFC 2018 §3); without, 4.
+      const n = Math.min(s.blocks, t.tsOk ? 3 : 4);
+      const options: import("../../layers/tcp_options.ts").TcpOption[] = [];
+      if (t.tsOk) options.push({ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: t.tsRecent, tsecr: 0 });
+      options.push({ kind: "nop" }, { kind: "nop" }, { kind: "sack", blocks: Array.from({ length: n }, (_, k) => block(k)) });
+      const window = [t.sndWnd >>> t.sndScale, 0, 0xffff][s.window]!;
+      const what = `seed ${SEED} shot ${i} (${shape} SACK x${n}, window ${window}, to ${t.state} ${t.describe(formatIp)})`;
+      const before = { rcvNxt: t.rcvNxt, sndUna: t.sndUna, state: t.state, recv: t.recvBuffer.length };
+      const sent = lab.inject(segmentFor(t, { seq: t.rcvNxt, ack: una, flags: ACK, window, options }), what);
+      for (const o of sent) {
+        const r = readTcp(o);
+        expect(r !== null && (r.flags & (RST | SYN)) === 0, `${what}: only data and ACKs answer`).toBe(true);
+      }
+      expect({ rcvNxt: t.rcvNxt, sndUna: t.sndUna, state: t.state, recv: t.recvBuffer.length }, what).toEqual(before);
+      assertSound(lab.a, zoo.all, BOUNDS, what);
+      lab.run(1 + (i % 4));
+    }
+    finishZoo(zoo);
+    drained(zoo);
+  });
+});
+
+describe("valid-checksum frames with numbers anywhere, at every connection", () => {
+  const SEED = 0x12_0004;
+  const ROUNDS = 4;
+  const COUNT = 800;
+
+  const segArb = fc.record({
+    kind: fc.constant("segment" as const),
+    target: fc.nat(),
+    // anywhere, RCV.NXT (SND.UNA) ahead, behind, or exactly; a length; any flags (the 12 bits)
+    seqMode: fc.nat(3),
+    seq: fc.nat(0xffffffff),
+    ackMode: fc.nat(3),
+    ack: fc.nat(0xffffffff),
+    flags: fc.oneof(fc.nat(0xfff), fc.constantFrom(SYN | FIN, SYN | RST, SYN | ACK, RST | ACK, 0xfff, 0x1ff, 0, FIN, URG)),
+    window: fc.oneof(fc.nat(0xffff), fc.constantFrom(0, 0xffff)),
+    length: fc.oneof(fc.constant(0), fc.nat(1500)),
+    ts: fc.nat(3),
+    options: fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant("mss" as const), mss: fc.constantFrom(0, 1, 65535, 536) }),
+        fc.record({ kind: fc.constant("windowScale" as const), shift: fc.constantFrom(0, 14, 15, 255) }),
+        fc.constant({ kind: "sackPermitted" as const }),
+        fc.record({ kind: fc.constant("unknown" as const), code: fc.constantFrom(2, 3, 8, 5, 30, 254), data: fc.uint8Array({ maxLength: 6 }), length: fc.constantFrom(0, 1, 2, 40, 255) }),
+      ),
+      { maxLength: 3 },
+    ),
+  });
+  type Seg = typeof segArb extends fc.Arbitrary<infer T> ? T : never;
+
+  it("mutated frames with their checksums made right and segments with any sequence number, ACK and flags: nothing escapes, every state stays sound, every table drains and the stack still works", () => {
+    const hits = new Map<string, number>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const seed = SEED + round;
+      const lab = new Lab({ seed: 14 + round });
+      const zoo = buildZoo(lab);
+      junkEndpoints(lab);
+      // Segments with the right numbers write into the streams: what arrives is not checked here.
+      for (const flow of Object.values(zoo.flows)) flow.verify = false;
+      const targets = zoo.all;
+      const frameOf = (h: Hostile | Seg): { frame: Uint8Array; what: string } => {
+        if (h.kind !== "segment") return { frame: materialize(h, lab), what: describeHostile(h) };
+        // A connection A has forgotten is not aimed at: B still holds its end, and a forged SYN on its
+        // 4-tuple starts an endless exchange (a bug of its own: see "two forged segments" below).
+        const alive = targets.filter((x) => x.state !== "CLOSED");
+        const t = alive[h.target % Math.max(1, alive.length)];
+        if (t === undefined) return { frame: materialize({ kind: "random", layer: "tcp4", n: [h.seq, h.ack, h.window, h.seq, h.ack, h.flags, 0, 0], fill: new Uint8Array(h.length), fix: true }, lab), what: "random TCP (no connection left)" };
+        // A RST at exactly RCV.NXT ends a connection (RFC 5961 §3.2): kept rare, so that most segments meet live ones.
+        const flags = h.seqMode === 3 && h.ack % 16 !== 0 ? h.flags & ~RST : h.flags;
+        const seq = [h.seq, seqAdd(t.rcvNxt, h.seq % 70_000), seqAdd(t.rcvNxt, -(h.seq % 70_000)), t.rcvNxt][h.seqMode]!;
+        const ack = [h.ack, seqAdd(t.sndUna, h.ack % 70_000), seqAdd(t.sndUna, -(h.ack % 70_000)), t.sndNxt][h.ackMode]!;
+        // TSvals equal, a little newer, older (PAWS), or anywhere on a connection without timestamps. A
+        // far newer TSval with the right numbers moves TS.Recent past the peer's clock, legitimately; what
+        // follows is an endless exchange of ACKs (a bug of its own: see "two stacks that disagree" below).
+        const tsval = [t.tsRecent, seqAdd(t.tsRecent, h.seq % 50), seqAdd(t.tsRecent, -1 - (h.seq % 5000)), h.seq][h.ts]!;
+        const options = [...h.options, ...(t.tsOk ? [{ kind: "timestamps" as const, tsval: h.ts === 3 ? t.tsRecent : tsval, tsecr: h.ack >>> 0 }] : h.ts === 3 ? [{ kind: "timestamps" as const, tsval, tsecr: 0 }] : [])];
+        hits.set(t.state, (hits.get(t.state) ?? 0) + 1);
+        const frame = segmentFor(t, { seq, ack, flags, window: h.window, options, data: new Uint8Array(h.length).fill(0x5a) });
+        return { frame, what: `segment to ${t.state} ${t.describe(formatIp)} ${JSON.stringify({ ...h, options: h.options.map((o) => o.kind) })}` };
+      };
+      const arb = fc.oneof({ weight: 2, arbitrary: mutationArb(fc.constant(true)) }, { weight: 1, arbitrary: randomFrameArb }, { weight: 3, arbitrary: segArb });
+      let i = 0;
+      for (const h of fc.sample(arb, { seed, numRuns: COUNT })) {
+        i++;
+        const { frame, what } = frameOf(h);
+        lab.inject(frame, `seed ${seed} frame ${i} (${what})`);
+        assertSound(lab.a, zoo.all, BOUNDS, `seed ${seed} frame ${i} (${what})`);
+        lab.run(i % 3);
+      }
+      // Connections were reset, reopened and moved on by the peer's own numbers: that is TCP. What
+      // may not happen: a throw, an unsound state, a connection waiting for nothing, a table that
+      // keeps what it should not.
+      for (const flow of Object.values(zoo.flows)) for (const e of [flow.a, flow.b]) Object.assign(e, { rate: Infinity, reading: true, shutdownWhenWritten: true });
+      lab.run(30_000);
+      // Then every application closes its sockets (a connection the barrage opened toward the silent
+      // host, idle in ESTABLISHED, would otherwise rightly wait for its application for ever): each
+      // connection must end by itself, by its timers, whatever the barrage left it in.
+      for (const [s, mine] of [[lab.a, zoo.all], [lab.b, []]] as const) {
+        for (const t of new Set([...s.tcp.connections, ...mine])) if (t.state !== "CLOSED" && t.state !== "TIME-WAIT") s.at(lab.now, () => userClose(t, s.tcp));
+      }
+      drained(zoo, 2_000_000);
+      stillWorks(zoo, `after the barrage of seed ${seed}`);
+    }
+    // Every state met a good number of segments.
+    for (const state of ["SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"]) {
+      expect(hits.get(state) ?? 0, `segments that met ${state}`).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe("the opening states (RFC 9293 §3.10.7.3, RFC 5961)", () => {
+  const SEED = 0x12_0005;
+
+  it("SYN-SENT: an unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>; a RST without an acceptable ACK, and a segment without SYN or RST, are dropped; the connection stays", () => {
+    const lab = new Lab({ seed: 15 });
+    const t = lab.a.tcpConnect(parseIp(IP.c4), 80, 0, lab.now);
+    lab.run(5);
+    const kinds = ["bad-ack", "rst-no-ack", "rst-bad-ack", "no-syn"] as const;
+    let i = 0;
+    for (const s of fc.sample(fc.record({ kind: fc.constantFrom(...kinds), seq: fc.nat(0xffffffff), ack: fc.nat(0xffffffff), flags: fc.nat(0xff), length: fc.nat(100) }), { seed: SEED, numRuns: 400 })) {
+      i++;
+      // unacceptable: SEG.ACK =< ISS or SEG.ACK > SND.NXT
+      const badAck = s.ack === seqAdd(t.iss, 1) ? t.iss : s.ack;
+      const spec = {
+        "bad-ack": { ack: badAck, flags: ACK | (s.flags & (SYN | FIN | PSH | URG)) },
+        "rst-no-ack": { ack: 0, flags: RST | (s.flags & (SYN | FIN | PSH)) },
+        "rst-bad-ack": { ack: badAck, flags: RST | ACK | (s.flags & (SYN | FIN)) },
+        "no-syn": { ack: seqAdd(t.iss, 1), flags: ACK | (s.flags & (FIN | PSH | URG)) },
+      }[s.kind];
+      const what = `seed ${SEED} shot ${i} (${s.kind} ${JSON.stringify(s)})`;
+      const before = tcbSnapshot(t);
+      const out = lab.inject(segmentFor(t, { seq: s.seq, ...spec, data: new Uint8Array(s.length) }), what).map(readTcp);
+      if (s.kind === "bad-ack") expect(out, what).toEqual([expect.objectContaining({ flags: RST, seq: spec.ack, dstPort: 80 })]);
+      else expect(out, what).toEqual([]);
+      expect(tcbSnapshot(t), what).toEqual(before);
+      lab.run(1);
+    }
+    expect(t.state).toBe("SYN-SENT");
+  });
+
+  it("SYN-RECEIVED: an unacceptable ACK draws a RST at SEG.ACK, a RST inside the window a challenge ACK, the rest an ACK or nothing; the half-open connection stays", () => {
+    const lab = new Lab({ seed: 16 });
+    const l = lab.a.tcpListen(4, 80, 8, lab.now);
+    lab.inject(tcpFrame({ src: IP.c4, ethSrc: MAC.c, srcPort: 40_000, dstPort: 80, seq: 5000, flags: SYN, options: [{ kind: "mss", mss: 1460 }, { kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: 100, tsecr: 0 }] }));
+    const t = l.halfOpen[0]!;
+    expect(t.state).toBe("SYN-RECEIVED");
+    const kinds = ["bad-ack", "rst-outside", "rst-inside", "outside", "no-ack"] as const;
+    let i = 0;
+    for (const s of fc.sample(fc.record({ kind: fc.constantFrom(...kinds), k: fc.nat(0x3fffffff), ack: fc.nat(0xffffffff), length: fc.nat(100) }), { seed: SEED + 1, numRuns: 400 })) {
+      i++;
+      // The window as the stack holds it (which may be wider than the one it advertised: see the findings).
+      const W = seqAdd(t.rcvAdv, -t.rcvNxt) | 0;
+      const ts = [{ kind: "nop" as const }, { kind: "nop" as const }, { kind: "timestamps" as const, tsval: t.tsRecent, tsecr: 0 }];
+      const badAck = s.ack === seqAdd(t.iss, 1) ? t.iss : s.ack;
+      const inside = seqAdd(t.rcvNxt, 1 + (s.k % (W - 1)));
+      const outside = seqAdd(t.rcvNxt, W + (s.k % 0x3fff0000));
+      const spec = {
+        "bad-ack": { seq: t.rcvNxt, ack: badAck, flags: ACK },
+        "rst-outside": { seq: outside, ack: 0, flags: RST },
+        "rst-inside": { seq: inside, ack: 0, flags: RST },
+        outside: { seq: outside, ack: seqAdd(t.iss, 1), flags: ACK },
+        "no-ack": { seq: t.rcvNxt, ack: 0, flags: PSH },
+      }[s.kind];
+      const what = `seed ${SEED + 1} shot ${i} (${s.kind} ${JSON.stringify(s)})`;
+      const before = kept(t);
+      const out = lab.inject(segmentFor(t, { ...spec, options: ts, data: new Uint8Array(s.length) }), what).map(readTcp);
+      if (s.kind === "bad-ack") expect(out, what).toEqual([expect.objectContaining({ flags: RST, seq: badAck })]);
+      else if (s.kind === "rst-inside") expect(out, what).toEqual([expect.objectContaining({ flags: ACK, seq: t.sndNxt, ack: t.rcvNxt })]);
+      // "an acknowledgment should be sent in reply": the SYN-ACK again (it acknowledges RCV.NXT)
+      else if (s.kind === "outside") expect(out, what).toEqual([expect.objectContaining({ ack: t.rcvNxt, flags: SYN | ACK })]);
+      else expect(out, what).toEqual([]);
+      expect(kept(t), what).toEqual(before);
+      lab.run(1);
+    }
+    expect(l.halfOpen).toEqual([t]);
+  });
+});
+
+describe("sequence numbers half the space away (RFC 9293 §3.4)", () => {
+  it("a segment 2^31 from RCV.NXT or an ACK 2^31 from SND.UNA is never taken as in the window", () => {
+    const lab = new Lab({ seed: 17 });
+    const l = lab.a.tcpListen(4, 80, 8, lab.now);
+    const c = lab.connectBA(l);
+    const f = lab.flow("half-space", c.a, c.b);
+    for (const e of [f.a, f.b]) Object.assign(e, { total: 50_000, rate: 20 });
+    lab.run(200);
+    const t = c.a;
+    const ts = (): import("../../layers/tcp_options.ts").TcpOption[] => [{ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: t.tsRecent, tsecr: 0 }];
+    const half = 0x80000000;
+    const shots: [string, () => Uint8Array, "none" | "ack"][] = [
+      ["RST at RCV.NXT + 2^31", () => segmentFor(t, { seq: seqAdd(t.rcvNxt, half), flags: RST, options: [] }), "none"],
+      ["RST at RCV.NXT - 2^31 + 1", () => segmentFor(t, { seq: seqAdd(t.rcvNxt, -half + 1), flags: RST, options: [] }), "none"],
+      ["data at RCV.NXT + 2^31", () => segmentFor(t, { seq: seqAdd(t.rcvNxt, half), ack: t.sndUna, flags: ACK, data: new Uint8Array(100), options: ts() }), "ack"],
+      ["data ending at RCV.NXT + 2^31", () => segmentFor(t, { seq: seqAdd(t.rcvNxt, half - 100), ack: t.sndUna, flags: ACK, data: new Uint8Array(100), options: ts() }), "ack"],
+      ["ACK = SND.UNA + 2^31", () => segmentFor(t, { seq: t.rcvNxt, ack: seqAdd(t.sndUna, half), flags: ACK, data: new Uint8Array(10), options: ts() }), "ack"],
+      ["ACK = SND.MAX + 2^31", () => segmentFor(t, { seq: t.rcvNxt, ack: seqAdd(t.sndMax, half), flags: ACK, data: new Uint8Array(10), options: ts() }), "ack"],
+      ["SYN at RCV.NXT + 2^31", () => segmentFor(t, { seq: seqAdd(t.rcvNxt, half), flags: SYN, options: ts() }), "ack"],
+    ];
+    for (const [what, make, want] of shots) {
+      const before = kept(t);
+      const out = lab.inject(make(), what).map(readTcp);
+      if (want === "none") expect(out, what).toEqual([]);
+      else expect(out.filter((s) => s?.flags === ACK && s.ack === t.rcvNxt).length, what).toBe(1);
+      expect(kept(t), what).toEqual(before);
+      lab.run(3);
+    }
+    for (const e of [f.a, f.b]) Object.assign(e, { rate: Infinity, shutdownWhenWritten: true });
+    expect(lab.runUntil(() => f.complete, 30_000), f.describe()).toBe(true);
+  });
+});
+
+describe("findings (it.fails until fixed)", () => {
+  // RFC 7323 §2.3: without window scaling the window field carries at most 65535. output.ts's
+  // windowField moves RCV.ADV (the right edge the stack believes it offered) to RCV.NXT + the free
+  // buffer space, then writes min(0xffff, that) into the field: with a 128 kB buffer and a peer
+  // that did not offer scaling, the stack holds a window twice the one it advertised. Its
+  // acceptability tests then use that wider window: RFC 5961 §3.2 says a RST beyond the window
+  // (RCV.NXT + RCV.WND, as advertised) is dropped without an answer; here it draws a challenge ACK,
+  // and data the peer was never offered room for is taken in.
+  it.fails("without window scaling, the window the stack holds is the one its 16-bit field advertised", () => {
+    const lab = new Lab({ seed: 20 });
+    const l = lab.a.tcpListen(4, 80, 8, lab.now);
+    const c = lab.connectBA(l, { windowScaling: false });
+    const f = lab.flow("no-scaling", c.a, c.b);
+    for (const e of [f.a, f.b]) Object.assign(e, { total: 20_000, shutdownWhenWritten: false });
+    lab.run(100);
+    const t = c.a;
+    expect([t.rcvScale, t.recvBuffer.capacity]).toEqual([0, 128 << 10]);
+    expect(seqAdd(t.rcvAdv, -t.rcvNxt) | 0).toBeLessThanOrEqual(0xffff);
+    const out = lab.inject(segmentFor(t, { seq: seqAdd(t.rcvNxt, 0x10000 + 1000), flags: RST, options: [] }));
+    expect(out).toEqual([]);
+  });
+
+  // RFC 5961 §5.2: a segment whose ACK lies outside [SND.UNA - MAX.SND.WND, SND.NXT] "MUST be
+  // discarded". The stack copies its TSval into TS.Recent first (input.ts keeps TS.Recent before
+  // processAck), so a blind attacker who hits RCV.NXT (no ACK needed: that is what §5 adds) moves
+  // TS.Recent far ahead; from then on PAWS (RFC 7323 §5.3) drops every segment of the real peer,
+  // the connection stalls and the two ends answer each other's segments with ACKs. Linux updates
+  // TS.Recent only once the ACK was found acceptable (tcp_ack with FLAG_UPDATE_TS_RECENT).
+  it.fails("a segment with an unacceptable ACK leaves TS.Recent alone, and the connection goes on", () => {
+    const lab = new Lab({ seed: 18 });
+    const l = lab.a.tcpListen(4, 80, 8, lab.now);
+    const c = lab.connectBA(l);
+    const f = lab.flow("ts-recent", c.a, c.b);
+    for (const e of [f.a, f.b]) Object.assign(e, { total: 50_000, rate: 20 });
+    lab.run(100);
+    const t = c.a;
+    const before = t.tsRecent;
+    // Acceptable by its sequence number and covering Last.ACK.sent (RFC 7323 §4.3), with an ACK of data never sent.
+    const data = new Uint8Array((seqAdd(t.rcvNxt, -t.lastAckSent) | 0) + 10);
+    const out = lab.inject(segmentFor(t, { seq: t.lastAckSent, ack: seqAdd(t.sndMax, 100_000), flags: ACK, data, options: [{ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: seqAdd(t.tsRecent, 1_000_000_000), tsecr: 0 }] }));
+    expect(out.map(readTcp)).toEqual([expect.objectContaining({ flags: ACK, ack: t.rcvNxt })]); // the challenge ACK: the segment was dropped
+    expect(t.tsRecent).toBe(before);
+    for (const e of [f.a, f.b]) Object.assign(e, { rate: Infinity, shutdownWhenWritten: true });
+    expect(lab.runUntil(() => f.complete, 30_000), f.describe()).toBe(true);
+  });
+
+  // Forged: a RST at RCV.NXT (A forgets the connection; B does not hear of it) and a SYN on the same
+  // 4-tuple (A answers from SYN-RECEIVED). Then A answers each of B's segments, out of its new window,
+  // with its SYN-ACK again (RFC 9293 §3.10.7.4 first: "an acknowledgment should be sent"), and B answers
+  // each SYN-ACK, out of its window, with an ACK: neither answer is rate-limited, so every forged
+  // segment (and every SYN-ACK retransmission) starts a frame that circulates between two honest
+  // stacks until A's SYN retries run out (about 2 minutes); 20 forged segments keep some 40 000 frames a
+  // second on a 1 ms link. RFC 5961 §4.2 asks a SYN in a synchronized state to be answered with a
+  // challenge ACK "irrespective of the sequence number", which §7 throttles; Linux also answers an
+  // unacceptable ACK in SYN-RECEIVED with a RST (tcp_check_req) and rate-limits the ACKs it sends for
+  // out-of-window or PAWS-failed segments (tcp_invalid_ratelimit, "tcp: mitigate ACK loops"). Project
+  // rule: hostile input never makes a hang or an endless exchange.
+  it.fails("two forged segments do not start an endless exchange between two honest stacks", () => {
+    const lab = new Lab({ seed: 19 });
+    lab.stormLimit = Infinity;
+    const l = lab.a.tcpListen(4, 80, 8, lab.now);
+    const c = lab.connectBA(l);
+    lab.run(50);
+    const t = c.a;
+    lab.inject(segmentFor(t, { seq: t.rcvNxt, flags: RST, options: [] }));
+    expect([t.state, c.b.state]).toEqual(["CLOSED", "ESTABLISHED"]);
+    lab.inject(segmentFor(t, { seq: 12_345, flags: SYN, options: [{ kind: "mss", mss: 1460 }, { kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: 1, tsecr: 0 }] }));
+    const half = l.halfOpen[0]!;
+    for (let k = 0; k < 20; k++) lab.inject(segmentFor(half, { seq: 999_999 + k, ack: 0, flags: ACK, options: [{ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: 2, tsecr: 0 }] }));
+    const before = lab.a.stats.framesOut + lab.b.stats.framesOut;
+    lab.run(5000);
+    const frames = lab.a.stats.framesOut + lab.b.stats.framesOut - before;
+    expect(frames, `${frames} frames in 5 s`).toBeLessThan(200);
   });
 });
