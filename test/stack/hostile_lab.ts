@@ -21,6 +21,8 @@
  * nothing observable changed and nothing was sent.
  */
 import { formatIp, parseIp } from "../../layers/addr.ts";
+import { decodePacket } from "../../layers/decode.ts";
+import { LINKTYPE } from "../../layers/dispatch.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { TcpOption } from "../../layers/tcp_options.ts";
 import { seededRandom } from "../../src/stack/random.ts";
@@ -428,8 +430,12 @@ export class Lab {
     this.b.poll(0);
   }
 
+  /** when set, every frame A sends is copied here too */
+  tapA: Uint8Array[] | null = null;
+
   #fromA(f: Uint8Array): void {
     if (this.#capture !== null) this.#capture.push(f.slice());
+    this.tapA?.push(f.slice());
     const c = macOf(MAC.c);
     if (f.subarray(0, 6).every((x, i) => x === c[i])) {
       this.toC++;
@@ -703,3 +709,109 @@ export function assertSound(s: Stack, tcbs: readonly Tcb[], bounds: Bounds, what
 
 /** The states a connection of A may be found in, by flow name, once everything finished. */
 export type StateSet = readonly TcpState[];
+
+// ---- a scripted peer ----
+
+/**
+ * A TCP end played by the test from the silent host C (frames A sends it are
+ * taken from {@link Lab.tapA}): it sends a SYN with whatever options it is
+ * given, completes the handshake, and then takes A's data in order, byte by
+ * byte, answering each segment with an ACK that offers `window` (the field)
+ * and echoes timestamps when they were agreed. Enough to play a peer that
+ * lies about its MSS or window; not a TCP.
+ */
+export class RawPeer {
+  readonly lab: Lab;
+  readonly family: 4 | 6;
+  readonly port: number;
+  readonly toPort: number;
+  /** A's sequence numbers: the next one expected */
+  rcvNxt = 0;
+  /** ours */
+  sndNxt: number;
+  tsOk = false;
+  tsRecent = 0;
+  /** the window field each ACK carries */
+  window = 65535;
+  readonly received: number[] = [];
+  /** A's segments to us, decoded, in arrival order */
+  readonly segments: (OutTcp & { options: TcpOption[] })[] = [];
+  finReceived = false;
+
+  constructor(lab: Lab, family: 4 | 6, port: number, toPort: number, isn = 1_000_000) {
+    this.lab = lab;
+    this.family = family;
+    this.port = port;
+    this.toPort = toPort;
+    this.sndNxt = isn;
+    lab.tapA ??= [];
+  }
+
+  #send(seq: number, flags: number, options: TcpOption[], data?: Uint8Array, ack?: number): Uint8Array[] {
+    const src = this.family === 4 ? IP.c4 : IP.c6;
+    const frame = tcpFrame({ family: this.family, src, ethSrc: MAC.c, srcPort: this.port, dstPort: this.toPort, seq, ack: ack ?? this.rcvNxt, flags, window: this.window, options, ...(data !== undefined ? { data } : {}) });
+    return this.lab.inject(frame, `the raw peer's segment (flags ${flags})`);
+  }
+
+  #ts(): TcpOption[] {
+    return this.tsOk ? [{ kind: "nop" }, { kind: "nop" }, { kind: "timestamps", tsval: (this.lab.now + 5000) >>> 0, tsecr: this.tsRecent }] : [];
+  }
+
+  /** Send our SYN with `options` (and `flags` beside SYN); returns A's SYN-ACK, decoded, or null. */
+  syn(options: TcpOption[], flags = 0x02, data?: Uint8Array): (OutTcp & { options: TcpOption[] }) | null {
+    this.#send(this.sndNxt, flags, options, data, 0);
+    this.sndNxt = (this.sndNxt + 1) >>> 0;
+    this.pull();
+    const synAck = this.segments.find((s) => (s.flags & 0x12) === 0x12) ?? null;
+    if (synAck !== null) {
+      this.rcvNxt = (synAck.seq + 1) >>> 0;
+      const ts = synAck.options.find((o) => o.kind === "timestamps");
+      this.tsOk = ts !== undefined && options.some((o) => o.kind === "timestamps");
+      if (ts?.kind === "timestamps") this.tsRecent = ts.tsval;
+    }
+    return synAck;
+  }
+
+  /** The ACK that completes the handshake (or any pure ACK now). */
+  ack(): void {
+    this.#send(this.sndNxt, 0x10, this.#ts());
+  }
+
+  /** Take what A sent us (in order; out-of-order data is left for A to send again), answering data with ACKs. */
+  pull(): void {
+    const tap = this.lab.tapA!;
+    const mine = tap.splice(0, tap.length);
+    let answer = false;
+    for (const f of mine) {
+      const t = readTcp(f);
+      if (t === null || t.dstPort !== this.port || t.srcPort !== this.toPort) continue;
+      const decoded = decodePacket(f, LINKTYPE.ETHERNET);
+      const tcp = decoded.layers.find((l) => l.layer === "tcp") as { options?: TcpOption[] } | undefined;
+      const seg = { ...t, options: tcp?.options ?? [] };
+      this.segments.push(seg);
+      const ts = seg.options.find((o) => o.kind === "timestamps");
+      if (ts?.kind === "timestamps" && this.tsOk) this.tsRecent = ts.tsval;
+      if ((t.flags & 0x02) !== 0) continue;
+      if (t.seq === this.rcvNxt && t.dataLength > 0 && this.window > 0) {
+        const x = inspectFrame(f);
+        const at = x.l4End - t.dataLength;
+        for (let i = 0; i < t.dataLength; i++) this.received.push(f[at + i]!);
+        this.rcvNxt = (this.rcvNxt + t.dataLength) >>> 0;
+      }
+      if ((t.flags & 0x01) !== 0 && ((t.seq + t.dataLength) >>> 0) === this.rcvNxt) {
+        this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+        this.finReceived = true;
+      }
+      if (t.dataLength > 0 || (t.flags & 0x01) !== 0) answer = true;
+    }
+    if (answer) this.ack();
+  }
+
+  /** Run the lab `ms` in 1 ms steps, pulling and answering after each. */
+  run(ms: number): void {
+    for (let i = 0; i < ms; i++) {
+      this.lab.run(1);
+      this.pull();
+    }
+  }
+}
