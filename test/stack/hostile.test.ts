@@ -19,8 +19,9 @@ import { formatIp, parseIp } from "../../layers/addr.ts";
 import { seqAdd } from "../../src/stack/seq.ts";
 import type { Tcb } from "../../src/stack/tcp/tcb.ts";
 import { userClose } from "../../src/stack/tcp/user.ts";
+import type { UdpEndpoint } from "../../src/stack/udp_layer.ts";
 import { describe as describeHostile, materialize, mutationArb, randomFrameArb, type Hostile } from "./hostile_frames.ts";
-import { assertSound, IP, Lab, MAC, mustBeIgnored, readTcp, segmentFor, stackSnapshot, tcpFrame, tcbSnapshot, type Bounds } from "./hostile_lab.ts";
+import { assertSound, hex, IP, Lab, MAC, mustBeIgnored, readTcp, segmentFor, stackSnapshot, tcpFrame, tcbSnapshot, type Bounds } from "./hostile_lab.ts";
 import { buildZoo, finishZoo, type Zoo } from "./hostile_zoo.ts";
 
 /** Tables a stack with the zoo and the junk listeners may hold at most. */
@@ -50,12 +51,11 @@ function drained(zoo: Zoo, ms = 300_000): void {
   }).toEqual({ connections: 0, timeWait: 0, halfOpen: [0, 0], reassembly: [0, 0, 0, 0] });
 }
 
-/** Open the junk endpoints random frames aim at (never the zoo's ports). */
-function junkEndpoints(lab: Lab): void {
+/** Open the junk endpoints random frames aim at (never the zoo's ports); returns the UDP ones. */
+function junkEndpoints(lab: Lab): UdpEndpoint[] {
   lab.a.tcpListen(4, 8080, 4, lab.now);
   lab.a.tcpListen(6, 8080, 4, lab.now);
-  lab.a.udpBind(4, 5353, lab.now);
-  lab.a.udpBind(6, 5353, lab.now);
+  return [lab.a.udpBind(4, 5353, lab.now), lab.a.udpBind(6, 5353, lab.now)];
 }
 
 describe("random and mutated frames into every TCP state", () => {
@@ -65,7 +65,7 @@ describe("random and mutated frames into every TCP state", () => {
   it("nothing escapes; a frame the stack must ignore changes nothing and draws no answer; every connection then finishes byte-exact", () => {
     const lab = new Lab({ seed: 11 });
     const zoo = buildZoo(lab);
-    junkEndpoints(lab);
+    const udp = junkEndpoints(lab);
     const listeners = [zoo.listen4, zoo.listen6];
     // Mutations keep their broken checksums here (a mutated frame with checksums made right is a
     // legitimate segment of a live connection: see the next test); random frames under valid headers
@@ -86,6 +86,7 @@ describe("random and mutated frames into every TCP state", () => {
         if (JSON.stringify(after) !== JSON.stringify(before)) expect(after, `${what}: the stack changed on a frame it must ignore`).toEqual(before);
       }
       assertSound(lab.a, zoo.all, BOUNDS, what);
+      for (const u of udp) if (u.queuedBytes > u.receiveBuffer) throw new Error(`${what}: ${u.queuedBytes} bytes queued on UDP port ${u.port}`);
       lab.run(i % 3);
     });
     // Most frames are ones to ignore; enough were not to reach every layer.
@@ -106,6 +107,50 @@ describe("random and mutated frames into every TCP state", () => {
     finishZoo(zoo);
     stillWorks(zoo, "after random frames");
     drained(zoo);
+  });
+});
+
+describe("a frame inside a larger buffer", () => {
+  const SEED = 0x12_0006;
+
+  it("is read only within [start, end): garbage before and after it changes nothing, a cut frame is a cut frame", () => {
+    // Two labs that run alike: one is handed each frame inside a buffer between random bytes (as a
+    // capture batch hands frames), the other a copy of exactly those bytes. Their answers and states
+    // must be the same, byte for byte.
+    const make = (): { lab: Lab; t: Tcb } => {
+      const lab = new Lab({ seed: 24 });
+      const l4 = lab.a.tcpListen(4, 80, 8, lab.now);
+      const l6 = lab.a.tcpListen(6, 80, 8, lab.now);
+      junkEndpoints(lab);
+      const c = lab.connectBA(l4);
+      const c6 = lab.connectBA(l6);
+      for (const [name, x] of [["v4", c], ["v6", c6]] as const) {
+        const f = lab.flow(name, x.a, x.b);
+        f.verify = false; // mutations with their checksums made right write into the streams
+        for (const e of [f.a, f.b]) Object.assign(e, { total: 200_000, rate: 30 });
+      }
+      lab.run(20);
+      return { lab, t: c.a };
+    };
+    const x = make();
+    const y = make();
+    const arb = fc.record({ h: fc.oneof(mutationArb(fc.boolean()), randomFrameArb) as fc.Arbitrary<Hostile>, prefix: fc.uint8Array({ maxLength: 40 }), suffix: fc.uint8Array({ minLength: 1, maxLength: 80 }), cut: fc.nat(80), whole: fc.boolean() });
+    let i = 0;
+    for (const s of fc.sample(arb, { seed: SEED, numRuns: 2500 })) {
+      i++;
+      const what = `seed ${SEED} frame ${i} (${describeHostile(s.h)})`;
+      const full = materialize(s.h, x.lab);
+      // the frame, or the frame cut short with the cut-off bytes still in the buffer after `end`
+      const cut = s.whole ? full.length : Math.max(0, full.length - (s.cut % (full.length + 1)));
+      const buffer = Uint8Array.from([...s.prefix, ...full, ...s.suffix]);
+      const outX = x.lab.injectAt(buffer, s.prefix.length, s.prefix.length + cut, what).map((f) => hex(f, 4096));
+      const outY = y.lab.inject(full.slice(0, cut), what).map((f) => hex(f, 4096));
+      expect(outX, what).toEqual(outY);
+      expect(stackSnapshot(x.lab.a, [x.t]), what).toEqual(stackSnapshot(y.lab.a, [y.t]));
+      x.lab.run(i % 3);
+      y.lab.run(i % 3);
+    }
+    expect(x.lab.a.stats).toEqual(y.lab.a.stats);
   });
 });
 

@@ -477,6 +477,20 @@ export class Lab {
     return out;
   }
 
+  /** Feed `bytes[start, end)` to A now (a frame inside a larger buffer, as a capture batch hands it); as {@link inject}. */
+  injectAt(bytes: Uint8Array, start: number, end: number, what = "frame"): Uint8Array[] {
+    this.#capture = [];
+    try {
+      this.a.input(bytes, start, end, this.now);
+    } catch (e) {
+      this.#capture = null;
+      throw new Error(`${what}: Stack.input threw ${String(e)} at ${this.now} ms for ${hex(bytes.subarray(start, end))}`, { cause: e });
+    }
+    const out = this.#capture;
+    this.#capture = null;
+    return out;
+  }
+
   /** Run the timeline for `ms`. */
   run(ms: number): void {
     this.#loop(this.now + ms, null);
