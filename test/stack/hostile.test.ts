@@ -95,8 +95,8 @@ describe("random and mutated frames into every TCP state", () => {
     for (const [t, s] of zoo.built) {
       // Applications moved on (the half-closed flows' data), but nobody was reset or forgotten.
       // Except: a mutated source address draws an answer to a neighbor nobody answers for, and
-      // that failure fails every SYN-SENT connection (a bug: see hostile_link.test.ts, "a
-      // neighbor that never answers fails only the connections that go through it").
+      // that failure fails every SYN-SENT connection (a bug: see hostile_link.test.ts, "a neighbor
+      // that never answers fails only the connections that go to it (or through it)").
       if (s === "SYN-SENT" && t.error === "EHOSTUNREACH") continue;
       expect(t.error, `${t.describe(formatIp)} built ${s}`).toBe(null);
     }

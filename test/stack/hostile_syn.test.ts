@@ -38,7 +38,6 @@ describe("SYN flood", () => {
     const listeners = { 4: lab.a.tcpListen(4, 80, 4, lab.now), 6: lab.a.tcpListen(6, 80, 4, lab.now) };
     expect(listeners[4].maxHalfOpen).toBe(16);
     const syns = fc.sample(fc.record({ family: fc.constantFrom(4 as const, 6 as const), n: fc.nat(), seq: fc.nat(0xffffffff), wscale: fc.boolean() }), { seed: SEED, numRuns: 6000 });
-    let legit: { a: ReturnType<Lab["connectBA"]>; done: boolean } | null = null;
     let i = 0;
     for (const s of syns) {
       i++;
@@ -57,10 +56,8 @@ describe("SYN flood", () => {
         const c = lab.connectBA(listeners[4]);
         const f = lab.flow("client during the flood", c.a, c.b);
         for (const e of [f.a, f.b]) Object.assign(e, { total: 30_000, rate: 20, shutdownWhenWritten: true });
-        legit = { a: c, done: false };
       }
     }
-    expect(legit).not.toBe(null);
     const flow = lab.flows[0]!;
     expect(lab.runUntil(() => flow.complete, 30_000), flow.describe()).toBe(true);
     for (const l of Object.values(listeners)) expect(l.stats.evicted).toBeGreaterThan(2000);
