@@ -111,6 +111,7 @@ export class Socket implements Waker {
   readonly #config: Partial<TcpConfig> = {};
   /** callers waiting for a change (readable, writable, connected, closed) */
   #waiters: (() => void)[] = [];
+  #wakeQueued = false;
   /** for the Node stream face: called on every wake */
   onWake: (() => void) | null = null;
 
@@ -130,11 +131,22 @@ export class Socket implements Waker {
     return this.#tcb;
   }
 
+  /**
+   * Something changed (the stack calls this while it processes a frame or a
+   * timer). The waiting calls re-check after the stack's turn, in a
+   * microtask, never inside it: a call that reads or sends from here would
+   * otherwise run inside the connection's own segment processing.
+   */
   wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-    this.onWake?.();
+    if (this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      const w = this.#waiters;
+      this.#waiters = [];
+      for (const f of w) f();
+      this.onWake?.();
+    });
   }
 
   /** Wait until `ready()` says done (re-checked on every wake). */
