@@ -37,6 +37,8 @@ export interface HostOptions extends InterfaceOptions {
   trace?: TraceSink | undefined;
   /** default: the platform's cryptographic generator */
   random?: Random | undefined;
+  /** take TCP/UDP checksums a veth peer left for offload as good (default true; see offload.ts) */
+  acceptPartialChecksums?: boolean | undefined;
   /** wrap the device (an impairment, a tap) before the stack gets it */
   wrap?: ((device: Device) => Device) | undefined;
 }
@@ -77,7 +79,7 @@ export function openHost(options: HostOptions): Host {
   const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   const device = options.wrap === undefined ? live : options.wrap(live);
   try {
-    return new Host(device, new StackDriver(device, { ...options, random, mac }));
+    return new Host(device, new StackDriver(device, { ...options, random, mac, acceptPartialChecksums: options.acceptPartialChecksums ?? true }));
   } catch (err) {
     device.close();
     throw err;

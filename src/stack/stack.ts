@@ -63,6 +63,12 @@ export interface StackOptions extends InterfaceOptions {
   trace?: TraceSink | undefined;
   /** ask for a router advertisement at start (IPv6); default true when IPv6 is configured */
   solicitRouter?: boolean | undefined;
+  /**
+   * take TCP and UDP checksums left for offload (the pseudo-header sum only,
+   * as a veth peer sends them; see offload.ts) as good. Default false; a
+   * host on a live interface turns it on.
+   */
+  acceptPartialChecksums?: boolean | undefined;
 }
 
 /** Counters of what the stack saw and did. */
@@ -119,6 +125,7 @@ export class Stack {
     this.tcp = new TcpLayer(this.sender, this.random, new IsnGenerator(this.random), (dst) => iface.sourceFor(dst), (a) => iface.isOurs(a), this.tcpDefaults);
     this.udp = new UdpLayer(this.sender, this.random, (dst) => iface.sourceFor(dst), (dst) => dst.length === 4 && iface.isBroadcast4(dst));
     this.control = new ControlLayer(this.iface, this.neighbors, this.sender, (frame) => this.#send(frame));
+    this.tcp.acceptPartialChecksums = this.udp.acceptPartialChecksums = options.acceptPartialChecksums ?? false;
     this.control.tcp = this.tcp;
     this.control.udp = this.udp;
     this.#solicitRouter = options.solicitRouter ?? this.iface.ipv6.length > 0;

@@ -14,6 +14,7 @@ import { UdpView } from "../../layers/udp.ts";
 import type { SocketErrorCode } from "./errors.ts";
 import { SocketError } from "./errors.ts";
 import type { IpSender, SendFailure } from "./ip_out.ts";
+import { isPartialChecksum } from "./offload.ts";
 import { randomBelow, type Random } from "./random.ts";
 import type { Waker } from "./tcp_layer.ts";
 import type { TraceSink } from "./trace.ts";
@@ -62,7 +63,9 @@ export class UdpLayer {
   readonly #view = new UdpView(new Uint8Array(0));
   trace: TraceSink | null = null;
   now = 0;
-  readonly stats = { badChecksum: 0, malformed: 0, noPort: 0, delivered: 0 };
+  readonly stats = { badChecksum: 0, partialChecksum: 0, malformed: 0, noPort: 0, delivered: 0 };
+  /** take a checksum left for offload (see offload.ts) as good */
+  acceptPartialChecksums = false;
 
   constructor(sender: IpSender, random: Random, source: (dst: Uint8Array) => Uint8Array | null, isBroadcast: (dst: Uint8Array) => boolean) {
     this.#sender = sender;
@@ -121,9 +124,12 @@ export class UdpLayer {
     }
     // RFC 768: a zero checksum over IPv4 means none was computed; over IPv6 it is invalid (RFC 8200 §8.1).
     if (!(src.length === 4 && v.checksum === 0) && !v.verifyChecksum(src, dst)) {
-      this.stats.badChecksum++;
-      this.trace?.drop(this.now, "udp: bad checksum");
-      return true;
+      if (!this.acceptPartialChecksums || !isPartialChecksum(v.checksum, src, dst, IP_PROTOCOL_UDP, end - at)) {
+        this.stats.badChecksum++;
+        this.trace?.drop(this.now, "udp: bad checksum");
+        return true;
+      }
+      this.stats.partialChecksum++;
     }
     const family = src.length === 4 ? 4 : 6;
     const list = this.#ports.get(v.dstPort);
