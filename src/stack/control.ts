@@ -23,7 +23,7 @@ import { Ipv4View } from "../../layers/ipv4.ts";
 import { Ipv6View } from "../../layers/ipv6.ts";
 import { NDP_OPTION } from "../../layers/ndp.ts";
 import { findLinkLayerAddress, writeLinkLayerAddress } from "../../layers/ndp_link_option.ts";
-import { u16 } from "../../layers/bytes.ts";
+import { u16, u32 } from "../../layers/bytes.ts";
 import type { SocketErrorCode } from "./errors.ts";
 import { ALL_ROUTERS, BROADCAST_MAC, multicastMac, solicitedNode, type InterfaceConfig } from "./interface.ts";
 import type { IpSender } from "./ip_out.ts";
@@ -209,7 +209,7 @@ export class ControlLayer {
     if (!this.#iface.isOurs(local)) return;
     const localPort = u16(bytes, t);
     const remotePort = u16(bytes, t + 2);
-    if (protocol === IP_PROTOCOL_TCP) this.tcp?.icmpError(local, localPort, remote, remotePort, error as "ECONNREFUSED", hard);
+    if (protocol === IP_PROTOCOL_TCP) this.tcp?.icmpError(local, localPort, remote, remotePort, u32(bytes, t + 4), error as "ECONNREFUSED", hard);
     else if (protocol === IP_PROTOCOL_UDP) this.udp?.icmpError(localPort, remote, remotePort, error);
   }
 

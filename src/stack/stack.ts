@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { addressAt, formatIp } from "../../layers/addr.ts";
+import { addressAt, formatIp, sameAddress } from "../../layers/addr.ts";
 import {
   ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IP_PROTOCOL_HOPOPT, IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6,
   IP_PROTOCOL_IPV6_FRAG, IP_PROTOCOL_IPV6_NONXT, IP_PROTOCOL_IPV6_OPTS, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP,
@@ -309,7 +309,11 @@ export class Stack {
       request: (address, mac) => this.#requestNeighbor(address, mac),
       unreachable: (address, dropped) => {
         this.#trace?.drop(this.#now, `no answer from ${formatIp(address)}: ${dropped} frame(s) dropped`);
-        this.tcp.unreachable(address);
+        const iface = this.iface;
+        this.tcp.unreachable((remote) => {
+          const hop = iface.nextHop(remote);
+          return hop !== null && sameAddress(hop, address);
+        });
       },
     }));
     next = Math.min(next, this.reassembly4.poll(this.#now), this.reassembly6.poll(this.#now));

@@ -18,7 +18,7 @@ import type { IpSender } from "./ip_out.ts";
 import type { IsnGenerator } from "./isn.ts";
 import { isPartialChecksum } from "./offload.ts";
 import { randomBelow, type Random } from "./random.ts";
-import { seqAdd, seqGt } from "./seq.ts";
+import { seqAdd, seqGt, seqLe, seqLt } from "./seq.ts";
 import { ACK, DEFAULT_TCP_CONFIG, RST, SYN, FIN, type TcpConfig, type TcpState } from "./tcp/config.ts";
 import { tcpInput } from "./tcp/input.ts";
 import { nextDeadline } from "./tcp/output.ts";
@@ -474,9 +474,25 @@ export class TcpLayer implements TcpHost {
    * (RFC 1122 §4.2.3.9, RFC 5461 §4: as Linux, port and protocol unreachable
    * refuse a SYN-SENT connection); others are kept as a soft error.
    */
-  icmpError(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, code: "ECONNREFUSED" | "EHOSTUNREACH" | "ENETUNREACH", hard: boolean): void {
+  icmpError(
+    local: Uint8Array,
+    localPort: number,
+    remote: Uint8Array,
+    remotePort: number,
+    quotedSeq: number,
+    code: "ECONNREFUSED" | "EHOSTUNREACH" | "ENETUNREACH",
+    hard: boolean,
+  ): void {
     const t = this.#find(local, localPort, remote, remotePort);
     if (t === undefined) return;
+    // RFC 5927 §4.1: the quoted segment must be one we sent and that is not yet
+    // acknowledged (SND.UNA <= SEG.SEQ < SND.NXT, or the SYN itself); anyone
+    // who can guess the four-tuple could otherwise end the connection.
+    const seq = quotedSeq >>> 0;
+    if (seq !== t.iss && !(seqLe(t.sndUna, seq) && seqLt(seq, t.sndNxt))) {
+      this.trace?.drop(this.now, "icmp: quoted sequence number not in flight");
+      return;
+    }
     if (t.state === "SYN-SENT" && hard) {
       t.error = code;
       t.state = "CLOSED";
@@ -488,10 +504,14 @@ export class TcpLayer implements TcpHost {
     if (t.error === null && t.state === "SYN-SENT") t.softError = code;
   }
 
-  /** The neighbor behind `address` never answered: connections opening toward it fail with EHOSTUNREACH. */
-  unreachable(address: Uint8Array): void {
+  /**
+   * A neighbor never answered: the connections opening toward a remote that
+   * `behind` says is reached through it (the remote itself, or the gateway)
+   * fail with EHOSTUNREACH.
+   */
+  unreachable(behind: (remote: Uint8Array) => boolean): void {
     for (const t of [...this.#all]) {
-      if (t.state === "SYN-SENT" && (sameAddress(t.remoteAddress, address) || !this.#isOurs(address))) {
+      if (t.state === "SYN-SENT" && behind(t.remoteAddress)) {
         t.error = "EHOSTUNREACH";
         t.state = "CLOSED";
         this.stateChanged(t, "SYN-SENT", "CLOSED");
