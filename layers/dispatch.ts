@@ -106,6 +106,8 @@ export function isIpv6OptionsHeader(nextHeader: number): boolean {
 }
 
 // Well-known ports.
+/** FTP data: the source port scapy (and `tcpCodec`) writes by default */
+export const PORT_FTP_DATA = 20;
 export const PORT_DNS = 53;
 export const PORT_DHCP_SERVER = 67;
 export const PORT_DHCP_CLIENT = 68;

@@ -1,7 +1,17 @@
 /**
  * ICMP for IPv4 (RFC 792, RFC 1191 for the next-hop MTU, RFC 950 for address
- * masks): the decoded value {@link Icmp}, {@link decodeIcmp} and
- * {@link icmpCodec}.
+ * masks): a zero-copy {@link IcmpView}, the decoded value {@link Icmp},
+ * {@link decodeIcmp} and {@link icmpCodec}.
+ *
+ * ```text
+ *  0      7 8     15 16    23 24    31
+ * +--------+--------+--------+--------+
+ * |  type  |  code  |    checksum     |
+ * +--------+--------+--------+--------+
+ * |  rest of header (by type)         |
+ * +--------+--------+--------+--------+
+ * |  timestamps / address mask / data |
+ * ```
  *
  * Every message starts with type, code and a checksum over the whole message;
  * the next four bytes depend on the type. Error messages (destination
@@ -21,6 +31,7 @@ import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type De
 import { IP_PROTOCOL_ICMP } from "./dispatch.ts";
 import { checksumOk, internetChecksum } from "./checksum.ts";
 import { formatIpv4, parseIpv4 } from "./addr.ts";
+import { put16, put32, u16, u32 } from "./bytes.ts";
 
 /** ICMP message types (IANA "ICMP Type Numbers"). */
 export const ICMP_TYPE = {
@@ -119,6 +130,9 @@ export function isIcmpError(type: number): boolean {
   );
 }
 
+/** Bytes every message has: type, code and checksum. */
+const COMMON_BYTES = 4;
+
 /** Header bytes for a type: 20 for timestamps, 12 for address masks, else 8. */
 function headerBytes(type: number): number {
   if (type === ICMP_TYPE.TIMESTAMP || type === ICMP_TYPE.TIMESTAMP_REPLY) return 20;
@@ -126,18 +140,206 @@ function headerBytes(type: number): number {
   return 8;
 }
 
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+/**
+ * Byte offsets of the ICMP fields (RFC 792, RFC 950, RFC 1191) from the
+ * message's start; which apply from 4 on depends on the type.
+ */
+export const ICMP_FIELD = {
+  TYPE: 0,
+  CODE: 1,
+  CHECKSUM: 2,
+  REST_OF_HEADER: 4,
+  IDENTIFIER: 4,
+  SEQUENCE: 6,
+  GATEWAY: 4,
+  POINTER: 4,
+  NEXT_HOP_MTU: 6,
+  /** timestamp and timestamp reply: three 32-bit times */
+  ORIGINATE: 8,
+  RECEIVE: 12,
+  TRANSMIT: 16,
+  /** address mask request and reply: 4 bytes */
+  ADDRESS_MASK: 8,
+} as const;
+
+/**
+ * An ICMP message over bytes, without copying: the message starts at `at` in
+ * `bytes` and ends at `end` (exclusive; default: the end of `bytes`). The
+ * constructor checks nothing; call {@link IcmpView.check} once before reading
+ * past the first 4 bytes or trusting `payload`. The type decides which of the
+ * getters past `checksum` mean anything (see {@link ICMP_FIELD}; the accessors
+ * spell its offsets as literals so V8 always inlines them, see `TcpView`).
+ *
+ * @example
+ * ```ts
+ * import { IcmpView, ICMP_TYPE } from "./icmp.ts";
+ * const message = new Uint8Array(8 + 4);
+ * const view = new IcmpView(message);
+ * view.type = ICMP_TYPE.ECHO_REQUEST; // code 0
+ * view.identifier = 0x1234;
+ * view.sequence = 1;
+ * view.fillChecksum();
+ * view.check(); // null
+ * ```
+ */
+export class IcmpView {
+  bytes: Uint8Array;
+  /** where the message starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the message in `bytes` */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /** null when type, code and checksum fit and so does the type's header ({@link IcmpView.headerLength}), else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    if (n < COMMON_BYTES) return `header needs 4 bytes, have ${n}`;
+    const need = this.headerLength;
+    if (n < need) return `type ${this.type} needs ${need} bytes, have ${n}`;
+    return null;
+  }
+
+  get type(): number {
+    return this.bytes[this.at]!; // ICMP_FIELD.TYPE
+  }
+  set type(v: number) {
+    this.bytes[this.at] = v; // ICMP_FIELD.TYPE
+  }
+  get code(): number {
+    return this.bytes[this.at + 1]!; // ICMP_FIELD.CODE
+  }
+  set code(v: number) {
+    this.bytes[this.at + 1] = v; // ICMP_FIELD.CODE
+  }
+  get checksum(): number {
+    return u16(this.bytes, this.at + 2); // ICMP_FIELD.CHECKSUM
+  }
+  set checksum(v: number) {
+    put16(this.bytes, this.at + 2, v); // ICMP_FIELD.CHECKSUM
+  }
+  /** bytes 4-7 as one unsigned 32-bit word, whatever the type */
+  get restOfHeader(): number {
+    return u32(this.bytes, this.at + 4); // ICMP_FIELD.REST_OF_HEADER
+  }
+  set restOfHeader(v: number) {
+    put32(this.bytes, this.at + 4, v); // ICMP_FIELD.REST_OF_HEADER
+  }
+  /** echo, timestamp, information and address-mask messages */
+  get identifier(): number {
+    return u16(this.bytes, this.at + 4); // ICMP_FIELD.IDENTIFIER
+  }
+  set identifier(v: number) {
+    put16(this.bytes, this.at + 4, v); // ICMP_FIELD.IDENTIFIER
+  }
+  get sequence(): number {
+    return u16(this.bytes, this.at + 6); // ICMP_FIELD.SEQUENCE
+  }
+  set sequence(v: number) {
+    put16(this.bytes, this.at + 6, v); // ICMP_FIELD.SEQUENCE
+  }
+  /** redirect: the router to use instead, the 4 address bytes themselves (a subarray) */
+  get gateway(): Uint8Array {
+    const i = this.at + 4; // ICMP_FIELD.GATEWAY
+    return this.bytes.subarray(i, i + 4);
+  }
+  /** copies the first 4 bytes of `v` in */
+  set gateway(v: Uint8Array) {
+    this.bytes.set(v.subarray(0, 4), this.at + 4); // ICMP_FIELD.GATEWAY
+  }
+  /** where the gateway address starts in `bytes`, for formatting it without a subarray */
+  get gatewayOffset(): number {
+    return this.at + 4; // ICMP_FIELD.GATEWAY
+  }
+  /** parameter problem: the byte offset of the error in the quoted datagram */
+  get pointer(): number {
+    return this.bytes[this.at + 4]!; // ICMP_FIELD.POINTER
+  }
+  set pointer(v: number) {
+    this.bytes[this.at + 4] = v; // ICMP_FIELD.POINTER
+  }
+  /** destination unreachable, fragmentation needed (RFC 1191) */
+  get nextHopMtu(): number {
+    return u16(this.bytes, this.at + 6); // ICMP_FIELD.NEXT_HOP_MTU
+  }
+  set nextHopMtu(v: number) {
+    put16(this.bytes, this.at + 6, v); // ICMP_FIELD.NEXT_HOP_MTU
+  }
+  /** timestamp and timestamp reply: milliseconds since midnight UT */
+  get originate(): number {
+    return u32(this.bytes, this.at + 8); // ICMP_FIELD.ORIGINATE
+  }
+  set originate(v: number) {
+    put32(this.bytes, this.at + 8, v); // ICMP_FIELD.ORIGINATE
+  }
+  get receive(): number {
+    return u32(this.bytes, this.at + 12); // ICMP_FIELD.RECEIVE
+  }
+  set receive(v: number) {
+    put32(this.bytes, this.at + 12, v); // ICMP_FIELD.RECEIVE
+  }
+  get transmit(): number {
+    return u32(this.bytes, this.at + 16); // ICMP_FIELD.TRANSMIT
+  }
+  set transmit(v: number) {
+    put32(this.bytes, this.at + 16, v); // ICMP_FIELD.TRANSMIT
+  }
+  /** address mask request and reply (RFC 950): the 4 mask bytes (a subarray) */
+  get addressMask(): Uint8Array {
+    const i = this.at + 8; // ICMP_FIELD.ADDRESS_MASK
+    return this.bytes.subarray(i, i + 4);
+  }
+  /** copies the first 4 bytes of `v` in */
+  set addressMask(v: Uint8Array) {
+    this.bytes.set(v.subarray(0, 4), this.at + 8); // ICMP_FIELD.ADDRESS_MASK
+  }
+  /** where the address mask starts in `bytes` */
+  get addressMaskOffset(): number {
+    return this.at + 8; // ICMP_FIELD.ADDRESS_MASK
+  }
+
+  /** Header bytes for this message's type: 20 for timestamps, 12 for address masks, else 8. */
+  get headerLength(): number {
+    return headerBytes(this.type);
+  }
+  /** Where the data (echo data, an error's quoted datagram) starts in `bytes`: after the type's header. */
+  get payloadStart(): number {
+    return this.at + headerBytes(this.type);
+  }
+  /** Where the data ends in `bytes`: `end` (ICMP has no length field; the IP layer drops link padding). */
+  get payloadEnd(): number {
+    return this.end;
+  }
+  /** The data, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.end);
+  }
+
+  /** Whether the message `bytes[at, end)`, checksum included, sums right (RFC 792: no pseudo-header). */
+  verifyChecksum(): boolean {
+    return checksumOk(this.bytes, this.at, this.end);
+  }
+
+  /** Compute and store the checksum over `bytes[at, end)` (RFC 792: the field counts as 0). */
+  fillChecksum(): void {
+    this.checksum = 0;
+    this.checksum = internetChecksum(this.bytes, this.at, this.end);
+  }
 }
 
-function putU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
-
-/** The checksum of the message `frame[base, end)`. */
+/** The checksum status of the message `frame[base, end)`. */
 function icmpChecksumStatus(frame: Uint8Array, base: number, end: number, state: DecodeState): ChecksumStatus {
   if (state.options.verifyChecksums === false) return "unverified";
   const ip = state.ip;
@@ -148,6 +350,9 @@ function icmpChecksumStatus(frame: Uint8Array, base: number, end: number, state:
   if (!ip.complete || ip.laterFragment || end - base < ip.upperLength) return "unverified";
   return checksumOk(frame, base, base + ip.upperLength) ? "good" : "bad";
 }
+
+/** The view `decodeIcmp` resets per message; a quote may hold ICMP again, so all is read before nesting. */
+const DECODE_VIEW = new IcmpView(new Uint8Array(0));
 
 /** How deep quotes are decoded: an error quoted inside an error is left raw. */
 const MAX_QUOTE_DEPTH = 1;
@@ -161,30 +366,28 @@ export const decodeIcmp: Decoder = (frame, state) => {
   const ip = state.ip;
   const base = state.offset;
   const end = state.end;
-  if (ip !== null && ip.laterFragment) {
-    return end === base ? null : "payload";
-  }
-  // The message is frame[base, end): offsets below are from base.
+  if (ip !== null && ip.laterFragment) return end === base ? null : "payload";
   const n = end - base;
   const shortKind = ip !== null && ip.complete ? "malformed" : "truncated";
-  if (n < 4) {
+  if (n < COMMON_BYTES) {
     state.issues.push({ layer: "icmp", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
     state.offset = end;
     return null;
   }
-  const type = frame[base]!;
-  const code = frame[base + 1]!;
+  const view = DECODE_VIEW.reset(frame, base, end);
+  const type = view.type;
+  const code = view.code;
   const checksumStatus = icmpChecksumStatus(frame, base, end, state);
   const icmp: Icmp = {
     layer: "icmp",
     type,
     code,
-    checksum: (frame[base + 2]! << 8) | frame[base + 3]!,
+    checksum: view.checksum,
     checksumValid: checksumValidOf(checksumStatus),
     checksumStatus,
   };
   state.layers.push(icmp);
-  const need = headerBytes(type);
+  const need = headerBytes(type); // view.headerLength, without reading the type again
   if (n < need) {
     state.issues.push({ layer: "icmp", kind: shortKind, reason: `type ${type} needs ${need} bytes, have ${n}` });
     state.offset = end;
@@ -195,41 +398,42 @@ export const decodeIcmp: Decoder = (frame, state) => {
     case ICMP_TYPE.ECHO_REQUEST:
     case ICMP_TYPE.INFORMATION_REQUEST:
     case ICMP_TYPE.INFORMATION_REPLY:
-      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
-      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
+      icmp.identifier = view.identifier;
+      icmp.sequence = view.sequence;
       break;
     case ICMP_TYPE.TIMESTAMP:
     case ICMP_TYPE.TIMESTAMP_REPLY:
-      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
-      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
-      icmp.originate = u32(frame, base + 8);
-      icmp.receive = u32(frame, base + 12);
-      icmp.transmit = u32(frame, base + 16);
+      icmp.identifier = view.identifier;
+      icmp.sequence = view.sequence;
+      icmp.originate = view.originate;
+      icmp.receive = view.receive;
+      icmp.transmit = view.transmit;
       break;
     case ICMP_TYPE.ADDRESS_MASK_REQUEST:
     case ICMP_TYPE.ADDRESS_MASK_REPLY:
-      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
-      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
-      icmp.addressMask = formatIpv4(frame, base + 8);
+      icmp.identifier = view.identifier;
+      icmp.sequence = view.sequence;
+      icmp.addressMask = formatIpv4(frame, view.addressMaskOffset);
       break;
     case ICMP_TYPE.DESTINATION_UNREACHABLE:
-      if (code === ICMP_CODE_FRAGMENTATION_NEEDED) icmp.nextHopMtu = (frame[base + 6]! << 8) | frame[base + 7]!;
+      if (code === ICMP_CODE_FRAGMENTATION_NEEDED) icmp.nextHopMtu = view.nextHopMtu;
       break;
     case ICMP_TYPE.REDIRECT:
-      icmp.gateway = formatIpv4(frame, base + 4);
+      icmp.gateway = formatIpv4(frame, view.gatewayOffset);
       break;
     case ICMP_TYPE.PARAMETER_PROBLEM:
-      icmp.pointer = frame[base + 4]!;
+      icmp.pointer = view.pointer;
       break;
     case ICMP_TYPE.SOURCE_QUENCH:
     case ICMP_TYPE.TIME_EXCEEDED:
       break; // bytes 4-7 unused (RFC 792)
     default:
-      icmp.restOfHeader = u32(frame, base + 4);
+      icmp.restOfHeader = view.restOfHeader;
   }
-  const bodyStart = base + need;
+  const bodyStart = base + need; // view.payloadStart
   if (isIcmpError(type) && end > bodyStart && state.depth < MAX_QUOTE_DEPTH) {
-    icmp.quoted = state.nest("ipv4", frame.subarray(bodyStart, end));
+    // Everything needed is read: the nested decode may decode ICMP again.
+    icmp.quoted = state.nest("ipv4", view.payload);
     state.offset = end;
     return null;
   }
@@ -241,57 +445,49 @@ export const decodeIcmp: Decoder = (frame, state) => {
 export const icmpCodec: Codec<IcmpInput> = {
   headerLength: (value) => headerBytes(value.type ?? ICMP_TYPE.ECHO_REQUEST),
   write(value, out) {
+    const view = new IcmpView(out);
     const type = value.type ?? ICMP_TYPE.ECHO_REQUEST;
-    out[0] = type;
-    out[1] = value.code ?? 0;
-    out[2] = 0;
-    out[3] = 0;
-    out.fill(0, 4, headerBytes(type));
+    view.type = type;
+    view.code = value.code ?? 0;
+    // Checksum and every field of the type's header start as 0.
+    out.fill(0, ICMP_FIELD.CHECKSUM, view.headerLength);
     switch (type) {
       case ICMP_TYPE.TIMESTAMP:
       case ICMP_TYPE.TIMESTAMP_REPLY:
-        putU32(out, 8, value.originate ?? 0);
-        putU32(out, 12, value.receive ?? 0);
-        putU32(out, 16, value.transmit ?? 0);
-        writeIdSeq(value, out);
+        view.originate = value.originate ?? 0;
+        view.receive = value.receive ?? 0;
+        view.transmit = value.transmit ?? 0;
+        view.identifier = value.identifier ?? 0;
+        view.sequence = value.sequence ?? 0;
         break;
       case ICMP_TYPE.ADDRESS_MASK_REQUEST:
       case ICMP_TYPE.ADDRESS_MASK_REPLY:
-        out.set(parseIpv4(value.addressMask ?? "0.0.0.0"), 8);
-        writeIdSeq(value, out);
+        view.addressMask = parseIpv4(value.addressMask ?? "0.0.0.0");
+        view.identifier = value.identifier ?? 0;
+        view.sequence = value.sequence ?? 0;
         break;
       case ICMP_TYPE.ECHO_REPLY:
       case ICMP_TYPE.ECHO_REQUEST:
       case ICMP_TYPE.INFORMATION_REQUEST:
       case ICMP_TYPE.INFORMATION_REPLY:
-        writeIdSeq(value, out);
+        view.identifier = value.identifier ?? 0;
+        view.sequence = value.sequence ?? 0;
         break;
       case ICMP_TYPE.DESTINATION_UNREACHABLE:
-        out[6] = (value.nextHopMtu ?? 0) >>> 8;
-        out[7] = value.nextHopMtu ?? 0;
+        view.nextHopMtu = value.nextHopMtu ?? 0;
         break;
       case ICMP_TYPE.REDIRECT:
-        out.set(parseIpv4(value.gateway ?? "0.0.0.0"), 4);
+        view.gateway = parseIpv4(value.gateway ?? "0.0.0.0");
         break;
       case ICMP_TYPE.PARAMETER_PROBLEM:
-        out[4] = value.pointer ?? 0;
+        view.pointer = value.pointer ?? 0;
         break;
     }
-    if (value.restOfHeader !== undefined) putU32(out, 4, value.restOfHeader);
-    const checksum = value.checksum ?? internetChecksum(out);
-    out[2] = checksum >>> 8;
-    out[3] = checksum;
+    if (value.restOfHeader !== undefined) view.restOfHeader = value.restOfHeader;
+    if (value.checksum !== undefined) view.checksum = value.checksum;
+    else view.fillChecksum();
   },
 };
-
-function writeIdSeq(value: IcmpInput, out: Uint8Array): void {
-  const id = value.identifier ?? 0;
-  const seq = value.sequence ?? 0;
-  out[4] = id >>> 8;
-  out[5] = id;
-  out[6] = seq >>> 8;
-  out[7] = seq;
-}
 
 /** ICMP in the registry. */
 export const icmpProtocol: Protocol<"icmp", Icmp, IcmpInput> = {

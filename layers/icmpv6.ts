@@ -1,8 +1,17 @@
 /**
- * ICMPv6 (RFC 4443) with Neighbor Discovery (RFC 4861) and the RDNSS option
- * (RFC 8106): the decoded value {@link Icmpv6}, {@link decodeIcmpv6},
- * {@link icmpv6Codec}, and the NDP option list ({@link NdpOption},
- * {@link parseNdpOptions}, {@link writeNdpOptions}).
+ * ICMPv6 (RFC 4443) with the Neighbor Discovery messages (RFC 4861 §4): a
+ * zero-copy {@link Icmpv6View}, the decoded value {@link Icmpv6},
+ * {@link decodeIcmpv6} and {@link icmpv6Codec}. The NDP body fields and
+ * option list live in `ndp.ts` (the option list is re-exported here).
+ *
+ * ```text
+ *  0      7 8     15 16    23 24    31
+ * +--------+--------+--------+--------+
+ * |  type  |  code  |    checksum     |
+ * +--------+--------+--------+--------+
+ * |  message body (by type): fixed    |
+ * |  fields, then NDP options or data |
+ * ```
  *
  * The checksum covers the IPv6 pseudo-header (RFC 4443 §2.3, RFC 8200 §8.1,
  * next header 58) and the whole message. Error messages (destination
@@ -21,9 +30,14 @@
  * @module
  */
 import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type Issue, type IssueKind, type LayerBase, type Protocol } from "./core.ts";
-import { checksumStatusAt, finishChecksum, onesSum, pseudoHeaderSum } from "./checksum.ts";
+import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } from "./checksum.ts";
 import { IP_PROTOCOL_ICMPV6 } from "./dispatch.ts";
-import { formatHexColon, formatIpv6, formatMac, parseIpv6 } from "./addr.ts";
+import { formatIpv6, parseIpv6 } from "./addr.ts";
+import { put16, put32, u16, u32 } from "./bytes.ts";
+import { NDP_FIELD, NdpMessageView, ndpOptionsLength, parseNdpOptions, writeNdpOptions, type NdpFields, type NdpOption } from "./ndp.ts";
+
+// The option list was first defined here: importers of this module keep working.
+export { NDP_OPTION, ndpOptionsLength, parseNdpOptions, writeNdpOptions, type NdpOption, type NdpOptionProblem } from "./ndp.ts";
 
 /** ICMPv6 message types (IANA "ICMPv6 Parameters"). */
 export const ICMPV6_TYPE = {
@@ -40,48 +54,6 @@ export const ICMPV6_TYPE = {
   REDIRECT: 137,
 } as const;
 
-/** NDP option types (RFC 4861 §4.6, RFC 8106 §5.1). */
-export const NDP_OPTION = {
-  SOURCE_LINK_LAYER_ADDRESS: 1,
-  TARGET_LINK_LAYER_ADDRESS: 2,
-  PREFIX_INFORMATION: 3,
-  REDIRECTED_HEADER: 4,
-  MTU: 5,
-  RDNSS: 25,
-} as const;
-
-/** One NDP option as a plain value. Lengths on the wire are in units of 8 bytes. */
-export type NdpOption =
-  /**
-   * Link-layer address: a MAC (`aa:bb:cc:dd:ee:ff`) when the option is 8 bytes,
-   * else every byte of the option after its length, in colon hex.
-   */
-  | { kind: "sourceLinkLayerAddress"; address: string }
-  | { kind: "targetLinkLayerAddress"; address: string }
-  | {
-      kind: "prefixInformation";
-      prefixLength: number;
-      /** L flag: the prefix is on-link */
-      onLink: boolean;
-      /** A flag: usable for stateless address autoconfiguration */
-      autonomous: boolean;
-      /** seconds; 0xffffffff is infinity */
-      validLifetime: number;
-      preferredLifetime: number;
-      prefix: string;
-    }
-  /** the start of the redirected packet (after 6 reserved bytes), copied */
-  | { kind: "redirectedHeader"; data: Uint8Array }
-  | { kind: "mtu"; mtu: number }
-  /** recursive DNS servers (RFC 8106): lifetime in seconds */
-  | { kind: "rdnss"; lifetime: number; servers: string[] }
-  /**
-   * Any other option, or a known one whose length does not fit its format: the
-   * bytes after the length byte, copied. `length` is only for crafting: the
-   * length byte (in 8-byte units) to write instead of the one `data` needs.
-   */
-  | { kind: "unknown"; code: number; data: Uint8Array; length?: number };
-
 /** Layers decoded from the packet an ICMPv6 error quotes, with their own issues. */
 export interface Icmpv6Quote {
   layers: LayerBase[];
@@ -90,9 +62,10 @@ export interface Icmpv6Quote {
 
 /**
  * A decoded ICMPv6 message. `type`, `code` and the checksum are always there;
- * the other fields appear for the types that carry them.
+ * the other fields (the NDP ones from {@link NdpFields}) appear for the types
+ * that carry them.
  */
-export interface Icmpv6 extends LayerBase {
+export interface Icmpv6 extends LayerBase, NdpFields {
   layer: "icmpv6";
   type: number;
   code: number;
@@ -107,26 +80,6 @@ export interface Icmpv6 extends LayerBase {
   mtu?: number;
   /** parameter problem: byte offset of the error in the quoted packet */
   pointer?: number;
-  /** router advertisement (RFC 4861 §4.2) */
-  curHopLimit?: number;
-  /** M flag: addresses via DHCPv6 */
-  managed?: boolean;
-  /** O flag: other configuration via DHCPv6 */
-  other?: boolean;
-  /** seconds */
-  routerLifetime?: number;
-  /** milliseconds */
-  reachableTime?: number;
-  /** milliseconds */
-  retransTimer?: number;
-  /** neighbor solicitation / advertisement, redirect */
-  targetAddress?: string;
-  /** redirect */
-  destinationAddress?: string;
-  /** neighbor advertisement flags (RFC 4861 §4.4) */
-  router?: boolean;
-  solicited?: boolean;
-  override?: boolean;
   /** NDP messages (133-137) */
   options?: NdpOption[];
   /** error messages: the quoted packet, decoded from its IPv6 header on */
@@ -143,7 +96,7 @@ export interface Icmpv6 extends LayerBase {
  * pseudo-header over the whole message (0 when there is none). Options are
  * written for NDP types (133-137) only.
  */
-export interface Icmpv6Input {
+export interface Icmpv6Input extends NdpFields {
   layer: "icmpv6";
   type?: number;
   code?: number;
@@ -152,17 +105,6 @@ export interface Icmpv6Input {
   sequence?: number;
   mtu?: number;
   pointer?: number;
-  curHopLimit?: number;
-  managed?: boolean;
-  other?: boolean;
-  routerLifetime?: number;
-  reachableTime?: number;
-  retransTimer?: number;
-  targetAddress?: string;
-  destinationAddress?: string;
-  router?: boolean;
-  solicited?: boolean;
-  override?: boolean;
   options?: readonly NdpOption[];
 }
 
@@ -170,6 +112,9 @@ export interface Icmpv6Input {
 export function isIcmpv6Error(type: number): boolean {
   return type >= ICMPV6_TYPE.DESTINATION_UNREACHABLE && type <= ICMPV6_TYPE.PARAMETER_PROBLEM;
 }
+
+/** Bytes every message has: type, code and checksum. */
+const COMMON_BYTES = 4;
 
 /** Fixed header bytes (before NDP options or quoted/echo data) for a type. */
 function fixedBytes(type: number): number {
@@ -198,176 +143,153 @@ function isNdp(type: number): boolean {
   return type >= ICMPV6_TYPE.ROUTER_SOLICITATION && type <= ICMPV6_TYPE.REDIRECT;
 }
 
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
+/**
+ * Byte offsets of the ICMPv6 fields (RFC 4443 §2.1, §3, §4; the NDP ones from
+ * {@link NDP_FIELD}), from the message's start; which apply after `CHECKSUM`
+ * depends on the type.
+ */
+export const ICMPV6_FIELD = {
+  TYPE: 0,
+  CODE: 1,
+  CHECKSUM: 2,
+  /** echo request / reply (RFC 4443 §4) */
+  IDENTIFIER: 4,
+  SEQUENCE: 6,
+  /** packet too big (RFC 4443 §3.2): 32 bits */
+  MTU: 4,
+  /** parameter problem (RFC 4443 §3.4): 32 bits */
+  POINTER: 4,
+  ...NDP_FIELD,
+} as const;
 
-function putU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
+/**
+ * An ICMPv6 message over bytes, without copying: the message starts at `at`
+ * in `bytes` and ends at `end` (exclusive; default: the end of `bytes`). The
+ * constructor checks nothing; call {@link Icmpv6View.check} once before
+ * reading past the first 4 bytes or trusting `payload`. The type decides which
+ * getters past `checksum` mean anything (see {@link ICMPV6_FIELD}). The NDP
+ * fields (`curHopLimit`, `managed`, `other`, `routerLifetime`,
+ * `reachableTime`, `retransTimer`, `router`, `solicited`, `override`,
+ * `targetAddress`, `destinationAddress` and their `...Offset`s) come from
+ * {@link NdpMessageView} in `ndp.ts`; flag setters change only their own bit.
+ * As in `TcpView` (whose comment gives the measurement), the accessors spell
+ * the table's offsets as literals, each naming its field, so V8 always
+ * inlines them.
+ *
+ * @example
+ * ```ts
+ * import { Icmpv6View, ICMPV6_TYPE } from "./icmpv6.ts";
+ * import { parseIpv6 } from "./addr.ts";
+ * const src = parseIpv6("fd77::2"), dst = parseIpv6("fd77::1");
+ * const view = new Icmpv6View(new Uint8Array(24)); // a neighbor advertisement, no options
+ * view.type = ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT;
+ * view.solicited = true;
+ * view.targetAddress = src;
+ * view.fillChecksum(src, dst);
+ * view.verifyChecksum(src, dst); // true
+ * ```
+ */
+export class Icmpv6View extends NdpMessageView {
+  /** null when type, code and checksum fit and so does the type's fixed part ({@link Icmpv6View.headerLength}), else the reason. */
+  check(): string | null {
+    const n = this.end - this.at;
+    if (n < COMMON_BYTES) return `header needs 4 bytes, have ${n}`;
+    const need = this.headerLength;
+    if (n < need) return `type ${this.type} needs ${need} bytes, have ${n}`;
+    return null;
+  }
 
-/** A problem {@link parseNdpOptions} met: `cut` when an option runs past the bytes. */
-export interface NdpOptionProblem {
-  reason: string;
-  cut: boolean;
+  get type(): number {
+    return this.bytes[this.at]!; // ICMPV6_FIELD.TYPE
+  }
+  set type(v: number) {
+    this.bytes[this.at] = v; // ICMPV6_FIELD.TYPE
+  }
+  get code(): number {
+    return this.bytes[this.at + 1]!; // ICMPV6_FIELD.CODE
+  }
+  set code(v: number) {
+    this.bytes[this.at + 1] = v; // ICMPV6_FIELD.CODE
+  }
+  get checksum(): number {
+    return u16(this.bytes, this.at + 2); // ICMPV6_FIELD.CHECKSUM
+  }
+  set checksum(v: number) {
+    put16(this.bytes, this.at + 2, v); // ICMPV6_FIELD.CHECKSUM
+  }
+  /** echo request / reply */
+  get identifier(): number {
+    return u16(this.bytes, this.at + 4); // ICMPV6_FIELD.IDENTIFIER
+  }
+  set identifier(v: number) {
+    put16(this.bytes, this.at + 4, v); // ICMPV6_FIELD.IDENTIFIER
+  }
+  get sequence(): number {
+    return u16(this.bytes, this.at + 6); // ICMPV6_FIELD.SEQUENCE
+  }
+  set sequence(v: number) {
+    put16(this.bytes, this.at + 6, v); // ICMPV6_FIELD.SEQUENCE
+  }
+  /** packet too big: the next hop's MTU */
+  get mtu(): number {
+    return u32(this.bytes, this.at + 4); // ICMPV6_FIELD.MTU
+  }
+  set mtu(v: number) {
+    put32(this.bytes, this.at + 4, v); // ICMPV6_FIELD.MTU
+  }
+  /** parameter problem: byte offset of the error in the quoted packet */
+  get pointer(): number {
+    return u32(this.bytes, this.at + 4); // ICMPV6_FIELD.POINTER
+  }
+  set pointer(v: number) {
+    put32(this.bytes, this.at + 4, v); // ICMPV6_FIELD.POINTER
+  }
+
+  /** Bytes of the type's fixed part: 8, 16 (RA), 24 (NS, NA), 40 (redirect), or 4 for types not named here. */
+  get headerLength(): number {
+    return fixedBytes(this.type);
+  }
+  /** Where the NDP options start in `bytes` (types 133-137): after the fixed part. */
+  get optionsStart(): number {
+    return this.at + fixedBytes(this.type);
+  }
+  /** Where the NDP options end: `end` for NDP types; `optionsStart` (none) for the others. */
+  get optionsEnd(): number {
+    return isNdp(this.type) ? this.end : this.optionsStart;
+  }
+  /** Where what follows the fixed part (echo data, a quoted packet, NDP options) starts in `bytes`. */
+  get payloadStart(): number {
+    return this.at + fixedBytes(this.type);
+  }
+  /** `end`: ICMPv6 has no length field (the IPv6 payload length bounds the message). */
+  get payloadEnd(): number {
+    return this.end;
+  }
+  /** `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.end);
+  }
+
+  /** Whether `bytes[at, end)` sums right with the IPv6 pseudo-header of these addresses (RFC 8200 §8.1, RFC 4443 §2.3). */
+  verifyChecksum(src: Uint8Array, dst: Uint8Array): boolean {
+    const n = this.end - this.at;
+    return foldSum(onesSum(this.bytes, this.at, this.end, pseudoHeaderSum(src, dst, IP_PROTOCOL_ICMPV6, n))) === 0xffff;
+  }
+
+  /** Compute and store the checksum over `bytes[at, end)` with the IPv6 pseudo-header of these addresses. */
+  fillChecksum(src: Uint8Array, dst: Uint8Array): void {
+    this.checksum = 0;
+    const n = this.end - this.at;
+    this.checksum = finishChecksum(onesSum(this.bytes, this.at, this.end, pseudoHeaderSum(src, dst, IP_PROTOCOL_ICMPV6, n)));
+  }
 }
 
 /**
- * Parse the NDP options in `b[start, end)` and append them to `out`. Returns
- * null, or the first problem. A length of 0 (RFC 4861 §4.6: the packet must
- * be discarded), a missing length byte or an option past `end` stops the walk,
- * keeping the options before it; a known type with a length that does not fit
- * its format is kept as `unknown` and the walk goes on.
+ * The view the decoder points at each message (reset per call: no view is
+ * allocated). A quoted datagram may hold ICMPv6 again and reset it, so the
+ * decoder reads every field before it nests.
  */
-export function parseNdpOptions(b: Uint8Array, start: number, end: number, out: NdpOption[]): NdpOptionProblem | null {
-  let problem: NdpOptionProblem | null = null;
-  let i = start;
-  while (i < end) {
-    const code = b[i]!;
-    if (i + 1 >= end) return problem ?? { reason: `option type ${code} at offset ${i} has no length byte`, cut: true };
-    const units = b[i + 1]!;
-    if (units === 0) return problem ?? { reason: `option type ${code} has length 0`, cut: false };
-    const length = units * 8;
-    if (i + length > end) {
-      return problem ?? { reason: `option type ${code} length ${length} exceeds the ${end - i} bytes left`, cut: true };
-    }
-    const option = readOption(b, i, code, units);
-    if (option === null) {
-      problem ??= { reason: `option type ${code} has length ${units}`, cut: false };
-      out.push({ kind: "unknown", code, data: b.slice(i + 2, i + length) });
-    } else {
-      out.push(option);
-    }
-    i += length;
-  }
-  return problem;
-}
-
-/** One known option at `b[i]` with `units * 8` bytes available, or null when its length does not fit. */
-function readOption(b: Uint8Array, i: number, code: number, units: number): NdpOption | null {
-  const length = units * 8;
-  switch (code) {
-    case NDP_OPTION.SOURCE_LINK_LAYER_ADDRESS:
-    case NDP_OPTION.TARGET_LINK_LAYER_ADDRESS: {
-      // An 8-byte option holds an Ethernet MAC; longer ones other link types' addresses.
-      const address = units === 1 ? formatMac(b, i + 2) : formatHexColon(b, i + 2, length - 2);
-      return code === NDP_OPTION.SOURCE_LINK_LAYER_ADDRESS
-        ? { kind: "sourceLinkLayerAddress", address }
-        : { kind: "targetLinkLayerAddress", address };
-    }
-    case NDP_OPTION.PREFIX_INFORMATION:
-      if (units !== 4) return null;
-      return {
-        kind: "prefixInformation",
-        prefixLength: b[i + 2]!,
-        onLink: (b[i + 3]! & 0x80) !== 0,
-        autonomous: (b[i + 3]! & 0x40) !== 0,
-        validLifetime: u32(b, i + 4),
-        preferredLifetime: u32(b, i + 8),
-        prefix: formatIpv6(b, i + 16),
-      };
-    case NDP_OPTION.REDIRECTED_HEADER:
-      return { kind: "redirectedHeader", data: b.slice(i + 8, i + length) };
-    case NDP_OPTION.MTU:
-      if (units !== 1) return null;
-      return { kind: "mtu", mtu: u32(b, i + 4) };
-    case NDP_OPTION.RDNSS: {
-      // RFC 8106 §5.1: 3 + 2n units for n >= 1 addresses.
-      if (units < 3 || units % 2 === 0) return null;
-      const servers: string[] = [];
-      for (let j = i + 8; j < i + length; j += 16) servers.push(formatIpv6(b, j));
-      return { kind: "rdnss", lifetime: u32(b, i + 4), servers };
-    }
-    default:
-      return { kind: "unknown", code, data: b.slice(i + 2, i + length) };
-  }
-}
-
-/** Bytes of a colon-hex link-layer address ("02:77:00:00:00:01"); throws RangeError on bad text. */
-function parseHexColon(text: string): Uint8Array {
-  const parts = text.split(":");
-  const out = new Uint8Array(parts.length);
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
-    if (!/^[0-9a-fA-F]{2}$/.test(p)) throw new RangeError(`Invalid link-layer address: "${text}"`);
-    out[k] = parseInt(p, 16);
-  }
-  return out;
-}
-
-/** Bytes an option takes on the wire (a multiple of 8). */
-function optionBytes(o: NdpOption): number {
-  switch (o.kind) {
-    case "sourceLinkLayerAddress":
-    case "targetLinkLayerAddress":
-      return (2 + parseHexColon(o.address).length + 7) & ~7;
-    case "prefixInformation":
-      return 32;
-    case "redirectedHeader":
-      return (8 + o.data.length + 7) & ~7;
-    case "mtu":
-      return 8;
-    case "rdnss":
-      return 8 + 16 * o.servers.length;
-    case "unknown":
-      return (2 + o.data.length + 7) & ~7;
-  }
-}
-
-/** Bytes the options take on the wire. */
-export function ndpOptionsLength(options: readonly NdpOption[]): number {
-  let n = 0;
-  for (const o of options) n += optionBytes(o);
-  return n;
-}
-
-/** Write `options` at `out[offset]`, zero-padded to 8-byte units; returns the offset after them. */
-export function writeNdpOptions(options: readonly NdpOption[], out: Uint8Array, offset: number): number {
-  let i = offset;
-  for (const o of options) {
-    const length = optionBytes(o);
-    out.fill(0, i, i + length);
-    out[i + 1] = length / 8;
-    switch (o.kind) {
-      case "sourceLinkLayerAddress":
-      case "targetLinkLayerAddress":
-        out[i] = o.kind === "sourceLinkLayerAddress" ? NDP_OPTION.SOURCE_LINK_LAYER_ADDRESS : NDP_OPTION.TARGET_LINK_LAYER_ADDRESS;
-        out.set(parseHexColon(o.address), i + 2);
-        break;
-      case "prefixInformation":
-        out[i] = NDP_OPTION.PREFIX_INFORMATION;
-        out[i + 2] = o.prefixLength;
-        out[i + 3] = (o.onLink ? 0x80 : 0) | (o.autonomous ? 0x40 : 0);
-        putU32(out, i + 4, o.validLifetime);
-        putU32(out, i + 8, o.preferredLifetime);
-        out.set(parseIpv6(o.prefix), i + 16);
-        break;
-      case "redirectedHeader":
-        out[i] = NDP_OPTION.REDIRECTED_HEADER;
-        out.set(o.data, i + 8);
-        break;
-      case "mtu":
-        out[i] = NDP_OPTION.MTU;
-        putU32(out, i + 4, o.mtu);
-        break;
-      case "rdnss":
-        out[i] = NDP_OPTION.RDNSS;
-        putU32(out, i + 4, o.lifetime);
-        for (let k = 0; k < o.servers.length; k++) out.set(parseIpv6(o.servers[k]!), i + 8 + 16 * k);
-        break;
-      case "unknown":
-        out[i] = o.code;
-        if (o.length !== undefined) out[i + 1] = o.length;
-        out.set(o.data, i + 2);
-        break;
-    }
-    i += length;
-  }
-  return i;
-}
+const DECODE_VIEW = new Icmpv6View(new Uint8Array(0));
 
 /** How deep quotes are decoded: an error quoted inside an error is left raw. */
 const MAX_QUOTE_DEPTH = 1;
@@ -385,30 +307,30 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   if (ip !== null && ip.laterFragment) {
     return end === base ? null : "payload";
   }
-  // The message is frame[base, end): offsets below are from base.
+  // The message is frame[base, end).
   const n = end - base;
   const shortKind: IssueKind = ip !== null && ip.complete ? "malformed" : "truncated";
-  if (n < 4) {
+  if (n < COMMON_BYTES) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
     state.offset = end;
     return null;
   }
-  const type = frame[base]!;
-  const code = frame[base + 1]!;
+  const view = DECODE_VIEW.reset(frame, base, end);
+  const type = view.type;
   const checksumStatus: ChecksumStatus =
     state.options.verifyChecksums === false
       ? "unverified"
-      : checksumStatusAt(frame, base, end, 2, IP_PROTOCOL_ICMPV6, ip, ip === null ? 0 : ip.upperLength);
+      : checksumStatusAt(frame, base, end, ICMPV6_FIELD.CHECKSUM, IP_PROTOCOL_ICMPV6, ip, ip === null ? 0 : ip.upperLength);
   const icmp: Icmpv6 = {
     layer: "icmpv6",
     type,
-    code,
-    checksum: (frame[base + 2]! << 8) | frame[base + 3]!,
+    code: view.code,
+    checksum: view.checksum,
     checksumValid: checksumValidOf(checksumStatus),
     checksumStatus,
   };
   state.layers.push(icmp);
-  const need = fixedBytes(type);
+  const need = fixedBytes(type); // view.headerLength, without reading the type again
   if (n < need) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `type ${type} needs ${need} bytes, have ${n}` });
     state.offset = end;
@@ -417,38 +339,37 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   switch (type) {
     case ICMPV6_TYPE.ECHO_REQUEST:
     case ICMPV6_TYPE.ECHO_REPLY:
-      icmp.identifier = (frame[base + 4]! << 8) | frame[base + 5]!;
-      icmp.sequence = (frame[base + 6]! << 8) | frame[base + 7]!;
+      icmp.identifier = view.identifier;
+      icmp.sequence = view.sequence;
       break;
     case ICMPV6_TYPE.PACKET_TOO_BIG:
-      icmp.mtu = u32(frame, base + 4);
+      icmp.mtu = view.mtu;
       break;
     case ICMPV6_TYPE.PARAMETER_PROBLEM:
-      icmp.pointer = u32(frame, base + 4);
+      icmp.pointer = view.pointer;
       break;
     case ICMPV6_TYPE.ROUTER_ADVERTISEMENT:
-      icmp.curHopLimit = frame[base + 4]!;
-      icmp.managed = (frame[base + 5]! & 0x80) !== 0;
-      icmp.other = (frame[base + 5]! & 0x40) !== 0;
-      icmp.routerLifetime = (frame[base + 6]! << 8) | frame[base + 7]!;
-      icmp.reachableTime = u32(frame, base + 8);
-      icmp.retransTimer = u32(frame, base + 12);
+      icmp.curHopLimit = view.curHopLimit;
+      icmp.managed = view.managed;
+      icmp.other = view.other;
+      icmp.routerLifetime = view.routerLifetime;
+      icmp.reachableTime = view.reachableTime;
+      icmp.retransTimer = view.retransTimer;
       break;
     case ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT:
-      icmp.router = (frame[base + 4]! & 0x80) !== 0;
-      icmp.solicited = (frame[base + 4]! & 0x40) !== 0;
-      icmp.override = (frame[base + 4]! & 0x20) !== 0;
-      icmp.targetAddress = formatIpv6(frame, base + 8);
+      icmp.router = view.router;
+      icmp.solicited = view.solicited;
+      icmp.override = view.override;
+      icmp.targetAddress = formatIpv6(frame, view.targetAddressOffset);
       break;
     case ICMPV6_TYPE.NEIGHBOR_SOLICITATION:
-      icmp.targetAddress = formatIpv6(frame, base + 8);
+      icmp.targetAddress = formatIpv6(frame, view.targetAddressOffset);
       break;
     case ICMPV6_TYPE.REDIRECT:
-      icmp.targetAddress = formatIpv6(frame, base + 8);
-      icmp.destinationAddress = formatIpv6(frame, base + 24);
+      icmp.targetAddress = formatIpv6(frame, view.targetAddressOffset);
+      icmp.destinationAddress = formatIpv6(frame, view.destinationAddressOffset);
       break;
   }
-  const bodyStart = base + need;
   if (isNdp(type)) {
     const options: NdpOption[] = [];
     icmp.options = options;
@@ -460,8 +381,10 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
     state.offset = end;
     return null;
   }
+  const bodyStart = base + need; // view.payloadStart
   if (isIcmpv6Error(type) && end > bodyStart && state.depth < MAX_QUOTE_DEPTH) {
-    icmp.quoted = state.nest("ipv6", frame.subarray(bodyStart, end));
+    // Everything needed is read: the nested decode may decode ICMPv6 again.
+    icmp.quoted = state.nest("ipv6", view.payload);
     state.offset = end;
     return null;
   }
@@ -476,59 +399,49 @@ export const icmpv6Codec: Codec<Icmpv6Input> = {
     return fixedBytes(type) + (isNdp(type) ? ndpOptionsLength(value.options ?? []) : 0);
   },
   write(value, out, ctx) {
+    const view = new Icmpv6View(out);
     const type = value.type ?? ICMPV6_TYPE.ECHO_REQUEST;
-    const fixed = fixedBytes(type);
-    out[0] = type;
-    out[1] = value.code ?? 0;
-    out.fill(0, 2, fixed);
+    view.type = type;
+    view.code = value.code ?? 0;
+    // Checksum, flags and reserved bytes of the fixed part start as 0.
+    out.fill(0, ICMPV6_FIELD.CHECKSUM, view.headerLength);
     switch (type) {
       case ICMPV6_TYPE.ECHO_REQUEST:
-      case ICMPV6_TYPE.ECHO_REPLY: {
-        const id = value.identifier ?? 0;
-        const seq = value.sequence ?? 0;
-        out[4] = id >>> 8;
-        out[5] = id;
-        out[6] = seq >>> 8;
-        out[7] = seq;
+      case ICMPV6_TYPE.ECHO_REPLY:
+        view.identifier = value.identifier ?? 0;
+        view.sequence = value.sequence ?? 0;
         break;
-      }
       case ICMPV6_TYPE.PACKET_TOO_BIG:
-        putU32(out, 4, value.mtu ?? 0);
+        view.mtu = value.mtu ?? 0;
         break;
       case ICMPV6_TYPE.PARAMETER_PROBLEM:
-        putU32(out, 4, value.pointer ?? 0);
+        view.pointer = value.pointer ?? 0;
         break;
-      case ICMPV6_TYPE.ROUTER_ADVERTISEMENT: {
-        out[4] = value.curHopLimit ?? 64;
-        out[5] = (value.managed === true ? 0x80 : 0) | (value.other === true ? 0x40 : 0);
-        const lifetime = value.routerLifetime ?? 1800;
-        out[6] = lifetime >>> 8;
-        out[7] = lifetime;
-        putU32(out, 8, value.reachableTime ?? 0);
-        putU32(out, 12, value.retransTimer ?? 0);
+      case ICMPV6_TYPE.ROUTER_ADVERTISEMENT:
+        view.curHopLimit = value.curHopLimit ?? 64;
+        view.managed = value.managed === true;
+        view.other = value.other === true;
+        view.routerLifetime = value.routerLifetime ?? 1800;
+        view.reachableTime = value.reachableTime ?? 0;
+        view.retransTimer = value.retransTimer ?? 0;
         break;
-      }
       case ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT:
-        out[4] = (value.router === true ? 0x80 : 0) | (value.solicited === true ? 0x40 : 0) | (value.override === true ? 0x20 : 0);
-        out.set(parseIpv6(value.targetAddress ?? "::"), 8);
+        view.router = value.router === true;
+        view.solicited = value.solicited === true;
+        view.override = value.override === true;
+        view.targetAddress = parseIpv6(value.targetAddress ?? "::");
         break;
       case ICMPV6_TYPE.NEIGHBOR_SOLICITATION:
-        out.set(parseIpv6(value.targetAddress ?? "::"), 8);
+        view.targetAddress = parseIpv6(value.targetAddress ?? "::");
         break;
       case ICMPV6_TYPE.REDIRECT:
-        out.set(parseIpv6(value.targetAddress ?? "::"), 8);
-        out.set(parseIpv6(value.destinationAddress ?? "::"), 24);
+        view.targetAddress = parseIpv6(value.targetAddress ?? "::");
+        view.destinationAddress = parseIpv6(value.destinationAddress ?? "::");
         break;
     }
-    if (isNdp(type)) writeNdpOptions(value.options ?? [], out, fixed);
-    let checksum = value.checksum;
-    if (checksum === undefined) {
-      checksum = ctx.ip === undefined
-        ? 0
-        : finishChecksum(onesSum(out, 0, out.length, pseudoHeaderSum(ctx.ip.src, ctx.ip.dst, IP_PROTOCOL_ICMPV6, out.length)));
-    }
-    out[2] = checksum >>> 8;
-    out[3] = checksum;
+    if (isNdp(type)) writeNdpOptions(value.options ?? [], out, view.optionsStart);
+    if (value.checksum !== undefined) view.checksum = value.checksum;
+    else if (ctx.ip !== undefined) view.fillChecksum(ctx.ip.src, ctx.ip.dst);
   },
 };
 

@@ -35,6 +35,7 @@ export * from "./ipv4.ts";
 export * from "./ipv6.ts";
 export * from "./icmp.ts";
 export * from "./icmpv6.ts";
+export * from "./ndp.ts";
 export * from "./udp.ts";
 export * from "./tcp.ts";
 export * from "./tcp_options.ts";

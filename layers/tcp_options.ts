@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { put16, put32, u16, u32 } from "./bytes.ts";
 
 /** TCP option kind numbers (IANA "TCP Option Kind Numbers"). */
 export const TCP_OPTION = {
@@ -70,17 +71,6 @@ function fixedLength(code: number): number {
     default:
       return -1;
   }
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
-
-function putU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
 }
 
 /**
@@ -137,7 +127,7 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number, out: 
       problem ??= `option kind ${code} has length ${length}`;
       out[n] = { kind: "unknown", code, data: b.slice(i + 2, i + length) };
     } else if (code === TCP_OPTION.MSS) {
-      const mss = (b[i + 2]! << 8) | b[i + 3]!;
+      const mss = u16(b, i + 2);
       if (old?.kind === "mss") old.mss = mss;
       else out[n] = { kind: "mss", mss };
     } else if (code === TCP_OPTION.WINDOW_SCALE) {
@@ -215,8 +205,7 @@ export function writeTcpOptions(options: readonly TcpOption[], out: Uint8Array, 
       case "mss":
         out[i] = TCP_OPTION.MSS;
         out[i + 1] = 4;
-        out[i + 2] = o.mss >>> 8;
-        out[i + 3] = o.mss;
+        put16(out, i + 2, o.mss);
         i += 4;
         break;
       case "windowScale":
@@ -235,16 +224,16 @@ export function writeTcpOptions(options: readonly TcpOption[], out: Uint8Array, 
         out[i + 1] = 2 + 8 * o.blocks.length;
         i += 2;
         for (const block of o.blocks) {
-          putU32(out, i, block.left);
-          putU32(out, i + 4, block.right);
+          put32(out, i, block.left);
+          put32(out, i + 4, block.right);
           i += 8;
         }
         break;
       case "timestamps":
         out[i] = TCP_OPTION.TIMESTAMPS;
         out[i + 1] = 10;
-        putU32(out, i + 2, o.tsval);
-        putU32(out, i + 6, o.tsecr);
+        put32(out, i + 2, o.tsval);
+        put32(out, i + 6, o.tsecr);
         i += 10;
         break;
       case "unknown":
