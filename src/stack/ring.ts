@@ -8,6 +8,10 @@
  * ranges are there), so reassembly never needs more memory than the window
  * the stack advertised.
  *
+ * The memory comes as it is used: none until the first write, then doubling
+ * (from 4 KiB) up to the capacity, so a connection that moves little, or a
+ * half-open one a SYN flood made, holds little (RFC 4987 §3.1).
+ *
  * @example
  * ```ts
  * import { Ring } from "./ring.ts";
@@ -20,17 +24,39 @@
  * @module
  */
 
+/** The first allocation of a ring that is written to. */
+const FIRST_SIZE = 4096;
+
 /** A fixed-capacity byte ring; `length` bytes from `head` are live. */
 export class Ring {
   readonly capacity: number;
-  readonly #data: Uint8Array;
+  /** the storage: grows to `capacity`; positions are taken modulo its length */
+  #data = new Uint8Array(0);
   #head = 0;
   #length = 0;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity <= 0) throw new RangeError(`Ring capacity must be a positive integer, not ${capacity}`);
     this.capacity = capacity;
-    this.#data = new Uint8Array(capacity);
+  }
+
+  /** Bytes of storage held now (at most `capacity`). */
+  get allocated(): number {
+    return this.#data.length;
+  }
+
+  /** Make the storage hold at least `upTo` bytes from the head. */
+  #grow(upTo: number): void {
+    const old = this.#data;
+    const size = Math.min(this.capacity, Math.max(upTo, old.length * 2, FIRST_SIZE));
+    const data = new Uint8Array(size);
+    // Unwrap: everything the old storage held, from the head on, goes to 0.. (out-of-order
+    // bytes ahead of the live ones included).
+    const first = old.length - this.#head;
+    data.set(old.subarray(this.#head), 0);
+    data.set(old.subarray(0, this.#head), first);
+    this.#data = data;
+    this.#head = 0;
   }
 
   /** Live bytes. */
@@ -59,8 +85,10 @@ export class Ring {
   writeAt(offset: number, src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     if (offset < 0 || offset + n > this.capacity) throw new RangeError(`Ring write of ${n} bytes at ${offset} exceeds the capacity ${this.capacity}`);
-    const at = (this.#head + offset) % this.capacity;
-    const first = Math.min(n, this.capacity - at);
+    if (offset + n > this.#data.length) this.#grow(offset + n);
+    const size = this.#data.length;
+    const at = (this.#head + offset) % size;
+    const first = Math.min(n, size - at);
     this.#data.set(src.subarray(start, start + first), at);
     if (first < n) this.#data.set(src.subarray(start + first, end), 0);
   }
@@ -74,8 +102,10 @@ export class Ring {
   /** Copy `n` live bytes starting `offset` past the oldest into `dst` at `dstAt`. */
   copyOut(offset: number, n: number, dst: Uint8Array, dstAt: number): void {
     if (offset < 0 || n < 0 || offset + n > this.#length) throw new RangeError(`Ring read of ${n} bytes at ${offset} exceeds the ${this.#length} live`);
-    const at = (this.#head + offset) % this.capacity;
-    const first = Math.min(n, this.capacity - at);
+    if (n === 0) return;
+    const size = this.#data.length;
+    const at = (this.#head + offset) % size;
+    const first = Math.min(n, size - at);
     dst.set(this.#data.subarray(at, at + first), dstAt);
     if (first < n) dst.set(this.#data.subarray(0, n - first), dstAt + first);
   }
@@ -83,7 +113,7 @@ export class Ring {
   /** Drop the `n` oldest live bytes. */
   consume(n: number): void {
     if (n < 0 || n > this.#length) throw new RangeError(`Ring cannot consume ${n} of ${this.#length} bytes`);
-    this.#head = (this.#head + n) % this.capacity;
+    if (n > 0) this.#head = (this.#head + n) % this.#data.length;
     this.#length -= n;
     // The head never jumps back to 0 when the ring empties: the receive side keeps
     // out-of-order bytes ahead of the live ones, at their place relative to the head.

@@ -276,6 +276,28 @@ describe("Ring keeps data written ahead when it empties", () => {
   });
 });
 
+describe("Ring grows as it is used", () => {
+  it("holds nothing until written, then grows (4 KiB, doubling) to its capacity, keeping live and ahead bytes across a wrap", () => {
+    const r = new Ring(20_000);
+    expect(r.allocated).toBe(0);
+    const bytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) % 251);
+    r.append(bytes(0, 3000));
+    expect(r.allocated).toBe(4096);
+    r.consume(2500); // head at 2500 of 4096: the next appends wrap
+    r.append(bytes(3000, 1500)); // live 500 + 1500 = 2000, wrapped at 4096
+    r.writeAt(6000, bytes(8500, 1000), 0, 1000); // out of order: offsets 6000..6999 from the head, past the storage: grows
+    expect(r.allocated).toBe(8192);
+    r.writeAt(2000, bytes(3000 + 1500, 4000), 0, 4000); // the hole: offsets 2000..5999
+    r.extend(5000);
+    const out = r.take(7000);
+    expect(out).toEqual(bytes(2500, 7000));
+    r.append(bytes(0, 15_000)); // past 8192: doubles, then capped at the capacity
+    expect(r.allocated).toBe(16_384);
+    r.append(bytes(0, 5000));
+    expect([r.allocated, r.length, r.free]).toEqual([20_000, 20_000, 0]);
+  });
+});
+
 describe("NeighborTable", () => {
   const ip = Uint8Array.of(10, 0, 0, 9);
   const mac = Uint8Array.of(2, 0, 0, 0, 0, 9);

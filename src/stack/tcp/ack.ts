@@ -41,6 +41,11 @@ export function synAcknowledged(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   tcb.recoveryPoint = tcb.iss;
 }
 
+function takeTsRecent(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  tcb.tsRecent = seg.tsval;
+  tcb.tsRecentAt = host.now;
+}
+
 function rttSample(tcb: Tcb, ms: number): void {
   // A sample of a day or more is a bogus echo, not a path.
   if (ms < 0 || ms > 86_400_000) return;
@@ -49,16 +54,44 @@ function rttSample(tcb: Tcb, ms: number): void {
   if (ms < tcb.tx.minRtt) tcb.tx.minRtt = ms;
 }
 
-/** A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), within the stack's rate limit (§7). */
+/**
+ * May this connection answer a segment it turned down now? At most one
+ * answer per `invalidAckIntervalMs` (Linux's per-socket limit on
+ * out-of-window, PAWS and challenge ACKs): two stacks that disagree about a
+ * connection (a forged RST or SYN, an accepted forged segment) would
+ * otherwise answer each other's answers for ever.
+ */
+export function invalidAckAllowed(tcb: Tcb, host: TcpHost): boolean {
+  if (host.now - tcb.lastInvalidAckAt < tcb.config.invalidAckIntervalMs) {
+    tcb.invalidAcksSkipped++;
+    return false;
+  }
+  tcb.lastInvalidAckAt = host.now;
+  return true;
+}
+
+/**
+ * Answer a segment turned down by the sequence or PAWS test with an ACK
+ * (RFC 9293 §3.10.7.4 first, RFC 7323 §5.3): at once when it carried data
+ * (its sender is waiting for our ACK, and data cannot loop), else within
+ * the per-connection limit.
+ */
+export function answerTurnedDown(tcb: Tcb, host: TcpHost, seg: InSegment): void {
+  if ((seg.length > 0 && (seg.flags & SYN) === 0) || invalidAckAllowed(tcb, host)) tcb.ackNow = true;
+}
+
+/** A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), within the connection's limit and the stack's (§7). */
 export function challenge(tcb: Tcb, host: TcpHost): void {
-  if (host.challengeAckAllowed()) sendAck(tcb, host);
+  if (invalidAckAllowed(tcb, host) && host.challengeAckAllowed()) sendAck(tcb, host);
 }
 
 /**
  * RFC 9293 §3.10.7.4 fifth: the ACK field. Returns false when the segment
- * must be dropped here.
+ * must be dropped here. `tsRecent`: the segment's TSval becomes TS.Recent
+ * once its ACK is found acceptable (RFC 7323 §4.3, RFC 5961 §5.2), before
+ * anything is sent in answer.
  */
-export function processAck(tcb: Tcb, seg: InSegment, host: TcpHost): boolean {
+export function processAck(tcb: Tcb, seg: InSegment, host: TcpHost, tsRecent: boolean): boolean {
   const ack = seg.ack;
   if (tcb.state === "SYN-RECEIVED") {
     if (!(seqLt(tcb.sndUna, ack) && seqLe(ack, tcb.sndMax))) {
@@ -66,6 +99,7 @@ export function processAck(tcb: Tcb, seg: InSegment, host: TcpHost): boolean {
       host.transmitControl(tcb, ack, 0, RST);
       return false;
     }
+    if (tsRecent) takeTsRecent(tcb, seg, host);
     tcb.sndWnd = seg.window << tcb.sndScale;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
     tcb.sndWl1 = seg.seq;
@@ -85,6 +119,7 @@ export function processAck(tcb: Tcb, seg: InSegment, host: TcpHost): boolean {
     challenge(tcb, host);
     return false;
   }
+  if (tsRecent) takeTsRecent(tcb, seg, host);
   const oldWindow = tcb.sndWnd;
   const newWindow = seg.window << tcb.sndScale;
   let sackGrew = false;

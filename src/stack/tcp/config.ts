@@ -61,6 +61,23 @@ export interface TcpConfig {
   initialWindowSegments: number;
   /** challenge ACKs sent per second at most, for the whole stack (RFC 5961 §7) */
   challengeAckLimit: number;
+  /**
+   * the least time between two ACKs one connection sends in answer to
+   * segments it turned down (out of window, PAWS, an ACK of unsent data, a
+   * challenge), ms: two ends that disagree never answer each other for ever.
+   * Segments with data are always answered (their sender needs the ACK and
+   * they cannot loop). Linux: tcp_invalid_ratelimit, 500 ms.
+   */
+  invalidAckIntervalMs: number;
+  /**
+   * zero-window probes an orphaned connection (its application closed it
+   * with data still unsent) sends before it gives up with a RST: nobody
+   * would ever read or close it, and a peer that keeps its window shut must
+   * not hold its buffers for ever (RFC 9293 §3.8.6.1, after RFC 6429). A
+   * connection with an application probes as long as the peer answers
+   * (RFC 1122 §4.2.2.17). Linux: tcp_orphan_retries, 8.
+   */
+  orphanProbes: number;
 }
 
 /** The defaults (see each field). */
@@ -87,6 +104,8 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = {
   maxOutOfOrderRanges: 32,
   initialWindowSegments: 10,
   challengeAckLimit: 1000,
+  invalidAckIntervalMs: 500,
+  orphanProbes: 8,
 };
 
 /** The TCP states of RFC 9293 §3.3.2. */

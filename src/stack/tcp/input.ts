@@ -13,7 +13,7 @@
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../seq.ts";
 import { ACK, FIN, RST, SYN } from "./config.ts";
-import { challenge, processAck, synAcknowledged } from "./ack.ts";
+import { answerTurnedDown, challenge, processAck, synAcknowledged } from "./ack.ts";
 import { tcpOutput } from "./output.ts";
 import type { InSegment } from "./segment.ts";
 import { fail, setState } from "./state.ts";
@@ -133,7 +133,7 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   if (tcb.tsOk && !seg.hasTimestamps && (flags & RST) === 0) return;
   // RFC 7323 §5.3 R1: PAWS. An old timestamp marks a duplicate from an earlier wrap.
   if (tcb.tsOk && seg.hasTimestamps && (flags & RST) === 0 && seqLt(seg.tsval, tcb.tsRecent) && now - tcb.tsRecentAt < PAWS_IDLE_MS) {
-    tcb.ackNow = true;
+    answerTurnedDown(tcb, host, seg);
     return;
   }
   // First: is the sequence number acceptable?
@@ -157,7 +157,7 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   if (!acceptable) {
     // A probe into a zero window (or any segment at RCV.NXT): its control bits and ACK still count, its data does not.
     const probe = window === 0 && seg.seq === rcvNxt;
-    if ((flags & RST) === 0) tcb.ackNow = true;
+    if ((flags & RST) === 0) answerTurnedDown(tcb, host, seg);
     if (tcb.state === "TIME-WAIT" && fin && (flags & RST) === 0 && seqAdd(seg.seq, dataLen + 1) === rcvNxt) {
       // RFC 9293 §3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state is a
       // retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout."
@@ -187,12 +187,12 @@ function synchronizedInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     return;
   }
   if ((flags & ACK) === 0) return;
-  // Timestamps (RFC 7323 §4.3): keep the peer's TSval of the segment that the next ACK will acknowledge.
-  if (tcb.tsOk && seg.hasTimestamps && seqLe(seq, tcb.lastAckSent) && seqGe(seg.tsval, tcb.tsRecent)) {
-    tcb.tsRecent = seg.tsval;
-    tcb.tsRecentAt = now;
-  }
-  if (!processAck(tcb, seg, host)) return;
+  // Timestamps (RFC 7323 §4.3): keep the peer's TSval of the segment that the next ACK will
+  // acknowledge, once its ACK was found acceptable (RFC 5961 §5.2: a segment with an unacceptable
+  // ACK "MUST be discarded", TS.Recent included; Linux updates it only then).
+  // processAck takes it in before it sends anything.
+  const tsRecent = tcb.tsOk && seg.hasTimestamps && seqLe(seq, tcb.lastAckSent) && seqGe(seg.tsval, tcb.tsRecent);
+  if (!processAck(tcb, seg, host, tsRecent)) return;
   if (tcb.state === "CLOSED" || tcb.state === "TIME-WAIT") {
     if (tcb.state === "TIME-WAIT" && fin) tcb.ackNow = true;
     return;

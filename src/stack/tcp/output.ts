@@ -35,7 +35,9 @@ function windowField(tcb: Tcb, syn: boolean): number {
     tcb.rcvAdv = seqAdd(tcb.rcvNxt, w);
     return w;
   }
-  const edge = seqAdd(tcb.rcvNxt, space);
+  // The field says at most 0xffff << scale: the edge held is never past what was said
+  // (RFC 7323 §2.3; RFC 5961 §3.2's window is the advertised one).
+  const edge = seqAdd(tcb.rcvNxt, Math.min(space, 0xffff * 2 ** tcb.rcvScale));
   if (seqGt(edge, tcb.rcvAdv) && seqDiff(edge, tcb.rcvAdv) >= Math.min(tcb.recvBuffer.capacity >> 1, tcb.ourMss)) tcb.rcvAdv = edge;
   // RFC 7323 §2.3: the field is the window shifted right; what the shift drops is not offered
   return Math.min(0xffff, Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt)) >>> tcb.rcvScale);

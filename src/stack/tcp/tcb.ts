@@ -84,6 +84,10 @@ export class Tcb {
   rcvAdv = 0;
   /** the ACK number last sent (RFC 7323 §4.3 Last.ACK.sent) */
   lastAckSent = 0;
+  /** when we last answered a segment we turned down (see TcpConfig.invalidAckIntervalMs) */
+  lastInvalidAckAt = -Infinity;
+  /** answers to turned-down segments held back by that limit */
+  invalidAcksSkipped = 0;
 
   // Options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
   /** the MSS we offer: what fits our MTU */

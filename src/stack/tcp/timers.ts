@@ -9,6 +9,7 @@
  */
 import { seqLt } from "../seq.ts";
 import { rackDetect } from "./ack.ts";
+import { ACK, RST } from "./config.ts";
 import { nextDeadline, sendKeepAlive, sendSyn, sendTailLossProbe, sendWindowFill, sendWindowProbe, tcpOutput } from "./output.ts";
 import { fail, setState } from "./state.ts";
 import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
@@ -41,6 +42,10 @@ export function tcpTimers(tcb: Tcb, host: TcpHost): void {
         // RFC 9293 §3.8.6.2.1 (4): a window too small for the SWS rules, and the
         // override timeout passed: send what fits (the output then waits for its ACK).
         sendWindowFill(tcb, host);
+      } else if (tcb.orphan && tcb.persistBackoff >= tcb.config.orphanProbes) {
+        host.transmitControl(tcb, tcb.sndNxt, tcb.rcvNxt, RST | ACK);
+        fail(tcb, host, "ETIMEDOUT");
+        return;
       } else {
         sendWindowProbe(tcb, host);
         tcb.persistBackoff++;

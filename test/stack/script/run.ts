@@ -485,6 +485,8 @@ function fieldValue(
       return t.retries;
     case "persistBackoff":
       return t.persistBackoff;
+    case "invalidAcksSkipped":
+      return t.invalidAcksSkipped;
     case "flight":
       return t.flight;
     case "readable":
