@@ -25,6 +25,7 @@
  */
 import type { ChecksumStatus, IpContext, ReusableIpContext } from "./core.ts";
 import { IP_PROTOCOL_UDP } from "./dispatch.ts";
+import { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV6_ADDRESS_LENGTH, IPV6_FIELD } from "./ip_fields.ts";
 
 /**
  * Unfolded ones-complement sum of the big-endian 16-bit words of `b[start, end)`,
@@ -211,6 +212,31 @@ export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: numb
   );
 }
 
+// The IP header fields the context reads, under module-local names: V8
+// (Node 20) loads an imported binding through its module cell at every use,
+// and folds a module-local `const` (see ipv4.ts).
+const V4_SRC = IPV4_FIELD.SRC;
+const V4_DST = IPV4_FIELD.DST;
+const V6_SRC = IPV6_FIELD.SRC;
+const V6_DST = IPV6_FIELD.DST;
+const V4_ADDRESS_LENGTH = IPV4_ADDRESS_LENGTH;
+const V6_ADDRESS_LENGTH = IPV6_ADDRESS_LENGTH;
+
+function addressLength(version: 4 | 6): number {
+  return version === 4 ? V4_ADDRESS_LENGTH : V6_ADDRESS_LENGTH;
+}
+
+/**
+ * Unfolded sum of the source and destination addresses of the IPv4 or IPv6
+ * header at `bytes[headerOffset]`, read at the views' field offsets. Both
+ * headers keep the two addresses side by side (RFC 791 §3.1, RFC 8200 §3),
+ * so one range covers them: for IPv6 a 32-byte sum, which takes the word loop.
+ */
+function headerAddressSum(version: 4 | 6, bytes: Uint8Array, headerOffset: number): number {
+  const src = headerOffset + (version === 4 ? V4_SRC : V6_SRC);
+  return onesSum(bytes, src, src + 2 * addressLength(version));
+}
+
 /**
  * The {@link IpContext} the IPv4/IPv6 decoders set. It records where the IP
  * header sits in the frame (`bytes`, `headerOffset`): the pseudo-header sum is
@@ -261,15 +287,15 @@ export class IpHeaderContext implements ReusableIpContext {
   }
 
   get src(): Uint8Array {
-    const at = this.headerOffset + (this.version === 4 ? 12 : 8);
-    return (this.#src ??= this.bytes.subarray(at, at + (this.version === 4 ? 4 : 16)));
+    const at = this.headerOffset + (this.version === 4 ? V4_SRC : V6_SRC);
+    return (this.#src ??= this.bytes.subarray(at, at + addressLength(this.version)));
   }
   set src(v: Uint8Array) {
     this.#src = v;
   }
   get dst(): Uint8Array {
-    const at = this.headerOffset + (this.version === 4 ? 16 : 24);
-    return (this.#dst ??= this.bytes.subarray(at, at + (this.version === 4 ? 4 : 16)));
+    const at = this.headerOffset + (this.version === 4 ? V4_DST : V6_DST);
+    return (this.#dst ??= this.bytes.subarray(at, at + addressLength(this.version)));
   }
   set dst(v: Uint8Array) {
     this.#dst = v;
@@ -281,8 +307,7 @@ export class IpHeaderContext implements ReusableIpContext {
     if (this.#src === undefined && this.#dst === undefined) {
       addresses = this.#addressSum;
       if (addresses < 0) {
-        const at = this.headerOffset;
-        addresses = this.version === 4 ? onesSum(this.bytes, at + 12, at + 20) : onesSum(this.bytes, at + 8, at + 40);
+        addresses = headerAddressSum(this.version, this.bytes, this.headerOffset);
         this.#addressSum = addresses;
       }
     } else {
@@ -303,7 +328,7 @@ export function ipPseudoHeaderSum(ip: IpContext, protocol: number, upperLength: 
   if (ip instanceof IpHeaderContext) return ip.pseudoSum(protocol, upperLength);
   const { bytes, headerOffset } = ip as { bytes?: unknown; headerOffset?: unknown };
   if ((ip.src === undefined || ip.dst === undefined) && bytes instanceof Uint8Array && typeof headerOffset === "number") {
-    const addresses = ip.version === 4 ? onesSum(bytes, headerOffset + 12, headerOffset + 20) : onesSum(bytes, headerOffset + 8, headerOffset + 40);
+    const addresses = headerAddressSum(ip.version, bytes, headerOffset);
     return addresses + protocol + (upperLength & 0xffff) + Math.floor(upperLength / 0x10000);
   }
   return pseudoHeaderSum(ip.src, ip.dst, protocol, upperLength);

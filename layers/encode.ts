@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { parseIpv4, parseIpv6 } from "./addr.ts";
+import { ipv4Bytes, ipv6Bytes, type AddressInput } from "./addr.ts";
 import type { Codec, EncodeContext, LayerBase } from "./core.ts";
 import { CODECS, DISPATCH, type AnyInput } from "./registry.ts";
 
@@ -42,13 +42,13 @@ function ipOf(v: AnyInput): IpAddresses | undefined {
   if (v.layer === "ipv4") {
     return {
       version: 4,
-      src: v.src === undefined ? new Uint8Array(4) : parseIpv4(v.src),
-      dst: v.dst === undefined ? new Uint8Array(4) : parseIpv4(v.dst),
+      src: v.src === undefined ? new Uint8Array(4) : ipv4Bytes(v.src),
+      dst: v.dst === undefined ? new Uint8Array(4) : ipv4Bytes(v.dst),
     };
   }
   if (v.layer === "ipv6") {
     // RFC 8200 §8.1: with a Routing header, the pseudo-header carries the final destination.
-    let dst = v.dst;
+    let dst: AddressInput | undefined = v.dst;
     for (const e of v.extensions ?? []) {
       if (e.type !== "routing" || e.addresses === undefined || e.addresses.length === 0) continue;
       if ((e.segmentsLeft ?? e.addresses.length) === 0) continue;
@@ -56,8 +56,8 @@ function ipOf(v: AnyInput): IpAddresses | undefined {
     }
     return {
       version: 6,
-      src: v.src === undefined ? new Uint8Array(16) : parseIpv6(v.src),
-      dst: dst === undefined ? new Uint8Array(16) : parseIpv6(dst),
+      src: v.src === undefined ? new Uint8Array(16) : ipv6Bytes(v.src),
+      dst: dst === undefined ? new Uint8Array(16) : ipv6Bytes(dst),
     };
   }
   return undefined;

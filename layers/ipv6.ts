@@ -1,7 +1,10 @@
 /**
- * IPv6 (RFC 8200) with its extension headers: hop-by-hop options, routing,
- * fragment and destination options, in any order. AH (51), ESP (50) and "no
- * next header" (59) end the chain; so does any next header that is not an
+ * IPv6 (RFC 8200): a zero-copy {@link Ipv6View} of the fixed header, the
+ * decoded value {@link Ipv6}, {@link decodeIpv6} and {@link ipv6Codec}. The
+ * extension headers (hop-by-hop options, routing, fragment and destination
+ * options, in any order) have their views, values and builders in
+ * `ipv6_extensions.ts`, re-exported here. AH (51), ESP (50) and "no next
+ * header" (59) end the chain; so does any next header that is not an
  * extension we know, which then goes through the IP protocol table (unknown →
  * `payload`).
  *
@@ -13,50 +16,191 @@
  * @example
  * ```ts
  * import { encodePacket } from "./encode.ts";
- * encodePacket([{ layer: "ipv6", src: "fd77::1", dst: "fd77::2", extensions: [{ type: "fragment", identification: 7 }] }, { layer: "payload", data: new Uint8Array(8) }]);
+ * import { Ipv6View } from "./ipv6.ts";
+ * const datagram = encodePacket([{ layer: "ipv6", src: "fd77::1", dst: "fd77::2", extensions: [{ type: "fragment", identification: 7 }] }, { layer: "payload", data: new Uint8Array(8) }]);
+ * const view = new Ipv6View(datagram);
+ * if (view.check() === null) console.log(view.nextHeader, view.payloadLength); // 44 16
  * ```
  *
  * @module
  */
-import { formatIpv6, parseIpv6 } from "./addr.ts";
+import { formatIpv6, ipv6Bytes, type AddressInput } from "./addr.ts";
+import * as wire from "./bytes.ts";
 import { IpHeaderContext } from "./checksum.ts";
 import { pooledValue, type Codec, type Decoder, type Dispatch, type Input, type LayerBase, type Protocol } from "./core.ts";
+import { AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETHERTYPE_IPV6, IP_PROTOCOL_IPV6, IP_PROTOCOL_IPV6_NONXT, LINKTYPE } from "./dispatch.ts";
+import { IPV6_ADDRESS_LENGTH, IPV6_FIELD, IPV6_HEADER_LENGTH } from "./ip_fields.ts";
 import {
-  AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETHERTYPE_IPV6, IP_PROTOCOL_HOPOPT, IP_PROTOCOL_IPV6,
-  IP_PROTOCOL_IPV6_FRAG, IP_PROTOCOL_IPV6_NONXT, IP_PROTOCOL_IPV6_OPTS, IP_PROTOCOL_IPV6_ROUTE, LINKTYPE,
-} from "./dispatch.ts";
+  IPV6_EXTENSION, IPV6_EXTENSION_NUMBER, IPV6_FRAGMENT_HEADER_LENGTH, Ipv6ExtensionView, Ipv6FragmentView, Ipv6RoutingView,
+  parseIpv6Options, routingAddresses, type Ipv6Extension, type Ipv6ExtensionInput, type Ipv6ExtensionType,
+} from "./ipv6_extensions.ts";
+import { encodeIpv6ExtensionsInto, ipv6ExtensionsLength } from "./ipv6_extensions_encode.ts";
 
-/** One option of a hop-by-hop or destination options header (RFC 8200 §4.2). */
-export interface Ipv6Option {
-  /** option type octet */
-  type: number;
-  /** "pad1", "padN", "routerAlert", "jumboPayload", ... or "unknown" */
-  name: string;
-  /** option data (empty for Pad1) */
-  data: Uint8Array;
+export { IPV6_ADDRESS_LENGTH, IPV6_FIELD, IPV6_HEADER_LENGTH } from "./ip_fields.ts";
+export {
+  IPV6_EXTENSION, IPV6_EXTENSION_FIELD, IPV6_EXTENSION_NUMBER, IPV6_FRAGMENT_FIELD, IPV6_FRAGMENT_HEADER_LENGTH, IPV6_OPTION,
+  IPV6_ROUTING_FIELD, IPV6_ROUTING_TYPE, Ipv6ExtensionView, Ipv6FragmentView, Ipv6RoutingView, parseIpv6Options, routingAddresses,
+  type Ipv6Extension, type Ipv6ExtensionInput, type Ipv6ExtensionType, type Ipv6Option, type Ipv6OptionInput,
+} from "./ipv6_extensions.ts";
+export { encodeIpv6ExtensionsInto, ipv6ExtensionsLength } from "./ipv6_extensions_encode.ts";
+
+// Module-local names for what the view reads at every field: V8 (Node 20)
+// loads a module's imported and exported bindings through cells at every use
+// (up to ~8 instructions per table read or helper call, callgrind) and folds
+// a module-local `const` (see ipv4.ts).
+const FIELD = IPV6_FIELD;
+const HEADER_LENGTH = IPV6_HEADER_LENGTH;
+const ADDRESS_LENGTH = IPV6_ADDRESS_LENGTH;
+const FRAGMENT_HEADER_LENGTH = IPV6_FRAGMENT_HEADER_LENGTH;
+const u16 = wire.u16;
+const put16 = wire.put16;
+
+/**
+ * The fixed IPv6 header over bytes, without copying: the header starts at
+ * `at` in `bytes`, and the view may read up to `end` (exclusive; default: the
+ * end of `bytes`). The constructor checks nothing; call
+ * {@link Ipv6View.check} once before trusting the fields. Getters read and
+ * setters write at {@link IPV6_FIELD}'s offsets; setters keep only the bits
+ * their field has. The extension headers after it have views of their own
+ * ({@link Ipv6ExtensionView}, {@link Ipv6RoutingView}, {@link Ipv6FragmentView}),
+ * starting at {@link payloadStart}.
+ *
+ * @example
+ * ```ts
+ * const view = new Ipv6View(frame, 14);
+ * if (view.check() === null) view.hopLimit -= 1; // no header checksum in IPv6
+ * ```
+ */
+export class Ipv6View {
+  bytes: Uint8Array;
+  /** where the header starts in `bytes` */
+  at: number;
+  /** end (exclusive) of the bytes this view may read */
+  end: number;
+
+  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Point this view at other bytes, so one view serves a whole capture. */
+  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+    this.bytes = bytes;
+    this.at = at;
+    this.end = end;
+    return this;
+  }
+
+  /**
+   * null when the 40-byte header fits and the version is 6, else the first
+   * reason. A payload length past `end` passes: the capture was cut, and
+   * {@link payloadEnd} stops at `end`.
+   */
+  check(): string | null {
+    const n = this.end - this.at;
+    if (n < HEADER_LENGTH) return `header needs ${HEADER_LENGTH} bytes, got ${n}`;
+    const version = this.version;
+    if (version !== 6) return `version ${version} is not 6`;
+    return null;
+  }
+
+  get version(): number {
+    return this.bytes[this.at + FIELD.VER_TC_FL]! >> 4;
+  }
+  set version(v: number) {
+    const at = this.at + FIELD.VER_TC_FL;
+    this.bytes[at] = ((v & 15) << 4) | (this.bytes[at]! & 15);
+  }
+  /** traffic class (DSCP and ECN, RFC 2474 / RFC 3168): 8 bits across the first two bytes */
+  get trafficClass(): number {
+    const at = this.at + FIELD.VER_TC_FL;
+    return ((this.bytes[at]! & 15) << 4) | (this.bytes[at + 1]! >> 4);
+  }
+  set trafficClass(v: number) {
+    const at = this.at + FIELD.VER_TC_FL;
+    this.bytes[at] = (this.bytes[at]! & 0xf0) | ((v >> 4) & 15);
+    this.bytes[at + 1] = ((v & 15) << 4) | (this.bytes[at + 1]! & 15);
+  }
+  /** flow label (RFC 6437): the low 20 bits of the first word */
+  get flowLabel(): number {
+    const at = this.at + FIELD.VER_TC_FL;
+    return ((this.bytes[at + 1]! & 15) << 16) | (this.bytes[at + 2]! << 8) | this.bytes[at + 3]!;
+  }
+  set flowLabel(v: number) {
+    const at = this.at + FIELD.VER_TC_FL;
+    this.bytes[at + 1] = (this.bytes[at + 1]! & 0xf0) | ((v >> 16) & 15);
+    put16(this.bytes, at + 2, v);
+  }
+  /** bytes after the fixed header, extension headers included */
+  get payloadLength(): number {
+    return u16(this.bytes, this.at + FIELD.PAYLOAD_LENGTH);
+  }
+  set payloadLength(v: number) {
+    put16(this.bytes, this.at + FIELD.PAYLOAD_LENGTH, v);
+  }
+  /** the first extension header's type, or the upper-layer protocol (IANA IP protocol numbers) */
+  get nextHeader(): number {
+    return this.bytes[this.at + FIELD.NEXT_HEADER]!;
+  }
+  set nextHeader(v: number) {
+    this.bytes[this.at + FIELD.NEXT_HEADER] = v;
+  }
+  get hopLimit(): number {
+    return this.bytes[this.at + FIELD.HOP_LIMIT]!;
+  }
+  set hopLimit(v: number) {
+    this.bytes[this.at + FIELD.HOP_LIMIT] = v;
+  }
+
+  /** Where the source address starts in `bytes` (for zero-copy formatting). */
+  get srcOffset(): number {
+    return this.at + FIELD.SRC;
+  }
+  /** Where the destination address starts in `bytes`. */
+  get dstOffset(): number {
+    return this.at + FIELD.DST;
+  }
+  /** The source address: a view of its 16 bytes; the setter copies 16 bytes in. */
+  get src(): Uint8Array {
+    const at = this.srcOffset;
+    return this.bytes.subarray(at, at + ADDRESS_LENGTH);
+  }
+  set src(v: Uint8Array) {
+    this.bytes.set(address(v), this.srcOffset);
+  }
+  /** The destination address: a view of its 16 bytes; the setter copies 16 bytes in. */
+  get dst(): Uint8Array {
+    const at = this.dstOffset;
+    return this.bytes.subarray(at, at + ADDRESS_LENGTH);
+  }
+  set dst(v: Uint8Array) {
+    this.bytes.set(address(v), this.dstOffset);
+  }
+
+  /** Where the payload (the first extension header, or the upper layer) starts in `bytes`: after the 40-byte header. */
+  get payloadStart(): number {
+    return this.at + HEADER_LENGTH;
+  }
+  /**
+   * Where the payload ends in `bytes`: {@link payloadLength} bytes after the
+   * fixed header (link padding dropped), or `end` when the capture stops
+   * sooner. Needs a passing `check()`.
+   */
+  get payloadEnd(): number {
+    const stated = this.at + HEADER_LENGTH + this.payloadLength;
+    return stated < this.end ? stated : this.end;
+  }
+  /** The payload, extension headers included, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
 }
 
-export type Ipv6ExtensionType = "hopByHop" | "routing" | "fragment" | "destination";
-
-/** One extension header. Fields beyond the first three depend on `type`. */
-export interface Ipv6Extension {
-  type: Ipv6ExtensionType;
-  nextHeader: number;
-  /** header length in bytes (8 for a fragment header; (Hdr Ext Len + 1) × 8 otherwise) */
-  headerLength: number;
-  /** hop-by-hop and destination options */
-  options?: Ipv6Option[];
-  /** routing: routing type (0 deprecated, 2 Mobile IPv6, 3 RPL, 4 segment routing) */
-  routingType?: number;
-  segmentsLeft?: number;
-  /** routing types 0, 2 and 4: the addresses carried */
-  addresses?: string[];
-  /** routing: the type-specific bytes after the first four */
-  data?: Uint8Array;
-  /** fragment: offset in bytes (the field × 8) */
-  fragmentOffset?: number;
-  moreFragments?: boolean;
-  identification?: number;
+/** An address for a view's setter: exactly 16 bytes (a programmer error otherwise). */
+function address(v: Uint8Array): Uint8Array {
+  if (v.length !== ADDRESS_LENGTH) throw new RangeError(`An IPv6 address has 16 bytes, not ${v.length}`);
+  return v;
 }
 
 /** A decoded IPv6 header with its extension headers. */
@@ -73,57 +217,17 @@ export interface Ipv6 extends LayerBase {
   extensions: Ipv6Extension[];
 }
 
-/** Build input for an option: `data` defaults to empty. */
-export type Ipv6OptionInput = { type: number; data?: Uint8Array };
-
-/**
- * Build input for an extension header. Unset: `nextHeader` from what follows,
- * `headerLength` from the content (options padded with Pad1/PadN to a multiple
- * of 8), routing type 0 with `segmentsLeft` = number of addresses and `data`
- * = 4 reserved zero bytes + addresses, fragment offset 0, M off, id 0.
- */
-export type Ipv6ExtensionInput = { type: Ipv6ExtensionType } & {
-  [K in Exclude<keyof Ipv6Extension, "type" | "options">]?: Ipv6Extension[K];
-} & { options?: Ipv6OptionInput[] };
-
 /**
  * Build input. Unset: version 6, traffic class and flow label 0, payload length
  * from the payload, next header from the first extension or the layer inside
- * (59, no next header, when unknown), hop limit 64, addresses `::`.
+ * (59, no next header, when unknown), hop limit 64, addresses `::`. Addresses
+ * are text or 16 bytes.
  */
-export type Ipv6Input = Omit<Input<Ipv6>, "extensions"> & { extensions?: Ipv6ExtensionInput[] };
-
-/** Next-header value → extension type. */
-export const IPV6_EXTENSION: ReadonlyMap<number, Ipv6ExtensionType> = new Map<number, Ipv6ExtensionType>([
-  [IP_PROTOCOL_HOPOPT, "hopByHop"],
-  [IP_PROTOCOL_IPV6_ROUTE, "routing"],
-  [IP_PROTOCOL_IPV6_FRAG, "fragment"],
-  [IP_PROTOCOL_IPV6_OPTS, "destination"],
-]);
-
-const EXTENSION_NUMBER: Readonly<Record<Ipv6ExtensionType, number>> = {
-  hopByHop: IP_PROTOCOL_HOPOPT,
-  routing: IP_PROTOCOL_IPV6_ROUTE,
-  fragment: IP_PROTOCOL_IPV6_FRAG,
-  destination: IP_PROTOCOL_IPV6_OPTS,
+export type Ipv6Input = Omit<Input<Ipv6>, "extensions" | "src" | "dst"> & {
+  extensions?: Ipv6ExtensionInput[];
+  src?: AddressInput;
+  dst?: AddressInput;
 };
-
-const OPTION_NAMES: ReadonlyMap<number, string> = new Map([
-  [0x00, "pad1"],
-  [0x01, "padN"],
-  [0x04, "tunnelEncapsulationLimit"],
-  [0x05, "routerAlert"],
-  [0x07, "calipso"],
-  [0x08, "smfDpd"],
-  [0x26, "quickStart"],
-  [0x31, "ioam"],
-  [0x63, "rplOption"],
-  [0x6d, "mplOption"],
-  [0x8b, "ilnp"],
-  [0xc2, "jumboPayload"],
-  [0xc9, "homeAddress"],
-  [0xee, "ipDff"],
-]);
 
 /** More extension headers than this in one datagram end the decode. */
 export const MAX_IPV6_EXTENSIONS = 16;
@@ -133,118 +237,122 @@ const EXTENSION_OF: readonly (Ipv6ExtensionType | undefined)[] = Array.from({ le
 
 const EMPTY = new Uint8Array(0);
 
-/** Parse TLV options in `b[start, end)`; returns an error reason or null. */
-function parseOptions(b: Uint8Array, start: number, end: number, out: Ipv6Option[]): string | null {
-  let i = start;
-  while (i < end) {
-    const type = b[i]!;
-    if (type === 0) {
-      out.push({ type, name: "pad1", data: EMPTY });
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return `option ${type} has no length octet`;
-    const length = b[i + 1]!;
-    if (i + 2 + length > end) return `option ${type} length ${length} exceeds the ${end - i - 2} bytes left in the header`;
-    out.push({ type, name: OPTION_NAMES.get(type) ?? "unknown", data: b.subarray(i + 2, i + 2 + length) });
-    i += 2 + length;
-  }
-  return null;
+/**
+ * The views the decoder walks the extension headers with, one per kind,
+ * pointed at each header in turn: module state rather than new views per
+ * datagram (the walk never calls out to code that could walk too), released
+ * after each walk so they hold no frame.
+ */
+const WALK = { generic: new Ipv6ExtensionView(EMPTY), routing: new Ipv6RoutingView(EMPTY), fragment: new Ipv6FragmentView(EMPTY) };
+
+function releaseWalk(): void {
+  WALK.generic.reset(EMPTY);
+  WALK.routing.reset(EMPTY);
+  WALK.fragment.reset(EMPTY);
 }
 
 function newIpv6(): Ipv6 {
   return { layer: "ipv6", version: 0, trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: 0, hopLimit: 0, src: "", dst: "", extensions: [] };
 }
 
+/**
+ * Decode an IPv6 header and walk its extension headers; the next layer comes
+ * from the last next-header value (the IP protocol table), none for a later
+ * fragment or "no next header".
+ */
 export const decodeIpv6: Decoder = (bytes, state) => {
   const start = state.offset;
   const len = state.end - start;
-  if (len < 40) {
-    state.issues.push({ layer: "ipv6", kind: "truncated", reason: `header needs 40 bytes, got ${len}` });
+  if (len < HEADER_LENGTH) {
+    state.issues.push({ layer: "ipv6", kind: "truncated", reason: `header needs ${HEADER_LENGTH} bytes, got ${len}` });
     return null;
   }
-  const version = bytes[start]! >> 4;
+  const view = new Ipv6View(bytes, start, state.end);
+  const version = view.version;
   if (version !== 6) {
     state.issues.push({ layer: "ipv6", kind: "malformed", reason: `version ${version} is not 6` });
     return null;
   }
-  const payloadLength = (bytes[start + 4]! << 8) | bytes[start + 5]!;
-  const nextHeader = bytes[start + 6]!;
+  // Every field read before anything is stored: a store into the value could
+  // be the view's own field for all V8 knows, and each later getter would
+  // load and check the view's bytes again.
+  const payloadLength = view.payloadLength;
+  const nextHeader = view.nextHeader;
+  const trafficClass = view.trafficClass;
+  const flowLabel = view.flowLabel;
+  const hopLimit = view.hopLimit;
+  const srcOffset = view.srcOffset;
+  const dstOffset = view.dstOffset;
+  const payloadStart = view.payloadStart;
+  const end = view.payloadEnd; // drops link padding (the capture's end when cut)
   const value = pooledValue(state.pool?.ipv6, state.layers.length, newIpv6);
   const extensions = value.extensions;
   while (extensions.length > 0) extensions.pop(); // a pooled value's list: its extension objects are new each time
   value.version = version;
-  value.trafficClass = ((bytes[start]! & 15) << 4) | (bytes[start + 1]! >> 4);
-  value.flowLabel = ((bytes[start + 1]! & 15) << 16) | (bytes[start + 2]! << 8) | bytes[start + 3]!;
+  value.trafficClass = trafficClass;
+  value.flowLabel = flowLabel;
   value.payloadLength = payloadLength;
   value.nextHeader = nextHeader;
-  value.hopLimit = bytes[start + 7]!;
-  value.src = formatIpv6(bytes, start + 8);
-  value.dst = formatIpv6(bytes, start + 24);
+  value.hopLimit = hopLimit;
+  value.src = formatIpv6(bytes, srcOffset);
+  value.dst = formatIpv6(bytes, dstOffset);
   state.layers.push(value);
-  const cut = 40 + payloadLength > len;
+  const cut = HEADER_LENGTH + payloadLength > len;
   if (cut && state.depth === 0) {
-    state.issues.push({ layer: "ipv6", kind: "truncated", reason: `payload length ${payloadLength} exceeds ${len - 40} bytes` });
+    state.issues.push({ layer: "ipv6", kind: "truncated", reason: `payload length ${payloadLength} exceeds ${len - HEADER_LENGTH} bytes` });
   }
-  const end = start + (cut ? len : 40 + payloadLength);
   let nh = nextHeader;
-  let at = start + 40;
+  let at = payloadStart;
   let fragmented = false;
   let laterFragment = false;
   let finalDestination = -1;
   let error: string | null = null;
   let errorKind: "truncated" | "malformed" = "malformed";
+  // One view per kind of header met, made on first use: most datagrams have no extension header.
   for (let type = EXTENSION_OF[nh]; type !== undefined; type = EXTENSION_OF[nh]) {
     if (extensions.length >= MAX_IPV6_EXTENSIONS) {
       error = `more than ${MAX_IPV6_EXTENSIONS} extension headers`;
       break;
     }
     // A header past the end is "truncated" when the capture was cut there,
-    // "malformed" when it runs past the stated payload length.
-    const headerLength = at + 2 > end ? (type === "fragment" ? 8 : 2) : type === "fragment" ? 8 : (bytes[at + 1]! + 1) * 8;
+    // "malformed" when it runs past the stated payload length. Without its
+    // length octet, the 2 bytes that would hold it are what it needs.
+    let headerLength: number;
+    if (type === "fragment") {
+      headerLength = FRAGMENT_HEADER_LENGTH;
+    } else {
+      headerLength = at + 2 > end ? 2 : WALK.generic.reset(bytes, at, end).headerLength;
+    }
     if (at + headerLength > end) {
       error = `${type} header needs ${headerLength} bytes, ${end - at} left`;
       if (cut) errorKind = "truncated";
       break;
     }
-    const next = bytes[at]!;
-    const ext: Ipv6Extension = { type, nextHeader: next, headerLength };
+    let ext: Ipv6Extension;
     if (type === "fragment") {
-      const f = (bytes[at + 2]! << 8) | bytes[at + 3]!;
-      ext.fragmentOffset = f & 0xfff8; // 13-bit field in units of 8 bytes, already shifted by 3
-      ext.moreFragments = (f & 1) !== 0;
-      ext.identification = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
+      const f = WALK.fragment.reset(bytes, at, end);
+      ext = { type, nextHeader: f.nextHeader, headerLength, fragmentOffset: f.fragmentOffset, moreFragments: f.moreFragments, identification: f.identification };
       // RFC 8200 §4.5: offset 0 and M clear is an atomic fragment: a whole datagram.
-      if (ext.fragmentOffset !== 0 || ext.moreFragments) fragmented = true;
+      if (f.isFragment) fragmented = true;
       if (ext.fragmentOffset !== 0) laterFragment = true;
     } else if (type === "routing") {
-      ext.routingType = bytes[at + 2]!;
-      ext.segmentsLeft = bytes[at + 3]!;
-      ext.data = bytes.subarray(at + 4, at + headerLength);
-      if (ext.routingType === 0 || ext.routingType === 2) {
-        ext.addresses = [];
-        for (let i = at + 8; i + 16 <= at + headerLength; i += 16) {
-          ext.addresses.push(formatIpv6(bytes, i));
-          if (ext.segmentsLeft > 0) finalDestination = i; // the last address is the final destination
-        }
-      } else if (ext.routingType === 4) {
-        // RFC 8754 §2: Last Entry + 1 segments after 8 fixed bytes (TLVs may follow)
-        ext.addresses = [];
-        const count = bytes[at + 4]! + 1;
-        for (let k = 0, i = at + 8; k < count && i + 16 <= at + headerLength; k++, i += 16) ext.addresses.push(formatIpv6(bytes, i));
-        // Segment List[0] is the last segment of the path (RFC 8754 §2)
-        if (ext.segmentsLeft > 0 && ext.addresses.length > 0) finalDestination = at + 8;
-      }
+      const r = WALK.routing.reset(bytes, at, end);
+      ext = { type, nextHeader: r.nextHeader, headerLength, routingType: r.routingType, segmentsLeft: r.segmentsLeft, data: r.data };
+      if (r.carriesAddresses) ext.addresses = routingAddresses(r);
+      const fd = r.finalDestinationOffset;
+      if (fd >= 0) finalDestination = fd;
     } else {
-      ext.options = [];
-      error = parseOptions(bytes, at + 2, at + headerLength, ext.options);
+      const g = WALK.generic;
+      ext = { type, nextHeader: g.nextHeader, headerLength, options: [] };
+      error = parseIpv6Options(bytes, g.bodyStart, g.bodyEnd, ext.options!);
     }
     extensions.push(ext);
-    nh = next;
+    nh = ext.nextHeader;
     at += headerLength;
     if (error !== null) break;
   }
-  const upperLength = Math.max(0, payloadLength - (at - start - 40));
+  if (at !== payloadStart || error !== null) releaseWalk(); // the views keep no frame past this call
+  const upperLength = Math.max(0, payloadLength - (at - payloadStart));
   const spare = state.spareIp;
   const ip =
     spare === undefined
@@ -252,10 +360,10 @@ export const decodeIpv6: Decoder = (bytes, state) => {
       : spare.reset(6, bytes, start, upperLength, !cut && !fragmented, laterFragment);
   // RFC 8200 §8.1: with a Routing header not yet at its end, the transport
   // pseudo-header uses the final destination, carried in the Routing header.
-  if (finalDestination >= 0) ip.dst = bytes.subarray(finalDestination, finalDestination + 16);
+  if (finalDestination >= 0) ip.dst = bytes.subarray(finalDestination, finalDestination + ADDRESS_LENGTH);
   state.ip = ip;
   state.offset = at;
-  state.end = end; // drops link padding
+  state.end = end;
   if (error !== null) {
     state.issues.push({ layer: "ipv6", kind: errorKind, reason: error });
     return null;
@@ -271,76 +379,40 @@ function nextHeaderFor(inner: LayerBase | undefined, dispatch: Dispatch | undefi
   return inner === undefined ? IP_PROTOCOL_IPV6_NONXT : (dispatch?.ipProtocolOf(inner.layer) ?? IP_PROTOCOL_IPV6_NONXT);
 }
 
-/** Extension body bytes after the first two octets, before padding. */
-function extensionBody(e: Ipv6ExtensionInput): number[] {
-  if (e.type === "fragment") {
-    const f = ((e.fragmentOffset ?? 0) & 0xfff8) | (e.moreFragments === true ? 1 : 0);
-    const id = e.identification ?? 0;
-    return [f >> 8, f & 0xff, (id >>> 24) & 0xff, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff];
-  }
-  if (e.type === "routing") {
-    const body = [e.routingType ?? 0, e.segmentsLeft ?? e.addresses?.length ?? 0];
-    if (e.data !== undefined) body.push(...e.data);
-    else {
-      body.push(0, 0, 0, 0);
-      for (const a of e.addresses ?? []) body.push(...parseIpv6(a));
-    }
-    return body;
-  }
-  const body: number[] = [];
-  for (const o of e.options ?? []) {
-    if (o.type === 0 && (o.data === undefined || o.data.length === 0)) body.push(0);
-    else body.push(o.type, o.data?.length ?? 0, ...(o.data ?? []));
-  }
-  return body;
-}
-
-/** One extension header, padded to a multiple of 8 bytes (RFC 8200 §4.2: Pad1 / PadN). */
-function extensionBytes(e: Ipv6ExtensionInput, nextHeader: number): number[] {
-  const body = extensionBody(e);
-  const bytes = [e.nextHeader ?? nextHeader, 0, ...body];
-  const pad = (8 - (bytes.length % 8)) % 8;
-  if (pad === 1) bytes.push(0);
-  else if (pad > 1) {
-    if (e.type === "hopByHop" || e.type === "destination") bytes.push(1, pad - 2);
-    else bytes.push(0, 0);
-    for (let i = 2; i < pad; i++) bytes.push(0);
-  }
-  const headerLength = e.headerLength ?? bytes.length;
-  bytes[1] = e.type === "fragment" ? 0 : ((headerLength >> 3) - 1) & 0xff;
-  return bytes;
-}
-
-/** All extension headers in order, each pointing at the next. */
+/**
+ * All extension headers in order, each pointing at the next, the last at the
+ * layer `inner` (59 when none), in a new array. {@link encodeIpv6ExtensionsInto}
+ * writes them into a buffer of the caller's.
+ *
+ * @example
+ * ```ts
+ * encodeIpv6Extensions([{ type: "fragment", identification: 7 }], undefined); // 3b 00 0000 00000007
+ * ```
+ */
 export function encodeIpv6Extensions(exts: readonly Ipv6ExtensionInput[] | undefined, inner: LayerBase | undefined, dispatch?: Dispatch): Uint8Array {
-  if (exts === undefined || exts.length === 0) return EMPTY;
-  const bytes: number[] = [];
-  for (let i = 0; i < exts.length; i++) {
-    const following = exts[i + 1];
-    bytes.push(...extensionBytes(exts[i]!, following === undefined ? nextHeaderFor(inner, dispatch) : EXTENSION_NUMBER[following.type]));
-  }
-  return Uint8Array.from(bytes);
+  const out = new Uint8Array(ipv6ExtensionsLength(exts));
+  encodeIpv6ExtensionsInto(exts, nextHeaderFor(inner, dispatch), out, 0);
+  return out;
 }
 
+const NO_ADDRESS = new Uint8Array(ADDRESS_LENGTH);
+
+/** Builds an IPv6 header and its extension headers, written once, straight into the packet: see {@link Ipv6Input}. */
 export const ipv6Codec: Codec<Ipv6Input> = {
-  headerLength: (v, ctx) => 40 + encodeIpv6Extensions(v.extensions, ctx.inner, ctx.dispatch).length,
+  headerLength: (v) => HEADER_LENGTH + ipv6ExtensionsLength(v.extensions),
   write(v, out, ctx) {
-    const exts = encodeIpv6Extensions(v.extensions, ctx.inner, ctx.dispatch);
+    const view = new Ipv6View(out);
+    const upper = nextHeaderFor(ctx.inner, ctx.dispatch);
+    encodeIpv6ExtensionsInto(v.extensions, upper, out, view.payloadStart);
     const first = v.extensions?.[0];
-    const trafficClass = v.trafficClass ?? 0;
-    const flowLabel = v.flowLabel ?? 0;
-    const payloadLength = v.payloadLength ?? out.length - 40;
-    out[0] = (((v.version ?? 6) & 15) << 4) | ((trafficClass >> 4) & 15);
-    out[1] = ((trafficClass & 15) << 4) | ((flowLabel >> 16) & 15);
-    out[2] = (flowLabel >> 8) & 0xff;
-    out[3] = flowLabel & 0xff;
-    out[4] = (payloadLength >> 8) & 0xff;
-    out[5] = payloadLength & 0xff;
-    out[6] = v.nextHeader ?? (first === undefined ? nextHeaderFor(ctx.inner, ctx.dispatch) : EXTENSION_NUMBER[first.type]);
-    out[7] = v.hopLimit ?? 64;
-    out.set(v.src === undefined ? new Uint8Array(16) : parseIpv6(v.src), 8);
-    out.set(v.dst === undefined ? new Uint8Array(16) : parseIpv6(v.dst), 24);
-    out.set(exts, 40);
+    view.version = v.version ?? 6;
+    view.trafficClass = v.trafficClass ?? 0;
+    view.flowLabel = v.flowLabel ?? 0;
+    view.payloadLength = v.payloadLength ?? out.length - HEADER_LENGTH;
+    view.nextHeader = v.nextHeader ?? (first === undefined ? upper : IPV6_EXTENSION_NUMBER[first.type]);
+    view.hopLimit = v.hopLimit ?? 64;
+    view.src = v.src === undefined ? NO_ADDRESS : ipv6Bytes(v.src);
+    view.dst = v.dst === undefined ? NO_ADDRESS : ipv6Bytes(v.dst);
   },
 };
 

@@ -9,6 +9,8 @@ import {
   finishChecksum,
   foldSum,
   internetChecksum,
+  ipPseudoHeaderSum,
+  IpHeaderContext,
   onesSum,
   prepareWords,
   pseudoHeaderSum,
@@ -237,5 +239,45 @@ describe.skipIf(skip !== null)(`checksum offload on a real veth${skip ? ` (skipp
     expect(status).toBe("0");
     expect(Number(field)).toBe((seg[6]! << 8) | seg[7]!);
     expect(Number(field)).toBe(foldSum(pseudoHeaderSum(ip.src, ip.dst, 17, ip.upperLength)));
+  });
+});
+
+describe("IpHeaderContext reads the addresses at the views' offsets", () => {
+  // IPv4 after 14 bytes: 10.0.0.1 → 10.0.0.2 at header offsets 12 and 16
+  const v4 = hex("ee".repeat(14) + "4500 0020 0000 0000 4011 0000 0a000001 0a000002" + "00".repeat(12));
+  // IPv6 after 4 bytes: fd77::1 → fd77::2 at header offsets 8 and 24
+  const v6 = hex("eeeeeeee 60000000 000c 1140 fd770000000000000000000000000001 fd770000000000000000000000000002" + "00".repeat(12));
+
+  it("IPv4: src/dst are views of the frame; the pseudo-header sum from the frame", () => {
+    const ip = new IpHeaderContext(4, v4, 14, 12, true, false);
+    expect(ip.src).toEqual(hex("0a000001"));
+    expect(ip.dst).toEqual(hex("0a000002"));
+    expect(ip.src.buffer).toBe(v4.buffer);
+    // 0a00+0001+0a00+0002 = 0x1403, + protocol 17 + length 12 = 0x1420
+    expect(ip.pseudoSum(17, 12)).toBe(0x1420);
+    expect(ipPseudoHeaderSum(ip, 17, 12)).toBe(0x1420);
+    // a plain copy keeps `bytes` and `headerOffset` only: the sum is read from the frame the same way
+    expect(ipPseudoHeaderSum({ ...ip } as unknown as IpContext, 17, 12)).toBe(0x1420);
+  });
+
+  it("IPv6: 16-byte addresses at offsets 8 and 24; a length past 16 bits adds its high half", () => {
+    const ip = new IpHeaderContext(6, v6, 4, 12, true, false);
+    expect(ip.src).toEqual(hex("fd770000000000000000000000000001"));
+    expect(ip.dst).toEqual(hex("fd770000000000000000000000000002"));
+    // fd77+0001+fd77+0002 = 0x1faf1, + 17 + 12 = 0x1fb0e
+    expect(ip.pseudoSum(17, 12)).toBe(0x1fb0e);
+    expect(ipPseudoHeaderSum({ ...ip } as unknown as IpContext, 17, 12)).toBe(0x1fb0e);
+    // length 0x10005: 0x0005 + 0x0001
+    expect(ip.pseudoSum(17, 0x10005)).toBe(0x1faf1 + 17 + 5 + 1);
+  });
+
+  it("reset takes the address sum the IPv4 decoder already has; a replaced dst is summed instead", () => {
+    const ip = new IpHeaderContext(6, v6, 4, 12, true, false);
+    ip.reset(4, v4, 14, 12, true, false, 0x1234);
+    expect(ip.pseudoSum(17, 12)).toBe(0x1234 + 17 + 12); // the given sum, not the frame's 0x1403
+    expect(ip.src).toEqual(hex("0a000001"));
+    ip.dst = hex("0a000009");
+    // 0a00+0001 + 0a00+0009 = 0x140a, + 17 + 12
+    expect(ip.pseudoSum(17, 12)).toBe(0x140a + 17 + 12);
   });
 });
