@@ -308,7 +308,6 @@ export const decodeIpv6: Decoder = (bytes, state) => {
   let finalDestination = -1;
   let error: string | null = null;
   let errorKind: "truncated" | "malformed" = "malformed";
-  // One view per kind of header met, made on first use: most datagrams have no extension header.
   for (let type = EXTENSION_OF[nh]; type !== undefined; type = EXTENSION_OF[nh]) {
     if (extensions.length >= MAX_IPV6_EXTENSIONS) {
       error = `more than ${MAX_IPV6_EXTENSIONS} extension headers`;
@@ -351,7 +350,7 @@ export const decodeIpv6: Decoder = (bytes, state) => {
     at += headerLength;
     if (error !== null) break;
   }
-  if (at !== payloadStart || error !== null) releaseWalk(); // the views keep no frame past this call
+  if (extensions.length > 0 || error !== null) releaseWalk(); // the walk's views keep no frame past this call
   const upperLength = Math.max(0, payloadLength - (at - payloadStart));
   const spare = state.spareIp;
   const ip =

@@ -7,9 +7,8 @@
  * advertisements learnt, router advertisements taken as the default router,
  * a router solicitation at start); and ping's echo requests and replies.
  *
- * ICMP errors out are rate-limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4 (f))
- * and never sent about broadcasts, multicasts, ICMP errors or later
- * fragments (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)).
+ * ICMP errors out go through {@link IcmpErrorSender} (icmp_errors.ts): rate
+ * limited, and never about broadcasts, multicasts or ICMP errors.
  *
  * @module
  */
@@ -25,6 +24,7 @@ import { NDP_OPTION } from "../../layers/ndp.ts";
 import { findLinkLayerAddress, writeLinkLayerAddress } from "../../layers/ndp_link_option.ts";
 import { u16, u32 } from "../../layers/bytes.ts";
 import type { SocketErrorCode } from "./errors.ts";
+import { IcmpErrorSender } from "./icmp_errors.ts";
 import { ALL_ROUTERS, BROADCAST_MAC, multicastMac, solicitedNode, type InterfaceConfig } from "./interface.ts";
 import type { IpSender } from "./ip_out.ts";
 import { LINK_HEADER } from "./ip_out.ts";
@@ -78,18 +78,24 @@ export class ControlLayer {
   readonly #pings = new Map<number, PingEndpoint>();
   tcp: TcpLayer | null = null;
   udp: UdpLayer | null = null;
-  /** ICMP errors sent in the current second, and that second */
-  #errorsSent = 0;
-  #errorSecond = -1;
-  /** the most ICMP errors sent per second */
-  errorLimit = 100;
   readonly stats = { echoReplies: 0, errorsSent: 0, errorsLimited: 0, badChecksum: 0, arpReplies: 0, neighborAdverts: 0 };
+  /** the ICMP and ICMPv6 errors this interface sends */
+  readonly errors: IcmpErrorSender;
 
   constructor(iface: InterfaceConfig, neighbors: NeighborTable, sender: IpSender, transmitFrame: (frame: Uint8Array) => void) {
     this.#iface = iface;
     this.#neighbors = neighbors;
     this.#sender = sender;
     this.#transmitFrame = transmitFrame;
+    this.errors = new IcmpErrorSender(iface, sender, () => this.now, this.stats);
+  }
+
+  /** the most ICMP errors sent per second */
+  get errorLimit(): number {
+    return this.errors.limit;
+  }
+  set errorLimit(n: number) {
+    this.errors.limit = n;
   }
 
   // ---- ARP (RFC 826) ----
@@ -167,6 +173,7 @@ export class ControlLayer {
       if (!this.#iface.isOurs(dst)) return;
       const len = end - at;
       const s = this.#sender;
+      if (len > s.maxPayload(4)) return; // the reassembler lets no such request through; never write past the buffer
       const out = s.upperStart(4);
       s.buffer.set(bytes.subarray(at, end), out);
       const r = this.#icmp.reset(s.buffer, out, out + len);
@@ -213,54 +220,6 @@ export class ControlLayer {
     else if (protocol === IP_PROTOCOL_UDP) this.udp?.icmpError(localPort, remote, remotePort, error);
   }
 
-  #errorAllowed(): boolean {
-    const second = Math.floor(this.now / 1000);
-    if (second !== this.#errorSecond) {
-      this.#errorSecond = second;
-      this.#errorsSent = 0;
-    }
-    if (this.#errorsSent >= this.errorLimit) {
-      this.stats.errorsLimited++;
-      return false;
-    }
-    this.#errorsSent++;
-    this.stats.errorsSent++;
-    return true;
-  }
-
-  /**
-   * Answer a datagram nothing takes (`bytes[ipAt, ipEnd)` from `src` to our
-   * `dst`) with destination unreachable: port (UDP) or protocol (code 2/3;
-   * ICMPv6 code 4 port unreachable, parameter problem for a next header).
-   */
-  unreachable(src: Uint8Array, dst: Uint8Array, bytes: Uint8Array, ipAt: number, ipEnd: number, port: boolean): void {
-    if (!this.#iface.isOurs(dst) || src[0] === 0xff || this.#iface.isBroadcast4(src) || !this.#errorAllowed()) return;
-    const s = this.#sender;
-    if (src.length === 4) {
-      // RFC 792: the header and the first 8 bytes of the datagram; RFC 1812 §4.3.2.3 allows more, up to 576 in all.
-      const quote = Math.min(ipEnd - ipAt, 576 - 20 - 8);
-      const out = s.upperStart(4);
-      s.buffer.set(bytes.subarray(ipAt, ipAt + quote), out + 8);
-      const m = this.#icmp.reset(s.buffer, out, out + 8 + quote);
-      m.type = ICMP_TYPE.DESTINATION_UNREACHABLE;
-      m.code = port ? 3 : 2;
-      m.restOfHeader = 0;
-      m.fillChecksum();
-      s.send(dst, src, IP_PROTOCOL_ICMP, 8 + quote);
-    } else {
-      // RFC 4443 §3.1: as much of the invoking packet as fits in 1280 bytes.
-      const quote = Math.min(ipEnd - ipAt, 1280 - 40 - 8);
-      const out = s.upperStart(6);
-      s.buffer.set(bytes.subarray(ipAt, ipAt + quote), out + 8);
-      const m = this.#icmp6.reset(s.buffer, out, out + 8 + quote);
-      m.type = port ? ICMPV6_TYPE.DESTINATION_UNREACHABLE : ICMPV6_TYPE.PARAMETER_PROBLEM;
-      m.code = port ? 4 : 1;
-      m.pointer = port ? 0 : 6; // unused (zero) / the offending Next Header field's offset (RFC 4443 §3.4)
-      m.fillChecksum(dst, src);
-      s.send(dst, src, IP_PROTOCOL_ICMPV6, 8 + quote);
-    }
-  }
-
   // ---- ICMPv6 (RFC 4443) and neighbor discovery (RFC 4861) ----
 
   /** An ICMPv6 message `bytes[at, end)` arrived from `src` to `dst` with hop limit `hopLimit`; the frame's Ethernet source at `ethSrcAt`. */
@@ -278,8 +237,9 @@ export class ControlLayer {
         // RFC 4443 §4.2: reply to unicast requests; a reply to a multicast request uses our unicast address.
         const len = end - at;
         const from = this.#iface.isOurs(dst) ? dst : this.#iface.sourceFor(src);
-        if (from === null) return [];
         const s = this.#sender;
+        // A request of the largest IPv6 payload (65535, fragmented) is answered, fragmented (RFC 8200 §4.5).
+        if (from === null || len > s.maxPayload(6)) return [];
         const out = s.upperStart(6);
         s.buffer.set(bytes.subarray(at, end), out);
         const r = this.#icmp6.reset(s.buffer, out, out + len);

@@ -26,6 +26,8 @@ export const LINK_HEADER = 14;
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
 const FRAGMENT_HEADER = 8;
+/** The largest IPv6 payload length and IPv4 total length (16-bit fields). */
+const MAX_PAYLOAD = 65535;
 
 /** Why a datagram did not leave. */
 export type SendFailure = "no-route" | "no-source" | "too-big";
@@ -42,8 +44,12 @@ export interface IpSenderHost {
 
 /** Writes and routes IP datagrams. */
 export class IpSender {
-  /** one datagram at a time is built here: the largest IP datagram plus the link header */
-  readonly buffer = new Uint8Array(LINK_HEADER + 65535 + FRAGMENT_HEADER);
+  /**
+   * one datagram at a time is built here: the link header and the largest IP
+   * datagram, an IPv6 one (its header and a payload length of 65535; an IPv4
+   * datagram is at most 65535 in all)
+   */
+  readonly buffer = new Uint8Array(LINK_HEADER + IPV6_HEADER + MAX_PAYLOAD);
   readonly #iface: InterfaceConfig;
   readonly #neighbors: NeighborTable;
   readonly #host: IpSenderHost;
@@ -71,6 +77,15 @@ export class IpSender {
     return LINK_HEADER + (family === 4 ? IPV4_HEADER : IPV6_HEADER);
   }
 
+  /**
+   * The most upper-layer bytes one datagram of this family carries, fragmented
+   * or not: 65535 less the IPv4 header (RFC 791 §3.1), or the whole IPv6
+   * payload length (RFC 8200 §3). {@link send} refuses more.
+   */
+  maxPayload(family: 4 | 6): number {
+    return family === 4 ? MAX_PAYLOAD - IPV4_HEADER : MAX_PAYLOAD;
+  }
+
   /** The most upper-layer bytes one unfragmented datagram of this family carries. */
   maxUpper(family: 4 | 6): number {
     return this.#iface.mtu - (family === 4 ? IPV4_HEADER : IPV6_HEADER);
@@ -85,6 +100,7 @@ export class IpSender {
   send(src: Uint8Array, dst: Uint8Array, protocol: number, upperLength: number, ttl = 64, mayFragment = true): SendFailure | null {
     const v4 = dst.length === 4;
     const start = this.upperStart(v4 ? 4 : 6);
+    if (upperLength > this.maxPayload(v4 ? 4 : 6)) return "too-big";
     if (upperLength > this.maxUpper(v4 ? 4 : 6)) {
       if (!mayFragment) return "too-big";
       return v4 ? this.#fragment4(src, dst, protocol, upperLength, ttl) : this.#fragment6(src, dst, protocol, upperLength, ttl);

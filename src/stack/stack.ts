@@ -1,8 +1,9 @@
 /**
  * The userspace TCP/IP stack's deterministic core: one interface (its own
  * MAC, IPv4 and IPv6 addresses, gateways, MTU) with ARP, neighbor discovery,
- * ICMP, IPv4 and IPv6 (fragments reassembled and made), UDP and TCP, driven
- * from outside:
+ * ICMP, IPv4 and IPv6 (fragments reassembled and made; extension headers
+ * walked as RFC 8200 §4 asks of a host, see ipv6_chain.ts), UDP and TCP,
+ * driven from outside:
  *
  * - {@link Stack.input} takes each frame that arrived, with the time;
  * - {@link Stack.poll} runs what is due at a time (retransmissions, delayed
@@ -28,17 +29,17 @@
  * @module
  */
 import { addressAt, formatIp, sameAddress } from "../../layers/addr.ts";
-import {
-  ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IP_PROTOCOL_HOPOPT, IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6,
-  IP_PROTOCOL_IPV6_FRAG, IP_PROTOCOL_IPV6_NONXT, IP_PROTOCOL_IPV6_OPTS, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP,
-} from "../../layers/dispatch.ts";
+import { put16 } from "../../layers/bytes.ts";
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../layers/dispatch.ts";
 import { EthernetView } from "../../layers/ethernet.ts";
 import { Ipv4View } from "../../layers/ipv4.ts";
-import { Ipv6ExtensionView, Ipv6FragmentView } from "../../layers/ipv6_extensions.ts";
+import { Ipv6FragmentView } from "../../layers/ipv6_extensions.ts";
 import { Ipv6View } from "../../layers/ipv6.ts";
 import { ControlLayer, type PingEndpoint } from "./control.ts";
+import { PARAMETER_PROBLEM } from "./icmp_errors.ts";
 import { InterfaceConfig, type InterfaceOptions } from "./interface.ts";
 import { IpSender } from "./ip_out.ts";
+import { CHAIN, Ipv6Chain } from "./ipv6_chain.ts";
 import { IsnGenerator } from "./isn.ts";
 import { NeighborTable, type NeighborOptions } from "./neighbors.ts";
 import type { Random } from "./random.ts";
@@ -99,7 +100,7 @@ export class Stack {
   readonly #eth = new EthernetView(new Uint8Array(0));
   readonly #v4 = new Ipv4View(new Uint8Array(0));
   readonly #v6 = new Ipv6View(new Uint8Array(0));
-  readonly #ext = new Ipv6ExtensionView(new Uint8Array(0));
+  readonly #chain = new Ipv6Chain();
   readonly #frag = new Ipv6FragmentView(new Uint8Array(0));
   #started = false;
   readonly #solicitRouter: boolean;
@@ -223,18 +224,23 @@ export class Stack {
     }
     const src = ip.src.slice();
     const protocol = ip.protocol;
-    let payload = bytes;
-    let pStart = ip.payloadStart;
-    let pEnd = ip.payloadEnd;
+    const ttl = ip.ttl;
+    const ipEnd = ip.payloadEnd;
     if (ip.moreFragments || ip.fragmentOffset > 0) {
       const key = `${formatIp(src)} ${formatIp(dst)} ${ip.id} ${protocol}`;
-      const whole = this.reassembly4.add(key, ip.fragmentOffset, ip.moreFragments, bytes, pStart, pEnd, this.#now);
+      // RFC 791 §3.1: the whole datagram, header included, is at most 65535 bytes ("ping of death").
+      const whole = this.reassembly4.add(key, ip.fragmentOffset, ip.moreFragments, bytes, at, ip.payloadStart, ipEnd, this.#now, 65535 - ip.headerLength);
       if (whole === null) return;
-      payload = whole;
-      pStart = 0;
-      pEnd = whole.length;
+      // The datagram the source sent: the first fragment's header, its lengths and flags made whole.
+      const w = this.#v4.reset(whole, 0, whole.length);
+      w.totalLength = whole.length;
+      w.moreFragments = false;
+      w.fragmentOffset = 0;
+      w.fillChecksum();
+      this.#upper(protocol, src, dst.slice(), whole, this.reassembly4.headLength, whole.length, ttl, whole, 0, whole.length, true, -1, -1);
+      return;
     }
-    this.#upper(protocol, src, dst.slice(), payload, pStart, pEnd, ip.ttl, bytes, at, end, true, -1);
+    this.#upper(protocol, src, dst.slice(), bytes, ip.payloadStart, ipEnd, ttl, bytes, at, ipEnd, true, -1, -1);
   }
 
   #ipv6(bytes: Uint8Array, at: number, end: number, ethSrcAt: number): void {
@@ -249,55 +255,75 @@ export class Stack {
       return;
     }
     const src = ip.src.slice();
-    const pEndAll = ip.payloadEnd;
-    let nh = ip.nextHeader;
-    let t = ip.payloadStart;
-    // RFC 8200 §4.1: hop-by-hop first, destination options anywhere; a routing header with segments left is not for a host to forward.
-    for (let n = 0; n < 8; n++) {
-      if (nh === IP_PROTOCOL_HOPOPT || nh === IP_PROTOCOL_IPV6_OPTS) {
-        const x = this.#ext.reset(bytes, t, pEndAll);
-        if (x.check() !== null) return;
-        nh = x.nextHeader;
-        t += x.headerLength;
-        continue;
-      }
-      if (nh === IP_PROTOCOL_IPV6_FRAG) {
-        const f = this.#frag.reset(bytes, t, pEndAll);
-        if (f.check() !== null) return;
-        const next = f.nextHeader;
-        if (!f.isFragment) {
-          // An atomic fragment (RFC 6946): the whole datagram.
-          nh = next;
-          t += 8;
-          continue;
+    const to = dst.slice();
+    const hopLimit = ip.hopLimit;
+    const multicast = to[0] === 0xff;
+    const c = this.#chain;
+    let packet = bytes;
+    let ipAt = at;
+    let ipEnd = ip.payloadEnd;
+    let outcome = c.walk(bytes, at, ipEnd, multicast, ip.payloadStart, ip.nextHeader, at + 6);
+    if (outcome === CHAIN.FRAGMENT) {
+      const fragAt = c.offset;
+      const f = this.#frag.reset(bytes, fragAt, ipEnd);
+      const r = this.reassembly6;
+      const key = `${formatIp(src)} ${formatIp(to)} ${f.identification}`;
+      // RFC 8200 §4.5: the reassembled payload length (the headers before the fragment header
+      // included) is at most 65535.
+      const whole = r.add(key, f.fragmentOffset, f.moreFragments, bytes, at, f.payloadStart, ipEnd, this.#now, 65535 - (fragAt - at - 40));
+      if (whole === null) {
+        // RFC 8200 §4.5: a Parameter Problem, code 0, at the Payload Length (not a multiple of 8)
+        // or at the Fragment Offset (past 65535).
+        if (r.outcome === "misaligned" || r.outcome === "too-big") {
+          this.control.errors.parameterProblem(src, to, bytes, at, ipEnd, PARAMETER_PROBLEM.ERRONEOUS_HEADER_FIELD, r.outcome === "misaligned" ? 4 : fragAt + 2 - at);
         }
-        const key = `${formatIp(src)} ${formatIp(dst)} ${f.identification}`;
-        const whole = this.reassembly6.add(key, f.fragmentOffset, f.moreFragments, bytes, t + 8, pEndAll, this.#now);
-        if (whole === null) return;
-        this.#upper(next, src, dst.slice(), whole, 0, whole.length, ip.hopLimit, bytes, at, end, false, ethSrcAt);
         return;
       }
-      break;
+      // The packet the source sent (RFC 8200 §4.5): the first fragment's headers without the
+      // fragment header, the Next Header that named it now naming what it carried, then the payload.
+      const head = r.headLength;
+      if (c.walk(whole, 0, head, multicast, 40, whole[6]!, 6) !== CHAIN.FRAGMENT) return; // it stopped there when the first fragment came
+      const firstFragAt = c.offset;
+      const nh = whole[firstFragAt]!;
+      whole[c.nextHeaderAt] = nh;
+      whole.copyWithin(8, 0, firstFragAt);
+      packet = whole.subarray(8);
+      put16(packet, 4, packet.length - 40);
+      ipAt = 0;
+      ipEnd = packet.length;
+      outcome = c.walk(packet, 0, ipEnd, multicast, firstFragAt, nh, c.nextHeaderAt);
+      if (outcome === CHAIN.FRAGMENT) return; // a fragment inside a fragment: nothing this host expects
     }
-    if (nh === IP_PROTOCOL_IPV6_NONXT) return;
-    this.#upper(nh, src, dst.slice(), bytes, t, pEndAll, ip.hopLimit, bytes, at, end, false, ethSrcAt);
+    if (outcome === CHAIN.PROBLEM) {
+      this.control.errors.parameterProblem(src, to, packet, ipAt, ipEnd, c.problemCode, c.problemAt - ipAt, c.problemEvenMulticast);
+      return;
+    }
+    if (outcome !== CHAIN.UPPER) return;
+    this.#upper(c.nextHeader, src, to, packet, c.offset, ipEnd, hopLimit, packet, ipAt, ipEnd, false, ethSrcAt, c.nextHeaderAt - ipAt);
   }
 
-  /** The transport (or ICMP) part of a datagram: `payload[start, end)`; the datagram itself is `ipBytes[ipAt, ipEnd)`. */
-  #upper(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, start: number, end: number, ttl: number, ipBytes: Uint8Array, ipAt: number, ipEnd: number, v4: boolean, ethSrcAt: number): void {
+  /**
+   * The transport (or ICMP) part of a datagram: `payload[start, end)`; the
+   * datagram itself is `ipBytes[ipAt, ipEnd)`, and for IPv6 the field naming
+   * the protocol sits `nextHeaderPointer` bytes into it.
+   */
+  #upper(protocol: number, src: Uint8Array, dst: Uint8Array, payload: Uint8Array, start: number, end: number, ttl: number, ipBytes: Uint8Array, ipAt: number, ipEnd: number, v4: boolean, ethSrcAt: number, nextHeaderPointer: number): void {
     if (protocol === IP_PROTOCOL_TCP) {
       if (!this.iface.isOurs(dst)) return; // TCP is unicast only
       this.tcp.input(src, dst, payload, start, end);
     } else if (protocol === IP_PROTOCOL_UDP) {
       // RFC 1122 §4.1.3.1: a datagram for a port nobody holds gets a port unreachable.
-      if (!this.udp.input(src, dst, payload, start, end)) this.control.unreachable(src, dst, ipBytes, ipAt, ipEnd, true);
+      if (!this.udp.input(src, dst, payload, start, end)) this.control.errors.portUnreachable(src, dst, ipBytes, ipAt, ipEnd);
     } else if (v4 && protocol === IP_PROTOCOL_ICMP) {
       this.control.icmpInput(src, dst, payload, start, end, ttl);
     } else if (!v4 && protocol === IP_PROTOCOL_ICMPV6) {
       this.#sendReleased(this.control.icmpv6Input(src, dst, payload, start, end, ttl, ethSrcAt));
-    } else {
+    } else if (v4) {
       // RFC 1122 §3.2.2.1: an unknown protocol SHOULD get a protocol unreachable.
-      this.control.unreachable(src, dst, ipBytes, ipAt, ipEnd, false);
+      this.control.errors.protocolUnreachable(src, dst, ipBytes, ipAt, ipEnd);
+    } else {
+      // RFC 8200 §4, RFC 4443 §3.4: an unrecognized next header, the pointer at the field that holds it.
+      this.control.errors.parameterProblem(src, dst, ipBytes, ipAt, ipEnd, PARAMETER_PROBLEM.UNRECOGNIZED_NEXT_HEADER, nextHeaderPointer);
     }
   }
 
@@ -316,7 +342,9 @@ export class Stack {
         });
       },
     }));
-    next = Math.min(next, this.reassembly4.poll(this.#now), this.reassembly6.poll(this.#now));
+    // RFC 1122 §3.3.2, RFC 8200 §4.5: a datagram abandoned with its first fragment draws a Time Exceeded.
+    const expired = (first: Uint8Array): void => this.control.errors.reassemblyTimeExceeded(first);
+    next = Math.min(next, this.reassembly4.poll(this.#now, expired), this.reassembly6.poll(this.#now, expired));
     return next;
   }
 
