@@ -7,7 +7,7 @@
 import { newState, type TestState } from "../helpers/decode_state.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DecodeOptions, EncodeContext, IpContext } from "../../layers/core.ts";
-import { decodeUdp, udpCodec, UdpView, type Udp } from "../../layers/udp.ts";
+import { decodeUdp, udpCodec, UDP_FIELD, UdpView, type Udp } from "../../layers/udp.ts";
 import { encodeContext, encodePacket } from "../../layers/encode.ts";
 import { labSkipReason, makeLab, sleep, type Host, type Lab } from "../helpers/lab.ts";
 
@@ -220,6 +220,19 @@ describe("UdpView", () => {
     expect([...b]).toEqual([...DATAGRAM, 0xa5, 0xa5]);
     // reset() reuses the view on other bytes.
     expect(v.reset(Uint8Array.of(0, 7, 0, 9, 0, 8, 0, 0)).dstPort).toBe(9);
+  });
+
+  it("each accessor uses its UDP_FIELD offset, for a header inside a larger buffer", () => {
+    const fields = [["srcPort", UDP_FIELD.SRC_PORT], ["dstPort", UDP_FIELD.DST_PORT], ["length", UDP_FIELD.LENGTH], ["checksum", UDP_FIELD.CHECKSUM]] as const;
+    for (const [name, offset] of fields) {
+      const b = new Uint8Array(20).fill(0xa5);
+      const v = new UdpView(b, 5, 20);
+      v[name] = 0x1234;
+      const want = new Uint8Array(20).fill(0xa5);
+      want.set([0x12, 0x34], 5 + offset);
+      expect([name, ...b]).toEqual([name, ...want]);
+      expect(v[name]).toBe(0x1234);
+    }
   });
 });
 
