@@ -10,9 +10,17 @@
  * ICMP errors out go through {@link IcmpErrorSender} (icmp_errors.ts): rate
  * limited, and never about broadcasts, multicasts or ICMP errors.
  *
+ * Our own addresses are never learnt from the link: an ARP packet that
+ * claims one from another MAC is a conflict (RFC 5227 §2.4), noted in the
+ * trace and answered with one announcement at most every
+ * {@link DEFEND_INTERVAL_MS}; a neighbor advertisement for one is a duplicate
+ * (RFC 4862 §5.4.4), noted. Advertisements follow RFC 4861 §7.2.5: they update
+ * entries that exist and never create one, and without the Override flag they
+ * never replace a cached link-layer address.
+ *
  * @module
  */
-import { addressAt, formatIp, sameAddress } from "../../layers/addr.ts";
+import { addressAt, formatIp, formatMac, sameAddress } from "../../layers/addr.ts";
 import { ArpView } from "../../layers/arp.ts";
 import { ARPHRD_ETHER, ETHERTYPE_ARP, ETHERTYPE_IPV4, IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../layers/dispatch.ts";
 import { EthernetView } from "../../layers/ethernet.ts";
@@ -37,6 +45,8 @@ const ARP_REQUEST = 1;
 const ARP_REPLY = 2;
 /** RFC 4861 §7.1: neighbor discovery is sent and taken only with hop limit 255 (it never crossed a router). */
 const ND_HOP_LIMIT = 255;
+/** RFC 5227 §1.1 DEFEND_INTERVAL: at most one announcement defending an address per 10 s. */
+export const DEFEND_INTERVAL_MS = 10_000;
 
 /** An echo reply that came back for a ping. */
 export interface EchoReply {
@@ -78,9 +88,11 @@ export class ControlLayer {
   readonly #pings = new Map<number, PingEndpoint>();
   tcp: TcpLayer | null = null;
   udp: UdpLayer | null = null;
-  readonly stats = { echoReplies: 0, errorsSent: 0, errorsLimited: 0, badChecksum: 0, arpReplies: 0, neighborAdverts: 0 };
+  readonly stats = { echoReplies: 0, errorsSent: 0, errorsLimited: 0, badChecksum: 0, arpReplies: 0, neighborAdverts: 0, addressConflicts: 0 };
   /** the ICMP and ICMPv6 errors this interface sends */
   readonly errors: IcmpErrorSender;
+  /** when we last defended an IPv4 address (RFC 5227 §2.4 (b)) */
+  #defendedAt = -Infinity;
 
   constructor(iface: InterfaceConfig, neighbors: NeighborTable, sender: IpSender, transmitFrame: (frame: Uint8Array) => void) {
     this.#iface = iface;
@@ -107,6 +119,17 @@ export class ControlLayer {
     if (a.hardwareLength !== 6 || a.protocolLength !== 4) return [];
     const senderIp = a.senderIp;
     const senderMac = a.senderMac;
+    if (this.#iface.isOurs(senderIp)) {
+      // RFC 5227 §2.4: another host claims our address (our own frames never get here). Never cache
+      // it; (b): defend with one announcement, at most every DEFEND_INTERVAL. Not answered otherwise.
+      this.#conflict(senderIp, `ARP from ${formatMac(senderMac)}`);
+      if (this.now - this.#defendedAt >= DEFEND_INTERVAL_MS) {
+        this.#defendedAt = this.now;
+        const ours = senderIp.slice();
+        this.#arpSend(ARP_REQUEST, BROADCAST_MAC, ours, new Uint8Array(6), ours);
+      }
+      return [];
+    }
     const forUs = this.#iface.isOurs(a.targetIp);
     let released: Uint8Array[] = [];
     // RFC 826 "Packet reception": update an entry we have; add one when the packet is for us.
@@ -256,7 +279,7 @@ export class ControlLayer {
       case ICMPV6_TYPE.NEIGHBOR_SOLICITATION:
         return this.#solicitation(src, m, hopLimit);
       case ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT:
-        return this.#advertisement(m, hopLimit, bytes, ethSrcAt);
+        return this.#advertisement(dst, m, hopLimit);
       case ICMPV6_TYPE.ROUTER_ADVERTISEMENT:
         return this.#routerAdvertisement(src, m, hopLimit, bytes, ethSrcAt);
       default:
@@ -276,6 +299,10 @@ export class ControlLayer {
     const target = m.targetAddress;
     if (!this.#iface.isOurs(target)) return [];
     const unspecified = src.every((x) => x === 0);
+    if (this.#iface.isOurs(src)) {
+      this.#conflict(src, "neighbor solicitation");
+      return [];
+    }
     const sll = findLinkLayerAddress(m.bytes, m.optionsStart, m.optionsEnd, NDP_OPTION.SOURCE_LINK_LAYER_ADDRESS);
     if (sll === -2) return [];
     let released: Uint8Array[] = [];
@@ -303,19 +330,34 @@ export class ControlLayer {
     this.stats.neighborAdverts++;
   }
 
-  /** RFC 4861 §7.2.5: an advertisement fills in the neighbor it names. */
-  #advertisement(m: Icmpv6View, hopLimit: number, bytes: Uint8Array, ethSrcAt: number): Uint8Array[] {
+  /**
+   * RFC 4861 §7.2.5: an advertisement updates the entry of the neighbor it
+   * names, if there is one (none is created); see {@link NeighborTable.advertised}.
+   */
+  #advertisement(dst: Uint8Array, m: Icmpv6View, hopLimit: number): Uint8Array[] {
     if (hopLimit !== ND_HOP_LIMIT || m.code !== 0) return [];
+    const target = m.targetAddress;
+    // §7.1.2: the target is not multicast; to a multicast destination the Solicited flag is clear.
+    if (target[0] === 0xff || (dst[0] === 0xff && m.solicited)) return [];
     const tll = findLinkLayerAddress(m.bytes, m.optionsStart, m.optionsEnd, NDP_OPTION.TARGET_LINK_LAYER_ADDRESS);
     if (tll === -2) return [];
-    const mac = tll >= 0 ? m.bytes.subarray(tll, tll + 6) : bytes.subarray(ethSrcAt, ethSrcAt + 6);
-    return this.#neighbors.learn(m.targetAddress, mac, this.now);
+    if (this.#iface.isOurs(target)) {
+      // RFC 4862 §5.4.4: another node claims our address.
+      this.#conflict(target, "neighbor advertisement");
+      return [];
+    }
+    return this.#neighbors.advertised(target, tll >= 0 ? m.bytes.subarray(tll, tll + 6) : null, m.solicited, m.override, this.now);
+  }
+
+  #conflict(address: Uint8Array, how: string): void {
+    this.stats.addressConflicts++;
+    this.trace?.note(this.now, `address conflict: ${formatIp(address)} claimed by another node (${how})`);
   }
 
   /** RFC 4861 §6.3.4: a router advertisement with a lifetime makes its sender our default router. */
   #routerAdvertisement(src: Uint8Array, m: Icmpv6View, hopLimit: number, bytes: Uint8Array, ethSrcAt: number): Uint8Array[] {
     // §6.1.2: only from a link-local source, hop limit 255.
-    if (hopLimit !== ND_HOP_LIMIT || m.code !== 0 || !(src[0] === 0xfe && (src[1]! & 0xc0) === 0x80)) return [];
+    if (hopLimit !== ND_HOP_LIMIT || m.code !== 0 || !(src[0] === 0xfe && (src[1]! & 0xc0) === 0x80) || this.#iface.isOurs(src)) return [];
     if (m.routerLifetime > 0) {
       if (this.#iface.gateway6 === null || !sameAddress(this.#iface.gateway6, src)) this.trace?.note(this.now, `default router ${formatIp(src)} (router advertisement)`);
       this.#iface.gateway6 = src.slice();
