@@ -49,7 +49,7 @@ export function formatMac(b: Uint8Array, offset = 0): string {
 }
 
 /** Lower-case colon hex of any length (for non-Ethernet link addresses): `01:02:0a`. */
-export function formatHexColon(b: Uint8Array, offset = 0, length = b.length - offset): string {
+export function formatHexColon(b: Uint8Array, offset: number = 0, length: number = b.length - offset): string {
   let s = "";
   for (let i = 0; i < length; i++) s += (i === 0 ? "" : ":") + HEX2[b[offset + i]!]!;
   return s;
@@ -219,7 +219,7 @@ export function parseIp(text: string): Uint8Array {
  * The text of an IP address held as bytes: dotted quad for 4 bytes, RFC 5952
  * for 16. Throws `RangeError` for any other length.
  */
-export function formatIp(b: Uint8Array, offset = 0, length = b.length - offset): string {
+export function formatIp(b: Uint8Array, offset: number = 0, length: number = b.length - offset): string {
   if (length === 4) return formatIpv4(b, offset);
   if (length === 16) return formatIpv6(b, offset);
   throw new RangeError(`Cannot format an IP address of ${length} bytes`);

@@ -127,7 +127,7 @@ export class ByteWriter {
   }
 
   /** `s` as UTF-8; `length` is its {@link utf8Length} when the caller has it already. */
-  utf8(s: string, length = utf8Length(s)): void {
+  utf8(s: string, length: number = utf8Length(s)): void {
     this.room(length);
     if (length > 0) encoder.encodeInto(s, this.out.subarray(this.pos, this.pos + length));
     this.pos += length;

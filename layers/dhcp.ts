@@ -29,7 +29,7 @@
 import type { Decoder, Issue, LayerBase, Protocol } from "./core.ts";
 import { formatHexColon, formatIpv4, formatMac, parseIpv4 } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
-import { appendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
+import { appendCodec, type AppendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
 import { PORT_DHCP_CLIENT, PORT_DHCP_SERVER } from "./dispatch.ts";
 import {
   DHCP_OPTION,
@@ -381,7 +381,7 @@ export function dhcpOption(dhcp: Dhcp, codeOrName: number | string): DhcpOptionV
 }
 
 /** DHCP codec: the whole message is this layer, written once by `append`. */
-export const dhcpCodec = appendCodec<DhcpInput>(
+export const dhcpCodec: AppendCodec<DhcpInput> = appendCodec<DhcpInput>(
   (value, out, at) => appendDhcp(value, out, at),
   (value) => dhcpBound(value),
 );

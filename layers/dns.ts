@@ -36,7 +36,7 @@
  */
 import type { Decoder, DecodeState, EncodeContext, Issue, Protocol } from "./core.ts";
 import { put16, u16, u32 } from "./bytes.ts";
-import { appendCodec, ByteWriter } from "./byte_writer.ts";
+import { appendCodec, type AppendCodec, ByteWriter } from "./byte_writer.ts";
 import { rangeView } from "./checksum.ts";
 import { PORT_DNS, PORT_MDNS } from "./dispatch.ts";
 import {
@@ -358,7 +358,7 @@ function overTcp(ctx: EncodeContext): boolean {
  * DNS codec: the whole message, with the two-byte length prefix when the layer
  * outside is TCP (back-filled once the message is written, unless `tcpLength` is set).
  */
-export const dnsCodec = appendCodec<DnsInput>(
+export const dnsCodec: AppendCodec<DnsInput> = appendCodec<DnsInput>(
   (value, out, at, ctx) => {
     if (!overTcp(ctx)) return appendMessage(value, out, at);
     new ByteWriter("dns", out, at).room(TCP_PREFIX_LENGTH);

@@ -23,7 +23,7 @@
  * @module
  */
 import type { Decoder, LayerBase, Protocol } from "./core.ts";
-import { appendCodec, ByteWriter, utf8Length } from "./byte_writer.ts";
+import { appendCodec, type AppendCodec, ByteWriter, utf8Length } from "./byte_writer.ts";
 import { PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2 } from "./dispatch.ts";
 import { rangeView } from "./checksum.ts";
 
@@ -442,7 +442,7 @@ export function encodeHttp(input: HttpInput): Uint8Array {
 }
 
 /** HTTP codec: head and body are this layer, written once by `append`. */
-export const httpCodec = appendCodec<HttpInput>(
+export const httpCodec: AppendCodec<HttpInput> = appendCodec<HttpInput>(
   (value, out, at) => appendHttp(value, out, at),
   (value) => httpLength(value),
 );

@@ -20,7 +20,7 @@
  * @module
  */
 import type { Decoder, LayerBase, Protocol } from "./core.ts";
-import { appendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
+import { appendCodec, type AppendCodec, ByteWriter, textOf, utf8Length } from "./byte_writer.ts";
 import { PORT_TFTP } from "./dispatch.ts";
 
 /** Opcodes (RFC 1350 §5, RFC 2347 OACK). */
@@ -295,7 +295,7 @@ export function tftpOption(tftp: Tftp, name: string): string | undefined {
 }
 
 /** TFTP codec: the whole packet is this layer, written once by `append`. */
-export const tftpCodec = appendCodec<TftpInput>(
+export const tftpCodec: AppendCodec<TftpInput> = appendCodec<TftpInput>(
   (value, out, at) => appendTftp(value, out, at),
   (value) => tftpBound(value),
 );

@@ -92,6 +92,15 @@ describe("Deno (npm package deno)", () => {
     const r = await run("deno", ["check", "--no-remote", "--no-npm", "test/portable/deno.ts", "test/portable/browser.ts", "test/portable/bun.ts"], 60_000);
     expect(r.code, r.stderr + r.stdout).toBe(0);
   });
+
+  it("layers/ publishes to JSR as it stands: deno publish --dry-run finds no slow types and lists every module", { timeout: 120_000 }, async () => {
+    const r = await run("deno", ["publish", "--dry-run", "--allow-dirty"], 110_000);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(0);
+    expect(out).toMatch(/Success.*Dry run complete/);
+    expect(out).toContain("@stackts/layers");
+    for (const module of ["mod.ts", "decode.ts", "encode.ts", "registry.ts", "tcp.ts", "ipv6_extensions.ts"]) expect(out).toContain(`layers/${module}`);
+  });
 });
 
 describe("Bun (npm package bun)", () => {
