@@ -445,9 +445,13 @@ describe("tap: every frame in and out, with its direction", () => {
     let fromA = 0;
     let last = -1;
     let first = -1;
+    let firstSrc = "";
     for await (const f of reader) {
       n++;
-      if (first < 0) first = f.sec * 1e3 + f.nsec / 1e6;
+      if (first < 0) {
+        first = f.sec * 1e3 + f.nsec / 1e6;
+        firstSrc = [...f.data.subarray(6, 12)].map((x) => x.toString(16).padStart(2, "0")).join(":");
+      }
       const src = [...f.data.subarray(6, 12)].map((x) => x.toString(16).padStart(2, "0")).join(":");
       if (src === A_MAC) fromA++;
       const t = f.sec * 1e3 + f.nsec / 1e6;
@@ -457,8 +461,9 @@ describe("tap: every frame in and out, with its direction", () => {
     }
     expect(n).toBe(framesIn + framesOut);
     expect(fromA).toBe(framesOut);
-    // virtual time, not Unix time: the first ARP request, sent at 0, reaches the tap (under the 1 ms delay) at 1 ms
-    expect(first).toBe(1);
+    // virtual time, not Unix time: both stacks announce their address at 0 (RFC 5227); B's
+    // announcement reaches A's tap at 0, A's own frames pass the tap after the 1 ms delay
+    expect([first, firstSrc]).toEqual([0, "02:00:00:00:00:0b"]);
     expect(last).toBeGreaterThan(5);
     expect(last).toBeLessThan(10_000);
   });

@@ -25,15 +25,22 @@ import type { Clock } from "./device.ts";
  * Real time: `now()` is `performance.timeOrigin + performance.now()`, monotonic
  * (it never steps back when the wall clock is set) and, because it starts from
  * the process's start in Unix milliseconds, also readable as a time stamp (see
- * {@link clockStamp}). Timers are Node's `setTimeout`; a pending one keeps the
- * process alive, as a pending socket read would.
+ * {@link clockStamp}). Timers are Node's `setTimeout`, except that a timer
+ * due now (0 ms or less) runs on `setImmediate`: `setTimeout(fn, 0)` waits at
+ * least 1 ms, which a stack that asks for a turn after every socket call
+ * would pay on every send and close. A pending timer keeps the process
+ * alive, as a pending socket read would.
  */
 export const systemClock: Clock = {
   now(): number {
     return performance.timeOrigin + performance.now();
   },
   setTimer(ms: number, fn: () => void): () => void {
-    const timer = setTimeout(fn, Math.max(0, ms));
+    if (ms <= 0) {
+      const immediate = setImmediate(fn);
+      return () => clearImmediate(immediate);
+    }
+    const timer = setTimeout(fn, ms);
     return () => clearTimeout(timer);
   },
 };
