@@ -30,7 +30,8 @@ import { Ipv4View } from "../../layers/ipv4.ts";
 import { Ipv6View } from "../../layers/ipv6.ts";
 import { NDP_OPTION } from "../../layers/ndp.ts";
 import { findLinkLayerAddress, writeLinkLayerAddress } from "../../layers/ndp_link_option.ts";
-import { u16, u32 } from "../../layers/bytes.ts";
+import { TcpView } from "../../layers/tcp.ts";
+import { UdpView } from "../../layers/udp.ts";
 import type { SocketErrorCode } from "./errors.ts";
 import { IcmpErrorSender } from "./icmp_errors.ts";
 import { ALL_ROUTERS, BROADCAST_MAC, multicastMac, solicitedNode, type InterfaceConfig } from "./interface.ts";
@@ -85,6 +86,8 @@ export class ControlLayer {
   readonly #icmp6 = new Icmpv6View(new Uint8Array(0));
   readonly #v4 = new Ipv4View(new Uint8Array(0));
   readonly #v6 = new Ipv6View(new Uint8Array(0));
+  readonly #quotedTcp = new TcpView(new Uint8Array(0));
+  readonly #quotedUdp = new UdpView(new Uint8Array(0));
   readonly #pings = new Map<number, PingEndpoint>();
   tcp: TcpLayer | null = null;
   udp: UdpLayer | null = null;
@@ -237,10 +240,15 @@ export class ControlLayer {
 
   #quotedTransport(protocol: number, local: Uint8Array, remote: Uint8Array, bytes: Uint8Array, t: number, error: SocketErrorCode, hard: boolean): void {
     if (!this.#iface.isOurs(local)) return;
-    const localPort = u16(bytes, t);
-    const remotePort = u16(bytes, t + 2);
-    if (protocol === IP_PROTOCOL_TCP) this.tcp?.icmpError(local, localPort, remote, remotePort, u32(bytes, t + 4), error as "ECONNREFUSED", hard);
-    else if (protocol === IP_PROTOCOL_UDP) this.udp?.icmpError(localPort, remote, remotePort, error);
+    // The quote holds at least the transport header's first 8 bytes (RFC 792, RFC 4443 §2.4):
+    // the ports, and TCP's sequence number; the views read no further.
+    if (protocol === IP_PROTOCOL_TCP) {
+      const q = this.#quotedTcp.reset(bytes, t, t + 8);
+      this.tcp?.icmpError(local, q.srcPort, remote, q.dstPort, q.seq, error as "ECONNREFUSED", hard);
+    } else if (protocol === IP_PROTOCOL_UDP) {
+      const q = this.#quotedUdp.reset(bytes, t, t + 8);
+      this.udp?.icmpError(q.srcPort, remote, q.dstPort, error);
+    }
   }
 
   // ---- ICMPv6 (RFC 4443) and neighbor discovery (RFC 4861) ----

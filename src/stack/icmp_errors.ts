@@ -24,6 +24,9 @@
 import { IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6 } from "../../layers/dispatch.ts";
 import { ICMP_TYPE, IcmpView } from "../../layers/icmp.ts";
 import { ICMPV6_TYPE, Icmpv6View } from "../../layers/icmpv6.ts";
+import { IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH } from "../../layers/ip_fields.ts";
+import { Ipv4View } from "../../layers/ipv4.ts";
+import { Ipv6View } from "../../layers/ipv6.ts";
 import type { InterfaceConfig } from "./interface.ts";
 import type { IpSender } from "./ip_out.ts";
 
@@ -90,10 +93,14 @@ export class IcmpErrorSender {
    * RFC 8200 §4.5 for IPv6.
    */
   reassemblyTimeExceeded(first: Uint8Array): void {
-    if (first.length >= 20 && first[0]! >> 4 === 4) {
-      this.#send4(ICMP_TYPE.TIME_EXCEEDED, 1, first.subarray(12, 16), first.subarray(16, 20), first, 0, first.length);
-    } else if (first.length >= 40 && first[0]! >> 4 === 6) {
-      this.#send6(ICMPV6_TYPE.TIME_EXCEEDED, 1, 0, first.subarray(8, 24), first.subarray(24, 40), first, 0, first.length, false);
+    const v4 = new Ipv4View(first);
+    if (first.length >= IPV4_HEADER_LENGTH && v4.version === 4) {
+      this.#send4(ICMP_TYPE.TIME_EXCEEDED, 1, v4.src, v4.dst, first, 0, first.length);
+      return;
+    }
+    const v6 = new Ipv6View(first);
+    if (first.length >= IPV6_HEADER_LENGTH && v6.version === 6) {
+      this.#send6(ICMPV6_TYPE.TIME_EXCEEDED, 1, 0, v6.src, v6.dst, first, 0, first.length, false);
     }
   }
 

@@ -29,11 +29,11 @@
  * @module
  */
 import { addressAt, formatIp, sameAddress } from "../../layers/addr.ts";
-import { put16 } from "../../layers/bytes.ts";
+import { IPV6_FIELD, IPV6_HEADER_LENGTH } from "../../layers/ip_fields.ts";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../layers/dispatch.ts";
 import { EthernetView } from "../../layers/ethernet.ts";
 import { Ipv4View } from "../../layers/ipv4.ts";
-import { Ipv6FragmentView } from "../../layers/ipv6_extensions.ts";
+import { IPV6_FRAGMENT_HEADER_LENGTH, Ipv6FragmentView } from "../../layers/ipv6_extensions.ts";
 import { Ipv6View } from "../../layers/ipv6.ts";
 import { ControlLayer, type PingEndpoint } from "./control.ts";
 import { PARAMETER_PROBLEM } from "./icmp_errors.ts";
@@ -245,7 +245,7 @@ export class Stack {
 
   #ipv6(bytes: Uint8Array, at: number, end: number, ethSrcAt: number): void {
     const ip = this.#v6.reset(bytes, at, end);
-    if (ip.check() !== null || 40 + ip.payloadLength > end - at) {
+    if (ip.check() !== null || IPV6_HEADER_LENGTH + ip.payloadLength > end - at) {
       this.stats.malformed++;
       return;
     }
@@ -262,7 +262,7 @@ export class Stack {
     let packet = bytes;
     let ipAt = at;
     let ipEnd = ip.payloadEnd;
-    let outcome = c.walk(bytes, at, ipEnd, multicast, ip.payloadStart, ip.nextHeader, at + 6);
+    let outcome = c.walk(bytes, at, ipEnd, multicast, ip.payloadStart, ip.nextHeader, at + IPV6_FIELD.NEXT_HEADER);
     if (outcome === CHAIN.FRAGMENT) {
       const fragAt = c.offset;
       const f = this.#frag.reset(bytes, fragAt, ipEnd);
@@ -270,7 +270,7 @@ export class Stack {
       const key = `${formatIp(src)} ${formatIp(to)} ${f.identification}`;
       // RFC 8200 §4.5: the reassembled payload length (the headers before the fragment header
       // included) is at most 65535.
-      const whole = r.add(key, f.fragmentOffset, f.moreFragments, bytes, at, f.payloadStart, ipEnd, this.#now, 65535 - (fragAt - at - 40));
+      const whole = r.add(key, f.fragmentOffset, f.moreFragments, bytes, at, f.payloadStart, ipEnd, this.#now, 65535 - (fragAt - at - IPV6_HEADER_LENGTH));
       if (whole === null) {
         // RFC 8200 §4.5: a Parameter Problem, code 0, at the Payload Length (not a multiple of 8)
         // or at the Fragment Offset (past 65535).
@@ -282,13 +282,14 @@ export class Stack {
       // The packet the source sent (RFC 8200 §4.5): the first fragment's headers without the
       // fragment header, the Next Header that named it now naming what it carried, then the payload.
       const head = r.headLength;
-      if (c.walk(whole, 0, head, multicast, 40, whole[6]!, 6) !== CHAIN.FRAGMENT) return; // it stopped there when the first fragment came
+      const outer = this.#v6.reset(whole);
+      if (c.walk(whole, 0, head, multicast, IPV6_HEADER_LENGTH, outer.nextHeader, IPV6_FIELD.NEXT_HEADER) !== CHAIN.FRAGMENT) return; // it stopped there when the first fragment came
       const firstFragAt = c.offset;
-      const nh = whole[firstFragAt]!;
+      const nh = this.#frag.reset(whole, firstFragAt).nextHeader;
       whole[c.nextHeaderAt] = nh;
-      whole.copyWithin(8, 0, firstFragAt);
-      packet = whole.subarray(8);
-      put16(packet, 4, packet.length - 40);
+      whole.copyWithin(IPV6_FRAGMENT_HEADER_LENGTH, 0, firstFragAt);
+      packet = whole.subarray(IPV6_FRAGMENT_HEADER_LENGTH);
+      this.#v6.reset(packet).payloadLength = packet.length - IPV6_HEADER_LENGTH;
       ipAt = 0;
       ipEnd = packet.length;
       outcome = c.walk(packet, 0, ipEnd, multicast, firstFragAt, nh, c.nextHeaderAt);
