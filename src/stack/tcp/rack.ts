@@ -204,9 +204,16 @@ export class TxQueue {
     let newly = 0;
     for (let i = 0; i < this.count; i++) {
       const r = this.#at(i);
-      if (r.sacked || r.lost) continue;
       const before = r.sentAt < this.xmitTs || (r.sentAt === this.xmitTs && seqLt(r.end, this.endSeq));
-      if (!before) continue;
+      if (!before) {
+        // New data leaves in sequence order, so a segment sent once was sent no later than any
+        // segment after it (sent once or again): past the first such one sent after RACK's
+        // segment, none can be. The scan stops there: an ACK costs the few segments before it,
+        // not the whole window.
+        if (!r.retransmitted) break;
+        continue;
+      }
+      if (r.sacked || r.lost) continue;
       const remaining = r.sentAt + this.rtt + reo - now;
       if (remaining <= 0) {
         r.lost = true;
