@@ -21,6 +21,11 @@ import { OFF, type Tcb, type TcpHost } from "./tcb.ts";
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+/**
+ * In-order segments acknowledged at once after data arrived out of order or
+ * filled a hole (Linux enters quick-ACK mode for up to 16).
+ */
+const QUICK_ACKS = 8;
 
 /** The window shift we offer for a receive buffer: the smallest that fits it in 16 bits, at most 14 (RFC 7323 §2.3). */
 export function windowShiftFor(buffer: number): number {
@@ -297,8 +302,16 @@ function placeData(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     // RFC 1122 §4.2.3.2: else at least every second full-sized segment, or within the delay.
     // A full-sized segment from the peer carries our MSS less the options it must send
     // (timestamps: 12 bytes, RFC 6691 §3), so two of them are 2 * 1448 with timestamps.
+    // After a loss (data out of order, or a hole just filled) the next segments are acknowledged
+    // at once too (Linux's quick-ACK mode): the sender recovers with a small window, often a
+    // single segment in flight, and a delayed ACK would hold it up for the whole delay.
     tcb.unackedBytes += len;
     const full = tcb.ourMss - (tcb.tsOk ? 12 : 0);
+    if (hadHoles) tcb.quickAcks = QUICK_ACKS;
+    else if (tcb.quickAcks > 0) {
+      tcb.quickAcks--;
+      tcb.ackNow = true;
+    }
     if (hadHoles || tcb.unackedBytes >= 2 * full) tcb.ackNow = true;
     else if (tcb.delayedAckAt === OFF) tcb.delayedAckAt = host.now + tcb.config.delayedAckMs;
     if (tcb.peerFinSeq >= 0 && tcb.rcvNxt === tcb.peerFinSeq) receiveFin(tcb, host);
@@ -310,6 +323,7 @@ function placeData(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     ring.writeAt(ring.length + offset, seg.bytes, seg.dataStart, seg.dataEnd);
   }
   tcb.ackNow = true; // a duplicate ACK, with SACK blocks, tells the sender at once
+  tcb.quickAcks = QUICK_ACKS;
 }
 
 /** The peer's FIN, in order. */

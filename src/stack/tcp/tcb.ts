@@ -173,6 +173,11 @@ export class Tcb {
   ackNow = false;
   /** in-order data bytes received since our last ACK (RFC 1122 §4.2.3.2: ACK at least every second full segment) */
   unackedBytes = 0;
+  /**
+   * in-order segments still to be acknowledged at once, not delayed: set when
+   * data arrives out of order or fills a hole (see input.ts placeData)
+   */
+  quickAcks = 0;
 
   /** the segment being built (one per connection, reused) */
   readonly out = new OutSegment();
