@@ -92,6 +92,8 @@ export type { DnsQueryOptions, DnsQueryOnOptions, DnsQueryResult } from "./send/
 
 // Conversation state
 export * from "./tftp_tracker.ts";
+export { TcpSeqTracker } from "./tcp_seq_tracker.ts";
+export type { SeqBase } from "./tcp_seq_tracker.ts";
 
 // Text forms (what the CLI prints)
 export { SummaryFormatter, tcpFlags, tcpOptions } from "./format/summary.ts";

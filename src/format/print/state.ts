@@ -1,0 +1,79 @@
+/**
+ * What the protocol printers of one {@link SummaryFormatter} share: its
+ * options, the state it keeps over a packet stream (TCP's relative sequence
+ * numbers, the decoder of the fast path's application layers) and the
+ * scratch one line is built with (the IP layer's addresses and upper length
+ * for the transport layer below it, the problem flags for the end of the
+ * line). One per formatter; every printer takes it as its first argument.
+ *
+ * @example
+ * ```ts
+ * import { LineState } from "./state.ts";
+ * const state = new LineState({ absoluteSeq: true });
+ * state.seq.size; // 0: no connection seen yet
+ * ```
+ *
+ * @module
+ */
+import type { LayerBase } from "../../../layers/core.ts";
+import type { PacketDecoder } from "../../../layers/decode.ts";
+import type { TcpOption } from "../../../layers/tcp_options.ts";
+import { TcpSeqTracker } from "../../tcp_seq_tracker.ts";
+import { TextBuffer } from "../text_buffer.ts";
+
+/** Options of a `SummaryFormatter` (summary.ts re-exports this type). */
+export interface SummaryOptions {
+  /** print TCP sequence numbers as they are on the wire (tcpdump -S) */
+  absoluteSeq?: boolean;
+  /** shorter transport summaries, as tcpdump -q: `tcp 0`, `UDP, length 20`, no app layer */
+  quiet?: boolean;
+  /**
+   * One-line text for an application layer (DNS, DHCP, TFTP, HTTP), or null to
+   * fall back to the transport summary. Usually `appSummary` from app_summary.ts.
+   */
+  app?: (layer: LayerBase) => string | null;
+}
+
+/** The options, stream state and line scratch the printers share (see the module comment). */
+export class LineState {
+  readonly absoluteSeq: boolean;
+  readonly quiet: boolean;
+  /** the app-layer formatter; never set when `quiet` */
+  readonly app: ((layer: LayerBase) => string | null) | undefined;
+  /** relative TCP sequence numbers (tcpdump's tcp_seq_hash) */
+  readonly seq = new TcpSeqTracker();
+  /** text for a string wanted from the writers (a layered line's TCP part, formatFrame) */
+  readonly scratch = new TextBuffer();
+  /** the fast path's list for TCP options it has to parse */
+  readonly options: TcpOption[] = [];
+  /** decodes the fast path's application layers, made on first use */
+  appDecoder: PacketDecoder | undefined = undefined;
+  // Set by the network layer for the transport layer of the same packet.
+  /** bytes after the IP header(s): what the transport layer's length counts from */
+  ipUpper = 0;
+  ipSrc = "";
+  ipDst = "";
+  /** problem flags (a bad checksum) gathered for the end of a layered line */
+  flags = "";
+
+  constructor(options: SummaryOptions = {}) {
+    this.absoluteSeq = options.absoluteSeq ?? false;
+    this.quiet = options.quiet ?? false;
+    this.app = this.quiet ? undefined : options.app;
+  }
+}
+
+/**
+ * `src.srcPort > dst.dstPort: `, the addresses the network layer left in
+ * `state`: how a line goes on after "IP " for a transport with ports.
+ */
+export function writeEndpoints(state: LineState, out: TextBuffer, srcPort: number, dstPort: number): void {
+  out.ascii(state.ipSrc);
+  out.byte(0x2e); // "."
+  out.uint(srcPort);
+  out.ascii(" > ");
+  out.ascii(state.ipDst);
+  out.byte(0x2e);
+  out.uint(dstPort);
+  out.ascii(": ");
+}

@@ -1,0 +1,197 @@
+/**
+ * The TCP part of a line, as tcpdump prints it: `Flags [S.], seq 1, ack 2,
+ * win 65535, options [mss 1460,nop,wscale 7], length 0` (or `tcp 0` when
+ * quiet), with relative sequence numbers unless told otherwise; from a
+ * decoded {@link Tcp} ({@link tcpText}) or from the segment's bytes through a
+ * {@link TcpView} ({@link writeTcpFrame}, the fast path).
+ *
+ * @example
+ * ```ts
+ * import { tcpFlags } from "./tcp.ts";
+ * tcpFlags(0x012); // "S."
+ * ```
+ *
+ * @module
+ */
+import type { IpHeaderContext } from "../../../layers/checksum.ts";
+import { checksumStatusAt } from "../../../layers/checksum.ts";
+import type { LayerBase } from "../../../layers/core.ts";
+import { IP_PROTOCOL_TCP } from "../../../layers/dispatch.ts";
+import { sniffTcp, tcpPortKind, type Kind } from "../../../layers/registry.ts";
+import { TCP_FIELD, TCP_FLAGS, TCP_HEADER_LENGTH, TcpView, type Tcp } from "../../../layers/tcp.ts";
+import { parseTcpOptions, type TcpOption } from "../../../layers/tcp_options.ts";
+import type { TextBuffer } from "../text_buffer.ts";
+import { appOr, appText } from "./app.ts";
+import { badChecksum } from "./issues.ts";
+import { writeEndpoints, type LineState } from "./state.ts";
+import { commonOptions, tcpOptions, writeCommonOptions } from "./tcp_options.ts";
+
+// Module-local names: V8 folds these, where it loads an imported binding at every use.
+const FIN = TCP_FLAGS.FIN;
+const SYN = TCP_FLAGS.SYN;
+const RST = TCP_FLAGS.RST;
+const PSH = TCP_FLAGS.PSH;
+const ACK = TCP_FLAGS.ACK;
+const URG = TCP_FLAGS.URG;
+const ECE = TCP_FLAGS.ECE;
+const CWR = TCP_FLAGS.CWR;
+/** AE, the bit RFC 3540 called NS, now AccECN's (RFC 9768) */
+const AE = TCP_FLAGS.NS;
+const HEADER_LENGTH = TCP_HEADER_LENGTH;
+const CHECKSUM = TCP_FIELD.CHECKSUM;
+const PROTOCOL = IP_PROTOCOL_TCP;
+
+/** tcpdump's flag letters, in its order: F S R P . U E W, plus e for AE (RFC 9768 / AccECN). */
+export function tcpFlags(flags: number): string {
+  let s = "";
+  if (flags & FIN) s += "F";
+  if (flags & SYN) s += "S";
+  if (flags & RST) s += "R";
+  if (flags & PSH) s += "P";
+  if (flags & ACK) s += ".";
+  if (flags & URG) s += "U";
+  if (flags & ECE) s += "E";
+  if (flags & CWR) s += "W";
+  if (flags & AE) s += "e";
+  return s === "" ? "none" : s;
+}
+
+/** {@link tcpFlags} of every 9-bit flags value. */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => tcpFlags(f));
+
+/**
+ * Write the TCP part of a line from the header's numbers; `state.ipSrc` and
+ * `state.ipDst` are set. Options are the parsed list, or when that is empty
+ * the option bytes `optionData[optionStart, optionEnd)` that `commonOptions`
+ * accepted.
+ */
+export function writeTcp(
+  state: LineState,
+  out: TextBuffer,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  urgent: number,
+  options: readonly TcpOption[],
+  payload: number,
+  optionData?: Uint8Array,
+  optionStart = 0,
+  optionEnd = 0,
+): void {
+  if (state.quiet) {
+    out.ascii("tcp ");
+    out.uint(payload >= 0 ? payload : 0);
+    return;
+  }
+  let sackBase = 0;
+  if (!state.absoluteSeq) {
+    const s = state.seq;
+    s.relative(state.ipSrc, state.ipDst, srcPort, dstPort, seq, ack, flags);
+    seq = s.seq;
+    ack = s.ack;
+    sackBase = s.sackBase;
+  }
+  out.ascii("Flags [");
+  out.ascii(FLAG_TEXT[flags & 0x1ff]!);
+  out.byte(0x5d); // "]"
+  if (payload > 0 || flags & (SYN | FIN | RST)) {
+    out.ascii(", seq ");
+    out.uint(seq);
+    if (payload > 0) {
+      out.byte(0x3a); // ":"
+      out.uint((seq + payload) >>> 0);
+    }
+  }
+  if (flags & ACK) {
+    out.ascii(", ack ");
+    out.uint(ack);
+  }
+  out.ascii(", win ");
+  out.uint(window);
+  if (flags & URG) {
+    out.ascii(", urg ");
+    out.uint(urgent);
+  }
+  if (options.length > 0) {
+    out.ascii(", options [");
+    out.text(tcpOptions(options, sackBase));
+    out.byte(0x5d);
+  } else if (optionData !== undefined && optionEnd > optionStart) {
+    out.ascii(", options [");
+    writeCommonOptions(out, optionData, optionStart, optionEnd);
+    out.byte(0x5d);
+  }
+  out.ascii(", length ");
+  out.uint(payload >= 0 ? payload : 0);
+}
+
+/** The TCP part of a layered line (after the ports), the app layer's text after it; `state.ipUpper` is set. */
+export function tcpText(state: LineState, t: Tcp, app: LayerBase | undefined): string {
+  if (t.checksumStatus === "bad") state.flags += badChecksum("tcp", t.checksum);
+  const payload = state.ipUpper - t.headerLength;
+  const scratch = state.scratch;
+  const from = scratch.pos;
+  writeTcp(state, scratch, t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload);
+  let s = scratch.take(from);
+  if (!state.quiet && app !== undefined && app.layer !== "payload" && payload > 0) {
+    const text = appOr(state, app, "");
+    // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
+    if (text !== "") s += (app.layer === "dns" ? " " : ": ") + text;
+  }
+  return s;
+}
+
+const NO_OPTIONS: readonly TcpOption[] = [];
+/** The fast path's view, pointed at each segment (it holds the last one's bytes until the next). */
+const VIEW = new TcpView(new Uint8Array(0));
+
+/**
+ * The fast path's TCP: `src.port > dst.port: Flags [...] ...` for the segment
+ * `data[t, end)` (its IP layer is `ip`, whose addresses are in `state`), or
+ * false, leaving the frame to the full decode, when the header is not whole,
+ * the checksum is wrong, the options are malformed, or the payload is an app
+ * layer other than HTTP (when the formatter prints app layers) or one that
+ * decodes with a problem.
+ */
+export function writeTcpFrame(state: LineState, out: TextBuffer, data: Uint8Array, t: number, end: number, ip: IpHeaderContext): boolean {
+  const upper = end - t;
+  if (upper < HEADER_LENGTH) return false;
+  const tcp = VIEW.reset(data, t, end);
+  const hl = tcp.headerLength;
+  if (hl < HEADER_LENGTH || hl > upper) return false;
+  const srcPort = tcp.srcPort;
+  const dstPort = tcp.dstPort;
+  const payloadStart = tcp.payloadStart;
+  // The application layer, chosen as the full decode chooses it (tcp.ts): of
+  // those, only HTTP is decoded here, and only with an app formatter; DNS
+  // over TCP (whose framing depends on the layer below) and the rest go to
+  // the full decode, told before any checksum is summed.
+  let app: Kind | null = null;
+  if (payloadStart < end) app = tcpPortKind(srcPort, dstPort) ?? sniffTcp(data, payloadStart, end);
+  if (app !== null && (app !== "http" || state.app === undefined)) return false;
+  const status = checksumStatusAt(data, t, end, CHECKSUM, PROTOCOL, ip, upper);
+  if (status !== "good" && status !== "partial") return false;
+  const optionsStart = tcp.optionsStart;
+  let options: readonly TcpOption[] = NO_OPTIONS;
+  if (payloadStart > optionsStart && !commonOptions(data, optionsStart, payloadStart)) {
+    const list = state.options;
+    list.length = 0;
+    if (parseTcpOptions(data, optionsStart, payloadStart, list) !== null) return false;
+    options = list;
+  }
+  let tail = "";
+  if (app !== null) {
+    const text = appText(state, app, data, payloadStart, end);
+    if (text === null) return false;
+    // tcpdump: "length 62: HTTP: GET / HTTP/1.1"
+    if (text !== "") tail = ": " + text;
+  }
+  writeEndpoints(state, out, srcPort, dstPort);
+  const optionsEnd = options === NO_OPTIONS ? payloadStart : optionsStart;
+  writeTcp(state, out, srcPort, dstPort, tcp.seq, tcp.ack, tcp.flags, tcp.window, tcp.urgentPointer, options, end - payloadStart, data, optionsStart, optionsEnd);
+  if (tail !== "") out.text(tail);
+  return true;
+}
