@@ -17,7 +17,20 @@
  *
  * @module
  */
-import { LINKTYPE } from "./link_type.ts";
+import {
+  AF_INET, AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETHERTYPE_IPV4, ETHERTYPE_IPV6, hasPorts,
+  IP_PROTOCOL_IPV6_FRAG, isIpv6OptionsHeader, isRawIpLinkType, isVlanTpid, LINKTYPE,
+} from "./dispatch.ts";
+import { ETHERNET_HEADER_LENGTH, EthernetView } from "./ethernet.ts";
+import { IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH } from "./ip_fields.ts";
+import { Ipv4View } from "./ipv4.ts";
+import { Ipv6View } from "./ipv6.ts";
+import { IPV6_FRAGMENT_HEADER_LENGTH, Ipv6ExtensionView, Ipv6FragmentView } from "./ipv6_extensions.ts";
+import { LOOPBACK_HEADER_LENGTH, LoopbackView } from "./loopback.ts";
+import { SLL_HEADER_LENGTH, SllView } from "./sll.ts";
+import { SLL2_HEADER_LENGTH, Sll2View } from "./sll2.ts";
+import { UdpView } from "./udp.ts";
+import { VLAN_HEADER_LENGTH, VlanView } from "./vlan.ts";
 
 /** Caller-owned result of {@link peekPorts}; reuse one for every frame. */
 export class PortPeek {
@@ -35,10 +48,27 @@ export class PortPeek {
 
 const MAX_TAGS = 8;
 const MAX_EXTENSIONS = 8;
+/** bytes of an extension header that give its next header and length */
+const EXTENSION_FIXED = 2;
+/** the ports every transport of {@link hasPorts} starts with */
+const PORTS_LENGTH = 4;
 
-function hasPorts(p: number): boolean {
-  // TCP, UDP, DCCP, SCTP, UDP-Lite: the first 4 bytes are source and destination port.
-  return p === 6 || p === 17 || p === 33 || p === 132 || p === 136;
+// One view per header, re-pointed at every frame: peeking allocates nothing.
+const EMPTY = new Uint8Array(0);
+const ethernet = new EthernetView(EMPTY);
+const sll = new SllView(EMPTY);
+const sll2 = new Sll2View(EMPTY);
+const loopback = new LoopbackView(EMPTY);
+const vlan = new VlanView(EMPTY);
+const ipv4 = new Ipv4View(EMPTY);
+const ipv6 = new Ipv6View(EMPTY);
+const extension = new Ipv6ExtensionView(EMPTY);
+const fragment = new Ipv6FragmentView(EMPTY);
+// TCP, UDP, DCCP, SCTP and UDP-Lite share the first four bytes, so UDP's view reads the ports of all.
+const ports = new UdpView(EMPTY);
+
+function isInet6(family: number): boolean {
+  return family === AF_INET6_LINUX || family === AF_INET6_BSD || family === AF_INET6_FREEBSD || family === AF_INET6_DARWIN;
 }
 
 /**
@@ -59,82 +89,84 @@ export function peekPorts(data: Uint8Array, linkType: number, out: PortPeek): bo
   let type: number; // ethertype of what is at `off`
   switch (linkType) {
     case LINKTYPE.ETHERNET:
-      if (len < 14) return false;
-      off = 14;
-      type = (data[12]! << 8) | data[13]!;
+      if (len < ETHERNET_HEADER_LENGTH) return false;
+      off = ETHERNET_HEADER_LENGTH;
+      type = ethernet.reset(data, 0, len).type;
       break;
     case LINKTYPE.LINUX_SLL:
-      if (len < 16) return false;
-      off = 16;
-      type = (data[14]! << 8) | data[15]!;
+      if (len < SLL_HEADER_LENGTH) return false;
+      off = SLL_HEADER_LENGTH;
+      type = sll.reset(data, 0, len).protocol;
       break;
     case LINKTYPE.LINUX_SLL2:
-      if (len < 20) return false;
-      off = 20;
-      type = (data[0]! << 8) | data[1]!;
+      if (len < SLL2_HEADER_LENGTH) return false;
+      off = SLL2_HEADER_LENGTH;
+      type = sll2.reset(data, 0, len).protocol;
       break;
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
-      if (len < 4) return false;
-      off = 4;
-      const family = data[0] === 0 && data[1] === 0 ? data[3]! : data[0]!;
-      type = family === 2 ? 0x0800 : family === 10 || family === 24 || family === 28 || family === 30 ? 0x86dd : 0;
+      if (len < LOOPBACK_HEADER_LENGTH) return false;
+      off = LOOPBACK_HEADER_LENGTH;
+      const family = loopback.reset(data, 0, len).family;
+      type = family === AF_INET ? ETHERTYPE_IPV4 : isInet6(family) ? ETHERTYPE_IPV6 : 0;
       break;
     }
     case LINKTYPE.IPV4:
       off = 0;
-      type = 0x0800;
+      type = ETHERTYPE_IPV4;
       break;
     case LINKTYPE.IPV6:
       off = 0;
-      type = 0x86dd;
-      break;
-    case LINKTYPE.RAW:
-    case 12:
-    case 14:
-      if (len < 1) return false;
-      off = 0;
-      type = data[0]! >> 4 === 6 ? 0x86dd : 0x0800;
+      type = ETHERTYPE_IPV6;
       break;
     default:
-      return false;
+      if (!isRawIpLinkType(linkType) || len < 1) return false;
+      off = 0;
+      // Raw IP: the version nibble says which (IPv4's view reads it for either).
+      type = ipv4.reset(data, 0, len).version === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
   }
-  for (let tags = 0; (type === 0x8100 || type === 0x88a8 || type === 0x9100) && tags < MAX_TAGS; tags++) {
-    if (off + 4 > len) return false;
-    type = (data[off + 2]! << 8) | data[off + 3]!;
-    off += 4;
+  for (let tags = 0; isVlanTpid(type) && tags < MAX_TAGS; tags++) {
+    if (off + VLAN_HEADER_LENGTH > len) return false;
+    type = vlan.reset(data, off, len).type;
+    off += VLAN_HEADER_LENGTH;
   }
   let t: number;
   let protocol: number;
-  if (type === 0x0800) {
-    if (off + 20 > len || data[off]! >> 4 !== 4) return false;
-    const ihl = (data[off]! & 15) << 2;
-    if (ihl < 20) return false;
+  if (type === ETHERTYPE_IPV4) {
+    if (off + IPV4_HEADER_LENGTH > len) return false;
+    const ip = ipv4.reset(data, off, len);
+    if (ip.version !== 4) return false;
+    const ihl = ip.headerLength;
+    if (ihl < IPV4_HEADER_LENGTH) return false;
     out.ipVersion = 4;
     out.ipOffset = off;
-    protocol = data[off + 9]!;
+    protocol = ip.protocol;
     out.protocol = protocol;
-    if ((((data[off + 6]! << 8) | data[off + 7]!) & 0x1fff) !== 0) return false; // later fragment
+    if (ip.fragmentOffset !== 0) return false; // later fragment
     t = off + ihl;
-  } else if (type === 0x86dd) {
-    if (off + 40 > len || data[off]! >> 4 !== 6) return false;
+  } else if (type === ETHERTYPE_IPV6) {
+    if (off + IPV6_HEADER_LENGTH > len) return false;
+    const ip = ipv6.reset(data, off, len);
+    if (ip.version !== 6) return false;
     out.ipVersion = 6;
     out.ipOffset = off;
-    protocol = data[off + 6]!;
-    t = off + 40;
+    protocol = ip.nextHeader;
+    t = off + IPV6_HEADER_LENGTH;
     for (let n = 0; n < MAX_EXTENSIONS; n++) {
-      if (protocol === 0 || protocol === 43 || protocol === 60) {
-        if (t + 2 > len) break;
-        protocol = data[t]!;
-        t += (data[t + 1]! + 1) << 3;
-      } else if (protocol === 44) {
-        if (t + 8 > len) break;
-        if ((((data[t + 2]! << 8) | data[t + 3]!) & 0xfff8) !== 0) {
-          out.protocol = data[t]!;
+      if (isIpv6OptionsHeader(protocol)) {
+        if (t + EXTENSION_FIXED > len) break;
+        const x = extension.reset(data, t, len);
+        protocol = x.nextHeader;
+        t += x.headerLength;
+      } else if (protocol === IP_PROTOCOL_IPV6_FRAG) {
+        if (t + IPV6_FRAGMENT_HEADER_LENGTH > len) break;
+        const f = fragment.reset(data, t, len);
+        if (f.fragmentOffset !== 0) {
+          out.protocol = f.nextHeader;
           return false; // later fragment
         }
-        protocol = data[t]!;
-        t += 8;
+        protocol = f.nextHeader;
+        t += IPV6_FRAGMENT_HEADER_LENGTH;
       } else {
         break;
       }
@@ -143,9 +175,10 @@ export function peekPorts(data: Uint8Array, linkType: number, out: PortPeek): bo
   } else {
     return false;
   }
-  if (!hasPorts(protocol) || t + 4 > len) return false;
+  if (!hasPorts(protocol) || t + PORTS_LENGTH > len) return false;
+  const p = ports.reset(data, t, len);
   out.transportOffset = t;
-  out.srcPort = (data[t]! << 8) | data[t + 1]!;
-  out.dstPort = (data[t + 2]! << 8) | data[t + 3]!;
+  out.srcPort = p.srcPort;
+  out.dstPort = p.dstPort;
   return true;
 }
