@@ -107,7 +107,7 @@ function where(section: number, index: number, dns: Dns): string {
 }
 
 function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | undefined): void {
-  const h = header.reset(msg);
+  const h = header.reset(msg, 0, msg.length);
   const short = h.check();
   if (short !== null) {
     state.issues.push({ layer: "dns", kind: "truncated", reason: short });

@@ -186,7 +186,7 @@ export class DnsHeaderView {
   }
 
   /** Point this view at other bytes, so one view serves many messages. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -200,17 +200,17 @@ export class DnsHeaderView {
   }
 
   get id(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.ID);
+    return u16(this.bytes, this.at); // DNS_FIELD.ID
   }
   set id(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.ID, v);
+    put16(this.bytes, this.at, v); // DNS_FIELD.ID
   }
   /** the whole 16-bit flags word */
   get flags(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.FLAGS);
+    return u16(this.bytes, this.at + 2); // DNS_FIELD.FLAGS
   }
   set flags(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.FLAGS, v);
+    put16(this.bytes, this.at + 2, v); // DNS_FIELD.FLAGS
   }
   get response(): boolean {
     return (this.flags & DNS_FLAG.RESPONSE) !== 0;
@@ -274,28 +274,28 @@ export class DnsHeaderView {
     this.flags = (this.flags & ~DNS_RCODE_MASK) | (v & DNS_RCODE_MASK);
   }
   get questionCount(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.QUESTION_COUNT);
+    return u16(this.bytes, this.at + 4); // DNS_FIELD.QUESTION_COUNT
   }
   set questionCount(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.QUESTION_COUNT, v);
+    put16(this.bytes, this.at + 4, v); // DNS_FIELD.QUESTION_COUNT
   }
   get answerCount(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.ANSWER_COUNT);
+    return u16(this.bytes, this.at + 6); // DNS_FIELD.ANSWER_COUNT
   }
   set answerCount(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.ANSWER_COUNT, v);
+    put16(this.bytes, this.at + 6, v); // DNS_FIELD.ANSWER_COUNT
   }
   get authorityCount(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.AUTHORITY_COUNT);
+    return u16(this.bytes, this.at + 8); // DNS_FIELD.AUTHORITY_COUNT
   }
   set authorityCount(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.AUTHORITY_COUNT, v);
+    put16(this.bytes, this.at + 8, v); // DNS_FIELD.AUTHORITY_COUNT
   }
   get additionalCount(): number {
-    return u16(this.bytes, this.at + DNS_FIELD.ADDITIONAL_COUNT);
+    return u16(this.bytes, this.at + 10); // DNS_FIELD.ADDITIONAL_COUNT
   }
   set additionalCount(v: number) {
-    put16(this.bytes, this.at + DNS_FIELD.ADDITIONAL_COUNT, v);
+    put16(this.bytes, this.at + 10, v); // DNS_FIELD.ADDITIONAL_COUNT
   }
 
   /** Where the question section starts in `bytes`. */

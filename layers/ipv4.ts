@@ -96,8 +96,8 @@ export class Ipv4View {
     this.end = end;
   }
 
-  /** Point this view at other bytes, so one view serves a whole capture. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -124,49 +124,57 @@ export class Ipv4View {
   }
 
   get version(): number {
-    return this.bytes[this.at + FIELD.VER_IHL]! >> 4;
+    return this.bytes[this.at]! >> 4; // IPV4_FIELD.VER_IHL
+  }
+  /** `version` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static versionAt(bytes: Uint8Array, at: number): number {
+    return bytes[at]! >> 4; // IPV4_FIELD.VER_IHL
   }
   set version(v: number) {
-    const at = this.at + FIELD.VER_IHL;
+    const at = this.at; // IPV4_FIELD.VER_IHL
     this.bytes[at] = ((v & 15) << 4) | (this.bytes[at]! & 15);
   }
   /** header length in bytes: IHL × 4 (the setter writes `v / 4`, rounded down, in 4 bits) */
   get headerLength(): number {
-    return (this.bytes[this.at + FIELD.VER_IHL]! & 15) << 2;
+    return (this.bytes[this.at]! & 15) << 2; // IPV4_FIELD.VER_IHL
+  }
+  /** `headerLength` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static headerLengthAt(bytes: Uint8Array, at: number): number {
+    return (bytes[at]! & 15) << 2; // IPV4_FIELD.VER_IHL
   }
   set headerLength(v: number) {
-    const at = this.at + FIELD.VER_IHL;
+    const at = this.at; // IPV4_FIELD.VER_IHL
     this.bytes[at] = (this.bytes[at]! & 0xf0) | ((v >> 2) & 15);
   }
   /** differentiated services code point (RFC 2474): the high 6 bits of the old TOS octet */
   get dscp(): number {
-    return this.bytes[this.at + FIELD.DSCP_ECN]! >> 2;
+    return this.bytes[this.at + 1]! >> 2; // IPV4_FIELD.DSCP_ECN
   }
   set dscp(v: number) {
-    const at = this.at + FIELD.DSCP_ECN;
+    const at = this.at + 1; // IPV4_FIELD.DSCP_ECN
     this.bytes[at] = ((v & 63) << 2) | (this.bytes[at]! & 3);
   }
   /** explicit congestion notification (RFC 3168): the low 2 bits */
   get ecn(): number {
-    return this.bytes[this.at + FIELD.DSCP_ECN]! & 3;
+    return this.bytes[this.at + 1]! & 3; // IPV4_FIELD.DSCP_ECN
   }
   set ecn(v: number) {
-    const at = this.at + FIELD.DSCP_ECN;
+    const at = this.at + 1; // IPV4_FIELD.DSCP_ECN
     this.bytes[at] = (this.bytes[at]! & 0xfc) | (v & 3);
   }
   /** header plus data, in bytes */
   get totalLength(): number {
-    return u16(this.bytes, this.at + FIELD.TOTAL_LENGTH);
+    return u16(this.bytes, this.at + 2); // IPV4_FIELD.TOTAL_LENGTH
   }
   set totalLength(v: number) {
-    put16(this.bytes, this.at + FIELD.TOTAL_LENGTH, v);
+    put16(this.bytes, this.at + 2, v); // IPV4_FIELD.TOTAL_LENGTH
   }
   /** identification, shared by a datagram's fragments */
   get id(): number {
-    return u16(this.bytes, this.at + FIELD.ID);
+    return u16(this.bytes, this.at + 4); // IPV4_FIELD.ID
   }
   set id(v: number) {
-    put16(this.bytes, this.at + FIELD.ID, v);
+    put16(this.bytes, this.at + 4, v); // IPV4_FIELD.ID
   }
   get reservedFlag(): boolean {
     return flagOf(this, FLAG.RESERVED);
@@ -188,40 +196,48 @@ export class Ipv4View {
   }
   /** fragment offset in bytes: the 13-bit field × 8 (the setter writes `v / 8`, rounded down) */
   get fragmentOffset(): number {
-    return (u16(this.bytes, this.at + FIELD.FLAGS_FRAGMENT) & FRAGMENT_OFFSET_MASK) << 3;
+    return (u16(this.bytes, this.at + 6) & 0x1fff) << 3; // IPV4_FIELD.FLAGS_FRAGMENT, the offset bits
+  }
+  /** `fragmentOffset` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static fragmentOffsetAt(bytes: Uint8Array, at: number): number {
+    return (u16(bytes, at + 6) & 0x1fff) << 3; // IPV4_FIELD.FLAGS_FRAGMENT, the offset bits
   }
   set fragmentOffset(v: number) {
-    const at = this.at + FIELD.FLAGS_FRAGMENT;
+    const at = this.at + 6; // IPV4_FIELD.FLAGS_FRAGMENT
     put16(this.bytes, at, (u16(this.bytes, at) & ~FRAGMENT_OFFSET_MASK) | ((v >> 3) & FRAGMENT_OFFSET_MASK));
   }
   get ttl(): number {
-    return this.bytes[this.at + FIELD.TTL]!;
+    return this.bytes[this.at + 8]!; // IPV4_FIELD.TTL
   }
   set ttl(v: number) {
-    this.bytes[this.at + FIELD.TTL] = v;
+    this.bytes[this.at + 8] = v; // IPV4_FIELD.TTL
   }
   /** the protocol of the data (IANA IP protocol numbers, `IP_PROTOCOL_*` in dispatch.ts) */
   get protocol(): number {
-    return this.bytes[this.at + FIELD.PROTOCOL]!;
+    return this.bytes[this.at + 9]!; // IPV4_FIELD.PROTOCOL
+  }
+  /** `protocol` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static protocolAt(bytes: Uint8Array, at: number): number {
+    return bytes[at + 9]!; // IPV4_FIELD.PROTOCOL
   }
   set protocol(v: number) {
-    this.bytes[this.at + FIELD.PROTOCOL] = v;
+    this.bytes[this.at + 9] = v; // IPV4_FIELD.PROTOCOL
   }
   /** the header checksum field as stored */
   get checksum(): number {
-    return u16(this.bytes, this.at + FIELD.CHECKSUM);
+    return u16(this.bytes, this.at + 10); // IPV4_FIELD.CHECKSUM
   }
   set checksum(v: number) {
-    put16(this.bytes, this.at + FIELD.CHECKSUM, v);
+    put16(this.bytes, this.at + 10, v); // IPV4_FIELD.CHECKSUM
   }
 
   /** Where the source address starts in `bytes` (for zero-copy formatting). */
   get srcOffset(): number {
-    return this.at + FIELD.SRC;
+    return this.at + 12; // IPV4_FIELD.SRC
   }
   /** Where the destination address starts in `bytes`. */
   get dstOffset(): number {
-    return this.at + FIELD.DST;
+    return this.at + 16; // IPV4_FIELD.DST
   }
   /** The source address: a view of its 4 bytes; the setter copies 4 bytes in. */
   get src(): Uint8Array {
@@ -246,8 +262,8 @@ export class Ipv4View {
    */
   get addressSum(): number {
     const b = this.bytes;
-    const src = this.at + FIELD.SRC;
-    const dst = this.at + FIELD.DST;
+    const src = this.at + 12; // IPV4_FIELD.SRC
+    const dst = this.at + 16; // IPV4_FIELD.DST
     return u16(b, src) + u16(b, src + 2) + u16(b, dst) + u16(b, dst + 2);
   }
 
@@ -268,40 +284,40 @@ export class Ipv4View {
     const at = this.at;
     // Each field stored as soon as it is read, its word added to the header
     // sum as it goes (RFC 1071 §2): few values stay live across the reads.
-    const verIhl = b[at + FIELD.VER_IHL]!;
+    const verIhl = b[at]!; // IPV4_FIELD.VER_IHL
     const headerLength = (verIhl & 15) << 2;
     out.version = verIhl >> 4;
     out.headerLength = headerLength;
-    const dscpEcn = b[at + FIELD.DSCP_ECN]!;
+    const dscpEcn = b[at + 1]!; // IPV4_FIELD.DSCP_ECN
     out.dscp = dscpEcn >> 2;
     out.ecn = dscpEcn & 3;
     let sum = (verIhl << 8) | dscpEcn;
-    const totalLength = u16(b, at + FIELD.TOTAL_LENGTH);
+    const totalLength = u16(b, at + 2); // IPV4_FIELD.TOTAL_LENGTH
     out.totalLength = totalLength;
     sum += totalLength;
-    const id = u16(b, at + FIELD.ID);
+    const id = u16(b, at + 4); // IPV4_FIELD.ID
     out.id = id;
     sum += id;
-    const flags = u16(b, at + FIELD.FLAGS_FRAGMENT);
-    out.reservedFlag = (flags & FLAG.RESERVED) !== 0;
-    out.dontFragment = (flags & FLAG.DONT_FRAGMENT) !== 0;
-    out.moreFragments = (flags & FLAG.MORE_FRAGMENTS) !== 0;
-    out.fragmentOffset = (flags & FRAGMENT_OFFSET_MASK) << 3;
+    const flags = u16(b, at + 6); // IPV4_FIELD.FLAGS_FRAGMENT
+    out.reservedFlag = (flags & 0x8000) !== 0; // IPV4_FLAG.RESERVED
+    out.dontFragment = (flags & 0x4000) !== 0; // IPV4_FLAG.DONT_FRAGMENT
+    out.moreFragments = (flags & 0x2000) !== 0; // IPV4_FLAG.MORE_FRAGMENTS
+    out.fragmentOffset = (flags & 0x1fff) << 3; // the offset bits, in 8-byte units
     sum += flags;
-    const ttl = b[at + FIELD.TTL]!;
-    const protocol = b[at + FIELD.PROTOCOL]!;
+    const ttl = b[at + 8]!; // IPV4_FIELD.TTL
+    const protocol = b[at + 9]!; // IPV4_FIELD.PROTOCOL
     out.ttl = ttl;
     out.protocol = protocol;
     sum += (ttl << 8) | protocol;
-    const checksum = u16(b, at + FIELD.CHECKSUM);
+    const checksum = u16(b, at + 10); // IPV4_FIELD.CHECKSUM
     out.checksum = checksum;
     sum += checksum;
-    const src = at + FIELD.SRC;
-    const dst = at + FIELD.DST;
+    const src = at + 12; // IPV4_FIELD.SRC
+    const dst = at + 16; // IPV4_FIELD.DST
     const addressSum = u16(b, src) + u16(b, src + 2) + u16(b, dst) + u16(b, dst + 2);
     if (verify === true && headerLength <= this.end - at) {
       sum += addressSum;
-      out.checksumValid = foldSum(headerLength > HEADER_LENGTH ? onesSum(b, at + HEADER_LENGTH, at + headerLength, sum) : sum) === 0xffff;
+      out.checksumValid = foldSum(headerLength > 20 ? onesSum(b, at + 20, at + headerLength, sum) : sum) === 0xffff;
     } else {
       out.checksumValid = null;
     }

@@ -84,8 +84,8 @@ export class Ipv6View {
     this.end = end;
   }
 
-  /** Point this view at other bytes, so one view serves a whole capture. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -106,60 +106,68 @@ export class Ipv6View {
   }
 
   get version(): number {
-    return this.bytes[this.at + FIELD.VER_TC_FL]! >> 4;
+    return this.bytes[this.at]! >> 4; // IPV6_FIELD.VER_TC_FL
+  }
+  /** `version` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static versionAt(bytes: Uint8Array, at: number): number {
+    return bytes[at]! >> 4; // IPV6_FIELD.VER_TC_FL
   }
   set version(v: number) {
-    const at = this.at + FIELD.VER_TC_FL;
+    const at = this.at; // IPV6_FIELD.VER_TC_FL
     this.bytes[at] = ((v & 15) << 4) | (this.bytes[at]! & 15);
   }
   /** traffic class (DSCP and ECN, RFC 2474 / RFC 3168): 8 bits across the first two bytes */
   get trafficClass(): number {
-    const at = this.at + FIELD.VER_TC_FL;
+    const at = this.at; // IPV6_FIELD.VER_TC_FL
     return ((this.bytes[at]! & 15) << 4) | (this.bytes[at + 1]! >> 4);
   }
   set trafficClass(v: number) {
-    const at = this.at + FIELD.VER_TC_FL;
+    const at = this.at; // IPV6_FIELD.VER_TC_FL
     this.bytes[at] = (this.bytes[at]! & 0xf0) | ((v >> 4) & 15);
     this.bytes[at + 1] = ((v & 15) << 4) | (this.bytes[at + 1]! & 15);
   }
   /** flow label (RFC 6437): the low 20 bits of the first word */
   get flowLabel(): number {
-    const at = this.at + FIELD.VER_TC_FL;
+    const at = this.at; // IPV6_FIELD.VER_TC_FL
     return ((this.bytes[at + 1]! & 15) << 16) | (this.bytes[at + 2]! << 8) | this.bytes[at + 3]!;
   }
   set flowLabel(v: number) {
-    const at = this.at + FIELD.VER_TC_FL;
+    const at = this.at; // IPV6_FIELD.VER_TC_FL
     this.bytes[at + 1] = (this.bytes[at + 1]! & 0xf0) | ((v >> 16) & 15);
     put16(this.bytes, at + 2, v);
   }
   /** bytes after the fixed header, extension headers included */
   get payloadLength(): number {
-    return u16(this.bytes, this.at + FIELD.PAYLOAD_LENGTH);
+    return u16(this.bytes, this.at + 4); // IPV6_FIELD.PAYLOAD_LENGTH
   }
   set payloadLength(v: number) {
-    put16(this.bytes, this.at + FIELD.PAYLOAD_LENGTH, v);
+    put16(this.bytes, this.at + 4, v); // IPV6_FIELD.PAYLOAD_LENGTH
   }
   /** the first extension header's type, or the upper-layer protocol (IANA IP protocol numbers) */
   get nextHeader(): number {
-    return this.bytes[this.at + FIELD.NEXT_HEADER]!;
+    return this.bytes[this.at + 6]!; // IPV6_FIELD.NEXT_HEADER
+  }
+  /** `nextHeader` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static nextHeaderAt(bytes: Uint8Array, at: number): number {
+    return bytes[at + 6]!; // IPV6_FIELD.NEXT_HEADER
   }
   set nextHeader(v: number) {
-    this.bytes[this.at + FIELD.NEXT_HEADER] = v;
+    this.bytes[this.at + 6] = v; // IPV6_FIELD.NEXT_HEADER
   }
   get hopLimit(): number {
-    return this.bytes[this.at + FIELD.HOP_LIMIT]!;
+    return this.bytes[this.at + 7]!; // IPV6_FIELD.HOP_LIMIT
   }
   set hopLimit(v: number) {
-    this.bytes[this.at + FIELD.HOP_LIMIT] = v;
+    this.bytes[this.at + 7] = v; // IPV6_FIELD.HOP_LIMIT
   }
 
   /** Where the source address starts in `bytes` (for zero-copy formatting). */
   get srcOffset(): number {
-    return this.at + FIELD.SRC;
+    return this.at + 8; // IPV6_FIELD.SRC
   }
   /** Where the destination address starts in `bytes`. */
   get dstOffset(): number {
-    return this.at + FIELD.DST;
+    return this.at + 24; // IPV6_FIELD.DST
   }
   /** The source address: a view of its 16 bytes; the setter copies 16 bytes in. */
   get src(): Uint8Array {
@@ -246,9 +254,9 @@ const EMPTY = new Uint8Array(0);
 const WALK = { generic: new Ipv6ExtensionView(EMPTY), routing: new Ipv6RoutingView(EMPTY), fragment: new Ipv6FragmentView(EMPTY) };
 
 function releaseWalk(): void {
-  WALK.generic.reset(EMPTY);
-  WALK.routing.reset(EMPTY);
-  WALK.fragment.reset(EMPTY);
+  WALK.generic.reset(EMPTY, 0, 0);
+  WALK.routing.reset(EMPTY, 0, 0);
+  WALK.fragment.reset(EMPTY, 0, 0);
 }
 
 function newIpv6(): Ipv6 {

@@ -12,6 +12,10 @@
  *   RFC 2460, type 2 RFC 6275 §6.4, type 4 RFC 8754 §2).
  * - {@link Ipv6FragmentView}: the fixed 8-byte fragment header (§4.5).
  *
+ * Size: past 500 lines because the three views share one set of field tables,
+ * and each has a getter and a setter for every field plus the static readers
+ * of the fields a per-packet loop needs (`nextHeaderAt`, ...).
+ *
  * ```text
  * generic (hop-by-hop, routing, destination)     fragment
  * +--------+--------+----------------+           +--------+--------+------------------+-+-+
@@ -206,7 +210,7 @@ export class Ipv6ExtensionView {
   }
 
   /** Point this view at other bytes, so one view walks a whole chain. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -224,10 +228,14 @@ export class Ipv6ExtensionView {
 
   /** the header that follows (an IP protocol number or another extension) */
   get nextHeader(): number {
-    return this.bytes[this.at + EXTENSION_FIELD.NEXT_HEADER]!;
+    return this.bytes[this.at]!; // EXTENSION_FIELD.NEXT_HEADER
+  }
+  /** `nextHeader` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static nextHeaderAt(bytes: Uint8Array, at: number): number {
+    return bytes[at]!; // EXTENSION_FIELD.NEXT_HEADER
   }
   set nextHeader(v: number) {
-    this.bytes[this.at + EXTENSION_FIELD.NEXT_HEADER] = v;
+    this.bytes[this.at] = v; // EXTENSION_FIELD.NEXT_HEADER
   }
   /**
    * header length in bytes: (Hdr Ext Len + 1) × 8, as the field counts 8-byte
@@ -235,15 +243,19 @@ export class Ipv6ExtensionView {
    * one byte (a `v` under 8 wraps, as a deliberately wrong value may).
    */
   get headerLength(): number {
-    return (this.bytes[this.at + EXTENSION_FIELD.HEADER_LENGTH]! + 1) << 3;
+    return (this.bytes[this.at + 1]! + 1) << 3; // EXTENSION_FIELD.HEADER_LENGTH
+  }
+  /** `headerLength` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static headerLengthAt(bytes: Uint8Array, at: number): number {
+    return (bytes[at + 1]! + 1) << 3; // EXTENSION_FIELD.HEADER_LENGTH
   }
   set headerLength(v: number) {
-    this.bytes[this.at + EXTENSION_FIELD.HEADER_LENGTH] = (v >> 3) - 1;
+    this.bytes[this.at + 1] = (v >> 3) - 1; // EXTENSION_FIELD.HEADER_LENGTH
   }
 
   /** Where the body (options, or the routing fields) starts in `bytes`: after the two fixed octets. */
   get bodyStart(): number {
-    return this.at + EXTENSION_FIELD.BODY;
+    return this.at + 2; // EXTENSION_FIELD.BODY
   }
   /** Where the body ends: {@link headerLength} bytes after the header's start. Needs a passing `check()`. */
   get bodyEnd(): number {
@@ -275,28 +287,28 @@ export class Ipv6ExtensionView {
  */
 export class Ipv6RoutingView extends Ipv6ExtensionView {
   get routingType(): number {
-    return this.bytes[this.at + ROUTING_FIELD.ROUTING_TYPE]!;
+    return this.bytes[this.at + 2]!; // ROUTING_FIELD.ROUTING_TYPE
   }
   set routingType(v: number) {
-    this.bytes[this.at + ROUTING_FIELD.ROUTING_TYPE] = v;
+    this.bytes[this.at + 2] = v; // ROUTING_FIELD.ROUTING_TYPE
   }
   /** route segments still to visit before the final destination */
   get segmentsLeft(): number {
-    return this.bytes[this.at + ROUTING_FIELD.SEGMENTS_LEFT]!;
+    return this.bytes[this.at + 3]!; // ROUTING_FIELD.SEGMENTS_LEFT
   }
   set segmentsLeft(v: number) {
-    this.bytes[this.at + ROUTING_FIELD.SEGMENTS_LEFT] = v;
+    this.bytes[this.at + 3] = v; // ROUTING_FIELD.SEGMENTS_LEFT
   }
   /** segment routing (type 4, RFC 8754 §2): index of the last entry of the segment list */
   get lastEntry(): number {
-    return this.bytes[this.at + ROUTING_FIELD.LAST_ENTRY]!;
+    return this.bytes[this.at + 4]!; // ROUTING_FIELD.LAST_ENTRY
   }
   set lastEntry(v: number) {
-    this.bytes[this.at + ROUTING_FIELD.LAST_ENTRY] = v;
+    this.bytes[this.at + 4] = v; // ROUTING_FIELD.LAST_ENTRY
   }
   /** Where the type-specific data starts in `bytes` (byte 4 of the header). */
   get dataStart(): number {
-    return this.at + ROUTING_FIELD.DATA;
+    return this.at + 4; // ROUTING_FIELD.DATA
   }
   /** The type-specific data, `bytes[dataStart, bodyEnd)`. Needs a passing `check()`. */
   get data(): Uint8Array {
@@ -323,7 +335,7 @@ export class Ipv6RoutingView extends Ipv6ExtensionView {
   }
   /** Where address `i` (0-based) starts in `bytes`. */
   addressOffset(i: number): number {
-    return this.at + ROUTING_FIELD.ADDRESSES + i * ADDRESS_LENGTH;
+    return this.at + 8 + i * ADDRESS_LENGTH; // ROUTING_FIELD.ADDRESSES
   }
   /** Address `i`: a view of its 16 bytes. */
   address(i: number): Uint8Array {
@@ -378,7 +390,7 @@ export class Ipv6FragmentView {
   }
 
   /** Point this view at other bytes. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -393,17 +405,21 @@ export class Ipv6FragmentView {
 
   /** the header of the fragmentable part (the same in every fragment) */
   get nextHeader(): number {
-    return this.bytes[this.at + FRAGMENT_FIELD.NEXT_HEADER]!;
+    return this.bytes[this.at]!; // EXTENSION_FIELD.NEXT_HEADER
+  }
+  /** `nextHeader` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static nextHeaderAt(bytes: Uint8Array, at: number): number {
+    return bytes[at]!; // FRAGMENT_FIELD.NEXT_HEADER
   }
   set nextHeader(v: number) {
-    this.bytes[this.at + FRAGMENT_FIELD.NEXT_HEADER] = v;
+    this.bytes[this.at] = v; // FRAGMENT_FIELD.NEXT_HEADER
   }
   /** the 8-bit Reserved field: sent as 0, ignored on receipt */
   get reserved(): number {
-    return this.bytes[this.at + FRAGMENT_FIELD.RESERVED]!;
+    return this.bytes[this.at + 1]!; // FRAGMENT_FIELD.RESERVED
   }
   set reserved(v: number) {
-    this.bytes[this.at + FRAGMENT_FIELD.RESERVED] = v;
+    this.bytes[this.at + 1] = v; // FRAGMENT_FIELD.RESERVED
   }
   /** always 8: the header has no length field */
   get headerLength(): number {
@@ -415,34 +431,38 @@ export class Ipv6FragmentView {
    * is the offset. The setter writes `v` rounded down to a multiple of 8.
    */
   get fragmentOffset(): number {
-    return u16(this.bytes, this.at + FRAGMENT_FIELD.OFFSET_FLAGS) & 0xfff8;
+    return u16(this.bytes, this.at + 2) & 0xfff8; // FRAGMENT_FIELD.OFFSET_FLAGS
+  }
+  /** `fragmentOffset` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static fragmentOffsetAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at + 2) & 0xfff8; // FRAGMENT_FIELD.OFFSET_FLAGS
   }
   set fragmentOffset(v: number) {
-    const at = this.at + FRAGMENT_FIELD.OFFSET_FLAGS;
+    const at = this.at + 2; // FRAGMENT_FIELD.OFFSET_FLAGS
     put16(this.bytes, at, (v & 0xfff8) | (u16(this.bytes, at) & 7));
   }
   /** the 2-bit Res field between the offset and M: sent as 0, ignored on receipt */
   get res(): number {
-    return (this.bytes[this.at + FRAGMENT_FIELD.OFFSET_FLAGS + 1]! >> 1) & 3;
+    return (this.bytes[this.at + 2 + 1]! >> 1) & 3; // FRAGMENT_FIELD.OFFSET_FLAGS
   }
   set res(v: number) {
-    const at = this.at + FRAGMENT_FIELD.OFFSET_FLAGS + 1;
+    const at = this.at + 2 + 1; // FRAGMENT_FIELD.OFFSET_FLAGS
     this.bytes[at] = (this.bytes[at]! & 0xf9) | ((v & 3) << 1);
   }
   /** M: more fragments follow */
   get moreFragments(): boolean {
-    return (this.bytes[this.at + FRAGMENT_FIELD.OFFSET_FLAGS + 1]! & 1) !== 0;
+    return (this.bytes[this.at + 2 + 1]! & 1) !== 0; // FRAGMENT_FIELD.OFFSET_FLAGS
   }
   set moreFragments(v: boolean) {
-    const at = this.at + FRAGMENT_FIELD.OFFSET_FLAGS + 1;
+    const at = this.at + 2 + 1; // FRAGMENT_FIELD.OFFSET_FLAGS
     this.bytes[at] = (this.bytes[at]! & 0xfe) | (v ? 1 : 0);
   }
   /** identification, shared by the fragments of one datagram */
   get identification(): number {
-    return u32(this.bytes, this.at + FRAGMENT_FIELD.IDENTIFICATION);
+    return u32(this.bytes, this.at + 4); // FRAGMENT_FIELD.IDENTIFICATION
   }
   set identification(v: number) {
-    put32(this.bytes, this.at + FRAGMENT_FIELD.IDENTIFICATION, v);
+    put32(this.bytes, this.at + 4, v); // FRAGMENT_FIELD.IDENTIFICATION
   }
   /**
    * Whether this is a fragment of a larger datagram: an offset or M. Offset 0
@@ -450,7 +470,7 @@ export class Ipv6FragmentView {
    * datagram, to be processed as such.
    */
   get isFragment(): boolean {
-    return (u16(this.bytes, this.at + FRAGMENT_FIELD.OFFSET_FLAGS) & 0xfff9) !== 0;
+    return (u16(this.bytes, this.at + 2) & 0xfff9) !== 0; // FRAGMENT_FIELD.OFFSET_FLAGS
   }
   /** Where the fragment's data starts in `bytes`: 8 bytes after the header's start. */
   get payloadStart(): number {

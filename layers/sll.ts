@@ -166,8 +166,8 @@ export class SllView {
     this.end = end;
   }
 
-  /** Point this view at other bytes, so one view serves a whole capture. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -182,28 +182,28 @@ export class SllView {
 
   /** 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us */
   get packetType(): number {
-    return u16(this.bytes, this.at + SLL_FIELD.PACKET_TYPE);
+    return u16(this.bytes, this.at); // SLL_FIELD.PACKET_TYPE
   }
   set packetType(v: number) {
-    put16(this.bytes, this.at + SLL_FIELD.PACKET_TYPE, v);
+    put16(this.bytes, this.at, v); // SLL_FIELD.PACKET_TYPE
   }
   /** ARPHRD_* link-layer address type (1 = Ethernet) */
   get addressType(): number {
-    return u16(this.bytes, this.at + SLL_FIELD.ADDRESS_TYPE);
+    return u16(this.bytes, this.at + 2); // SLL_FIELD.ADDRESS_TYPE
   }
   set addressType(v: number) {
-    put16(this.bytes, this.at + SLL_FIELD.ADDRESS_TYPE, v);
+    put16(this.bytes, this.at + 2, v); // SLL_FIELD.ADDRESS_TYPE
   }
   /** link-layer address length as stated (may exceed the 8 bytes stored) */
   get addressLength(): number {
-    return u16(this.bytes, this.at + SLL_FIELD.ADDRESS_LENGTH);
+    return u16(this.bytes, this.at + 4); // SLL_FIELD.ADDRESS_LENGTH
   }
   set addressLength(v: number) {
-    put16(this.bytes, this.at + SLL_FIELD.ADDRESS_LENGTH, v);
+    put16(this.bytes, this.at + 4, v); // SLL_FIELD.ADDRESS_LENGTH
   }
   /** Where the address field starts in `bytes`. */
   get addressOffset(): number {
-    return this.at + SLL_FIELD.ADDRESS;
+    return this.at + 6; // SLL_FIELD.ADDRESS
   }
   /** The stored address: the first `addressLength` bytes of the field (at most 8), a view of `bytes`. */
   get address(): Uint8Array {
@@ -215,10 +215,14 @@ export class SllView {
   }
   /** ethertype, or a Linux ETH_P_* value below 0x0600 (4 = 802.2 LLC frames) */
   get protocol(): number {
-    return u16(this.bytes, this.at + SLL_FIELD.PROTOCOL);
+    return u16(this.bytes, this.at + 14); // SLL_FIELD.PROTOCOL
+  }
+  /** `protocol` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static protocolAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at + 14); // SLL_FIELD.PROTOCOL
   }
   set protocol(v: number) {
-    put16(this.bytes, this.at + SLL_FIELD.PROTOCOL, v);
+    put16(this.bytes, this.at + 14, v); // SLL_FIELD.PROTOCOL
   }
 
   /** Where the payload starts in `bytes`. */

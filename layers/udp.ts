@@ -90,8 +90,8 @@ export class UdpView {
     this.end = end;
   }
 
-  /** Point this view at other bytes, so one view serves a whole capture. */
-  reset(bytes: Uint8Array, at = 0, end = bytes.length): this {
+  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
+  reset(bytes: Uint8Array, at: number, end: number): this {
     this.bytes = bytes;
     this.at = at;
     this.end = end;
@@ -111,11 +111,19 @@ export class UdpView {
   get srcPort(): number {
     return u16(this.bytes, this.at); // UDP_FIELD.SRC_PORT
   }
+  /** `srcPort` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static srcPortAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at); // UDP_FIELD.SRC_PORT
+  }
   set srcPort(v: number) {
     put16(this.bytes, this.at, v); // UDP_FIELD.SRC_PORT
   }
   get dstPort(): number {
     return u16(this.bytes, this.at + 2); // UDP_FIELD.DST_PORT
+  }
+  /** `dstPort` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static dstPortAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at + 2); // UDP_FIELD.DST_PORT
   }
   set dstPort(v: number) {
     put16(this.bytes, this.at + 2, v); // UDP_FIELD.DST_PORT
@@ -124,11 +132,19 @@ export class UdpView {
   get length(): number {
     return u16(this.bytes, this.at + 4); // UDP_FIELD.LENGTH
   }
+  /** `length` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static lengthAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at + 4); // UDP_FIELD.LENGTH
+  }
   set length(v: number) {
     put16(this.bytes, this.at + 4, v); // UDP_FIELD.LENGTH
   }
   get checksum(): number {
     return u16(this.bytes, this.at + 6); // UDP_FIELD.CHECKSUM
+  }
+  /** `checksum` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
+  static checksumAt(bytes: Uint8Array, at: number): number {
+    return u16(bytes, at + 6); // UDP_FIELD.CHECKSUM
   }
   set checksum(v: number) {
     put16(this.bytes, this.at + 6, v); // UDP_FIELD.CHECKSUM

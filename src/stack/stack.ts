@@ -282,14 +282,14 @@ export class Stack {
       // The packet the source sent (RFC 8200 §4.5): the first fragment's headers without the
       // fragment header, the Next Header that named it now naming what it carried, then the payload.
       const head = r.headLength;
-      const outer = this.#v6.reset(whole);
+      const outer = this.#v6.reset(whole, 0, whole.length);
       if (c.walk(whole, 0, head, multicast, IPV6_HEADER_LENGTH, outer.nextHeader, IPV6_FIELD.NEXT_HEADER) !== CHAIN.FRAGMENT) return; // it stopped there when the first fragment came
       const firstFragAt = c.offset;
-      const nh = this.#frag.reset(whole, firstFragAt).nextHeader;
+      const nh = this.#frag.reset(whole, firstFragAt, whole.length).nextHeader;
       whole[c.nextHeaderAt] = nh;
       whole.copyWithin(IPV6_FRAGMENT_HEADER_LENGTH, 0, firstFragAt);
       packet = whole.subarray(IPV6_FRAGMENT_HEADER_LENGTH);
-      this.#v6.reset(packet).payloadLength = packet.length - IPV6_HEADER_LENGTH;
+      this.#v6.reset(packet, 0, packet.length).payloadLength = packet.length - IPV6_HEADER_LENGTH;
       ipAt = 0;
       ipEnd = packet.length;
       outcome = c.walk(packet, 0, ipEnd, multicast, firstFragAt, nh, c.nextHeaderAt);

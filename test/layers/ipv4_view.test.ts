@@ -188,7 +188,7 @@ describe("Ipv4View.check", () => {
   it("reset points one view at other bytes", () => {
     const v = new Ipv4View(FRAME, AT);
     const other = hex("ffff 4500 0014 abcd a0b9 0111 0000 0a000001 0a000002");
-    expect(v.reset(other, 2)).toBe(v);
+    expect(v.reset(other, 2, other.length)).toBe(v);
     expect([v.at, v.end, v.id, v.check()]).toEqual([2, 22, 0xabcd, null]);
   });
 });

@@ -92,7 +92,8 @@ describe("Ipv6View.check", () => {
 
   it("reset", () => {
     const v = new Ipv6View(FRAME, AT);
-    expect(v.reset(hex(FIXED)).check()).toBeNull();
+    const fixed = hex(FIXED);
+    expect(v.reset(fixed, 0, fixed.length).check()).toBeNull();
     expect([v.at, v.end, v.flowLabel]).toEqual([0, 40, 0x34567]);
   });
 });

@@ -93,7 +93,7 @@ describe("TcpView over (bytes, at, end)", () => {
     const { buffer } = framed();
     expect(view.reset(buffer, 3, 30)).toBe(view);
     expect([view.bytes, view.at, view.end]).toEqual([buffer, 3, 30]);
-    expect(view.reset(SEGMENT).end).toBe(27);
+    expect(view.reset(SEGMENT, 0, SEGMENT.length).end).toBe(27);
     expect(view.at).toBe(0);
   });
 });

@@ -219,7 +219,7 @@ describe("UdpView", () => {
     v.fillChecksum(A4, B4);
     expect([...b]).toEqual([...DATAGRAM, 0xa5, 0xa5]);
     // reset() reuses the view on other bytes.
-    expect(v.reset(Uint8Array.of(0, 7, 0, 9, 0, 8, 0, 0)).dstPort).toBe(9);
+    expect(v.reset(Uint8Array.of(0, 7, 0, 9, 0, 8, 0, 0), 0, 8).dstPort).toBe(9);
   });
 
   it("each accessor uses its UDP_FIELD offset, for a header inside a larger buffer", () => {

@@ -135,8 +135,8 @@ function quotedIp(layers: readonly LayerBase[] | undefined): { dst: string; prot
   if (next?.layer === "payload") {
     const data = (next as Payload).data;
     if (data.length >= 4) {
-      const otherPort = QUOTED_PORTS.reset(data).dstPort;
-      QUOTED_PORTS.reset(EMPTY); // hold no packet
+      const otherPort = QUOTED_PORTS.reset(data, 0, data.length).dstPort;
+      QUOTED_PORTS.reset(EMPTY, 0, 0); // hold no packet
       return { dst, protocol, proto: protoName(protocol), otherPort };
     }
   }
