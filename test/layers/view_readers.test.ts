@@ -7,6 +7,8 @@
  * getters themselves are held to hand-worked literals in each view's tests.
  */
 import { describe, expect, it } from "vitest";
+import { ArpView, type Arp } from "../../layers/arp.ts";
+import { formatMac, formatIpv4 } from "../../layers/addr.ts";
 import { EthernetView } from "../../layers/ethernet.ts";
 import { Ipv4View } from "../../layers/ipv4.ts";
 import { Ipv6View } from "../../layers/ipv6.ts";
@@ -74,6 +76,25 @@ describe("views' static readers", () => {
         expect(out).toEqual({
           srcPort: view.srcPort, dstPort: view.dstPort, seq: view.seq, ack: view.ack, headerLength: view.headerLength,
           flags: view.flags, window: view.window, checksum: view.checksum, urgentPointer: view.urgentPointer,
+        });
+      }
+    }
+  });
+
+  it("ArpView.readInto reads what the getters read, and refuses what check() refuses", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      for (const [at, end] of [[0, 60], [3, 40], [10, 30]] as const) {
+        const b = bytes(60, seed * 15485863);
+        b[at + 4] = 6; // an Ethernet/IPv4 message, for the text forms
+        b[at + 5] = 4;
+        const out = {} as Omit<Arp, "layer">;
+        const view = new ArpView(b, at, end);
+        const reason = ArpView.readInto(b, at, end, out);
+        expect(reason).toBe(view.check());
+        if (reason !== null) continue;
+        expect(out).toEqual({
+          hardwareType: view.hardwareType, protocolType: view.protocolType, hardwareLength: 6, protocolLength: 4, op: view.op,
+          senderMac: formatMac(view.senderMac), senderIp: formatIpv4(view.senderIp), targetMac: formatMac(view.targetMac), targetIp: formatIpv4(view.targetIp),
         });
       }
     }
