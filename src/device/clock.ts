@@ -20,6 +20,7 @@
  * @module
  */
 import type { Clock } from "./device.ts";
+import { DueHeap } from "./due_heap.ts";
 
 /**
  * Real time: `now()` is `performance.timeOrigin + performance.now()`, monotonic
@@ -69,9 +70,8 @@ interface Timer {
   cancelled: boolean;
 }
 
-/** Whether timer `a` runs before timer `b`. */
-function before(a: Timer, b: Timer): boolean {
-  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+function isCancelled(t: Timer): boolean {
+  return t.cancelled;
 }
 
 /** Let every promise continuation that is ready run (a macrotask turn drains the microtask queue). */
@@ -102,8 +102,8 @@ function settle(): Promise<void> {
 export class VirtualClock implements Clock {
   #now: number;
   #seq = 0;
-  /** binary min-heap of timers by (due, seq); cancelled ones are dropped when they reach the top */
-  #heap: Timer[] = [];
+  /** timers by (due, seq); cancelled ones are dropped when they reach the top */
+  readonly #heap = new DueHeap<Timer>();
   #live = 0;
 
   /** A clock reading `start` ms (default 0). */
@@ -123,7 +123,7 @@ export class VirtualClock implements Clock {
    */
   setTimer(ms: number, fn: () => void): () => void {
     const t: Timer = { due: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
-    this.#push(t);
+    this.#heap.push(t);
     this.#live++;
     return () => {
       if (t.cancelled) return;
@@ -180,7 +180,7 @@ export class VirtualClock implements Clock {
   }
 
   #runTop(t: Timer): void {
-    this.#pop();
+    this.#heap.pop();
     this.#live--;
     t.cancelled = true;
     if (t.due > this.#now) this.#now = t.due;
@@ -189,38 +189,6 @@ export class VirtualClock implements Clock {
 
   /** The earliest live timer, after dropping cancelled ones from the top. */
   #peek(): Timer | undefined {
-    const h = this.#heap;
-    while (h.length > 0 && h[0]!.cancelled) this.#pop();
-    return h[0];
-  }
-
-  #push(t: Timer): void {
-    const h = this.#heap;
-    let i = h.length;
-    h.push(t);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(t, h[parent]!)) break;
-      h[i] = h[parent]!;
-      i = parent;
-    }
-    h[i] = t;
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && before(h[r]!, h[l]!) ? r : l;
-      if (!before(h[c]!, last)) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
+    return this.#heap.topWhere(isCancelled);
   }
 }

@@ -74,3 +74,16 @@ export interface Device {
   /** Stop sending and receiving; safe to call more than once. */
   close(): void;
 }
+
+/**
+ * A device's `onFrames`: check `handler`, add it to `handlers` (none once the
+ * device is `closed`), and return the function that takes it out again.
+ */
+export function subscribe(handlers: Set<(batch: FrameBatch) => void>, closed: boolean, handler: (batch: FrameBatch) => void): () => void {
+  if (typeof handler !== "function") throw new TypeError("handler must be a function");
+  if (closed) return () => {};
+  handlers.add(handler);
+  return () => {
+    handlers.delete(handler);
+  };
+}

@@ -50,7 +50,7 @@
 import type { FrameBatch } from "../frame.ts";
 import { CaptureError, toCaptureError } from "../errors.ts";
 import { clockStamp } from "./clock.ts";
-import type { Clock, Device } from "./device.ts";
+import { subscribe, type Clock, type Device } from "./device.ts";
 import { Lane, resolveLane, type Impairment, type ImpairStats } from "./impair_lane.ts";
 
 export type { Impairment, ImpairStats } from "./impair_lane.ts";
@@ -138,12 +138,7 @@ export class ImpairedDevice implements Device {
 
   /** Call `handler` with each batch that gets through; returns a function that unsubscribes. */
   onFrames(handler: (batch: FrameBatch) => void): () => void {
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.#closed) return () => {};
-    this.#handlers.add(handler);
-    return () => {
-      this.#handlers.delete(handler);
-    };
+    return subscribe(this.#handlers, this.#closed, handler);
   }
 
   /** Stop: frames still waiting are dropped, and the wrapped device is closed. */

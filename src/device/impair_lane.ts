@@ -18,6 +18,7 @@
  */
 import { randomBelow, randomFraction, seededRandom, type Random } from "../stack/random.ts";
 import type { Clock } from "./device.ts";
+import { DueHeap } from "./due_heap.ts";
 
 /** Clock slack when comparing due times (a timer set for `due - now` may land a rounding error early). */
 const EPSILON_MS = 1e-6;
@@ -97,6 +98,10 @@ interface Pending {
   done: boolean;
 }
 
+function isDone(e: Pending): boolean {
+  return e.done;
+}
+
 function probability(name: string, v: number | undefined): number {
   const p = v ?? 0;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${name} is a probability between 0 and 1, not ${v}`);
@@ -162,8 +167,8 @@ export class Lane {
   readonly #rCorrupt: Random;
   readonly #rReorder: Random;
   readonly #rJitter: Random;
-  /** waiting frames, a binary min-heap by (due, seq); entries marked done are skipped */
-  #heap: Pending[] = [];
+  /** waiting frames by (due, seq); entries marked done are skipped */
+  readonly #heap = new DueHeap<Pending>();
   /** frames held until later frames pass them (also in the heap, for their deadline) */
   #held: Pending[] = [];
   /** in-order frames in the heap: while any waits, a new frame may not overtake it */
@@ -198,7 +203,7 @@ export class Lane {
   /** Frames waiting (delayed, queued or held back). */
   get pending(): number {
     let n = 0;
-    for (const e of this.#heap) if (!e.done) n++;
+    for (const e of this.#heap.items) if (!e.done) n++;
     return n;
   }
 
@@ -278,7 +283,7 @@ export class Lane {
         done: false,
       };
       if (e.kind === 1) this.#held.push(e);
-      this.#push(e);
+      this.#heap.push(e);
       this.#arm();
       return;
     }
@@ -286,7 +291,7 @@ export class Lane {
       this.#pass(frame, seq);
       return;
     }
-    this.#push({ due, seq, frame: owned ? frame : frame.slice(), kind: 0, remaining: 0, done: false });
+    this.#heap.push({ due, seq, frame: owned ? frame : frame.slice(), kind: 0, remaining: 0, done: false });
     this.#waiting++;
     this.#arm();
   }
@@ -325,7 +330,7 @@ export class Lane {
     for (;;) {
       const e = this.#top();
       if (e === undefined || e.due > now) break;
-      this.#pop();
+      this.#heap.pop();
       if (e.kind === 1) {
         const i = this.#held.indexOf(e);
         if (i >= 0) this.#held.splice(i, 1);
@@ -354,48 +359,14 @@ export class Lane {
     this.#closed = true;
     this.#cancelTimer?.();
     this.#cancelTimer = null;
-    this.#heap = [];
+    this.#heap.clear();
     this.#held = [];
     this.#out = [];
   }
 
   /** The earliest entry not yet done (done ones are dropped from the top). */
   #top(): Pending | undefined {
-    const h = this.#heap;
-    while (h.length > 0 && h[0]!.done) this.#pop();
-    return h[0];
-  }
-
-  #push(e: Pending): void {
-    const h = this.#heap;
-    let i = h.length;
-    h.push(e);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = h[parent]!;
-      if (p.due < e.due || (p.due === e.due && p.seq < e.seq)) break;
-      h[i] = p;
-      i = parent;
-    }
-    h[i] = e;
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && (h[r]!.due < h[l]!.due || (h[r]!.due === h[l]!.due && h[r]!.seq < h[l]!.seq)) ? r : l;
-      const x = h[c]!;
-      if (last.due < x.due || (last.due === x.due && last.seq < x.seq)) break;
-      h[i] = x;
-      i = c;
-    }
-    h[i] = last;
+    return this.#heap.topWhere(isDone);
   }
 }
 

@@ -30,7 +30,7 @@ import { LINKTYPE } from "../../layers/link_type.ts";
 import { CaptureError, toCaptureError } from "../errors.ts";
 import type { FrameBatch } from "../frame.ts";
 import { VirtualClock, clockStamp } from "./clock.ts";
-import type { Clock, Device } from "./device.ts";
+import { subscribe, type Clock, type Device } from "./device.ts";
 
 /** The Ethernet header the MTU does not count (RFC 894: the MTU is the IP datagram's). */
 const ETHERNET_HEADER = 14;
@@ -112,12 +112,7 @@ export class MemoryDevice implements Device {
 
   /** Call `handler` with each batch that arrives; returns a function that unsubscribes. */
   onFrames(handler: (batch: FrameBatch) => void): () => void {
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.#closed) return () => {};
-    this.#handlers.add(handler);
-    return () => {
-      this.#handlers.delete(handler);
-    };
+    return subscribe(this.#handlers, this.#closed, handler);
   }
 
   /** Stop sending and receiving; frames still on the way to this end are dropped. */

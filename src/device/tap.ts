@@ -27,7 +27,7 @@ import { openCaptureWriter } from "../capture_file.ts";
 import type { Frame, FrameBatch } from "../frame.ts";
 import { PCAPNG_EPB_DIRECTION } from "../pcapng_blocks.ts";
 import { clockStamp } from "./clock.ts";
-import type { Clock, Device } from "./device.ts";
+import { subscribe, type Clock, type Device } from "./device.ts";
 
 /**
  * Where a tap writes: any capture writer (`openCaptureWriter`'s). One whose
@@ -105,12 +105,7 @@ export class TappedDevice implements Device {
 
   /** Call `handler` with each batch that arrives (written before the handlers see it). */
   onFrames(handler: (batch: FrameBatch) => void): () => void {
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.#closed) return () => {};
-    this.#handlers.add(handler);
-    return () => {
-      this.#handlers.delete(handler);
-    };
+    return subscribe(this.#handlers, this.#closed, handler);
   }
 
   /** Write out what is buffered (the file is complete up to now). */

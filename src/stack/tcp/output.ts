@@ -262,6 +262,21 @@ function sendNewData(tcb: Tcb, host: TcpHost): boolean {
 }
 
 /**
+ * A recovery's new data: one segment past everything sent, within the peer's
+ * window, full-sized or the last of the data (no runt while more waits).
+ * Returns whether it sent.
+ */
+function sendNewInRecovery(tcb: Tcb, host: TcpHost, mss: number): boolean {
+  const unsent = tcb.unsent;
+  if (unsent === 0 || tcb.sndNxt !== tcb.sndMax) return false;
+  const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
+  const len = Math.min(unsent, mss, room);
+  if (len <= 0 || (len !== mss && len !== unsent)) return false;
+  sendRange(tcb, host, tcb.sndNxt, len, "new");
+  return true;
+}
+
+/**
  * During SACK recovery: while the pipe leaves room for a segment, send by
  * RFC 6675 §4 NextSeg: (1) a lost hole past HighRxt, (2) new data, (3) any
  * hole past HighRxt below the highest SACKed byte, (4) one rescue
@@ -285,15 +300,9 @@ function sackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
       continue;
     }
     // (2) new data within the peer's window
-    const unsent = tcb.unsent;
-    if (unsent > 0 && tcb.sndNxt === tcb.sndMax) {
-      const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
-      const len = Math.min(unsent, mss, room);
-      if (len > 0 && (len === mss || len === unsent)) {
-        sendRange(tcb, host, tcb.sndNxt, len, "new");
-        sent = true;
-        continue;
-      }
+    if (sendNewInRecovery(tcb, host, mss)) {
+      sent = true;
+      continue;
     }
     // (3)
     if (highest !== undefined && sb.nextHole(from, highest, hole)) {
@@ -335,15 +344,9 @@ function rackRecoverySend(tcb: Tcb, host: TcpHost): boolean {
       sent = true;
       continue;
     }
-    const unsent = tcb.unsent;
-    if (unsent > 0 && tcb.sndNxt === tcb.sndMax) {
-      const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
-      const len = Math.min(unsent, mss, room);
-      if (len > 0 && (len === mss || len === unsent)) {
-        sendRange(tcb, host, tcb.sndNxt, len, "new");
-        sent = true;
-        continue;
-      }
+    if (sendNewInRecovery(tcb, host, mss)) {
+      sent = true;
+      continue;
     }
     break;
   }

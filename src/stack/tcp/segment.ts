@@ -12,17 +12,12 @@ import { MAX_SACK_BLOCKS, tcpOptionFieldsLength, type TcpOptionFields } from "..
 
 export { MAX_SACK_BLOCKS };
 
-/** An arriving segment, parsed. Reused from segment to segment by the stack. */
-export class InSegment implements TcpOptionFields {
-  seq = 0;
-  ack = 0;
-  flags = 0;
-  /** the window field as sent (unscaled) */
-  window = 0;
-  /** the data: `bytes[dataStart, dataEnd)` */
-  bytes: Uint8Array = new Uint8Array(0);
-  dataStart = 0;
-  dataEnd = 0;
+/**
+ * The options that matter to TCP, shared by {@link InSegment} and
+ * {@link OutSegment}: what `readTcpOptionFields` fills and
+ * `writeTcpOptionFields` writes.
+ */
+export class SegmentOptions implements TcpOptionFields {
   /** MSS option, or -1 */
   mss = -1;
   /** window scale option's shift, or -1 */
@@ -36,12 +31,7 @@ export class InSegment implements TcpOptionFields {
   readonly sackLeft = new Uint32Array(MAX_SACK_BLOCKS);
   readonly sackRight = new Uint32Array(MAX_SACK_BLOCKS);
 
-  /** data length in bytes */
-  get length(): number {
-    return this.dataEnd - this.dataStart;
-  }
-
-  /** Clear the options before a parse. */
+  /** Clear the options (none present). */
   resetOptions(): void {
     this.mss = -1;
     this.windowScale = -1;
@@ -51,10 +41,33 @@ export class InSegment implements TcpOptionFields {
     this.tsecr = 0;
     this.sackCount = 0;
   }
+
+  /** Bytes of TCP options these make (a multiple of 4). */
+  optionLength(): number {
+    return tcpOptionFieldsLength(this);
+  }
+}
+
+/** An arriving segment, parsed. Reused from segment to segment by the stack. */
+export class InSegment extends SegmentOptions {
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  /** the window field as sent (unscaled) */
+  window = 0;
+  /** the data: `bytes[dataStart, dataEnd)` */
+  bytes: Uint8Array = new Uint8Array(0);
+  dataStart = 0;
+  dataEnd = 0;
+
+  /** data length in bytes */
+  get length(): number {
+    return this.dataEnd - this.dataStart;
+  }
 }
 
 /** A segment a connection wants sent. The stack adds addresses and ports, IP and link headers. */
-export class OutSegment implements TcpOptionFields {
+export class OutSegment extends SegmentOptions {
   seq = 0;
   ack = 0;
   flags = 0;
@@ -63,17 +76,6 @@ export class OutSegment implements TcpOptionFields {
   /** data: `dataLength` bytes starting `dataOffset` past SND.UNA in the send buffer */
   dataOffset = 0;
   dataLength = 0;
-  /** MSS option to send (SYN only), or -1 */
-  mss = -1;
-  /** window scale to send (SYN only), or -1 */
-  windowScale = -1;
-  sackPermitted = false;
-  hasTimestamps = false;
-  tsval = 0;
-  tsecr = 0;
-  sackCount = 0;
-  readonly sackLeft = new Uint32Array(MAX_SACK_BLOCKS);
-  readonly sackRight = new Uint32Array(MAX_SACK_BLOCKS);
 
   /** Start a new segment: no data, no options. */
   clear(): this {
@@ -83,18 +85,7 @@ export class OutSegment implements TcpOptionFields {
     this.window = 0;
     this.dataOffset = 0;
     this.dataLength = 0;
-    this.mss = -1;
-    this.windowScale = -1;
-    this.sackPermitted = false;
-    this.hasTimestamps = false;
-    this.tsval = 0;
-    this.tsecr = 0;
-    this.sackCount = 0;
+    this.resetOptions();
     return this;
-  }
-
-  /** Bytes of TCP options this segment needs (a multiple of 4). */
-  optionLength(): number {
-    return tcpOptionFieldsLength(this);
   }
 }
