@@ -32,6 +32,7 @@ import { IP_PROTOCOL_ICMP } from "./dispatch.ts";
 import { checksumOk, internetChecksum } from "./checksum.ts";
 import { formatIpv4, parseIpv4 } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
+import { IcmpHeaderView } from "./icmp_header.ts";
 
 /** ICMP message types (IANA "ICMP Type Numbers"). */
 export const ICMP_TYPE = {
@@ -182,54 +183,7 @@ export const ICMP_FIELD = {
  * view.check(); // null
  * ```
  */
-export class IcmpView {
-  bytes: Uint8Array;
-  /** where the message starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the message in `bytes` */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
-  /** null when type, code and checksum fit and so does the type's header ({@link IcmpView.headerLength}), else the reason. */
-  check(): string | null {
-    const n = this.end - this.at;
-    if (n < COMMON_BYTES) return `header needs 4 bytes, have ${n}`;
-    const need = this.headerLength;
-    if (n < need) return `type ${this.type} needs ${need} bytes, have ${n}`;
-    return null;
-  }
-
-  get type(): number {
-    return this.bytes[this.at]!; // ICMP_FIELD.TYPE
-  }
-  set type(v: number) {
-    this.bytes[this.at] = v; // ICMP_FIELD.TYPE
-  }
-  get code(): number {
-    return this.bytes[this.at + 1]!; // ICMP_FIELD.CODE
-  }
-  set code(v: number) {
-    this.bytes[this.at + 1] = v; // ICMP_FIELD.CODE
-  }
-  get checksum(): number {
-    return u16(this.bytes, this.at + 2); // ICMP_FIELD.CHECKSUM
-  }
-  set checksum(v: number) {
-    put16(this.bytes, this.at + 2, v); // ICMP_FIELD.CHECKSUM
-  }
+export class IcmpView extends IcmpHeaderView {
   /** bytes 4-7 as one unsigned 32-bit word, whatever the type */
   get restOfHeader(): number {
     return u32(this.bytes, this.at + 4); // ICMP_FIELD.REST_OF_HEADER
@@ -237,19 +191,9 @@ export class IcmpView {
   set restOfHeader(v: number) {
     put32(this.bytes, this.at + 4, v); // ICMP_FIELD.REST_OF_HEADER
   }
-  /** echo, timestamp, information and address-mask messages */
-  get identifier(): number {
-    return u16(this.bytes, this.at + 4); // ICMP_FIELD.IDENTIFIER
-  }
-  set identifier(v: number) {
-    put16(this.bytes, this.at + 4, v); // ICMP_FIELD.IDENTIFIER
-  }
-  get sequence(): number {
-    return u16(this.bytes, this.at + 6); // ICMP_FIELD.SEQUENCE
-  }
-  set sequence(v: number) {
-    put16(this.bytes, this.at + 6, v); // ICMP_FIELD.SEQUENCE
-  }
+  // type, code, checksum, identifier and sequence (echo, timestamp,
+  // information and address-mask messages), check() and the payload range:
+  // IcmpHeaderView's (icmp_header.ts).
   /** redirect: the router to use instead, the 4 address bytes themselves (a subarray) */
   get gateway(): Uint8Array {
     const i = this.at + 4; // ICMP_FIELD.GATEWAY
@@ -311,20 +255,8 @@ export class IcmpView {
   }
 
   /** Header bytes for this message's type: 20 for timestamps, 12 for address masks, else 8. */
-  get headerLength(): number {
+  override get headerLength(): number {
     return headerBytes(this.type);
-  }
-  /** Where the data (echo data, an error's quoted datagram) starts in `bytes`: after the type's header. */
-  get payloadStart(): number {
-    return this.at + headerBytes(this.type);
-  }
-  /** Where the data ends in `bytes`: `end` (ICMP has no length field; the IP layer drops link padding). */
-  get payloadEnd(): number {
-    return this.end;
-  }
-  /** The data, `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
-  get payload(): Uint8Array {
-    return this.bytes.subarray(this.payloadStart, this.end);
   }
 
   /** Whether the message `bytes[at, end)`, checksum included, sums right (RFC 792: no pseudo-header). */

@@ -33,7 +33,7 @@ import { checksumValidOf, type ChecksumStatus, type Codec, type Decoder, type Is
 import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } from "./checksum.ts";
 import { IP_PROTOCOL_ICMPV6 } from "./dispatch.ts";
 import { formatIpv6, parseIpv6 } from "./addr.ts";
-import { put16, put32, u16, u32 } from "./bytes.ts";
+import { put32, u32 } from "./bytes.ts";
 import { NDP_FIELD, NdpMessageView, ndpOptionsLength, parseNdpOptions, writeNdpOptions, type NdpFields, type NdpOption } from "./ndp.ts";
 
 // The option list was first defined here: importers of this module keep working.
@@ -190,46 +190,8 @@ export const ICMPV6_FIELD = {
  * ```
  */
 export class Icmpv6View extends NdpMessageView {
-  /** null when type, code and checksum fit and so does the type's fixed part ({@link Icmpv6View.headerLength}), else the reason. */
-  check(): string | null {
-    const n = this.end - this.at;
-    if (n < COMMON_BYTES) return `header needs 4 bytes, have ${n}`;
-    const need = this.headerLength;
-    if (n < need) return `type ${this.type} needs ${need} bytes, have ${n}`;
-    return null;
-  }
-
-  get type(): number {
-    return this.bytes[this.at]!; // ICMPV6_FIELD.TYPE
-  }
-  set type(v: number) {
-    this.bytes[this.at] = v; // ICMPV6_FIELD.TYPE
-  }
-  get code(): number {
-    return this.bytes[this.at + 1]!; // ICMPV6_FIELD.CODE
-  }
-  set code(v: number) {
-    this.bytes[this.at + 1] = v; // ICMPV6_FIELD.CODE
-  }
-  get checksum(): number {
-    return u16(this.bytes, this.at + 2); // ICMPV6_FIELD.CHECKSUM
-  }
-  set checksum(v: number) {
-    put16(this.bytes, this.at + 2, v); // ICMPV6_FIELD.CHECKSUM
-  }
-  /** echo request / reply */
-  get identifier(): number {
-    return u16(this.bytes, this.at + 4); // ICMPV6_FIELD.IDENTIFIER
-  }
-  set identifier(v: number) {
-    put16(this.bytes, this.at + 4, v); // ICMPV6_FIELD.IDENTIFIER
-  }
-  get sequence(): number {
-    return u16(this.bytes, this.at + 6); // ICMPV6_FIELD.SEQUENCE
-  }
-  set sequence(v: number) {
-    put16(this.bytes, this.at + 6, v); // ICMPV6_FIELD.SEQUENCE
-  }
+  // type, code, checksum, identifier and sequence (echo request / reply),
+  // check() and the payload range: IcmpHeaderView's (icmp_header.ts).
   /** packet too big: the next hop's MTU */
   get mtu(): number {
     return u32(this.bytes, this.at + 4); // ICMPV6_FIELD.MTU
@@ -246,7 +208,7 @@ export class Icmpv6View extends NdpMessageView {
   }
 
   /** Bytes of the type's fixed part: 8, 16 (RA), 24 (NS, NA), 40 (redirect), or 4 for types not named here. */
-  get headerLength(): number {
+  override get headerLength(): number {
     return fixedBytes(this.type);
   }
   /** Where the NDP options start in `bytes` (types 133-137): after the fixed part. */
@@ -257,19 +219,6 @@ export class Icmpv6View extends NdpMessageView {
   get optionsEnd(): number {
     return isNdp(this.type) ? this.end : this.optionsStart;
   }
-  /** Where what follows the fixed part (echo data, a quoted packet, NDP options) starts in `bytes`. */
-  get payloadStart(): number {
-    return this.at + fixedBytes(this.type);
-  }
-  /** `end`: ICMPv6 has no length field (the IPv6 payload length bounds the message). */
-  get payloadEnd(): number {
-    return this.end;
-  }
-  /** `bytes[payloadStart, payloadEnd)`. Needs a passing `check()`. */
-  get payload(): Uint8Array {
-    return this.bytes.subarray(this.payloadStart, this.end);
-  }
-
   /** Whether `bytes[at, end)` sums right with the IPv6 pseudo-header of these addresses (RFC 8200 §8.1, RFC 4443 §2.3). */
   verifyChecksum(src: Uint8Array, dst: Uint8Array): boolean {
     const n = this.end - this.at;

@@ -33,6 +33,7 @@ export * from "./loopback.ts";
 export * from "./arp.ts";
 export * from "./ipv4.ts";
 export * from "./ipv6.ts";
+export * from "./icmp_header.ts";
 export * from "./icmp.ts";
 export * from "./icmpv6.ts";
 export * from "./ndp.ts";

@@ -25,6 +25,7 @@
  */
 import { formatHexColon, formatIpv6, formatMac, parseIpv6 } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
+import { IcmpHeaderView } from "./icmp_header.ts";
 
 /**
  * Byte offsets of the NDP message fields (RFC 4861 §4.2-4.5) from the ICMPv6
@@ -94,27 +95,7 @@ export interface NdpFields {
  * if (view.check() === null) console.log(view.curHopLimit, view.managed, view.routerLifetime);
  * ```
  */
-export class NdpMessageView {
-  bytes: Uint8Array;
-  /** where the ICMPv6 message starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the message in `bytes` */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class NdpMessageView extends IcmpHeaderView {
   /** router advertisement: the hop limit hosts should use */
   get curHopLimit(): number {
     return this.bytes[this.at + 4]!; // NDP_FIELD.CUR_HOP_LIMIT
