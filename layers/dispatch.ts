@@ -132,19 +132,22 @@ export const AF_INET6_DARWIN = 30;
  * rather than a Map's hashing (which showed as ~10% of a full decode).
  */
 export class DenseKindTable {
-  readonly #index = new Uint8Array(0x10000);
-  readonly #kinds: (string | null)[] = [null];
+  // Plain fields, not #private ones: a lookup is on every layer of every
+  // packet, and a private field's brand check made it too big for V8 to
+  // always inline.
+  readonly index = new Uint8Array(0x10000);
+  readonly kinds: (string | null)[] = [null];
 
   constructor(table: ReadonlyMap<number, string>) {
     for (const [key, kind] of table) {
-      let i = this.#kinds.indexOf(kind);
-      if (i < 0) i = this.#kinds.push(kind) - 1;
-      this.#index[key & 0xffff] = i;
+      let i = this.kinds.indexOf(kind);
+      if (i < 0) i = this.kinds.push(kind) - 1;
+      this.index[key & 0xffff] = i;
     }
   }
 
   /** The name for `key` (0..0xffff), or null. */
   get(key: number): string | null {
-    return this.#kinds[this.#index[key & 0xffff]!]!;
+    return this.kinds[this.index[key & 0xffff]!]!;
   }
 }

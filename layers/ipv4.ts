@@ -280,8 +280,10 @@ export class Ipv4View {
    * fixed header.
    */
   readInto(out: Ipv4Fields, verify: boolean): number {
-    const b = this.bytes;
-    const at = this.at;
+    return Ipv4View.readInto(this.bytes, this.at, this.end, out, verify);
+  }
+  /** {@link readInto} for the header at `b[at, end)`, without a view object: the decoder's one read. */
+  static readInto(b: Uint8Array, at: number, end: number, out: Ipv4Fields, verify: boolean): number {
     // Each field stored as soon as it is read, its word added to the header
     // sum as it goes (RFC 1071 §2): few values stay live across the reads.
     const verIhl = b[at]!; // IPV4_FIELD.VER_IHL
@@ -315,7 +317,7 @@ export class Ipv4View {
     const src = at + 12; // IPV4_FIELD.SRC
     const dst = at + 16; // IPV4_FIELD.DST
     const addressSum = u16(b, src) + u16(b, src + 2) + u16(b, dst) + u16(b, dst + 2);
-    if (verify === true && headerLength <= this.end - at) {
+    if (verify === true && headerLength <= end - at) {
       sum += addressSum;
       out.checksumValid = foldSum(headerLength > 20 ? onesSum(b, at + 20, at + headerLength, sum) : sum) === 0xffff;
     } else {
@@ -465,7 +467,8 @@ function newIpv4(): Ipv4 {
 export const decodeIpv4: Decoder = (bytes, state) => {
   const at = state.offset;
   const len = state.end - at;
-  if (len < HEADER_LENGTH) {
+  if (len < 20) {
+    // IPV4_HEADER_LENGTH
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `header needs ${HEADER_LENGTH} bytes, got ${len}` });
     return null;
   }
@@ -474,16 +477,15 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   // first (a pooled one is only pushed once the header is IPv4). The
   // addresses' part of the header sum is summed once: for the header
   // checksum and the transport pseudo-header (handed to the IP context).
-  const view = new Ipv4View(bytes, at, state.end);
   const value = pooledValue(state.pool?.ipv4, state.layers.length, newIpv4);
-  const addressSum = view.readInto(value, state.options.verifyChecksums !== false);
+  const addressSum = Ipv4View.readInto(bytes, at, state.end, value, state.options.verifyChecksums !== false);
   const version = value.version;
   if (version !== 4) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: `version ${version} is not 4` });
     return null;
   }
   const headerLength = value.headerLength;
-  if (headerLength < HEADER_LENGTH) {
+  if (headerLength < 20) {
     state.issues.push({ layer: "ipv4", kind: "malformed", reason: `header length ${headerLength} is less than ${HEADER_LENGTH}` });
     return null;
   }
@@ -492,9 +494,10 @@ export const decodeIpv4: Decoder = (bytes, state) => {
   const whole = headerLength <= len;
   const options = value.options;
   while (options.length > 0) options.pop(); // a pooled value's list: its option objects are new each time
-  const optionError = whole && headerLength > HEADER_LENGTH ? parseIpv4Options(bytes, view.optionsStart, view.optionsEnd, options) : null;
-  value.src = formatIpv4(bytes, view.srcOffset);
-  value.dst = formatIpv4(bytes, view.dstOffset);
+  // The view's optionsStart/optionsEnd and address offsets as literals (see decodeEthernet).
+  const optionError = whole && headerLength > 20 ? parseIpv4Options(bytes, at + 20, at + headerLength, options) : null;
+  value.src = formatIpv4(bytes, at + 12); // IPV4_FIELD.SRC
+  value.dst = formatIpv4(bytes, at + 16); // IPV4_FIELD.DST
   state.layers.push(value);
   if (!whole) {
     state.issues.push({ layer: "ipv4", kind: "truncated", reason: `header length ${headerLength} exceeds ${len} bytes` });
@@ -517,8 +520,7 @@ export const decodeIpv4: Decoder = (bytes, state) => {
     spare === undefined
       ? new IpHeaderContext(4, bytes, at, upperLength, complete, fragmentOffset > 0)
       : spare.reset(4, bytes, at, upperLength, complete, fragmentOffset > 0, addressSum);
-  // The view's payloadStart and payloadEnd, from the lengths already read
-  // (the view escaped into readInto, so its getters would read them again).
+  // The view's payloadStart and payloadEnd, from the lengths already read.
   state.offset = at + headerLength;
   if (!cut) state.end = at + totalLength; // drops link padding
   if (optionError !== null) {

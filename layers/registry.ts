@@ -157,24 +157,27 @@ const SNIFFERS: readonly { kind: Kind; sniff: (bytes: Uint8Array, start: number,
 });
 
 /** The tables as the decode walk and the builders read them (see {@link Dispatch}). */
+// The walk's lookups, as dense tables (module constants, not fields: each
+// lookup stays small enough for V8 to inline into the decoder asking).
+const ETHERTYPE_TABLE = new DenseKindTable(ETHERTYPE);
+const IP_PROTOCOL_TABLE = new DenseKindTable(IP_PROTOCOL);
+const UDP_PORT_TABLE = new DenseKindTable(UDP_PORT);
+const TCP_PORT_TABLE = new DenseKindTable(TCP_PORT);
+const FAMILY_TABLE = new DenseKindTable(LOOPBACK_FAMILY);
+
 class Tables implements Dispatch {
-  readonly #ethertype = new DenseKindTable(ETHERTYPE);
-  readonly #ipProtocol = new DenseKindTable(IP_PROTOCOL);
-  readonly #udpPort = new DenseKindTable(UDP_PORT);
-  readonly #tcpPort = new DenseKindTable(TCP_PORT);
-  readonly #family = new DenseKindTable(LOOPBACK_FAMILY);
 
   ethertype(type: number): Kind | null {
-    return this.#ethertype.get(type) as Kind | null;
+    return ETHERTYPE_TABLE.get(type) as Kind | null;
   }
   ipProtocol(protocol: number): Kind | null {
-    return this.#ipProtocol.get(protocol) as Kind | null;
+    return IP_PROTOCOL_TABLE.get(protocol) as Kind | null;
   }
   udpPort(srcPort: number, dstPort: number): Kind | null {
-    return (this.#udpPort.get(dstPort) ?? this.#udpPort.get(srcPort)) as Kind | null;
+    return (UDP_PORT_TABLE.get(dstPort) ?? UDP_PORT_TABLE.get(srcPort)) as Kind | null;
   }
   tcpPort(srcPort: number, dstPort: number): Kind | null {
-    return (this.#tcpPort.get(dstPort) ?? this.#tcpPort.get(srcPort)) as Kind | null;
+    return (TCP_PORT_TABLE.get(dstPort) ?? TCP_PORT_TABLE.get(srcPort)) as Kind | null;
   }
   sniffTcp(bytes: Uint8Array, start: number, end: number): Kind | null {
     for (let i = 0; i < SNIFFERS.length; i++) if (SNIFFERS[i]!.sniff(bytes, start, end)) return SNIFFERS[i]!.kind;
@@ -182,7 +185,7 @@ class Tables implements Dispatch {
   }
   addressFamily(family: number): Kind | null {
     // Families are 32-bit numbers; only small ones are claimed.
-    return family > 0xffff ? null : (this.#family.get(family) as Kind | null);
+    return family > 0xffff ? null : (FAMILY_TABLE.get(family) as Kind | null);
   }
   ethertypeOf(kind: string): number | undefined {
     return ETHERTYPE_OF.get(kind as Kind);

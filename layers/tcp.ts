@@ -397,13 +397,15 @@ export const decodeTcp: Decoder = (bytes, state) => {
   if (ip !== null && ip.laterFragment) {
     return n === 0 ? null : "payload";
   }
-  if (n < TCP_HEADER_LENGTH) {
+  // TcpView's offsets as literals, as its getters spell them (see decodeEthernet).
+  if (n < 20) {
+    // TCP_HEADER_LENGTH
     state.issues.push({ layer: "tcp", kind: shortKind(ip), reason: `header needs 20 bytes, have ${n}` });
     state.offset = state.end;
     return null;
   }
-  const headerLength = TcpView.headerLengthAt(bytes, at);
-  const optionsStart = at + TCP_HEADER_LENGTH;
+  const headerLength = (bytes[at + 12]! >>> 4) << 2; // TCP_FIELD.DATA_OFFSET
+  const optionsStart = at + 20; // TCP_FIELD.OPTIONS
   // The options end where the data starts: headerLength bytes from the header's start.
   const payloadStart = at + headerLength;
   const pool = state.pool;
@@ -415,7 +417,7 @@ export const decodeTcp: Decoder = (bytes, state) => {
   let issueKind: IssueKind | null = null;
   let reason = "";
   let stop = false;
-  if (headerLength < TCP_HEADER_LENGTH) {
+  if (headerLength < 20) {
     issueKind = "malformed";
     reason = `data offset ${headerLength >>> 2} is less than 5`;
     stop = true;
@@ -436,14 +438,14 @@ export const decodeTcp: Decoder = (bytes, state) => {
   const checksumStatus: ChecksumStatus =
     state.options.verifyChecksums === false || ip === null
       ? "unverified"
-      : checksumStatusAt(bytes, at, state.end, TCP_FIELD.CHECKSUM, IP_PROTOCOL_TCP, ip, ip.upperLength);
+      : checksumStatusAt(bytes, at, state.end, 16, IP_PROTOCOL_TCP, ip, ip.upperLength); // TCP_FIELD.CHECKSUM
   TcpView.readInto(bytes, at, tcp);
   tcp.checksumValid = checksumValidOf(checksumStatus);
   tcp.checksumStatus = checksumStatus;
   state.layers.push(tcp);
   if (issueKind !== null) state.issues.push({ layer: "tcp", kind: issueKind, reason });
   if (stop) {
-    state.offset = at + Math.min(Math.max(headerLength, TCP_HEADER_LENGTH), n);
+    state.offset = at + Math.min(Math.max(headerLength, 20), n);
     return null;
   }
   state.offset = payloadStart;

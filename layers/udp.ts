@@ -32,6 +32,9 @@ export const UDP_HEADER_LENGTH = 8;
 export const UDP_DEFAULT_PORT = 53;
 
 /** A decoded UDP header. */
+/** The header's fields of a decoded {@link Udp}: what {@link UdpView.readInto} fills. */
+export type UdpFields = Pick<Udp, "srcPort" | "dstPort" | "length" | "checksum">;
+
 export interface Udp extends LayerBase {
   layer: "udp";
   srcPort: number;
@@ -106,6 +109,17 @@ export class UdpView {
     if (length < UDP_HEADER_LENGTH) return `length field ${length} is less than the 8-byte header`;
     if (length > n) return `length field ${length} exceeds ${n} bytes`;
     return null;
+  }
+
+  /**
+   * The header at `bytes[at]` into `out` (ports, length, checksum): the
+   * decoder's one read, with no view object to point (see `TcpView.readInto`).
+   */
+  static readInto(bytes: Uint8Array, at: number, out: UdpFields): void {
+    out.srcPort = (bytes[at]! << 8) | bytes[at + 1]!; // UDP_FIELD.SRC_PORT
+    out.dstPort = (bytes[at + 2]! << 8) | bytes[at + 3]!; // UDP_FIELD.DST_PORT
+    out.length = (bytes[at + 4]! << 8) | bytes[at + 5]!; // UDP_FIELD.LENGTH
+    out.checksum = (bytes[at + 6]! << 8) | bytes[at + 7]!; // UDP_FIELD.CHECKSUM
   }
 
   get srcPort(): number {
@@ -196,7 +210,7 @@ function udpChecksumStatus(bytes: Uint8Array, start: number, end: number, length
   // Receivers check over the UDP length (Linux trims the datagram to it first),
   // which may be shorter than what the IP header states.
   const covered = ip.complete && length < ip.upperLength ? length : ip.upperLength;
-  return checksumStatusAt(bytes, start, end, UDP_FIELD.CHECKSUM, IP_PROTOCOL_UDP, ip, covered);
+  return checksumStatusAt(bytes, start, end, 6, IP_PROTOCOL_UDP, ip, covered); // UDP_FIELD.CHECKSUM
 }
 
 function newUdp(): Udp {
@@ -221,10 +235,9 @@ export const decodeUdp: Decoder = (bytes, state) => {
     state.offset = state.end;
     return null;
   }
-  const view = new UdpView(bytes, at, state.end);
-  const srcPort = view.srcPort;
-  const dstPort = view.dstPort;
-  const length = view.length;
+  const udp = pooledValue(state.pool?.["udp"], state.layers.length, newUdp);
+  UdpView.readInto(bytes, at, udp);
+  const length = udp.length;
   // A first fragment: the IP layer holds all it stated, but the datagram goes on elsewhere.
   const fragment = ip !== null && !ip.complete && n >= ip.upperLength;
   let issueKind: IssueKind | null = null;
@@ -246,15 +259,10 @@ export const decodeUdp: Decoder = (bytes, state) => {
   } else {
     checksumStatus = udpChecksumStatus(bytes, at, at + n, length, state);
   }
-  const udp = pooledValue(state.pool?.["udp"], state.layers.length, newUdp);
-  udp.srcPort = srcPort;
-  udp.dstPort = dstPort;
-  udp.length = length;
-  udp.checksum = view.checksum;
   udp.checksumValid = checksumValidOf(checksumStatus);
   udp.checksumStatus = checksumStatus;
   state.layers.push(udp);
-  state.offset = view.payloadStart;
+  state.offset = at + UDP_HEADER_LENGTH;
   state.end = at + end;
   if (issueKind !== null) {
     state.issues.push({ layer: "udp", kind: issueKind, reason });
@@ -263,7 +271,7 @@ export const decodeUdp: Decoder = (bytes, state) => {
   if (end === UDP_HEADER_LENGTH) return null;
   // Application decoders need the whole datagram; a first fragment stays raw.
   if (fragment) return "payload";
-  return state.options.udpHint?.(srcPort, dstPort, ip) ?? state.dispatch.udpPort(srcPort, dstPort) ?? "payload";
+  return state.options.udpHint?.(udp.srcPort, udp.dstPort, ip) ?? state.dispatch.udpPort(udp.srcPort, udp.dstPort) ?? "payload";
 };
 
 /** Builds a UDP header: see {@link UdpInput} for the defaults. */
