@@ -29,6 +29,10 @@
  */
 import { TCP_FLAGS } from "../layers/tcp.ts";
 
+// Module-local copies: an imported binding is a load and a check at every use.
+const ACK = TCP_FLAGS.ACK;
+const SYN = TCP_FLAGS.SYN;
+
 /** The relative-number bases of one connection (tcpdump's tcp_seq_hash entry). */
 export interface SeqBase {
   /** the port pair: the lower (or first) port times 65536 plus the other */
@@ -90,7 +94,7 @@ export class TcpSeqTracker {
     this.seq = seq;
     this.ack = ack;
     this.sackBase = 0;
-    if ((flags & TCP_FLAGS.ACK) === 0) return;
+    if ((flags & ACK) === 0) return;
     // One entry per connection under a key that is the same in both
     // directions; `rev` tells which side this segment comes from.
     const rev = srcPort > dstPort || (srcPort === dstPort && src > dst);
@@ -111,7 +115,7 @@ export class TcpSeqTracker {
         break;
       }
     }
-    if (base === undefined || (flags & TCP_FLAGS.SYN) !== 0) {
+    if (base === undefined || (flags & SYN) !== 0) {
       // tcpdump keeps ack - 1 as the other side's base: the ACK of a SYN
       // acknowledges the SYN's own number, which then prints as 0.
       const e = base ?? { ports, a, b, seq: 0, ack: 0 };

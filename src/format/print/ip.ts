@@ -21,7 +21,7 @@ import type { LayerBase } from "../../../layers/core.ts";
 import { IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../../layers/dispatch.ts";
 import type { Icmp } from "../../../layers/icmp.ts";
 import type { Icmpv6 } from "../../../layers/icmpv6.ts";
-import { IPV4_HEADER_LENGTH, Ipv4View, type Ipv4, type Ipv4Fields } from "../../../layers/ipv4.ts";
+import { IPV4_FIELD, IPV4_HEADER_LENGTH, Ipv4View, type Ipv4, type Ipv4Fields } from "../../../layers/ipv4.ts";
 import { IPV6_HEADER_LENGTH, Ipv6View, type Ipv6 } from "../../../layers/ipv6.ts";
 import type { Tcp } from "../../../layers/tcp.ts";
 import type { Udp } from "../../../layers/udp.ts";
@@ -120,7 +120,10 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
 const EMPTY = new Uint8Array(0);
 // The fast path's views and the fixed header's fields, pointed at each
 // datagram (they hold the last one's bytes until the next).
-const V4 = new Ipv4View(EMPTY);
+const readIpv4 = Ipv4View.readInto;
+/** IPv4's address offsets, from its field table */
+const V4_SRC = IPV4_FIELD.SRC;
+const V4_DST = IPV4_FIELD.DST;
 const V4_FIELDS: Ipv4Fields = {
   version: 0, headerLength: 0, dscp: 0, ecn: 0, totalLength: 0, id: 0, reservedFlag: false, dontFragment: false, moreFragments: false,
   fragmentOffset: 0, ttl: 0, protocol: 0, checksum: 0, checksumValid: null,
@@ -138,10 +141,9 @@ const CONTEXT = new IpHeaderContext(4, EMPTY, 0, 0, true, false);
  */
 export function writeIpv4Frame(state: LineState, out: TextBuffer, data: Uint8Array, at: number, end: number, udpHinted: boolean): boolean {
   if (end - at < V4_HEADER_LENGTH) return false;
-  const ip = V4.reset(data, at, end);
   const f = V4_FIELDS;
-  // Every field in one read, the header checksum summed on the way (readInto).
-  const addressSum = ip.readInto(f, true);
+  // Every field in one read, the header checksum summed on the way.
+  const addressSum = readIpv4(data, at, end, f, true);
   if (f.version !== 4 || f.headerLength !== V4_HEADER_LENGTH || f.checksumValid !== true) return false;
   const total = f.totalLength;
   if (total < V4_HEADER_LENGTH || total > end - at || f.moreFragments || f.fragmentOffset !== 0) return false;
@@ -149,11 +151,12 @@ export function writeIpv4Frame(state: LineState, out: TextBuffer, data: Uint8Arr
   if (protocol === UDP ? udpHinted : protocol !== TCP && protocol !== ICMP) return false;
   const upper = total - V4_HEADER_LENGTH;
   const context = CONTEXT.reset(4, data, at, upper, true, false, addressSum);
-  state.ipSrc = formatIpv4(data, ip.srcOffset);
-  state.ipDst = formatIpv4(data, ip.dstOffset);
+  state.ipSrc = formatIpv4(data, at + V4_SRC);
+  state.ipDst = formatIpv4(data, at + V4_DST);
   state.ipUpper = upper;
   out.ascii("IP ");
-  return writeTransport(state, out, data, protocol, ip.payloadStart, at + total, context);
+  // The header has no options (checked above): the payload starts after its 20 bytes.
+  return writeTransport(state, out, data, protocol, at + V4_HEADER_LENGTH, at + total, context);
 }
 
 /**

@@ -18,7 +18,7 @@ import { checksumStatusAt } from "../../../layers/checksum.ts";
 import type { LayerBase } from "../../../layers/core.ts";
 import { IP_PROTOCOL_TCP } from "../../../layers/dispatch.ts";
 import { sniffTcp, tcpPortKind, type Kind } from "../../../layers/registry.ts";
-import { TCP_FIELD, TCP_FLAGS, TCP_HEADER_LENGTH, TcpView, type Tcp } from "../../../layers/tcp.ts";
+import { TCP_FIELD, TCP_FLAGS, TCP_HEADER_LENGTH, TcpView, type Tcp, type TcpFields } from "../../../layers/tcp.ts";
 import { parseTcpOptions, type TcpOption } from "../../../layers/tcp_options.ts";
 import type { TextBuffer } from "../text_buffer.ts";
 import { appOr, appText } from "./app.ts";
@@ -145,8 +145,9 @@ export function tcpText(state: LineState, t: Tcp, app: LayerBase | undefined): s
 }
 
 const NO_OPTIONS: readonly TcpOption[] = [];
-/** The fast path's view, pointed at each segment (it holds the last one's bytes until the next). */
-const VIEW = new TcpView(new Uint8Array(0));
+/** The fast path's fields of a segment, read once per segment by the view's bulk reader. */
+const FIELDS: TcpFields = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, headerLength: 0, flags: 0, window: 0, checksum: 0, urgentPointer: 0 };
+const readTcp = TcpView.readInto;
 
 /**
  * The fast path's TCP: `src.port > dst.port: Flags [...] ...` for the segment
@@ -159,12 +160,13 @@ const VIEW = new TcpView(new Uint8Array(0));
 export function writeTcpFrame(state: LineState, out: TextBuffer, data: Uint8Array, t: number, end: number, ip: IpHeaderContext): boolean {
   const upper = end - t;
   if (upper < HEADER_LENGTH) return false;
-  const tcp = VIEW.reset(data, t, end);
+  const tcp = FIELDS;
+  readTcp(data, t, tcp);
   const hl = tcp.headerLength;
   if (hl < HEADER_LENGTH || hl > upper) return false;
   const srcPort = tcp.srcPort;
   const dstPort = tcp.dstPort;
-  const payloadStart = tcp.payloadStart;
+  const payloadStart = t + hl; // the view's payloadStart: the data after the header
   // The application layer, chosen as the full decode chooses it (tcp.ts): of
   // those, only HTTP is decoded here, and only with an app formatter; DNS
   // over TCP (whose framing depends on the layer below) and the rest go to
@@ -174,7 +176,7 @@ export function writeTcpFrame(state: LineState, out: TextBuffer, data: Uint8Arra
   if (app !== null && (app !== "http" || state.app === undefined)) return false;
   const status = checksumStatusAt(data, t, end, CHECKSUM, PROTOCOL, ip, upper);
   if (status !== "good" && status !== "partial") return false;
-  const optionsStart = tcp.optionsStart;
+  const optionsStart = t + HEADER_LENGTH; // the view's optionsStart
   let options: readonly TcpOption[] = NO_OPTIONS;
   if (payloadStart > optionsStart && !commonOptions(data, optionsStart, payloadStart)) {
     const list = state.options;
