@@ -135,7 +135,7 @@ export class DenseKindTable {
   // Plain fields, not #private ones: a lookup is on every layer of every
   // packet, and a private field's brand check made it too big for V8 to
   // always inline.
-  readonly index = new Uint8Array(0x10000);
+  readonly index: Uint8Array = new Uint8Array(0x10000);
   readonly kinds: (string | null)[] = [null];
 
   constructor(table: ReadonlyMap<number, string>) {
