@@ -123,7 +123,7 @@ export class EthernetView {
 
   /** The destination MAC: a 6-byte view of `bytes`. The setter copies 6 bytes in. */
   get dst(): Uint8Array {
-    return this.bytes.subarray(this.at, this.at + MAC_LENGTH); // ETHERNET_FIELD.DST, ETHERNET_FIELD.DST
+    return this.bytes.subarray(this.at, this.at + MAC_LENGTH); // ETHERNET_FIELD.DST
   }
   set dst(mac: Uint8Array) {
     putMac(this.bytes, this.at, mac); // ETHERNET_FIELD.DST
@@ -134,7 +134,7 @@ export class EthernetView {
   }
   /** The source MAC: a 6-byte view of `bytes`. The setter copies 6 bytes in. */
   get src(): Uint8Array {
-    return this.bytes.subarray(this.at + 6, this.at + 6 + MAC_LENGTH); // ETHERNET_FIELD.SRC, ETHERNET_FIELD.SRC
+    return this.bytes.subarray(this.at + 6, this.at + 6 + MAC_LENGTH); // ETHERNET_FIELD.SRC
   }
   set src(mac: Uint8Array) {
     putMac(this.bytes, this.at + 6, mac); // ETHERNET_FIELD.SRC
