@@ -16,7 +16,7 @@ import { checksumStatusAt, type IpHeaderContext } from "../../../layers/checksum
 import type { LayerBase } from "../../../layers/core.ts";
 import { IP_PROTOCOL_UDP } from "../../../layers/dispatch.ts";
 import { udpPortKind, type Kind } from "../../../layers/registry.ts";
-import { UDP_FIELD, UDP_HEADER_LENGTH, UdpView, type Udp } from "../../../layers/udp.ts";
+import { UDP_FIELD, UDP_HEADER_LENGTH, UdpView, type Udp, type UdpFields } from "../../../layers/udp.ts";
 import type { TextBuffer } from "../text_buffer.ts";
 import { appOr, appText } from "./app.ts";
 import { badChecksum } from "./issues.ts";
@@ -33,8 +33,9 @@ export function udpText(state: LineState, u: Udp, app: LayerBase | undefined): s
   return text !== "" ? text : "UDP, length " + (u.length - HEADER_LENGTH);
 }
 
-/** The fast path's view, pointed at each datagram (it holds the last one's bytes until the next). */
-const VIEW = new UdpView(new Uint8Array(0));
+/** The fast path's fields of a datagram, read once per datagram by the view's bulk reader. */
+const FIELDS: UdpFields = { srcPort: 0, dstPort: 0, length: 0, checksum: 0 };
+const readUdp = UdpView.readInto;
 
 /**
  * The fast path's UDP: `src.port > dst.port: UDP, length N` (or the DNS
@@ -48,7 +49,8 @@ const VIEW = new UdpView(new Uint8Array(0));
 export function writeUdpFrame(state: LineState, out: TextBuffer, data: Uint8Array, t: number, end: number, ip: IpHeaderContext): boolean {
   const upper = end - t;
   if (upper < HEADER_LENGTH) return false;
-  const udp = VIEW.reset(data, t, end);
+  const udp = FIELDS;
+  readUdp(data, t, udp);
   const srcPort = udp.srcPort;
   const dstPort = udp.dstPort;
   // The application layer, chosen as the full decode chooses it (udp.ts): of
@@ -63,7 +65,7 @@ export function writeUdpFrame(state: LineState, out: TextBuffer, data: Uint8Arra
   if (status !== "good" && status !== "partial" && status !== "none") return false;
   let text = "";
   if (app !== null) {
-    const decoded = appText(state, app, data, udp.payloadStart, end);
+    const decoded = appText(state, app, data, t + HEADER_LENGTH, end);
     if (decoded === null) return false;
     text = decoded;
   }
