@@ -25,6 +25,7 @@ import { put16, u16 } from "./bytes.ts";
 import { pooledValue, type Codec, type Decoder, type LayerBase, type Protocol } from "./core.ts";
 import { ARPHRD_ETHER, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "./dispatch.ts";
 import { parseLinkAddress } from "./sll.ts";
+import { ByteView } from "./view.ts";
 
 /** A decoded ARP message. */
 export interface Arp extends LayerBase {
@@ -102,27 +103,7 @@ function putAddress(bytes: Uint8Array, offset: number, address: Uint8Array, stat
  * if (arp.check() === null && arp.op === 1) console.log(formatIpv4(frame, arp.targetIpOffset)); // who has this?
  * ```
  */
-export class ArpView {
-  bytes: Uint8Array;
-  /** where the message starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class ArpView extends ByteView {
   /** null when the fixed part and the addresses its lengths state fit, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

@@ -26,6 +26,7 @@
  * @module
  */
 import { put16, u16 } from "./bytes.ts";
+import { ByteView } from "./view.ts";
 
 /** Record types with a name (RFC 1035 §3.2.2, RFC 3596, RFC 2782, RFC 6891, RFC 8659, ...). */
 export const DNS_TYPE = {
@@ -172,27 +173,7 @@ export const DNS_RCODE_MASK = 0x000f;
  * count, the id and the flags word are two bytes at {@link DNS_FIELD}'s
  * offsets; the flag getters and setters read and rewrite the flags word.
  */
-export class DnsHeaderView {
-  bytes: Uint8Array;
-  /** where the message starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at other bytes, so one view serves many messages. */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class DnsHeaderView extends ByteView {
   /** null when the 12-byte header fits in `[at, end)`, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

@@ -29,6 +29,7 @@ import { formatMac, macBytes, type AddressInput } from "./addr.ts";
 import { put16, u16 } from "./bytes.ts";
 import { pooledValue, type Codec, type DecodeState, type Decoder, type Dispatch, type EncodeContext, type LayerBase, type LayerName, type Protocol } from "./core.ts";
 import { ETHERNET_MAX_LENGTH, ETHERTYPE_VLAN, LINKTYPE } from "./dispatch.ts";
+import { ByteView } from "./view.ts";
 
 /** A decoded Ethernet header. Exactly one of `type` (Ethernet II) and `length` (802.3) is present. */
 export interface Ethernet extends LayerBase {
@@ -90,27 +91,7 @@ function putMac(bytes: Uint8Array, offset: number, mac: Uint8Array): void {
  * eth.dst = macBytes("ff:ff:ff:ff:ff:ff"); // writes frame[0, 6)
  * ```
  */
-export class EthernetView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class EthernetView extends ByteView {
   /**
    * null when the 14-byte header fits, else the reason. An 802.3 length
    * larger than the bytes is not a reason here: the header itself is whole

@@ -23,6 +23,7 @@
  * @module
  */
 import { put16, u16 } from "./bytes.ts";
+import { ByteView } from "./view.ts";
 
 /** Byte offsets of the fields every ICMP and ICMPv6 message has, and the echo messages' two. */
 export const ICMP_HEADER_FIELD = { TYPE: 0, CODE: 1, CHECKSUM: 2, IDENTIFIER: 4, SEQUENCE: 6 } as const;
@@ -35,27 +36,7 @@ export const ICMP_COMMON_BYTES = 4;
  * comment). The accessors spell {@link ICMP_HEADER_FIELD}'s offsets as
  * literals, each named in a comment, so V8 always inlines them.
  */
-export class IcmpHeaderView {
-  bytes: Uint8Array;
-  /** where the message starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the message in `bytes` */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class IcmpHeaderView extends ByteView {
   /** Bytes of the type's header: 4 here (type, code, checksum); the ICMP and ICMPv6 views know their types'. */
   get headerLength(): number {
     return ICMP_COMMON_BYTES;

@@ -38,6 +38,7 @@ export { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV4_HEADER_LENGTH } from "./ip_fields
 export {
   encodeIpv4Options, encodeIpv4OptionsInto, IPV4_OPTION, ipv4OptionsLength, parseIpv4Options, type Ipv4Option, type Ipv4OptionInput,
 } from "./ipv4_options.ts";
+import { ByteView } from "./view.ts";
 
 /** The flag bits of the 16-bit flags + fragment offset word at {@link IPV4_FIELD}`.FLAGS_FRAGMENT` (RFC 791 §3.1). */
 export const IPV4_FLAG = {
@@ -83,27 +84,7 @@ const put16 = wire.put16;
  * }
  * ```
  */
-export class Ipv4View {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class Ipv4View extends ByteView {
   /**
    * null when the fixed header fits, the version is 4, IHL is at least 5, the
    * header (options included) fits, and the total length covers the header;

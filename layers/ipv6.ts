@@ -42,6 +42,7 @@ export {
   IPV6_ROUTING_FIELD, IPV6_ROUTING_TYPE, Ipv6ExtensionView, Ipv6FragmentView, Ipv6RoutingView, parseIpv6Options, routingAddresses,
   type Ipv6Extension, type Ipv6ExtensionInput, type Ipv6ExtensionType, type Ipv6Option, type Ipv6OptionInput,
 } from "./ipv6_extensions.ts";
+import { ByteView } from "./view.ts";
 export { encodeIpv6ExtensionsInto, ipv6ExtensionsLength } from "./ipv6_extensions_encode.ts";
 
 // Module-local names for what the view reads at every field: V8 (Node 20)
@@ -71,27 +72,7 @@ const put16 = wire.put16;
  * if (view.check() === null) view.hopLimit -= 1; // no header checksum in IPv6
  * ```
  */
-export class Ipv6View {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class Ipv6View extends ByteView {
   /**
    * null when the 40-byte header fits and the version is 6, else the first
    * reason. A payload length past `end` passes: the capture was cut, and
@@ -103,6 +84,22 @@ export class Ipv6View {
     const version = this.version;
     if (version !== 6) return `version ${version} is not 6`;
     return null;
+  }
+
+  /**
+   * The fixed header at `bytes[at]` into `out` (version, traffic class, flow
+   * label, payload length, next header, hop limit): the decoder's one read,
+   * with no view object to make per packet (see `TcpView.readInto`).
+   */
+  static readInto(bytes: Uint8Array, at: number, out: Ipv6Fields): void {
+    const b0 = bytes[at]!; // IPV6_FIELD.VER_TC_FL
+    const b1 = bytes[at + 1]!;
+    out.version = b0 >> 4;
+    out.trafficClass = ((b0 & 15) << 4) | (b1 >> 4);
+    out.flowLabel = ((b1 & 15) << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    out.payloadLength = (bytes[at + 4]! << 8) | bytes[at + 5]!; // IPV6_FIELD.PAYLOAD_LENGTH
+    out.nextHeader = bytes[at + 6]!; // IPV6_FIELD.NEXT_HEADER
+    out.hopLimit = bytes[at + 7]!; // IPV6_FIELD.HOP_LIMIT
   }
 
   get version(): number {
@@ -212,6 +209,9 @@ function address(v: Uint8Array): Uint8Array {
 }
 
 /** A decoded IPv6 header with its extension headers. */
+/** The fixed header's fields of a decoded {@link Ipv6} (all but the addresses and extensions): what {@link Ipv6View.readInto} fills. */
+export type Ipv6Fields = Pick<Ipv6, "version" | "trafficClass" | "flowLabel" | "payloadLength" | "nextHeader" | "hopLimit">;
+
 export interface Ipv6 extends LayerBase {
   layer: "ipv6";
   version: number;
@@ -275,35 +275,24 @@ export const decodeIpv6: Decoder = (bytes, state) => {
     state.issues.push({ layer: "ipv6", kind: "truncated", reason: `header needs ${HEADER_LENGTH} bytes, got ${len}` });
     return null;
   }
-  const view = new Ipv6View(bytes, start, state.end);
-  const version = view.version;
+  const value = pooledValue(state.pool?.ipv6, state.layers.length, newIpv6);
+  Ipv6View.readInto(bytes, start, value);
+  const version = value.version;
   if (version !== 6) {
     state.issues.push({ layer: "ipv6", kind: "malformed", reason: `version ${version} is not 6` });
     return null;
   }
-  // Every field read before anything is stored: a store into the value could
-  // be the view's own field for all V8 knows, and each later getter would
-  // load and check the view's bytes again.
-  const payloadLength = view.payloadLength;
-  const nextHeader = view.nextHeader;
-  const trafficClass = view.trafficClass;
-  const flowLabel = view.flowLabel;
-  const hopLimit = view.hopLimit;
-  const srcOffset = view.srcOffset;
-  const dstOffset = view.dstOffset;
-  const payloadStart = view.payloadStart;
-  const end = view.payloadEnd; // drops link padding (the capture's end when cut)
-  const value = pooledValue(state.pool?.ipv6, state.layers.length, newIpv6);
+  const payloadLength = value.payloadLength;
+  const nextHeader = value.nextHeader;
+  // The view's payloadStart and payloadEnd (the latter drops link padding;
+  // the capture's end when cut), and its address offsets, as literals.
+  const payloadStart = start + 40; // IPV6_HEADER_LENGTH
+  const stated = payloadStart + payloadLength;
+  const end = stated < state.end ? stated : state.end;
   const extensions = value.extensions;
   while (extensions.length > 0) extensions.pop(); // a pooled value's list: its extension objects are new each time
-  value.version = version;
-  value.trafficClass = trafficClass;
-  value.flowLabel = flowLabel;
-  value.payloadLength = payloadLength;
-  value.nextHeader = nextHeader;
-  value.hopLimit = hopLimit;
-  value.src = formatIpv6(bytes, srcOffset);
-  value.dst = formatIpv6(bytes, dstOffset);
+  value.src = formatIpv6(bytes, start + 8); // IPV6_FIELD.SRC
+  value.dst = formatIpv6(bytes, start + 24); // IPV6_FIELD.DST
   state.layers.push(value);
   const cut = HEADER_LENGTH + payloadLength > len;
   if (cut && state.depth === 0) {

@@ -38,6 +38,7 @@ import { formatIpv6, type AddressInput } from "./addr.ts";
 import * as wire from "./bytes.ts";
 import { IP_PROTOCOL_HOPOPT, IP_PROTOCOL_IPV6_FRAG, IP_PROTOCOL_IPV6_OPTS, IP_PROTOCOL_IPV6_ROUTE } from "./dispatch.ts";
 import { IPV6_ADDRESS_LENGTH } from "./ip_fields.ts";
+import { ByteView } from "./view.ts";
 
 // Module-local names for what the views read at every field: V8 (Node 20)
 // loads a module's imported and exported bindings through cells at every use
@@ -196,27 +197,7 @@ const GENERIC_FIXED = 2;
  * if (hbh.check() === null) console.log(hbh.nextHeader, hbh.headerLength, hbh.body);
  * ```
  */
-export class Ipv6ExtensionView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at other bytes, so one view walks a whole chain. */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class Ipv6ExtensionView extends ByteView {
   /** null when the length octet and the whole header ({@link headerLength} bytes) fit, else the reason. */
   check(): string | null {
     const n = this.end - this.at;
@@ -376,27 +357,7 @@ export class Ipv6RoutingView extends Ipv6ExtensionView {
  * f.identification = 7; // out: 11 00 05a9 00000007
  * ```
  */
-export class Ipv6FragmentView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at other bytes. */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class Ipv6FragmentView extends ByteView {
   /** null when the 8 bytes fit, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

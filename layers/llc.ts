@@ -29,6 +29,7 @@ import { put16, u16 } from "./bytes.ts";
 import type { Codec, Decoder, EncodeContext, Input, LayerBase, Protocol } from "./core.ts";
 import { LLC_SAP_SNAP, SNAP_OUI_ETHERTYPE } from "./dispatch.ts";
 import { ethertypeFor } from "./ethernet.ts";
+import { ByteView } from "./view.ts";
 
 /** An IEEE 802.2 LLC header, with the SNAP extension when DSAP = SSAP = 0xaa. */
 export interface Llc extends LayerBase {
@@ -93,27 +94,7 @@ function controlLengthOf(control: number): 1 | 2 {
  * llc.isSnap && llc.oui === 0; // true: llc.type (0x0806) is an ethertype
  * ```
  */
-export class LlcView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class LlcView extends ByteView {
   /**
    * null when the header fits (3 or 4 bytes by the control field, 8 with the
    * SNAP extension), else the reason. With a reason, only a SNAP header's

@@ -18,6 +18,7 @@
 import { put32, u32 } from "./bytes.ts";
 import type { Codec, Decoder, Dispatch, Input, LayerBase, Protocol } from "./core.ts";
 import { LINKTYPE } from "./dispatch.ts";
+import { ByteView } from "./view.ts";
 
 /** A decoded loopback header. */
 export interface Loopback extends LayerBase {
@@ -69,27 +70,7 @@ function put32Little(b: Uint8Array, at: number, v: number): void {
  * lo.setFamily(2, "big"); // bytes 00 00 00 02
  * ```
  */
-export class LoopbackView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class LoopbackView extends ByteView {
   /** null when the 4-byte header fits, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

@@ -17,6 +17,7 @@ export * from "./core.ts";
 export * from "./addr.ts";
 export * from "./checksum.ts";
 export * from "./bytes.ts";
+export * from "./view.ts";
 export { appendCodec, ByteWriter, utf8Length, type AppendCodec } from "./byte_writer.ts";
 export * from "./dispatch.ts";
 export * from "./registry.ts";

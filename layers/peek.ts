@@ -18,7 +18,7 @@
  * @module
  */
 import {
-  AF_INET, AF_INET6_BSD, AF_INET6_DARWIN, AF_INET6_FREEBSD, AF_INET6_LINUX, ETHERTYPE_IPV4, ETHERTYPE_IPV6, hasPorts,
+  ETHERTYPE_IPV4, ETHERTYPE_IPV6, hasPorts,
   IP_PROTOCOL_IPV6_FRAG, isIpv6OptionsHeader, isRawIpLinkType, isVlanTpid, LINKTYPE,
 } from "./dispatch.ts";
 import { ETHERNET_HEADER_LENGTH, EthernetView } from "./ethernet.ts";
@@ -29,6 +29,7 @@ import { IPV6_FRAGMENT_HEADER_LENGTH, Ipv6ExtensionView, Ipv6FragmentView } from
 import { LOOPBACK_HEADER_LENGTH, LoopbackView } from "./loopback.ts";
 import { SLL_HEADER_LENGTH, SllView } from "./sll.ts";
 import { SLL2_HEADER_LENGTH, Sll2View } from "./sll2.ts";
+import { DISPATCH } from "./registry.ts";
 import { UdpView } from "./udp.ts";
 import { VLAN_HEADER_LENGTH, VlanView } from "./vlan.ts";
 
@@ -100,10 +101,6 @@ const isTag = isVlanTpid;
 const portsFollow = hasPorts;
 const isOptionsHeader = isIpv6OptionsHeader;
 
-function isInet6(family: number): boolean {
-  return family === AF_INET6_LINUX || family === AF_INET6_BSD || family === AF_INET6_FREEBSD || family === AF_INET6_DARWIN;
-}
-
 /**
  * Find the ports of the transport header in `data` (a frame of link type
  * `linkType`) and store them in `out`. Returns true when ports were found;
@@ -141,7 +138,9 @@ export function peekPorts(data: Uint8Array, linkType: number, out: PortPeek): bo
       if (len < loopbackLength) return false;
       off = loopbackLength;
       const family = loopback.reset(data, 0, len).family;
-      type = family === AF_INET ? ipv4Type : isInet6(family) ? ipv6Type : 0;
+      // The registry's family table (the loopback decoder's), then the ethertype of what it names.
+      const kind = DISPATCH.addressFamily(family);
+      type = kind === null ? 0 : (DISPATCH.ethertypeOf(kind) ?? 0);
       break;
     }
     case linkIpv4:

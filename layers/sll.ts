@@ -26,6 +26,7 @@ import { put16, u16 } from "./bytes.ts";
 import type { Codec, DecodeState, Decoder, EncodeContext, Input, LayerBase, LayerName, Protocol } from "./core.ts";
 import { ARPHRD_ETHER, ETH_P_802_2, LINKTYPE } from "./dispatch.ts";
 import { ethertypeFor } from "./ethernet.ts";
+import { ByteView } from "./view.ts";
 
 /** A decoded SLL header. Numbers stay numbers (packet type 0 host .. 4 outgoing; ARPHRD_* address types). */
 export interface Sll extends LayerBase {
@@ -153,27 +154,7 @@ export function linkAddressAt(bytes: Uint8Array, offset: number, stated: number)
  * if (sll.check() === null) console.log(sll.packetType, sll.protocol.toString(16), sll.address);
  * ```
  */
-export class SllView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class SllView extends ByteView {
   /** null when the 16-byte header fits, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

@@ -24,6 +24,7 @@ import { put16, put32, u16, u32 } from "./bytes.ts";
 import type { Codec, Decoder, Input, LayerBase, Protocol } from "./core.ts";
 import { ARPHRD_ETHER, LINKTYPE } from "./dispatch.ts";
 import { formatLinkAddress, linkAddressAt, linkAddressBytes, putLinkAddress, sllNext, sllProtocolFor } from "./sll.ts";
+import { ByteView } from "./view.ts";
 
 /** A decoded SLL2 header. */
 export interface Sll2 extends LayerBase {
@@ -63,27 +64,7 @@ export const SLL2_FIELD = { PROTOCOL: 0, RESERVED: 2, INTERFACE_INDEX: 4, ADDRES
  * if (sll2.check() === null) console.log(sll2.interfaceIndex, sll2.protocol.toString(16));
  * ```
  */
-export class Sll2View {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class Sll2View extends ByteView {
   /** null when the 20-byte header fits, else the reason. */
   check(): string | null {
     const n = this.end - this.at;

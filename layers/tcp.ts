@@ -34,6 +34,7 @@ import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } f
 import { put16, put32, u16, u32 } from "./bytes.ts";
 import { IP_PROTOCOL_TCP, PORT_FTP_DATA, PORT_HTTP } from "./dispatch.ts";
 import { parseTcpOptions, tcpOptionsLength, writeTcpOptions, type TcpOption } from "./tcp_options.ts";
+import { ByteView } from "./view.ts";
 
 /** Bytes in the TCP header without options. */
 export const TCP_HEADER_LENGTH = 20;
@@ -168,27 +169,7 @@ function flagsAt(b: Uint8Array, i: number): number {
  * view.fillChecksum(Uint8Array.of(10, 0, 0, 1), Uint8Array.of(10, 0, 0, 2));
  * ```
  */
-export class TcpView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the segment in `bytes` */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class TcpView extends ByteView {
   /** null when the fixed header fits and 20 <= headerLength <= (end - at), else the reason. */
   check(): string | null {
     const n = this.end - this.at;
@@ -221,19 +202,11 @@ export class TcpView {
   get srcPort(): number {
     return u16(this.bytes, this.at); // TCP_FIELD.SRC_PORT
   }
-  /** `srcPort` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static srcPortAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at); // TCP_FIELD.SRC_PORT
-  }
   set srcPort(v: number) {
     put16(this.bytes, this.at, v); // TCP_FIELD.SRC_PORT
   }
   get dstPort(): number {
     return u16(this.bytes, this.at + 2); // TCP_FIELD.DST_PORT
-  }
-  /** `dstPort` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static dstPortAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 2); // TCP_FIELD.DST_PORT
   }
   set dstPort(v: number) {
     put16(this.bytes, this.at + 2, v); // TCP_FIELD.DST_PORT
@@ -241,10 +214,6 @@ export class TcpView {
   /** sequence number, unsigned 32-bit */
   get seq(): number {
     return u32(this.bytes, this.at + 4); // TCP_FIELD.SEQ
-  }
-  /** `seq` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static seqAt(bytes: Uint8Array, at: number): number {
-    return u32(bytes, at + 4); // TCP_FIELD.SEQ
   }
   /** writes `v` modulo 2^32 */
   set seq(v: number) {
@@ -254,10 +223,6 @@ export class TcpView {
   get ack(): number {
     return u32(this.bytes, this.at + 8); // TCP_FIELD.ACK
   }
-  /** `ack` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static ackAt(bytes: Uint8Array, at: number): number {
-    return u32(bytes, at + 8); // TCP_FIELD.ACK
-  }
   /** writes `v` modulo 2^32 */
   set ack(v: number) {
     put32(this.bytes, this.at + 8, v); // TCP_FIELD.ACK
@@ -265,10 +230,6 @@ export class TcpView {
   /** data offset in bytes (the field times 4) */
   get headerLength(): number {
     return (this.bytes[this.at + 12]! >>> 4) << 2; // TCP_FIELD.DATA_OFFSET
-  }
-  /** `headerLength` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static headerLengthAt(bytes: Uint8Array, at: number): number {
-    return (bytes[at + 12]! >>> 4) << 2; // TCP_FIELD.DATA_OFFSET
   }
   /** sets the data offset to `v >>> 2` words (low 4 bits), keeping the flag bits in the low nibble of byte 12 */
   set headerLength(v: number) {
@@ -279,10 +240,6 @@ export class TcpView {
   get flags(): number {
     return flagsAt(this.bytes, this.at + 12); // TCP_FIELD.FLAGS
   }
-  /** `flags` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static flagsAt(bytes: Uint8Array, at: number): number {
-    return flagsAt(bytes, at + 12); // TCP_FIELD.FLAGS
-  }
   /** sets the 12 flag bits (the low 12 of `v`), keeping the data offset */
   set flags(v: number) {
     const i = this.at + 12; // TCP_FIELD.FLAGS
@@ -292,29 +249,17 @@ export class TcpView {
   get window(): number {
     return u16(this.bytes, this.at + 14); // TCP_FIELD.WINDOW
   }
-  /** `window` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static windowAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 14); // TCP_FIELD.WINDOW
-  }
   set window(v: number) {
     put16(this.bytes, this.at + 14, v); // TCP_FIELD.WINDOW
   }
   get checksum(): number {
     return u16(this.bytes, this.at + 16); // TCP_FIELD.CHECKSUM
   }
-  /** `checksum` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static checksumAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 16); // TCP_FIELD.CHECKSUM
-  }
   set checksum(v: number) {
     put16(this.bytes, this.at + 16, v); // TCP_FIELD.CHECKSUM
   }
   get urgentPointer(): number {
     return u16(this.bytes, this.at + 18); // TCP_FIELD.URGENT_POINTER
-  }
-  /** `urgentPointer` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static urgentPointerAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 18); // TCP_FIELD.URGENT_POINTER
   }
   set urgentPointer(v: number) {
     put16(this.bytes, this.at + 18, v); // TCP_FIELD.URGENT_POINTER

@@ -24,6 +24,7 @@ import { checksumValidOf, pooledValue, type ChecksumStatus, type Codec, type Dec
 import { checksumStatusAt, finishChecksum, foldSum, onesSum, pseudoHeaderSum } from "./checksum.ts";
 import { put16, u16 } from "./bytes.ts";
 import { IP_PROTOCOL_UDP } from "./dispatch.ts";
+import { ByteView } from "./view.ts";
 
 /** Bytes in the UDP header. */
 export const UDP_HEADER_LENGTH = 8;
@@ -80,27 +81,7 @@ export const UDP_FIELD = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6 } as
  * table): a getter that loads an exported table's entry is too big for V8 to
  * inline always (see `TcpView`).
  */
-export class UdpView {
-  bytes: Uint8Array;
-  /** where the header starts in `bytes` */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class UdpView extends ByteView {
   /** null when the header fits and its length field is within 8..(end - at), else the reason. */
   check(): string | null {
     const n = this.end - this.at;
@@ -146,19 +127,11 @@ export class UdpView {
   get length(): number {
     return u16(this.bytes, this.at + 4); // UDP_FIELD.LENGTH
   }
-  /** `length` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static lengthAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 4); // UDP_FIELD.LENGTH
-  }
   set length(v: number) {
     put16(this.bytes, this.at + 4, v); // UDP_FIELD.LENGTH
   }
   get checksum(): number {
     return u16(this.bytes, this.at + 6); // UDP_FIELD.CHECKSUM
-  }
-  /** `checksum` of the header at `bytes[at]`, read without a view object, for per-packet loops (the same offset as the getter). */
-  static checksumAt(bytes: Uint8Array, at: number): number {
-    return u16(bytes, at + 6); // UDP_FIELD.CHECKSUM
   }
   set checksum(v: number) {
     put16(this.bytes, this.at + 6, v); // UDP_FIELD.CHECKSUM

@@ -24,6 +24,7 @@ import { put16, u16 } from "./bytes.ts";
 import { pooledValue, type Codec, type Decoder, type Input, type LayerBase, type Protocol } from "./core.ts";
 import { ETHERNET_MAX_LENGTH, ETHERTYPE_VLAN, VLAN_TPIDS } from "./dispatch.ts";
 import { nextAfterTypeField, typeFieldFor } from "./ethernet.ts";
+import { ByteView } from "./view.ts";
 
 /** One VLAN tag: TPID (from the outer type field), then the 4 tag bytes. */
 export interface Vlan extends LayerBase {
@@ -72,27 +73,7 @@ const ID_MASK = 0x0fff;
  * tag.id = 100; // the PCP and DEI bits stay
  * ```
  */
-export class VlanView {
-  bytes: Uint8Array;
-  /** where the tag starts in `bytes` (just after its TPID) */
-  at: number;
-  /** end (exclusive) of the bytes this view may read */
-  end: number;
-
-  constructor(bytes: Uint8Array, at = 0, end = bytes.length) {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-  }
-
-  /** Point this view at `bytes[at, end)`, so one view serves a whole capture (no defaults: a per-packet call stays small enough for V8 to inline). */
-  reset(bytes: Uint8Array, at: number, end: number): this {
-    this.bytes = bytes;
-    this.at = at;
-    this.end = end;
-    return this;
-  }
-
+export class VlanView extends ByteView {
   /** null when the 4-byte tag fits, else the reason. */
   check(): string | null {
     const n = this.end - this.at;
