@@ -73,10 +73,11 @@ export class TextBuffer {
   /** Any string, as UTF-8 (a lone surrogate becomes U+FFFD, as TextEncoder does). */
   text(s: string): void {
     const n = s.length;
-    // Short ASCII text is copied by the loop (no native call); anything
-    // longer, or with other characters, by Buffer's UTF-8 writer, which needs
-    // at most 3 bytes per UTF-16 code unit.
-    if (n <= 24) {
+    // ASCII text up to a line's length is copied by the loop (a native call
+    // costs more than ~200 characters copied here); anything longer, or with
+    // other characters, by Buffer's UTF-8 writer, which needs at most 3 bytes
+    // per UTF-16 code unit.
+    if (n <= 256) {
       if (this.pos + n > this.bytes.length) this.reserve(n);
       const b = this.bytes;
       const p = this.pos;

@@ -22,7 +22,7 @@ import { IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP 
 import type { Icmp } from "../../../layers/icmp.ts";
 import type { Icmpv6 } from "../../../layers/icmpv6.ts";
 import { IPV4_FIELD, IPV4_HEADER_LENGTH, Ipv4View, type Ipv4, type Ipv4Fields } from "../../../layers/ipv4.ts";
-import { IPV6_HEADER_LENGTH, Ipv6View, type Ipv6 } from "../../../layers/ipv6.ts";
+import { IPV6_FIELD, IPV6_HEADER_LENGTH, Ipv6View, type Ipv6, type Ipv6Fields } from "../../../layers/ipv6.ts";
 import type { Tcp } from "../../../layers/tcp.ts";
 import type { Udp } from "../../../layers/udp.ts";
 import type { TextBuffer } from "../text_buffer.ts";
@@ -128,7 +128,11 @@ const V4_FIELDS: Ipv4Fields = {
   version: 0, headerLength: 0, dscp: 0, ecn: 0, totalLength: 0, id: 0, reservedFlag: false, dontFragment: false, moreFragments: false,
   fragmentOffset: 0, ttl: 0, protocol: 0, checksum: 0, checksumValid: null,
 };
-const V6 = new Ipv6View(EMPTY);
+const readIpv6 = Ipv6View.readInto;
+/** IPv6's address offsets, from its field table */
+const V6_SRC = IPV6_FIELD.SRC;
+const V6_DST = IPV6_FIELD.DST;
+const V6_FIELDS: Ipv6Fields = { version: 0, trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: 0, hopLimit: 0 };
 /** The transport checksums' pseudo-header, from the datagram's own bytes. */
 const CONTEXT = new IpHeaderContext(4, EMPTY, 0, 0, true, false);
 
@@ -168,18 +172,19 @@ export function writeIpv4Frame(state: LineState, out: TextBuffer, data: Uint8Arr
  */
 export function writeIpv6Frame(state: LineState, out: TextBuffer, data: Uint8Array, at: number, end: number, udpHinted: boolean): boolean {
   if (end - at < V6_HEADER_LENGTH) return false;
-  const ip = V6.reset(data, at, end);
+  const ip = V6_FIELDS;
+  readIpv6(data, at, ip);
   if (ip.version !== 6) return false;
   const upper = ip.payloadLength;
-  const t = ip.payloadStart;
+  const t = at + V6_HEADER_LENGTH; // the view's payloadStart
   if (upper === 0 || upper > end - t) return false;
   // An extension header is none of these: the full decode walks the chain.
   const protocol = ip.nextHeader;
   if (protocol === UDP ? udpHinted : protocol !== TCP && protocol !== ICMPV6) return false;
   // The addresses are summed for the pseudo-header when a checksum asks for them.
   const context = CONTEXT.reset(6, data, at, upper, true, false);
-  state.ipSrc = formatIpv6(data, ip.srcOffset);
-  state.ipDst = formatIpv6(data, ip.dstOffset);
+  state.ipSrc = formatIpv6(data, at + V6_SRC);
+  state.ipDst = formatIpv6(data, at + V6_DST);
   state.ipUpper = upper;
   out.ascii("IP6 ");
   return writeTransport(state, out, data, protocol, t, t + upper, context);

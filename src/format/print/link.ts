@@ -99,10 +99,17 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
 
 /** VLAN tags the fast path follows at most; a deeper stack goes to the full decode. */
 const MAX_TAGS = 8;
-const EMPTY = new Uint8Array(0);
-// The fast path's views, pointed at each frame (they hold the last one's bytes until the next).
-const ETHERNET = new EthernetView(EMPTY);
-const VLAN = new VlanView(EMPTY);
+// Module-local copies: an imported binding is a load and a check at every use.
+const ETHERNET = LINKTYPE.ETHERNET;
+const ETHER_HEADER = ETHERNET_HEADER_LENGTH;
+const TAG_HEADER = VLAN_HEADER_LENGTH;
+const IPV4 = ETHERTYPE_IPV4;
+const IPV6 = ETHERTYPE_IPV6;
+const ARP = ETHERTYPE_ARP;
+const etherTypeAt = EthernetView.typeAt;
+const readTag = VlanView.readInto;
+/** The fast path's fields of a tag, read once per tag by the view's bulk reader. */
+const TAG: Omit<Vlan, "layer" | "tpid"> = { id: 0, pcp: 0, dei: false, type: 0 };
 
 /**
  * The line of the frame `data[start, end)` of link type `linkType` straight
@@ -122,24 +129,24 @@ export function writeFrameLine(
   start: number,
   end: number,
 ): boolean {
-  if (linkType !== LINKTYPE.ETHERNET || end - start < ETHERNET_HEADER_LENGTH || length !== end - start) return false;
+  if (linkType !== ETHERNET || end - start < ETHER_HEADER || length !== end - start) return false;
   if (start !== 0 || end !== data.length) prepareWords(data);
-  const ethernet = ETHERNET.reset(data, start, end);
-  let type = ethernet.type;
-  let at = ethernet.payloadStart;
+  let type = etherTypeAt(data, start);
+  let at = start + ETHER_HEADER; // the view's payloadStart
   for (let tags = 0; isVlanTpid(type); tags++) {
-    if (tags === MAX_TAGS || end - at < VLAN_HEADER_LENGTH) return false;
-    const tag = VLAN.reset(data, at, end);
+    if (tags === MAX_TAGS || end - at < TAG_HEADER) return false;
+    const tag = TAG;
+    readTag(data, at, end, tag);
     out.ascii("vlan ");
     out.uint(tag.id);
     out.ascii(", p ");
     out.uint(tag.pcp);
     out.ascii(tag.dei ? ", DEI, " : ", ");
     type = tag.type;
-    at = tag.payloadStart;
+    at += TAG_HEADER; // the view's payloadStart
   }
-  if (type === ETHERTYPE_IPV4) return writeIpv4Frame(state, out, data, at, end, udpHinted);
-  if (type === ETHERTYPE_IPV6) return writeIpv6Frame(state, out, data, at, end, udpHinted);
-  if (type === ETHERTYPE_ARP) return writeArpFrame(out, data, at, end, length - (at - start));
+  if (type === IPV4) return writeIpv4Frame(state, out, data, at, end, udpHinted);
+  if (type === IPV6) return writeIpv6Frame(state, out, data, at, end, udpHinted);
+  if (type === ARP) return writeArpFrame(out, data, at, end, length - (at - start));
   return false;
 }
