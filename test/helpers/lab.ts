@@ -194,3 +194,24 @@ export function sleep(ms: number): Promise<void> {
 export function hasCommand(cmd: string): boolean {
   return which(cmd);
 }
+
+/**
+ * Resolve once a TCP socket listens on `port` in namespace `ns` (as `ss -ltn`
+ * shows it), so a test connects after a server it spawned is ready rather
+ * than after a guessed sleep, which a busy machine outlasts. Rejects after
+ * `timeoutMs`.
+ */
+export async function waitListening(ns: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let out = "";
+    try {
+      out = execFileSync("ip", ["netns", "exec", ns, "ss", "-Hltn", `sport = :${port}`], { encoding: "utf8" });
+    } catch {
+      // the namespace is still being made, or ss failed once: try again
+    }
+    if (out.trim() !== "") return;
+    if (Date.now() > until) throw new Error(`lab: nothing listens on TCP port ${port} in ${ns} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}

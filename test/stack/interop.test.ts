@@ -24,7 +24,7 @@ import { impair, type ImpairedDevice } from "../../src/device/impair.ts";
 import { openHost, type Host as StackHost } from "../../src/stack/host.ts";
 import { bridgedLab, type BridgedLab } from "../helpers/bridged_lab.js";
 import { connectStream } from "../../src/stack/stream.ts";
-import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "../helpers/lab.ts";
+import { hasCommand, labSkipReason, makeLab, sleep, waitListening, type Lab } from "../helpers/lab.ts";
 
 const TOOLS = ["socat", "ping", "nft", "nstat", "curl", "nginx", "python3", "ethtool"];
 const missing = TOOLS.filter((t) => !hasCommand(t));
@@ -98,7 +98,7 @@ describe.skipIf(skip !== null)(`interop with the Linux kernel${skip === null ? "
     const out = join(dir, `a-${port}.bin`);
     const server = lab.a.spawn(["socat", "-u", socatListen(address, port), `OPEN:${out},creat,trunc`]);
     const exited = new Promise((r) => server.on("exit", r));
-    await sleep(150);
+    await waitListening(lab.a.ns, port);
     const s = host.sockets.socket(familyOf(address), "stream");
     await s.connect(address, port);
     await s.send(data);
@@ -112,7 +112,7 @@ describe.skipIf(skip !== null)(`interop with the Linux kernel${skip === null ? "
     const file = join(dir, `b-${port}.bin`);
     writeFileSync(file, data);
     const server = lab.a.spawn(["socat", "-u", `OPEN:${file}`, socatListen(address, port)]);
-    await sleep(150);
+    await waitListening(lab.a.ns, port);
     const s = host.sockets.socket(familyOf(address), "stream");
     await s.connect(address, port);
     const got = await readAll(s);
@@ -304,7 +304,7 @@ describe.skipIf(skip !== null)(`interop with loss on the wire${skip === null ? "
     const out = join(dir, "up.bin");
     const server = spawnInA(["socat", "-u", "TCP-LISTEN:6500,reuseaddr", `OPEN:${out},creat,trunc`]);
     const exited = new Promise((r) => server.on("exit", r));
-    await sleep(150);
+    await waitListening(lab.ns.a, 6500);
     const up = host.sockets.socket("inet", "stream");
     await up.connect("10.77.0.1", 6500);
     await up.send(data);
@@ -314,7 +314,7 @@ describe.skipIf(skip !== null)(`interop with loss on the wire${skip === null ? "
     const file = join(dir, "down.bin");
     writeFileSync(file, data);
     const source = spawnInA(["socat", "-u", `OPEN:${file}`, "TCP-LISTEN:6501,reuseaddr"]);
-    await sleep(150);
+    await waitListening(lab.ns.a, 6501);
     const down = host.sockets.socket("inet", "stream");
     await down.connect("10.77.0.1", 6501);
     const parts: Uint8Array[] = [];
@@ -378,7 +378,7 @@ describe.skipIf(skip !== null)(`interop with the kernel's offloads on (veth defa
     writeFileSync(file, data);
     for (const [address, listen] of [["10.77.0.1", "TCP-LISTEN:6600,reuseaddr"], ["fd77::1", "TCP6-LISTEN:6600,reuseaddr"]] as const) {
       const server = lab.a.spawn(["socat", "-u", `OPEN:${file}`, listen]);
-      await sleep(150);
+      await waitListening(lab.a.ns, 6600);
       const s = host.sockets.socket(address.includes(":") ? "inet6" : "inet", "stream");
       await s.connect(address, 6600);
       const parts: Uint8Array[] = [];
