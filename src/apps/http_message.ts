@@ -143,10 +143,6 @@ export function bodyFraming(head: HttpResponseHead, method: string): BodyFraming
   return { kind: "close" };
 }
 
-/** A short printable form of bytes for an error message. */
-function shown(b: Uint8Array, from: number, to: number): string {
-  return JSON.stringify(latin1.decode(b.subarray(from, Math.min(to, from + 40))));
-}
 
 /**
  * A body as it arrives: {@link push} the bytes after the head, then
@@ -235,7 +231,7 @@ export class BodyDecoder {
             this.#line = [];
             this.#phase = "size";
             i++;
-          } else throw new HttpError(`chunk data is not followed by CRLF (found ${shown(b, i, n)})`);
+          } else throw new HttpError(`chunk data is not followed by CRLF (found ${JSON.stringify(String.fromCharCode(c))})`);
           break;
         }
         case "size":
