@@ -283,16 +283,25 @@ async function exchange(
       }
       out.length = 0;
     };
-    decoder.push(pending, take);
-    await deliver();
+    // What came before a framing error is handed on first: the caller sees the good bytes, then the error.
+    const feed = async (d: Uint8Array): Promise<void> => {
+      let failure: unknown = null;
+      try {
+        decoder.push(d, take);
+      } catch (err) {
+        failure = err;
+      }
+      await deliver();
+      if (failure !== null) throw failure;
+    };
+    await feed(pending);
     while (!decoder.done) {
       const d = await recv();
       if (d.length === 0) {
         decoder.finish();
         break;
       }
-      decoder.push(d, take);
-      await deliver();
+      await feed(d);
     }
     log?.(`http body ended: ${decoder.received} bytes${decoder.trailers.length > 0 ? `, ${decoder.trailers.length} trailer fields` : ""}`);
     clean = true;

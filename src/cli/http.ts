@@ -157,7 +157,7 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
     include: flag(args, "include") || headOnly,
     output: stringOption(args, "output"),
     maxRedirects: location ? (intOption(args, "max-redirs", 0, 1000) ?? 10) : 0,
-    timeoutMs: seconds(args, "timeout", 30),
+    timeoutMs: seconds(args, "timeout", 30_000),
   };
 }
 
