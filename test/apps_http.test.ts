@@ -398,6 +398,25 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
         expect((await nodeGet(path, headers)).equals(want), `http.request ${path}`).toBe(true);
         expect((await undiciGet(path, headers)).equals(want), `undici ${path}`).toBe(true);
       }
+      // Node's keep-alive Agent: three requests, one connection of ours (it calls setKeepAlive, ref/unref, reads timeout).
+      let opened = 0;
+      const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      keepAlive.createConnection = (options, callback) => (opened++, connect(options, callback));
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 3; i++) {
+        const body = await new Promise<Buffer>((resolve, reject) => {
+          http.get({ host: "10.77.0.1", port: 8080, path: "/1k.bin", agent: keepAlive }, (res) => {
+            sockets.add(res.socket);
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve(Buffer.concat(chunks)));
+          }).on("error", reject);
+        });
+        expect(sha(body)).toBe(sha(files["1k.bin"]!));
+      }
+      keepAlive.destroy();
+      expect(opened).toBe(1);
+      expect(sockets.size).toBe(1);
       // A refused connection reaches undici as its error, with our errno.
       await expect(undiciRequest("http://10.77.0.1:8099/", { dispatcher: agent })).rejects.toMatchObject({ code: "ECONNREFUSED" });
     } finally {
