@@ -32,7 +32,7 @@ import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/l
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin/stackts.js");
 const built = existsSync(join(ROOT, "dist/src/cli/main.js"));
-const missing = ["nginx", "curl", "python3", "nft", "ethtool"].find((c) => !hasCommand(c));
+const missing = ["nginx", "curl", "python3", "nft", "ethtool", "/usr/bin/time"].find((c) => !hasCommand(c));
 const skip = labSkipReason ?? (!built ? "dist/ missing: run npm run build:ts (npm test does)" : null) ?? (missing !== undefined ? `needs ${missing} (./setup installs it)` : null);
 
 const NGINX = "http://10.77.0.1:8080";
@@ -119,9 +119,10 @@ interface Done {
  * Run `stackts http ... URL` on our stack's address in B to its end (killed after `ms`).
  * Runs at the same time need addresses of their own (each host has its own MAC from it).
  */
-function stackts(lab: Lab, args: string[], ms = 60_000, ip = CLI_IP): Promise<Done> {
+function stackts(lab: Lab, args: string[], ms = 60_000, ip = CLI_IP, wrapper: string[] = []): Promise<Done> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, "http", "--netns", lab.b.ns, "--iface", lab.b.iface, ...(ip.includes(":") ? ["--ip6", `${ip}/64`] : ["--ip", `${ip}/24`]), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const argv = [...wrapper, process.execPath, BIN, "http", "--netns", lab.b.ns, "--iface", lab.b.iface, ...(ip.includes(":") ? ["--ip6", `${ip}/64`] : ["--ip", `${ip}/24`]), ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -215,11 +216,15 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     const small = await stackts(lab, [`${NGINX}/1k.bin`]);
     expect(small.code, small.stderr).toBe(0);
     expect(sha(small.stdout)).toBe(sha(files["1k.bin"]!));
+    // GNU time reports the largest resident set the kernel saw: the 50 MB body never sits in memory whole.
+    const maxRss = (r: Done): number => Number(/^(\d+)$/m.exec(r.stderr)?.[1]) * 1024;
+    const base = await stackts(lab, [`${NGINX}/empty`], 30_000, CLI_IP, ["/usr/bin/time", "-f", "%M"]);
     const out = join(dir, "got-50m.bin");
-    const big = await stackts(lab, ["-o", out, `${NGINX}/50m.bin`]);
+    const big = await stackts(lab, ["-o", out, `${NGINX}/50m.bin`], 60_000, CLI_IP, ["/usr/bin/time", "-f", "%M"]);
     expect(big.code, big.stderr).toBe(0);
     expect(big.stdout.length).toBe(0);
     expect(sha(readFileSync(out))).toBe(sha(files["50m.bin"]!));
+    expect(maxRss(big) - maxRss(base), `${big.stderr} ${base.stderr}`).toBeLessThan(files["50m.bin"]!.length);
     // -o makes the file even for an empty body, as curl does.
     const outEmpty = join(dir, "got-empty");
     expect((await stackts(lab, ["-o", outEmpty, `${NGINX}/empty`])).code).toBe(0);

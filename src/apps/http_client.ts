@@ -193,15 +193,71 @@ export function requestBytes(target: HttpTarget, method: string, version: "1.0" 
   return all;
 }
 
-/** Resolve `p`, or reject with an {@link HttpError} after `ms` (the socket is then aborted by the caller). */
-function timed<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpError(`${what}: timed out after ${ms / 1000} s`)), ms);
+/**
+ * An inactivity timeout over many calls: each {@link guard}ed call restarts
+ * the clock, and one timer per period (not one per call: a large body is
+ * thousands of reads) checks it. When it runs out, `onExpire` runs (the
+ * caller aborts the socket) and the call waiting rejects with an
+ * {@link HttpError} naming what it waited for.
+ */
+class Watchdog {
+  readonly #ms: number;
+  readonly #onExpire: () => void;
+  #last = 0;
+  #what = "";
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #expired: HttpError | null = null;
+  /** the reject of the call waiting now (calls come one at a time) */
+  #waiting: ((err: HttpError) => void) | null = null;
+
+  constructor(ms: number, onExpire: () => void) {
+    this.#ms = ms;
+    this.#onExpire = onExpire;
+  }
+
+  /** Wait for `p`, restarting the clock now and naming `what` in the timeout's message. */
+  guard<T>(p: Promise<T>, what: string): Promise<T> {
+    if (this.#expired !== null) return Promise.reject(this.#expired);
+    this.#last = performance.now();
+    this.#what = what;
+    if (this.#timer === null) this.#arm(this.#ms);
+    // Not Promise.race with one long-lived promise: each race would leave a reaction on it holding its result
+    // (here, a piece of the body) for as long as that promise lives.
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting = reject;
+      p.then(
+        (v) => {
+          this.#waiting = null;
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.#waiting = null;
+          reject(this.#expired ?? err);
+        },
+      );
+    });
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => this.#check(), ms);
     // The stack's driver keeps the process alive while a request runs; this timer alone must not.
-    timer.unref?.();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    this.#timer.unref?.();
+  }
+
+  #check(): void {
+    const idle = performance.now() - this.#last;
+    if (idle < this.#ms) return this.#arm(this.#ms - idle);
+    this.#timer = null;
+    this.#expired = new HttpError(`${this.#what}: timed out after ${this.#ms / 1000} s`);
+    this.#waiting?.(this.#expired);
+    this.#waiting = null;
+    this.#onExpire();
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
 }
 
 /** Where to connect: the literal, or what the resolver says. */
@@ -236,13 +292,14 @@ async function exchange(
   const address = await addressOf(target, options);
   const s: Socket = sockets.socket(ipFamily(address) === 6 ? "inet6" : "inet", "stream");
   let clean = false;
+  const dog = new Watchdog(timeoutMs, () => s.abort());
   try {
     log?.(`http connect ${address} port ${target.port}`);
-    await timed(s.connect(address, target.port), timeoutMs, `connect to ${address} port ${target.port}`);
+    await dog.guard(s.connect(address, target.port), `connect to ${address} port ${target.port}`);
     const requestLine = new TextDecoder().decode(request.subarray(0, request.indexOf(13)));
     log?.(`http > ${requestLine} (${request.length} bytes)`);
-    await timed(s.send(request), timeoutMs, `sending the request to ${address} port ${target.port}`);
-    const recv = (): Promise<Uint8Array> => timed(s.recv(1 << 20), timeoutMs, `waiting for ${address} port ${target.port}`);
+    await dog.guard(s.send(request), `sending the request to ${address} port ${target.port}`);
+    const recv = (): Promise<Uint8Array> => dog.guard(s.recv(1 << 20), `waiting for ${address} port ${target.port}`);
 
     // The head (interim 1xx responses skipped, RFC 9110 §15.2), bounded.
     let pending = new Uint8Array(0);
@@ -307,6 +364,7 @@ async function exchange(
     clean = true;
     return { head, framing, bodyLength: decoder.received, trailers: decoder.trailers };
   } finally {
+    dog.stop();
     // Done with the connection: close it (a FIN), or reset it after a failure (nothing more is read).
     if (clean) s.close();
     else s.abort();
