@@ -11,6 +11,7 @@
 //   stackts http -o /dev/null URL   the command, wall clock (Node's start included)
 //   curl -o /dev/null URL           the same, wall clock
 //   httpRequest (library)           the transfer only, in this process: connect to last byte
+//   recv() loop, no HTTP            the same response read from our socket: what our TCP gives
 //   curl's own speed_download       the transfer only, as curl measures it
 //
 // Each pair takes its turns in alternation (runs of each, default 5) and the
@@ -36,7 +37,7 @@ function arg(name, fallback) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
-const row = (name, value, unit, extra = "") => console.log(`${name.padEnd(46)} ${value.padStart(9)} ${unit.padEnd(5)} ${extra}`);
+const row = (name, value, unit, extra = "") => console.log(`${name.padEnd(52)} ${value.padStart(9)} ${unit.padEnd(5)} ${extra}`);
 
 /** Run a command to its end without blocking the event loop; resolves with stdout and the wall time in s. */
 function timed(argv) {
@@ -116,12 +117,25 @@ async function main() {
       if (n !== bytes) throw new Error(`httpRequest: got ${n} of ${bytes} bytes`);
       lib.push(bytes / 1e6 / s);
     }
+    // The same response read with recv() alone, no HTTP parsing: what our TCP gives (the bound on the row above).
+    const raw = [];
+    for (let r = 0; r < runs; r++) {
+      const s = host.sockets.socket("inet", "stream");
+      const t0 = performance.now();
+      await s.connect("10.77.0.1", 80);
+      await s.send("GET /file.bin HTTP/1.0\r\n\r\n");
+      let n = 0;
+      for (let d = await s.recv(1 << 20); d.length > 0; d = await s.recv(1 << 20)) n += d.length;
+      raw.push(n / 1e6 / ((performance.now() - t0) / 1000));
+      s.close();
+    }
     const k = median(theirs);
     const ks = median(curlSpeed);
     console.log("\n== HTTP GET of one file from nginx");
     row("stackts http -o /dev/null (whole command)", fmt(median(ours)), "MB/s", `x${fmt(median(ours) / k, 2)} curl`);
     row("curl -o /dev/null (whole command)", fmt(k), "MB/s");
     row("httpRequest, library (transfer only)", fmt(median(lib)), "MB/s", `x${fmt(median(lib) / ks, 2)} curl's own figure`);
+    row("recv() loop on our socket, no HTTP (transfer only)", fmt(median(raw)), "MB/s", `x${fmt(median(raw) / ks, 2)} curl's own figure`);
     row("curl's speed_download (transfer only)", fmt(ks), "MB/s");
   } finally {
     host?.close();
