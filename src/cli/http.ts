@@ -125,6 +125,7 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
   } catch (err) {
     throw new UsageError(pos[0]!, (err as Error).message);
   }
+  // Until the resolver is wired in (resolverFor below), a name is a one-line error here, before any device opens.
   if (target.address === null) {
     throw new CliError(target.host, "host names are not resolved yet (the resolver over our stack is not wired into 'stackts http'): use an IP address");
   }
@@ -163,7 +164,9 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
 
 /**
  * The name resolver for URLs (and redirects) with a host name: none yet.
- * The DNS client over our UDP plugs in here, `(name) => Promise<address>`.
+ * The DNS client over our UDP plugs in here, `(name) => Promise<address>`;
+ * then the name check in {@link plan} goes. A redirect to a name meanwhile
+ * fails with the library's "cannot resolve host name" line.
  */
 function resolverFor(_host: Host): ((name: string) => Promise<string>) | undefined {
   return undefined;
@@ -176,8 +179,8 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const p = plan(argv, args);
   const options = hostOptions(args);
-  const family = ipFamily(p.target.address!);
-  if (!hasFamily(options, family)) throw new UsageError(family === 4 ? "--ip" : "--ip6", `an IPv${family} address of ours is needed to reach ${p.target.address}`);
+  const family = p.target.address === null ? null : ipFamily(p.target.address);
+  if (family !== null && !hasFamily(options, family)) throw new UsageError(family === 4 ? "--ip" : "--ip6", `an IPv${family} address of ours is needed to reach ${p.target.address}`);
   const cli = openCliHost(args, options);
   const host = cli.host;
   let out: Output | null = null;
