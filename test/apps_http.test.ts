@@ -272,9 +272,17 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
   });
 
   it("chunked with extensions and trailers (python3): the data, and the trailers through the library", async () => {
-    const cli = await stackts(lab, [`${PY}/chunked`]);
+    const cli = await stackts(lab, ["--trace", `${PY}/chunked`]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout.toString()).toBe("helloabcdefghijklmnopqrstuvwxyz");
+    // --trace: the frames, and a "# http" line per step. The request is 85 bytes: 23 (request line) + 22 (Host)
+    // + 25 (User-Agent) + 13 (Accept) + 2 (the empty line).
+    const t = cli.stderr;
+    expect(t).toMatch(/^ +\d+\.\d{6} # http connect 10\.77\.0\.1 port 8081$/m);
+    expect(t).toMatch(/^ +\d+\.\d{6} > IP 10\.77\.0\.3\.\d+ > 10\.77\.0\.1\.8081: Flags \[P\.\], .*length 85: HTTP: GET \/chunked HTTP\/1\.1$/m);
+    expect(t).toMatch(/^ +\d+\.\d{6} # http > GET \/chunked HTTP\/1\.1 \(85 bytes\)$/m);
+    expect(t).toMatch(/^ +\d+\.\d{6} # http < HTTP\/1\.1 200 OK \(body: chunked\)$/m);
+    expect(t).toMatch(/^ +\d+\.\d{6} # http body ended: 31 bytes, 1 trailer fields$/m);
     const parts: Buffer[] = [];
     const r = await httpRequest(host.sockets, `${PY}/chunked`, { onData: (c) => void parts.push(Buffer.from(c)) });
     expect(Buffer.concat(parts).toString()).toBe("helloabcdefghijklmnopqrstuvwxyz");
