@@ -24,7 +24,7 @@ import { gunzipSync } from "node:zlib";
 import { Agent, request as undiciRequest } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest } from "../src/apps/http_client.ts";
-import { stackConnector } from "../src/apps/http_node.ts";
+import { createConnection, stackConnector } from "../src/apps/http_node.ts";
 import { impair, type ImpairedDevice } from "../src/device/impair.ts";
 import { openHost, type Host as StackHost } from "../src/stack/host.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
@@ -430,6 +430,21 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
       keepAlive.destroy();
       expect(opened).toBe(1);
       expect(sockets.size).toBe(1);
+      // createConnection: a TcpStream at once (net.connect style), writes queued until the handshake is done.
+      const raw = createConnection(host, { host: "10.77.0.1", port: 8080 });
+      expect(raw.connecting).toBe(true);
+      const got: Buffer[] = [];
+      raw.on("data", (c: Buffer) => got.push(c));
+      await new Promise((resolve, reject) => {
+        raw.on("end", resolve).on("error", reject);
+        raw.end("GET /1k.bin HTTP/1.0\r\nHost: 10.77.0.1\r\n\r\n");
+      });
+      const response = Buffer.concat(got);
+      expect(sha(response.subarray(response.indexOf("\r\n\r\n") + 4))).toBe(sha(files["1k.bin"]!));
+      expect(raw.bytesRead).toBe(response.length);
+      expect(raw.bytesWritten).toBe(41);
+      expect(raw.remoteAddress).toBe("10.77.0.1");
+      expect(() => createConnection(host, { host: "example.test", port: 80 })).toThrow("Cannot connect to 'example.test': not an IP address (give stackConnector a resolver for names)");
       // A refused connection reaches undici as its error, with our errno.
       await expect(undiciRequest("http://10.77.0.1:8099/", { dispatcher: agent })).rejects.toMatchObject({ code: "ECONNREFUSED" });
     } finally {
