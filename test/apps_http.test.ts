@@ -452,6 +452,39 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     }
   });
 
+  it("names go through the resolve hook (httpRequest, http.request and undici); the Host field keeps the name", async () => {
+    const asked: string[] = [];
+    const resolve = async (name: string): Promise<string> => {
+      asked.push(name);
+      if (name === "www.lab.test") return "10.77.0.1";
+      throw new Error(`no such name: ${name}`);
+    };
+    const parts: Buffer[] = [];
+    const r = await httpRequest(host.sockets, "http://www.lab.test:8081/request", { resolve, onData: (c) => void parts.push(Buffer.from(c)) });
+    expect(r.head.status).toBe(200);
+    expect(Buffer.concat(parts).toString()).toMatch(/^GET \/request HTTP\/1\.1\r\nHost: www\.lab\.test:8081\r\n/);
+    await expect(httpRequest(host.sockets, "http://nowhere.test/", { resolve })).rejects.toThrow("no such name: nowhere.test");
+    await expect(httpRequest(host.sockets, "http://nowhere.test/")).rejects.toThrow("cannot resolve host name 'nowhere.test' (no resolver given; use an IP address)");
+    const connect = stackConnector(host, { resolve });
+    const body = await new Promise<Buffer>((ok, fail) => {
+      http.get({ host: "www.lab.test", port: 8080, path: "/1k.bin", createConnection: connect }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => ok(Buffer.concat(chunks)));
+      }).on("error", fail);
+    });
+    expect(sha(body)).toBe(sha(files["1k.bin"]!));
+    const agent = new Agent({ connect });
+    try {
+      const u = await undiciRequest("http://www.lab.test:8080/1k.bin", { dispatcher: agent });
+      expect(sha(Buffer.from(await u.body.arrayBuffer()))).toBe(sha(files["1k.bin"]!));
+      await expect(undiciRequest("http://nowhere.test:8080/", { dispatcher: agent })).rejects.toThrow("no such name: nowhere.test");
+    } finally {
+      await agent.close();
+    }
+    expect(asked).toEqual(["www.lab.test", "nowhere.test", "www.lab.test", "www.lab.test", "nowhere.test"]);
+  });
+
   it("2 MB with loss both ways (nftables drops 5% of what A sends us, the wrapper 5% of ours): sha256 equal", { timeout: 60_000 }, async () => {
     await lab.a.run(["nft", "add table inet loss; add chain inet loss out { type filter hook output priority 0; }"]);
     const rule = await lab.a.run(["nft", `add rule inet loss out ip daddr ${LOSSY_IP} numgen random mod 100 < 5 counter drop`]);
