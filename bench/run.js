@@ -11,6 +11,7 @@
 //   3. stack (bench/stack.js): the userspace TCP/IP stack against the Linux
 //      kernel over a veth pair (bulk each way, under loss, connections per
 //      second, ping), and two stacks over the in-memory link. Needs root.
+//   http (bench/http.js): 50 MB from nginx, `stackts http` beside curl. Needs root.
 //
 //   node bench/run.js [--packets N] [--seconds S] [--only decode|capture|stack]
 import { spawnSync } from "node:child_process";
@@ -59,3 +60,9 @@ if (only === null || only === "stack") {
 }
 
 if (only === null || only === "stack_sim") { console.log(); await (await import("./stack_sim.js")).runStackSimBench(); }
+
+if (only === null || only === "http") {
+  console.log("\n== http");
+  const r = spawnSync(process.execPath, [join(ROOT, "bench", "http.js")], { stdio: "inherit" });
+  if (r.status !== 0) console.log(`bench/http.js exited with ${r.status}`);
+}

@@ -78,6 +78,14 @@ export type { TraceSink } from "./stack/trace.ts";
 export { systemRandom, seededRandom } from "./stack/random.ts";
 export type { Random } from "./stack/random.ts";
 
+// HTTP over our TCP: a client (bounded heads, Content-Length, chunked, close-delimited, redirects), the
+// response reader it is built on, and the connection factory for Node's http.request and undici's Agent.
+export { httpRequest, parseHttpUrl, requestBytes, HttpError } from "./apps/http_client.ts";
+export type { HttpRequestOptions, HttpResult, HttpTarget, HttpResponseHead, BodyFraming } from "./apps/http_client.ts";
+export { BodyDecoder, bodyFraming, findHeadEnd, parseResponseHead } from "./apps/http_message.ts";
+export { createConnection, stackConnector } from "./apps/http_node.ts";
+export type { StackConnect, StackConnectOptions, StackConnectorOptions, SocketsOwner } from "./apps/http_node.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
 export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";

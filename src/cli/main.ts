@@ -44,6 +44,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   host: { summary: "bring our own TCP/IP stack up as a host on an interface (answers ARP, NDP, ping)", load: () => import("./host.ts") },
   nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
   ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
+  http: { summary: "an HTTP/1.0 and 1.1 client over our own TCP/IP stack (curl's -o -i -I -X -d -H -L)", load: () => import("./http.ts") },
 };
 
 function topHelp(): string {

@@ -29,6 +29,8 @@ export class TcpStream extends Duplex {
   #pendingWrite: { data: Uint8Array; sent: number; callback: (error?: Error | null) => void } | null = null;
   #reading = false;
   #ended = false;
+  #bytesRead = 0;
+  #bytesWritten = 0;
 
   /** Wrap `socket` (connected, or with `connecting` the promise of its connect). */
   constructor(socket: Socket, connecting: Promise<void> | null = null) {
@@ -107,6 +109,33 @@ export class TcpStream extends Duplex {
     return this;
   }
 
+  /** The inactivity timeout set by {@link setTimeout} (`net.Socket#timeout`; http.Agent reads it). */
+  get timeout(): number {
+    return this.#timeoutMs;
+  }
+  /** Bytes received and handed to the readable side (`net.Socket#bytesRead`). */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+  /** Bytes the connection's send buffer took (`net.Socket#bytesWritten`). */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+  /** `net.Socket#readyState`: opening, open, readOnly, writeOnly or closed. */
+  get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.connecting) return "opening";
+    if (this.destroyed) return "closed";
+    if (this.readable && this.writable) return "open";
+    if (this.readable) return "readOnly";
+    return this.writable ? "writeOnly" : "closed";
+  }
+
+  /** Abort the connection with a RST and destroy the stream (`net.Socket#resetAndDestroy`). */
+  resetAndDestroy(): this {
+    this.socket.abort();
+    return this.destroy();
+  }
+
   ref(): this {
     return this;
   }
@@ -128,7 +157,9 @@ export class TcpStream extends Duplex {
     const w = this.#pendingWrite;
     if (w !== null && this.#connected) {
       try {
-        w.sent += s.trySend(w.data, w.sent);
+        const n = s.trySend(w.data, w.sent);
+        w.sent += n;
+        this.#bytesWritten += n;
       } catch (err) {
         this.#pendingWrite = null;
         w.callback(err as Error);
@@ -143,6 +174,7 @@ export class TcpStream extends Duplex {
     // Reading: push while the readable side wants more (the window stays closed while it does not).
     while (this.#reading && s.readable > 0) {
       const data = s.tryRecv(65536);
+      this.#bytesRead += data.length;
       this.#touch();
       if (!this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) this.#reading = false;
     }
