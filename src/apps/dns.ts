@@ -259,9 +259,10 @@ async function overTcp(host: AppHost, q: Question, query: Uint8Array, server: st
     // Over TCP the one message on the connection is the answer: anything else is a lie.
     throw new DnsError("malformed", `${v.kind === "malformed" ? "Malformed answer" : "Wrong answer"} from ${server} over TCP: ${v.why}`);
   } catch (err) {
+    sock.abort();
     throw err instanceof DnsError ? err : networkError(err, server, port, "tcp");
   } finally {
-    sock.abort();
+    sock.close();
   }
 }
 
