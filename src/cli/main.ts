@@ -44,6 +44,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   host: { summary: "bring our own TCP/IP stack up as a host on an interface (answers ARP, NDP, ping)", load: () => import("./host.ts") },
   nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
   ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
+  dhcp: { summary: "take a DHCP lease from our own TCP/IP stack's MAC and print it", load: () => import("./dhcp.ts") },
+  dns: { summary: "ask a DNS server from our own TCP/IP stack (UDP, TCP on truncation), as dig prints it", load: () => import("./dns.ts") },
 };
 
 function topHelp(): string {
