@@ -78,6 +78,12 @@ export type { TraceSink } from "./stack/trace.ts";
 export { systemRandom, seededRandom } from "./stack/random.ts";
 export type { Random } from "./stack/random.ts";
 
+// Applications over the stack: a DNS stub resolver (UDP, TCP on truncation) and a DHCP client.
+export { dnsQuery, resolveHost, answerAddresses, DnsError } from "./apps/dns.ts";
+export type { DnsResolverOptions, DnsResult, ResolveOptions, AppHost, DnsErrorCode } from "./apps/dns.ts";
+export { DhcpClient, DhcpError, describeLease } from "./apps/dhcp.ts";
+export type { DhcpLease, DhcpClientOptions, DhcpEvent } from "./apps/dhcp.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
 export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";

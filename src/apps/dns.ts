@@ -55,7 +55,7 @@ export class DnsError extends Error {
 }
 
 /** Options of {@link dnsQuery}. */
-export interface DnsQueryOptions {
+export interface DnsResolverOptions {
   /** the server's address, IPv4 or IPv6 */
   server: string;
   /** default 53 */
@@ -149,7 +149,7 @@ function networkError(err: unknown, server: string, port: number, transport: str
  * {@link DnsError} on a timeout, a malformed answer, an ICMP refusal, or a
  * name or type that cannot be asked.
  */
-export async function dnsQuery(host: AppHost, name: string, options: DnsQueryOptions): Promise<DnsResult> {
+export async function dnsQuery(host: AppHost, name: string, options: DnsResolverOptions): Promise<DnsResult> {
   const port = options.port ?? DNS_PORT;
   const timeoutMs = options.timeoutMs ?? 5000;
   const tries = Math.max(1, options.tries ?? 3);
