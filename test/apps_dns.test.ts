@@ -112,7 +112,7 @@ describe.skipIf(skip !== null)("DNS over our stack (lab)", () => {
   const SERVER = "10.77.0.1";
 
   beforeAll(async () => {
-    lab = makeLab();
+    lab = makeLab({ ipv6: true });
     dir = mkdtempSync(join(tmpdir(), "stackts-dns-"));
     on = ["--netns", lab.b.ns, "--iface", lab.b.iface, "--ip", "10.77.0.3/24"];
     for (const h of [lab.a, lab.b]) await h.run(["ethtool", "-K", h.iface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"]);
@@ -171,6 +171,15 @@ describe.skipIf(skip !== null)("DNS over our stack (lab)", () => {
     expect(/status: (\w+)/.exec(nx.stdout)?.[1]).toBe(/status: (\w+)/.exec(await dig("nothing.example.test"))?.[1]);
     expect(nx.stdout).toContain("status: NXDOMAIN");
     expect((await stackts(["dns", ...on, "--server", SERVER, "nothing.example.test"])).stdout).toBe("");
+  });
+
+  it("over IPv6: the question from our IPv6 address to dnsmasq's, the answer dig gets over IPv6", async () => {
+    const ours = await stackts(["dns", "--netns", lab.b.ns, "--iface", lab.b.iface, "--ip6", "fd77::3/64", "--server", "fd77::1", "--trace", "-t", "AAAA", "v6.example.test"]);
+    expect(ours.code, ours.stderr).toBe(0);
+    const r = await lab.b.run(["dig", "@fd77::1", "+short", "-t", "AAAA", "v6.example.test"]);
+    expect(sorted(ours.stdout)).toEqual(sorted(r.stdout));
+    expect(sorted(ours.stdout)).toEqual(["fd77::10", "fd77::9"]);
+    expect(ours.stderr).toMatch(/> IP6 fd77::3\.\d+ > fd77::1\.53: \d+\+ \[1au\] AAAA\? v6\.example\.test\./);
   });
 
   it("a truncated UDP answer (TC) is asked again over our TCP: the full answer equals dig +tcp's", async () => {
@@ -251,6 +260,12 @@ describe.skipIf(skip !== null)("DNS over our stack (lab)", () => {
       expect(r.stdout).toBe("");
       expect(r.stderr).toMatch(/^stackts: dns : Malformed answer from 10\.77\.0\.1: answer 1 of 1: compression pointer at offset \d+ points forward or into a loop \(to \d+\)\n$/);
       expect(asked("loop.test").length).toBe(1);
+    });
+
+    it("a port nobody holds: the kernel's port unreachable ends it at once (Connection refused), exit 1", async () => {
+      const r = await stackts(["dns", ...on, "--server", SERVER, "--port", "5399", "--timeout", "5", "refused.test"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("stackts: dns : 10.77.0.1 port 5399 (udp): Connection refused\n");
     });
 
     it("silence: the retries the server counted (one id), then one line at the timeout, exit 1", async () => {

@@ -219,7 +219,14 @@ export class DhcpClient {
       for (;;) {
         const sock = this.#socket();
         this.#pending ??= sock.recvfrom(65535);
-        const got = await race(clock, until - clock.now(), this.#pending);
+        let got: { data: Uint8Array; from: { address: string } } | typeof TIMEOUT;
+        try {
+          got = await race(clock, until - clock.now(), this.#pending);
+        } catch (err) {
+          // close() closed the socket under the wait: stopped, not failed.
+          if (this.#closed) return null;
+          throw err;
+        }
         if (got === TIMEOUT || this.#closed) break;
         this.#pending = null;
         const v = this.#judge(got.data, xid, types);
