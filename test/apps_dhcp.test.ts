@@ -22,6 +22,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeAs } from "../layers/decode.ts";
+import { dhcpOption, encodeDhcp, type Dhcp } from "../layers/dhcp.ts";
+import { DhcpClient } from "../src/apps/dhcp.ts";
+import { VirtualClock } from "../src/device/clock.ts";
+import { memoryPair } from "../src/device/memory.ts";
+import { StackDriver } from "../src/stack/driver.ts";
+import { Host as StackHost } from "../src/stack/host.ts";
+import { seededRandom } from "../src/stack/random.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -339,5 +347,112 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
     } finally {
       fake.kill("SIGKILL");
     }
+  });
+});
+
+/**
+ * The client's timers on a virtual clock, between two stacks over a wire in
+ * memory (no kernel, no real time): the server (a UDP socket of the second
+ * stack, replies built with our layers) records when each message came, so
+ * RFC 2131's numbers are checked exactly: retransmissions after 4, 8, 16 s
+ * (each ±1 s, §4.1), T1 and T2 at 0.5 and 0.875 of the lease when the server
+ * names neither (§4.4.5), a NAK or the lease's end giving the address up.
+ */
+describe("DHCP client timers (virtual clock, two stacks in memory)", () => {
+  const SERVER_MAC = "02:00:00:00:00:05";
+  const CLIENT_MAC = "02:00:00:00:00:0c";
+
+  interface Seen {
+    at: number;
+    type: string;
+    ciaddr: string;
+    requested: unknown;
+  }
+
+  /** A server that answers as `decide` says: null ignores the message. */
+  function setup(decide: (m: Dhcp, seen: Seen[]) => "OFFER" | "ACK" | "NAK" | null, leaseSeconds: number) {
+    const clock = new VirtualClock();
+    const [a, b] = memoryPair({ clock });
+    const client = new StackHost(a, new StackDriver(a, { random: seededRandom(1), mac: CLIENT_MAC }));
+    const server = new StackHost(b, new StackDriver(b, { random: seededRandom(2), mac: SERVER_MAC, ipv4: ["10.9.0.1/24"] }));
+    const seen: Seen[] = [];
+    const sock = server.sockets.socket("inet", "dgram");
+    sock.bind("", 67);
+    sock.setsockopt("SO_BROADCAST", true);
+    void (async () => {
+      for (;;) {
+        const { data } = await sock.recvfrom();
+        const m = decodeAs("dhcp", data).layers[0] as Dhcp;
+        seen.push({ at: clock.now(), type: m.messageTypeName ?? "?", ciaddr: m.clientIp, requested: dhcpOption(m, 50) });
+        const kind = decide(m, seen);
+        if (kind === null) continue;
+        const reply = encodeDhcp({
+          layer: "dhcp", messageType: kind, xid: m.xid, broadcast: true, clientMac: m.clientMac, yourIp: kind === "NAK" ? "0.0.0.0" : "10.9.0.7",
+          options: kind === "NAK" ? [{ code: 54, value: "10.9.0.1" }] : [{ code: 54, value: "10.9.0.1" }, { code: 51, value: leaseSeconds }, { code: 1, value: "255.255.255.0" }, { code: 3, value: ["10.9.0.1"] }],
+        });
+        await sock.sendto(reply, "255.255.255.255", 68);
+      }
+    })().catch(() => {});
+    return { clock, client, server, seen };
+  }
+
+  it("DISCOVER again after 4, 8 and 16 s (each ±1 s); T1 at half the lease, unicast with ciaddr; a NAK gives the address up", async () => {
+    const { clock, client, seen } = setup((m, s) => {
+      if (m.messageTypeName === "DISCOVER") return s.filter((x) => x.type === "DISCOVER").length > 3 ? "OFFER" : null;
+      if (m.messageTypeName === "REQUEST") return m.clientIp === "0.0.0.0" ? "ACK" : "NAK";
+      return null;
+    }, 100);
+    const dhcp = new DhcpClient(client);
+    const events: string[] = [];
+    dhcp.onEvent = (e) => events.push(e);
+    const got = dhcp.acquire();
+    await clock.runUntilIdle(40_000);
+    const lease = await got;
+    expect(lease).toMatchObject({ address: "10.9.0.7", prefixLength: 24, router: "10.9.0.1", server: "10.9.0.1", leaseSeconds: 100, renewSeconds: 50, rebindSeconds: 87.5 });
+    expect(client.stack.iface.describe()).toBe("10.9.0.7/24");
+    const discovers = seen.filter((x) => x.type === "DISCOVER").map((x) => x.at);
+    expect(discovers.length).toBe(4);
+    for (const [i, base] of [4000, 8000, 16000].entries()) {
+      const gap = discovers[i + 1]! - discovers[i]!;
+      expect(gap, `retransmission ${i + 1}`).toBeGreaterThanOrEqual(base - 1000);
+      expect(gap, `retransmission ${i + 1}`).toBeLessThanOrEqual(base + 1000);
+    }
+    const request = seen.find((x) => x.type === "REQUEST")!;
+    expect(request.requested).toBe("10.9.0.7");
+    await clock.runUntilIdle(60_000);
+    const renew = seen.filter((x) => x.type === "REQUEST")[1]!;
+    // RFC 2131 §4.4.5: T1 counts from the REQUEST that got the lease.
+    expect(renew.at - request.at).toBe(50_000);
+    expect(renew.ciaddr).toBe("10.9.0.7");
+    expect(events).toEqual(["refused"]);
+    expect(client.stack.iface.describe()).toBe("");
+    expect(dhcp.lease).toBeNull();
+    dhcp.close();
+  });
+
+  it("no answer to RENEWING or REBINDING: REQUESTs at T1 and T2 (0.5 and 0.875 of a 40 s lease), the address given up at its end", async () => {
+    const { clock, client, seen } = setup((m) => {
+      if (m.messageTypeName === "DISCOVER") return "OFFER";
+      if (m.messageTypeName === "REQUEST" && m.clientIp === "0.0.0.0") return "ACK";
+      return null;
+    }, 40);
+    const dhcp = new DhcpClient(client);
+    const events: string[] = [];
+    dhcp.onEvent = (e) => events.push(e);
+    const got = dhcp.acquire();
+    await clock.runUntilIdle(1000);
+    await got;
+    const start = seen.find((x) => x.type === "REQUEST")!.at;
+    await clock.runUntilIdle(60_000);
+    const later = seen.filter((x) => x.type === "REQUEST").slice(1).map((x) => x.at - start);
+    // RENEWING at T1 = 20 s, unicast; sent again after half the time left but at least 60 s (RFC 2131 §4.4.5),
+    // so not before T2 = 35 s, when REBINDING broadcasts once more; at 40 s the lease is over.
+    expect(later[0]).toBe(20_000);
+    expect(later.filter((t) => t < 35_000).length).toBe(1);
+    expect(later.some((t) => t === 35_000)).toBe(true);
+    expect(later.every((t) => t < 40_000)).toBe(true);
+    expect(events).toEqual(["expired"]);
+    expect(client.stack.iface.describe()).toBe("");
+    dhcp.close();
   });
 });
