@@ -13,7 +13,7 @@ import { Output } from "../format/output.ts";
 import { formatRdata } from "../send/dns_query.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
-import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost, type CliHostOptions } from "./stack_options.ts";
+import { STACK_HELP, STACK_SPEC, defaultDnsServer, hasFamily, hostOptions, onStopSignal, startCliHost, type CliHostOptions } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -71,7 +71,9 @@ export async function run(argv: string[]): Promise<number> {
   const options = hostOptions(args);
   let server = stringOption(args, "server");
   if (server !== undefined) server = checkServer(args.spelled.get("server") ?? "--server", server, options);
-  else if (options.dhcp !== true) server = defaultServer(options);
+  else if (options.dhcp !== true && options.gateway4 === undefined && options.gateway6 === undefined) {
+    throw new UsageError("--server", "which server? give --server (or --gw, or --dhcp for the lease's)");
+  }
   const port = intOption(args, "port", 1, 65535) ?? 53;
   const timeoutMs = secondsOption(args, "timeout") ?? 5000;
   const tries = intOption(args, "tries", 1, 100) ?? 3;
@@ -82,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   const unhook = onStopSignal(() => void cli.close().then(() => process.exit(EXIT.ok)));
   try {
     if (server === undefined) {
-      server = cli.dhcp?.lease?.dns[0] ?? cli.dhcp?.lease?.router ?? undefined;
+      server = defaultDnsServer(cli, options) ?? undefined;
       if (server === undefined) throw new UsageError("--server", "the lease names no DNS server and no router: give --server");
     }
     result = await dnsQuery(cli.host, name, {
@@ -118,12 +120,6 @@ function checkServer(what: string, text: string, options: CliHostOptions): strin
   }
   if (!hasFamily(options, family)) throw new UsageError(family === 4 ? "--ip" : "--ip6", `an IPv${family} address of ours is needed to ask ${text}`);
   return formatIp(parseIp(text));
-}
-
-function defaultServer(options: CliHostOptions): string {
-  const gw = options.gateway4 ?? options.gateway6;
-  if (gw === undefined) throw new UsageError("--server", "which server? give --server (or --gw, or --dhcp for the lease's)");
-  return typeof gw === "string" ? gw : formatIp(gw);
 }
 
 // ---- dig's presentation

@@ -405,6 +405,24 @@ export async function startCliHost(args: ParsedArgs, options: CliHostOptions = h
   return cli;
 }
 
+/**
+ * The DNS server a command asks when none is given: the lease's first DNS
+ * server (with --dhcp), else the gateway (--gw, IPv4 first), else null.
+ *
+ * @example
+ * ```ts
+ * const server = defaultDnsServer(cli, options) ?? fail("give --server");
+ * await resolveHost(cli.host, "www.example.test", { server });
+ * ```
+ */
+export function defaultDnsServer(cli: CliHost, options: CliHostOptions): string | null {
+  const lease = cli.dhcp?.lease;
+  if (lease !== undefined && lease !== null) return lease.dns[0] ?? lease.router;
+  const gw = options.gateway4 ?? options.gateway6;
+  if (gw === undefined) return null;
+  return typeof gw === "string" ? gw : formatIp(gw);
+}
+
 /** How long `--dhcp` waits for a lease before the command fails. */
 const DHCP_TIMEOUT_MS = 30_000;
 
