@@ -36,8 +36,7 @@ import { DHCP_MAGIC_COOKIE, DHCP_MESSAGE_TYPE, dhcpMessageTypeName, dhcpOption, 
 import type { DhcpOptionInput } from "../../layers/dhcp_options.ts";
 import { randomBelow } from "../stack/random.ts";
 import type { Socket } from "../stack/sockets.ts";
-import { TIMEOUT, race, sleepOn } from "./deadline.ts";
-import type { AppHost } from "./dns.ts";
+import { TIMEOUT, race, sleepOn, type AppHost } from "./app.ts";
 
 /** The ports of RFC 2131 §4.1. */
 export const DHCP_SERVER_PORT = 67;

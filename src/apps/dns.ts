@@ -29,10 +29,11 @@ import { u16 } from "../../layers/bytes.ts";
 import { decodeAs } from "../../layers/decode.ts";
 import { DNS_RCODE, DNS_TYPE, dnsNameToLabels, dnsTypeName, dnsTypeOf, encodeDns, type Dns, type DnsRecordInput } from "../../layers/dns.ts";
 import { SocketError } from "../stack/errors.ts";
-import type { Host } from "../stack/host.ts";
 import { randomBelow } from "../stack/random.ts";
 import type { Socket } from "../stack/sockets.ts";
-import { TIMEOUT, race } from "./deadline.ts";
+import { TIMEOUT, race, type AppHost } from "./app.ts";
+
+export type { AppHost } from "./app.ts";
 
 /** The DNS port (RFC 1035 §4.2). */
 export const DNS_PORT = 53;
@@ -89,9 +90,6 @@ export interface DnsResult {
   /** from the first send to the answer, ms */
   rttMs: number;
 }
-
-/** What an application over our stack needs: sockets, and the driver's clock and trace. */
-export type AppHost = Pick<Host, "sockets" | "driver">;
 
 /** The question as it must come back. */
 interface Question {

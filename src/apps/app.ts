@@ -1,12 +1,13 @@
 /**
- * Waiting with a bound, on a device's clock: the applications over our stack
- * (DNS, DHCP) race each socket call against the time left, so a server that
+ * What the applications over our stack (DNS, DHCP) share: the part of a
+ * host they use ({@link AppHost}), and waiting with a bound on the device's
+ * clock: each socket call is raced against the time left, so a server that
  * never answers, or answers forever with lies, ends in a clear error at the
  * deadline and never in a hang.
  *
  * @example
  * ```ts
- * import { race } from "./deadline.ts";
+ * import { race } from "./app.ts";
  * const got = await race(host.device.clock, 1000, sock.recvfrom());
  * if (got === TIMEOUT) ...
  * ```
@@ -14,6 +15,10 @@
  * @module
  */
 import type { Clock } from "../device/device.ts";
+import type { Host } from "../stack/host.ts";
+
+/** What an application over our stack needs: sockets, and the driver's clock, randomness and trace. */
+export type AppHost = Pick<Host, "sockets" | "driver">;
 
 /** What {@link race} resolves to when the time ran out first. */
 export const TIMEOUT: unique symbol = Symbol("timeout");
