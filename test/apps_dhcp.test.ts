@@ -390,7 +390,8 @@ describe("DHCP client timers (virtual clock, two stacks in memory)", () => {
           layer: "dhcp", messageType: kind, xid: m.xid, broadcast: true, clientMac: m.clientMac, yourIp: kind === "NAK" ? "0.0.0.0" : "10.9.0.7",
           options: kind === "NAK" ? [{ code: 54, value: "10.9.0.1" }] : [{ code: 54, value: "10.9.0.1" }, { code: 51, value: leaseSeconds }, { code: 1, value: "255.255.255.0" }, { code: 3, value: ["10.9.0.1"] }],
         });
-        await sock.sendto(reply, "255.255.255.255", 68);
+        // RFC 2131 §4.1: a client with an address (ciaddr) is answered by unicast.
+        await sock.sendto(reply, m.clientIp === "0.0.0.0" ? "255.255.255.255" : m.clientIp, 68);
       }
     })().catch(() => {});
     return { clock, client, server, seen };
@@ -427,6 +428,24 @@ describe("DHCP client timers (virtual clock, two stacks in memory)", () => {
     expect(events).toEqual(["refused"]);
     expect(client.stack.iface.describe()).toBe("");
     expect(dhcp.lease).toBeNull();
+    dhcp.close();
+  });
+
+  it("RENEWING answered by unicast to our new address: the lease goes on, T1 counted again from the renewal", async () => {
+    const { clock, client, seen } = setup((m) => (m.messageTypeName === "DISCOVER" ? "OFFER" : m.messageTypeName === "REQUEST" ? "ACK" : null), 30);
+    const dhcp = new DhcpClient(client);
+    const events: string[] = [];
+    dhcp.onEvent = (e) => events.push(e);
+    const got = dhcp.acquire();
+    await clock.runUntilIdle(1000);
+    await got;
+    await clock.runUntilIdle(50_000);
+    const requests = seen.filter((x) => x.type === "REQUEST").map((x) => x.at);
+    // The ACK at 0 s, renewals at 15 s and 30 s (each ACKed, each starting the next T1), 45 s.
+    expect(requests.map((t) => t - requests[0]!)).toEqual([0, 15_000, 30_000, 45_000]);
+    expect(seen.filter((x) => x.type === "REQUEST").slice(1).every((x) => x.ciaddr === "10.9.0.7")).toBe(true);
+    expect(events).toEqual(["renewed", "renewed", "renewed"]);
+    expect(client.stack.iface.describe()).toBe("10.9.0.7/24");
     dhcp.close();
   });
 
