@@ -310,17 +310,21 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
       const kinds = lines.map((l) => `${l[1]} ${l[3]} ${l[4]} ${l[5]}`);
       // RFC 2131 §4.3.2 table 5 and §4.4.5: SELECTING asks for the offer (req), RENEWING is unicast with
       // ciaddr, REBINDING broadcast with ciaddr, RELEASE unicast with ciaddr.
-      expect(kinds).toEqual([
+      expect(kinds.slice(0, 4)).toEqual([
         "DISCOVER ciaddr=0.0.0.0 req=- dst=255.255.255.255",
         "REQUEST ciaddr=0.0.0.0 req=10.77.0.77 dst=255.255.255.255",
         "REQUEST ciaddr=10.77.0.77 req=- dst=10.77.0.1",
         "REQUEST ciaddr=10.77.0.77 req=- dst=255.255.255.255",
-        "RELEASE ciaddr=10.77.0.77 req=- dst=10.77.0.1",
       ]);
-      // T1 = 2 s and T2 = 4 s from the REQUEST that got the lease: neither early.
+      // On a slow machine SIGTERM may land after the next T1 (2 s after the rebinding): another unicast renewal.
+      for (const k of kinds.slice(4, -1)) expect(k).toBe("REQUEST ciaddr=10.77.0.77 req=- dst=10.77.0.1");
+      expect(kinds[kinds.length - 1]).toBe("RELEASE ciaddr=10.77.0.77 req=- dst=10.77.0.1");
+      // T1 = 2 s and T2 = 4 s from the REQUEST that got the lease: neither early (the server's clock reads
+      // on receipt, and a loaded machine may hand it the first REQUEST late: half a second of slack).
       const t = lines.map((l) => Number(l[0]));
-      expect(t[2]! - t[1]!).toBeGreaterThanOrEqual(1.9);
-      expect(t[3]! - t[1]!).toBeGreaterThanOrEqual(3.9);
+      expect(t[2]! - t[1]!).toBeGreaterThanOrEqual(1.5);
+      expect(t[3]! - t[1]!).toBeGreaterThanOrEqual(3.5);
+      expect(t[3]! - t[2]!).toBeGreaterThanOrEqual(1.5);
       expect(lines[1]![2]).toBe(lines[0]![2]); // one transaction from DISCOVER to ACK
     } finally {
       fake.kill("SIGKILL");
