@@ -269,7 +269,8 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
         input: `table inet ${table} {\n chain in {\n type filter hook input priority -300;\n udp dport 67 ip daddr 255.255.255.255 numgen inc mod 2 == 0 counter drop\n }\n}\n`,
       });
       expect(nft.code, nft.stderr).toBe(0);
-      const r = await done(["dhcp", ...on, "--retransmit", "300", "--trace"]);
+      // 1 s between tries: dnsmasq answers in milliseconds, so no answer is ever overtaken by a retransmission.
+      const r = await done(["dhcp", ...on, "--retransmit", "1000", "--trace"]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^address 10\.77\.0\.\d+\/24$/m);
       expect(r.stderr).toMatch(/# dhcp: no answer: DISCOVER again/);
@@ -346,8 +347,11 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
       expect(r.stderr).toMatch(/^stackts: dhcp : No lease in 2 s \(\d+ DISCOVERs, 0 REQUESTs sent\)\n$/);
       // Bounded: it gave up at its timeout, not later (a generous margin for a loaded machine).
       expect(Date.now() - t0).toBeLessThan(10_000);
+      // Every DISCOVER we counted reached the server (the last may still be on its way when we stop).
       const discovers = readFileSync(log, "utf8").split("\n").filter((l) => l.includes(" DISCOVER ")).length;
-      expect(r.stderr).toContain(`(${discovers} DISCOVERs`);
+      const ours = Number(/\((\d+) DISCOVERs/.exec(r.stderr)![1]);
+      expect(ours).toBeGreaterThanOrEqual(3);
+      expect(discovers === ours || discovers === ours - 1).toBe(true);
     } finally {
       fake.kill("SIGKILL");
     }
