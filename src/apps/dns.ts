@@ -282,6 +282,8 @@ export interface ResolveOptions {
   family?: 0 | 4 | 6 | undefined;
   /** the bound on the whole lookup (default 5000 ms) */
   timeoutMs?: number | undefined;
+  /** UDP sends of each question, spread over the timeout (default 3) */
+  tries?: number | undefined;
   port?: number | undefined;
 }
 
@@ -322,7 +324,7 @@ export async function resolveHost(host: AppHost, name: string, options: ResolveO
     // a name, not an address
   }
   const types = options.family === 4 ? [DNS_TYPE.A] : options.family === 6 ? [DNS_TYPE.AAAA] : [DNS_TYPE.A, DNS_TYPE.AAAA];
-  const results = await Promise.allSettled(types.map((type) => dnsQuery(host, name, { server: options.server, port: options.port, type, timeoutMs: options.timeoutMs })));
+  const results = await Promise.allSettled(types.map((type) => dnsQuery(host, name, { server: options.server, port: options.port, type, timeoutMs: options.timeoutMs, tries: options.tries })));
   const addresses: string[] = [];
   let failure: DnsError | null = null;
   for (let i = 0; i < types.length; i++) {
