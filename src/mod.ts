@@ -86,6 +86,12 @@ export { BodyDecoder, bodyFraming, findHeadEnd, parseResponseHead } from "./apps
 export { createConnection, stackConnector } from "./apps/http_node.ts";
 export type { StackConnect, StackConnectOptions, StackConnectorOptions, SocketsOwner } from "./apps/http_node.ts";
 
+// Applications over the stack: a DNS stub resolver (UDP, TCP on truncation) and a DHCP client.
+export { dnsQuery, resolveHost, answerAddresses, DnsError } from "./apps/dns.ts";
+export type { DnsResolverOptions, DnsResult, ResolveOptions, AppHost, DnsErrorCode } from "./apps/dns.ts";
+export { DhcpClient, DhcpError, describeLease } from "./apps/dhcp.ts";
+export type { DhcpLease, DhcpClientOptions, DhcpEvent } from "./apps/dhcp.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
 export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";

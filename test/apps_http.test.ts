@@ -191,9 +191,14 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     );
     lab.a.spawn(["nginx", "-c", join(dir, "nginx.conf"), "-p", dir]);
     lab.a.spawn(["python3", join(dir, "server.py"), "10.77.0.1", "8081"]);
+    // A DNS server for the names in URLs: www.web.test has an A record, v6only.web.test only AAAA.
+    lab.a.spawn([
+      "dnsmasq", "-k", "--conf-file=/dev/null", `--interface=${lab.a.iface}`, "--bind-interfaces", "--no-resolv", "--no-hosts",
+      "--address=/www.web.test/10.77.0.1", "--address=/v6only.web.test/fd77::1", "--local=/web.test/", `--pid-file=${join(dir, "dnsmasq.pid")}`,
+    ]);
     for (let i = 0; ; i++) {
       const r = await lab.a.run(["ss", "-Hltn"]);
-      if (r.stdout.includes("10.77.0.1:8080") && r.stdout.includes("10.77.0.1:8081")) break;
+      if (r.stdout.includes("10.77.0.1:8080") && r.stdout.includes("10.77.0.1:8081") && r.stdout.includes(":53 ")) break;
       if (i > 100) throw new Error(`nginx or python3 did not start: ${r.stdout} ${existsSync(join(dir, "nginx-error.log")) ? readFileSync(join(dir, "nginx-error.log"), "utf8") : ""}`);
       await sleep(50);
     }
@@ -375,10 +380,29 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     expect(refused.stderr).toBe("stackts: http://10.77.0.1:8099/ : Connection refused\n");
   });
 
-  it("bad input on the command line: a name (no resolver yet), https, a bad -H: one line each", async () => {
+  it("a host name is asked of the DNS server over our UDP (--server, or --gw): the same bytes as by address; a name with no address is one line", async () => {
+    const byName = await stackts(lab, ["--server", "10.77.0.1", "http://www.web.test:8080/1k.bin"]);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(sha(byName.stdout)).toBe(sha(files["1k.bin"]!));
+    const viaGateway = await stackts(lab, ["--gw", "10.77.0.1", "--trace", "http://www.web.test:8080/1k.bin"]);
+    expect(viaGateway.code, viaGateway.stderr).toBe(0);
+    expect(sha(viaGateway.stdout)).toBe(sha(files["1k.bin"]!));
+    // The trace shows the question and its answer, as tcpdump prints DNS.
+    expect(viaGateway.stderr).toMatch(/> IP 10\.77\.0\.3\.\d+ > 10\.77\.0\.1\.53: \d+\+ (\[1au\] )?A\? www\.web\.test\./);
+    expect(viaGateway.stderr).toMatch(/< IP 10\.77\.0\.1\.53 > 10\.77\.0\.3\.\d+: \d+\*? .*A 10\.77\.0\.1/);
+    // Only an AAAA record and no IPv6 address of ours: no usable address.
+    const v6only = await stackts(lab, ["--server", "10.77.0.1", "http://v6only.web.test:8080/"]);
+    expect(v6only.code).toBe(1);
+    expect(v6only.stderr).toBe("stackts: v6only.web.test : no address of a family we have (fd77::1)\n");
+    const nxdomain = await stackts(lab, ["--server", "10.77.0.1", "http://nosuch.web.test:8080/"]);
+    expect(nxdomain.code).toBe(1);
+    expect(nxdomain.stderr).toMatch(/^stackts: nosuch\.web\.test : .*\n$/);
+  });
+
+  it("bad input on the command line: a name with no DNS server to ask, https, a bad -H: one line each", async () => {
     const name = await stackts(lab, ["http://example.test/"]);
-    expect(name.code).toBe(1);
-    expect(name.stderr).toBe("stackts: example.test : host names are not resolved yet (the resolver over our stack is not wired into 'stackts http'): use an IP address\n");
+    expect(name.code).toBe(2);
+    expect(name.stderr).toBe("stackts: --server : which DNS server for example.test? give --server (or --gw, or --dhcp for the lease's)\n");
     const tls = await stackts(lab, ["https://10.77.0.1/"]);
     expect(tls.code).toBe(2);
     expect(tls.stderr).toBe("stackts: https://10.77.0.1/ : https is not supported (no TLS over our stack): use http://\n");

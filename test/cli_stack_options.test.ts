@@ -10,7 +10,7 @@ import { formatMac, parseIp } from "../layers/addr.ts";
 import { parseArgs } from "../src/cli/args.ts";
 import { UsageError } from "../src/cli/errors.ts";
 import { PingStats, rttText } from "../src/cli/ping.ts";
-import { STACK_SPEC, addressMac, hostOptions } from "../src/cli/stack_options.ts";
+import { STACK_SPEC, addressMac, hasFamily, hostOptions } from "../src/cli/stack_options.ts";
 
 const options = (argv: string[]) => hostOptions(parseArgs(argv, STACK_SPEC));
 
@@ -40,10 +40,23 @@ describe("stack options", () => {
     expect(formatMac(options(["--iface", "e", "--ip6", "fd00::abcd:ef01"]).mac as Uint8Array)).toBe("02:53:ab:cd:ef:01");
   });
 
+  it("--dhcp: no address yet, IPv4 counted as ours, the MAC left to openHost (random) unless given", () => {
+    const d = options(["--iface", "e", "--dhcp"]);
+    expect(d.ipv4).toEqual([]);
+    expect(d.dhcp).toBe(true);
+    expect(d.mac).toBeUndefined();
+    expect(hasFamily(d, 4)).toBe(true);
+    expect(hasFamily(d, 6)).toBe(false);
+    const withSix = options(["--iface", "e", "--dhcp", "--ip6", "fd77::3"]);
+    expect(withSix.ipv6).toEqual(["fd77::3/64"]);
+    expect(formatMac(options(["--iface", "e", "--dhcp", "--mac", "02:00:00:00:00:09"]).mac as Uint8Array)).toBe("02:00:00:00:00:09");
+  });
+
   it("says what is wrong in one UsageError", () => {
     const bad: [string[], string, string][] = [
       [["--ip", "10.0.0.1/24"], "--iface", "is required (the interface our host lives on)"],
-      [["--iface", "e"], "--ip", "is required (our address, e.g. --ip 10.77.0.3/24 or --ip6 fd77::3/64)"],
+      [["--iface", "e"], "--ip", "is required (our address, e.g. --ip 10.77.0.3/24 or --ip6 fd77::3/64, or --dhcp)"],
+      [["--iface", "e", "--dhcp", "--ip", "10.0.0.1"], "--dhcp", "cannot be used with an IPv4 --ip (DHCP gives the address)"],
       [["--iface", "e", "--ip", "10.0.0.256/24"], "--ip", 'Invalid IPv4 address: "10.0.0.256"'],
       [["--iface", "e", "--ip", "10.0.0.1/x"], "--ip", "10.0.0.1/x: the prefix length must be 0 to 32"],
       [["--iface", "e", "--ip6", "10.0.0.1"], "--ip6", "10.0.0.1 is not an IPv6 address"],

@@ -14,7 +14,7 @@
 import { formatHelp, parseArgs, type OptionSpec } from "./args.ts";
 import { EXIT, UsageError, stderrLine, type CliError } from "./errors.ts";
 import { Output } from "../format/output.ts";
-import { STACK_HELP, STACK_SPEC, describeHost, onStopSignal, openCliHost } from "./stack_options.ts";
+import { STACK_HELP, STACK_SPEC, describeHost, onStopSignal, startCliHost } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [...STACK_SPEC];
 
@@ -34,7 +34,7 @@ ${STACK_HELP}`,
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   if (args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "unexpected argument (see 'stackts host --help')");
-  const session = openCliHost(args);
+  const session = await startCliHost(args);
   const { host } = session;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     await stopped;
   } finally {
     unhook();
-    session.close();
+    await session.close();
   }
   if (failure !== null) throw failure;
   const s = host.stack.stats;

@@ -11,14 +11,14 @@
  */
 import { openSync, readFileSync } from "node:fs";
 import type { HttpHeader } from "../../layers/http.ts";
-import { ipFamily } from "../../layers/addr.ts";
+import { formatIp, ipFamily, parseIp } from "../../layers/addr.ts";
+import { DnsError, resolveHost } from "../apps/dns.ts";
 import { HttpError, httpRequest, parseHttpUrl, type HttpTarget } from "../apps/http_client.ts";
 import { Output } from "../format/output.ts";
 import { SocketError } from "../stack/errors.ts";
-import type { Host } from "../stack/host.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
-import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, openCliHost } from "./stack_options.ts";
+import { STACK_HELP, STACK_SPEC, defaultDnsServer, hasFamily, hostOptions, onStopSignal, startCliHost, type CliHost, type CliHostOptions } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -31,15 +31,18 @@ const SPEC: OptionSpec[] = [
   { name: "location", short: "L", help: "follow redirects (301, 302, 303, 307, 308)" },
   { name: "max-redirs", value: "N", help: "with -L, fail after N redirects (default 10)" },
   { name: "http1.0", help: "speak HTTP/1.0 (default HTTP/1.1)" },
+  { name: "server", value: "IP", help: "the DNS server for a host name (default: the lease's with --dhcp, else --gw)" },
   { name: "timeout", value: "SECS", help: "fail when the connection is not up, or the server sends nothing, for SECS (default 30)" },
 ];
 
 export const help = formatHelp(
   "stackts http --iface IF --ip ADDR/PREFIX [options] URL",
   `An HTTP client over our own TCP/IP stack. URL is http://HOST[:PORT]/PATH
-with HOST an IPv4 address or an IPv6 one in brackets (http://[fd77::1]/).
-Host names are not resolved yet: the resolver over our own UDP is not wired
-into this command.
+with HOST a name, an IPv4 address or an IPv6 one in brackets
+(http://[fd77::1]/). A name (in the URL or a redirect) is asked of the DNS
+server over our own UDP (TCP when the answer is truncated), as 'stackts dns'
+asks: --server, else the lease's with --dhcp, else the gateway (--gw); the
+first address of a family we have is used (A before AAAA).
 
 The body of the response goes to standard output (or -o FILE) byte for
 byte as it arrives, however large, framed by Content-Length, chunked
@@ -125,10 +128,6 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
   } catch (err) {
     throw new UsageError(pos[0]!, (err as Error).message);
   }
-  // Until the resolver is wired in (resolverFor below), a name is a one-line error here, before any device opens.
-  if (target.address === null) {
-    throw new CliError(target.host, "host names are not resolved yet (the resolver over our stack is not wired into 'stackts http'): use an IP address");
-  }
   const data = stringOption(args, "data");
   let body: Uint8Array | undefined;
   if (data !== undefined) {
@@ -163,13 +162,26 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
 }
 
 /**
- * The name resolver for URLs (and redirects) with a host name: none yet.
- * The DNS client over our UDP plugs in here, `(name) => Promise<address>`;
- * then the name check in {@link plan} goes. A redirect to a name meanwhile
- * fails with the library's "cannot resolve host name" line.
+ * The name resolver for URLs and redirects with a host name: our DNS client
+ * over our own UDP, asking `server` (or, when none was given, the lease's
+ * server or the gateway, known once the host is up) for A and AAAA records,
+ * and taking the first address of a family we have.
  */
-function resolverFor(_host: Host): ((name: string) => Promise<string>) | undefined {
-  return undefined;
+function resolverFor(cli: CliHost, options: CliHostOptions, server: string | undefined, timeoutMs: number): (name: string) => Promise<string> {
+  return async (name) => {
+    const ask = server ?? defaultDnsServer(cli, options);
+    if (ask === null) throw new UsageError("--server", `which DNS server for ${name}? give --server (or --gw, or --dhcp for the lease's)`);
+    let addresses: string[];
+    try {
+      addresses = await resolveHost(cli.host, name, { server: ask, timeoutMs: Math.min(timeoutMs, 10_000) });
+    } catch (err) {
+      if (err instanceof DnsError) throw new CliError(name, err.message, EXIT.failure, { cause: err });
+      throw err;
+    }
+    const usable = addresses.find((a) => hasFamily(options, ipFamily(a)));
+    if (usable === undefined) throw new CliError(name, `no address of a family we have (${addresses.join(", ")})`);
+    return usable;
+  };
 }
 
 /** Thrown from the data callback when standard output's reader went away. */
@@ -181,7 +193,19 @@ export async function run(argv: string[]): Promise<number> {
   const options = hostOptions(args);
   const family = p.target.address === null ? null : ipFamily(p.target.address);
   if (family !== null && !hasFamily(options, family)) throw new UsageError(family === 4 ? "--ip" : "--ip6", `an IPv${family} address of ours is needed to reach ${p.target.address}`);
-  const cli = openCliHost(args, options);
+  let server = stringOption(args, "server");
+  if (server !== undefined) {
+    try {
+      server = formatIp(parseIp(server));
+    } catch {
+      throw new UsageError("--server", `${server} is not an IP address`);
+    }
+    if (!hasFamily(options, ipFamily(server))) throw new UsageError("--server", `an IPv${ipFamily(server)} address of ours is needed to ask ${server}`);
+  }
+  if (p.target.address === null && server === undefined && options.dhcp !== true && options.gateway4 === undefined && options.gateway6 === undefined) {
+    throw new UsageError("--server", `which DNS server for ${p.target.host}? give --server (or --gw, or --dhcp for the lease's)`);
+  }
+  const cli = await startCliHost(args, options);
   const host = cli.host;
   let out: Output | null = null;
   const sink = (): Output => {
@@ -208,7 +232,7 @@ export async function run(argv: string[]): Promise<number> {
         version: p.version,
         maxRedirects: p.maxRedirects,
         timeoutMs: p.timeoutMs,
-        resolve: resolverFor(host),
+        resolve: resolverFor(cli, options, server, p.timeoutMs),
         log: trace,
         onResponse: (head) => {
           if (p.include) sink().bytes(head.raw);
@@ -227,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     unhook();
     (out as Output | null)?.flush();
-    cli.close();
+    await cli.close();
   }
   return EXIT.ok;
 }

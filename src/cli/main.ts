@@ -45,6 +45,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
   ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
   http: { summary: "an HTTP/1.0 and 1.1 client over our own TCP/IP stack (curl's -o -i -I -X -d -H -L)", load: () => import("./http.ts") },
+  dhcp: { summary: "take a DHCP lease from our own TCP/IP stack's MAC and print it", load: () => import("./dhcp.ts") },
+  dns: { summary: "ask a DNS server from our own TCP/IP stack (UDP, TCP on truncation), as dig prints it", load: () => import("./dns.ts") },
 };
 
 function topHelp(): string {

@@ -24,7 +24,7 @@ import type { Family, Socket } from "../stack/sockets.ts";
 import type { TcpState } from "../stack/tcp/config.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError, stderrLine } from "./errors.ts";
-import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, openCliHost } from "./stack_options.ts";
+import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -229,7 +229,7 @@ export async function run(argv: string[]): Promise<number> {
     p.families = p.families.filter((f) => hasFamily(options, f));
     if (p.families.length === 0) throw new UsageError(flag(args, "ipv4") ? "-4" : "-6", "no address of ours in that family (give --ip or --ip6)");
   }
-  const cli = openCliHost(args, options);
+  const cli = await startCliHost(args, options);
   const s = new Session(cli.host, p);
   const sockets: Socket[] = [];
   const unhook = onStopSignal(() => {
@@ -251,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
     s.stdin.stop();
     s.cancelTimers();
     s.out.flush();
-    cli.close();
+    await cli.close();
   }
   if (s.failure !== null) throw s.failure;
   return EXIT.ok;

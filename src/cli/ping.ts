@@ -15,7 +15,7 @@ import { systemRandom } from "../stack/random.ts";
 import { Output } from "../format/output.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
-import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, openCliHost } from "./stack_options.ts";
+import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -162,12 +162,12 @@ export async function run(argv: string[]): Promise<number> {
   const data = payload(size);
   const name = formatIp(dst);
 
-  const session = openCliHost(args, options);
+  const session = await startCliHost(args, options);
   const { host } = session;
   const unreachable = new CliError(`ping ${name}`, `Network is unreachable (no route: ${name} is off our prefixes and there is no gateway; give --gw)`);
   // As iputils: no route is an error before the first line (it fails at connect()).
   if (host.stack.iface.nextHop(dst) === null) {
-    session.close();
+    await session.close();
     throw unreachable;
   }
   const clock = host.device.clock;
@@ -251,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
     unhook();
     for (const c of cancels) c();
     host.stack.control.closePing(endpoint);
-    session.close();
+    await session.close();
   }
   if (failure !== null) throw failure;
   out.line("");

@@ -1,9 +1,10 @@
 /**
  * What `stackts host`, `stackts nc` and `stackts ping` share: the options that
  * put a virtual host on an interface (`--iface`, `--netns`, `--ip`, `--ip6`,
- * `--gw`, `--gw6`, `--mac`, `--mtu`, `--trace`), checked here so bad input is
+ * `--gw`, `--gw6`, `--mac`, `--mtu`, `--trace`, `--dhcp`), checked here so bad input is
  * one line and exit 2 before any device is opened; opening that host
- * ({@link openHost}) with its trace on stderr; and Ctrl-C/SIGTERM.
+ * ({@link openHost}) with its trace on stderr, and with `--dhcp` its lease
+ * ({@link startCliHost}); and Ctrl-C/SIGTERM.
  *
  * The trace is the stack's {@link TextTrace} (every frame as `stackts read`
  * prints it, each state change) with the sender's numbers written in as they
@@ -23,6 +24,7 @@
  * @module
  */
 import { formatIp, formatMac, ipFamily, parseIp, parseMac } from "../../layers/addr.ts";
+import { DhcpClient, DhcpError } from "../apps/dhcp.ts";
 import { findDevice } from "../devices.ts";
 import { CaptureError } from "../errors.ts";
 import { LiveDevice } from "../device/live_device.ts";
@@ -33,7 +35,7 @@ import type { TcpState } from "../stack/tcp/config.ts";
 import type { Tcb } from "../stack/tcp/tcb.ts";
 import { TextTrace, senderState, type TraceSink } from "../stack/trace.ts";
 import { flag, intOption, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
-import { CliError, EXIT, UsageError } from "./errors.ts";
+import { CliError, EXIT, UsageError, stderrLine } from "./errors.ts";
 
 /** The options every stack command takes. `--iface` has no short form: ping's `-i` is its interval, as in iputils. */
 export const STACK_SPEC: OptionSpec[] = [
@@ -46,6 +48,7 @@ export const STACK_SPEC: OptionSpec[] = [
   { name: "mac", value: "MAC", help: "our MAC (default: 02:53 and the last 4 bytes of our first address, e.g. 02:53:0a:4d:00:03)" },
   { name: "mtu", value: "N", help: "IP MTU (default: the interface's)" },
   { name: "trace", help: "print every frame in and out, state changes and the sender's cwnd/ssthresh/RTO/SACK holes on stderr" },
+  { name: "dhcp", help: "take our IPv4 address, mask, router and DNS server by DHCP instead of --ip; renew at T1, release on exit" },
 ];
 
 /** The paragraph the three commands' help shares. */
@@ -61,7 +64,12 @@ rights (root, or see 'stackts setcap').
 'stackts read' prints it (sequence numbers absolute), each connection's state
 changes ('# conn 1 10.77.0.3:40000 > 10.77.0.1:80 SYN-SENT -> ESTABLISHED'),
 and the sender's cwnd, ssthresh, RTO and SACK holes whenever they change.
-Times are seconds since the host came up.`;
+Times are seconds since the host came up.
+
+--dhcp (instead of an IPv4 --ip): the host first takes a lease from a DHCP
+server on the link (DISCOVER, OFFER, REQUEST, ACK from our own MAC, a random
+one unless --mac), uses its address, mask and router, renews it at T1 and
+releases it on exit; --trace shows the exchange.`;
 
 /** A prefix default when none is written: /24 for IPv4, /64 for IPv6 (the usual LAN and SLAAC prefixes). */
 function withPrefix(text: string, family: 4 | 6): string {
@@ -103,7 +111,7 @@ function gateway(option: string, text: string, family: 4 | 6 | null): Uint8Array
  * o.mac;  // 02:53:0a:4d:00:03 as bytes
  * ```
  */
-export function hostOptions(args: ParsedArgs): HostOptions {
+export function hostOptions(args: ParsedArgs): CliHostOptions {
   const iface = stringOption(args, "iface");
   if (iface === undefined || iface === "") throw new UsageError("--iface", "is required (the interface our host lives on)");
   const ipv4: string[] = [];
@@ -115,8 +123,11 @@ export function hostOptions(args: ParsedArgs): HostOptions {
   }
   const ip6 = stringOption(args, "ip6");
   if (ip6 !== undefined) ipv6.push(address("--ip6", ip6, 6).spec);
-  if (ipv4.length === 0 && ipv6.length === 0) throw new UsageError("--ip", "is required (our address, e.g. --ip 10.77.0.3/24 or --ip6 fd77::3/64)");
-  const options: HostOptions = { iface, ipv4, ipv6 };
+  const dhcp = flag(args, "dhcp");
+  if (dhcp && ipv4.length > 0) throw new UsageError("--dhcp", "cannot be used with an IPv4 --ip (DHCP gives the address)");
+  if (!dhcp && ipv4.length === 0 && ipv6.length === 0) throw new UsageError("--ip", "is required (our address, e.g. --ip 10.77.0.3/24 or --ip6 fd77::3/64, or --dhcp)");
+  const options: CliHostOptions = { iface, ipv4, ipv6 };
+  if (dhcp) options.dhcp = true;
   const netns = stringOption(args, "netns");
   if (netns !== undefined) options.netns = netns;
   const gw = stringOption(args, "gw");
@@ -139,7 +150,10 @@ export function hostOptions(args: ParsedArgs): HostOptions {
     if ((b[0]! & 1) !== 0) throw new UsageError("--mac", `${mac} is a multicast address`);
     options.mac = b;
   }
-  options.mac ??= addressMac(parseAddressSpec((ipv4[0] ?? ipv6[0])!, ipv4.length > 0 ? 4 : 6).address);
+  // With --dhcp and no address, the MAC is a random one (openHost's default): a lease is released on exit,
+  // and two hosts on one link must not share a MAC. --mac keeps one across runs.
+  const first = ipv4[0] ?? ipv6[0];
+  if (first !== undefined) options.mac ??= addressMac(parseAddressSpec(first, ipv4.length > 0 ? 4 : 6).address);
   const mtu = intOption(args, "mtu", 576, 65535);
   if (mtu !== undefined) options.mtu = mtu;
   return options;
@@ -162,8 +176,15 @@ export function addressMac(address: Uint8Array): Uint8Array {
   return Uint8Array.of(0x02, 0x53, address[n - 4]!, address[n - 3]!, address[n - 2]!, address[n - 1]!);
 }
 
-/** Whether the options give us an address of `family`. */
-export function hasFamily(options: HostOptions, family: 4 | 6): boolean {
+/** A host's options from the command line: {@link HostOptions} and whether its IPv4 address comes by DHCP. */
+export interface CliHostOptions extends HostOptions {
+  /** --dhcp: take the IPv4 address from a lease ({@link startCliHost}) */
+  dhcp?: boolean | undefined;
+}
+
+/** Whether the options give us an address of `family` (an IPv4 one by DHCP counts). */
+export function hasFamily(options: CliHostOptions, family: 4 | 6): boolean {
+  if (family === 4 && options.dhcp === true) return true;
   return ((family === 4 ? options.ipv4 : options.ipv6) ?? []).length > 0;
 }
 
@@ -279,10 +300,16 @@ export interface CliHost {
   host: Host;
   /** the trace's output, when --trace was given */
   trace: TraceOutput | null;
+  /** with --dhcp ({@link startCliHost}): the client keeping the lease */
+  dhcp: DhcpClient | null;
   /** Call `handler` if the device fails (the interface went away, or went down). */
   onFailure(handler: (err: CliError) => void): void;
-  /** Close the host (device and stack) and flush the trace; safe to call twice. */
-  close(): void;
+  /**
+   * Close the host (device and stack) and flush the trace; safe to call
+   * twice. With a DHCP lease, the lease is released first (the device closes
+   * once the RELEASE has left, within a second): await it.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -290,7 +317,7 @@ export interface CliHost {
  * stderr with `--trace`. Device failures (no such interface, no permission,
  * no such namespace) become one-line {@link CliError}s naming the interface.
  */
-export function openCliHost(args: ParsedArgs, options: HostOptions = hostOptions(args)): CliHost {
+export function openCliHost(args: ParsedArgs, options: CliHostOptions = hostOptions(args)): CliHost {
   let host: Host;
   if (options.mtu === undefined) {
     // Linux's loopback has an MTU of 65536, which no IP datagram can use (its length field stops at 65535)
@@ -316,22 +343,88 @@ export function openCliHost(args: ParsedArgs, options: HostOptions = hostOptions
     const start = host.driver.now;
     host.stack.trace = new SenderWatch(new TextTrace(out.line, start), out.line, start);
   }
-  let closed = false;
+  let closing: Promise<void> | null = null;
   const device = host.device;
-  return {
+  const cli: CliHost = {
     host,
     trace: out,
+    dhcp: null,
     onFailure(handler) {
       if (device instanceof LiveDevice) device.capture.onError((err) => handler(new CliError(device.name, err.message, EXIT.failure, { cause: err })));
     },
     close() {
-      if (closed) return;
-      closed = true;
-      host.close();
-      out?.flush();
+      closing ??= (async () => {
+        const dhcp = cli.dhcp;
+        if (dhcp !== null) {
+          try {
+            await dhcp.release();
+          } finally {
+            dhcp.close();
+          }
+        }
+        host.close();
+        out?.flush();
+      })();
+      return closing;
     },
   };
+  return cli;
 }
+
+/**
+ * {@link openCliHost}, then with `--dhcp` a lease first (DISCOVER, OFFER,
+ * REQUEST, ACK from our MAC; {@link DhcpClient}): the stack gets its
+ * address, prefix and router, renews at T1, rebinds at T2, and `close()`
+ * releases it. A lease that ends while the command runs is said on stderr.
+ * Without `--dhcp` it is {@link openCliHost}. Every command that takes
+ * {@link STACK_SPEC} opens its host through this to get `--dhcp` for free.
+ *
+ * @example
+ * ```ts
+ * const cli = await startCliHost(args);
+ * cli.dhcp?.lease?.dns; // the DNS servers the lease named
+ * await cli.close(); // RELEASE, then the device closes
+ * ```
+ */
+export async function startCliHost(args: ParsedArgs, options: CliHostOptions = hostOptions(args)): Promise<CliHost> {
+  const cli = openCliHost(args, options);
+  if (options.dhcp !== true) return cli;
+  const dhcp = new DhcpClient(cli.host, { timeoutMs: DHCP_TIMEOUT_MS });
+  try {
+    await dhcp.acquire();
+  } catch (err) {
+    dhcp.close();
+    await cli.close();
+    if (err instanceof DhcpError) throw new CliError("dhcp", err.message, EXIT.failure, { cause: err });
+    throw err;
+  }
+  dhcp.onEvent = (event, lease) => {
+    if (event === "expired" || event === "refused") stderrLine(`stackts: dhcp : ${event === "expired" ? "the lease ran out" : "the server refused the renewal"}; ${lease.address} is no longer ours`);
+  };
+  cli.dhcp = dhcp;
+  return cli;
+}
+
+/**
+ * The DNS server a command asks when none is given: the lease's first DNS
+ * server (with --dhcp), else the gateway (--gw, IPv4 first), else null.
+ *
+ * @example
+ * ```ts
+ * const server = defaultDnsServer(cli, options) ?? fail("give --server");
+ * await resolveHost(cli.host, "www.example.test", { server });
+ * ```
+ */
+export function defaultDnsServer(cli: CliHost, options: CliHostOptions): string | null {
+  const lease = cli.dhcp?.lease;
+  if (lease !== undefined && lease !== null) return lease.dns[0] ?? lease.router;
+  const gw = options.gateway4 ?? options.gateway6;
+  if (gw === undefined) return null;
+  return typeof gw === "string" ? gw : formatIp(gw);
+}
+
+/** How long `--dhcp` waits for a lease before the command fails. */
+const DHCP_TIMEOUT_MS = 30_000;
 
 /** A failure to bring the host up, in the CLI's one-line form. */
 export function hostFailure(err: unknown, iface: string): unknown {

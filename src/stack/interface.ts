@@ -209,6 +209,23 @@ export class InterfaceConfig {
     return (match ?? this.ipv6[0])?.address ?? this.linkLocal;
   }
 
+  /**
+   * Take an IPv4 address (and its prefix) at run time, as a DHCP lease gives
+   * one; a second call with the same address replaces its prefix.
+   */
+  addIpv4(a: AddressWithPrefix): void {
+    this.removeIpv4(a.address);
+    this.ipv4.push({ address: a.address.slice(), prefixLength: a.prefixLength });
+  }
+
+  /** Give up an IPv4 address (a lease released or expired); false when it was not ours. */
+  removeIpv4(address: Uint8Array): boolean {
+    const i = this.ipv4.findIndex((a) => sameAddress(a.address, address));
+    if (i < 0) return false;
+    this.ipv4.splice(i, 1);
+    return true;
+  }
+
   /** The IPv4 addresses as "a.b.c.d/n" text. */
   describe(): string {
     const parts = [...this.ipv4, ...this.ipv6].map((a) => `${formatIp(a.address)}/${a.prefixLength}`);

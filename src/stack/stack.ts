@@ -37,7 +37,7 @@ import { IPV6_FRAGMENT_HEADER_LENGTH, Ipv6FragmentView } from "../../layers/ipv6
 import { Ipv6View } from "../../layers/ipv6.ts";
 import { ControlLayer, type PingEndpoint } from "./control.ts";
 import { PARAMETER_PROBLEM } from "./icmp_errors.ts";
-import { InterfaceConfig, type InterfaceOptions } from "./interface.ts";
+import { InterfaceConfig, type AddressWithPrefix, type InterfaceOptions } from "./interface.ts";
 import { IpSender } from "./ip_out.ts";
 import { CHAIN, Ipv6Chain } from "./ipv6_chain.ts";
 import { IsnGenerator } from "./isn.ts";
@@ -373,6 +373,25 @@ export class Stack {
   udpSend(e: UdpEndpoint, dst: Uint8Array, port: number, data: Uint8Array, now: number): void {
     this.#tick(now);
     this.udp.sendTo(e, dst, port, data);
+  }
+
+  /**
+   * Take an IPv4 address at run time (a DHCP lease): the address, its prefix
+   * and, when given, the default gateway; announced at once with a
+   * gratuitous ARP (RFC 5227 §2.3), as at start.
+   */
+  addIpv4(address: AddressWithPrefix, gateway: Uint8Array | null, now: number): void {
+    this.#tick(now);
+    this.iface.addIpv4(address);
+    if (gateway !== null) this.iface.gateway4 = gateway.slice();
+    this.control.arpAnnounce();
+  }
+
+  /** Give up an IPv4 address (a lease ended); the gateway goes with the last one. */
+  removeIpv4(address: Uint8Array, now: number): void {
+    this.#tick(now);
+    this.iface.removeIpv4(address);
+    if (this.iface.ipv4.length === 0) this.iface.gateway4 = null;
   }
 
   /** Open a ping endpoint for echo replies with `identifier`. */

@@ -30,6 +30,11 @@ import type { TraceSink } from "./trace.ts";
  */
 export const DATAGRAM_OVERHEAD = 512;
 
+/** Whether `dst` is 255.255.255.255. */
+function isLimitedBroadcast(dst: Uint8Array): boolean {
+  return dst.length === 4 && dst[0] === 255 && dst[1] === 255 && dst[2] === 255 && dst[3] === 255;
+}
+
 /** One received datagram. */
 export interface Datagram {
   data: Uint8Array;
@@ -179,7 +184,9 @@ export class UdpLayer {
     if (dst.length !== (e.family === 4 ? 4 : 16)) throw new SocketError("EAFNOSUPPORT", "sendto");
     if (port <= 0 || port > 65535) throw new SocketError("EINVAL", "sendto", `port ${port}`);
     if (this.#isBroadcast(dst) && !e.broadcast) throw new SocketError("EACCES", "sendto", "broadcast needs SO_BROADCAST");
-    const src = e.address ?? this.#source(dst);
+    // RFC 2131 §4.1, RFC 1122 §3.2.1.3: a host still without an IPv4 address (a DHCP client) sends
+    // to the limited broadcast from 0.0.0.0.
+    const src = e.address ?? this.#source(dst) ?? (isLimitedBroadcast(dst) ? new Uint8Array(4) : null);
     if (src === null) throw new SocketError("ENETUNREACH", "sendto", `no IPv${e.family} address to send from`);
     const length = 8 + data.length;
     if (length > 65535 - (e.family === 4 ? 20 : 0)) throw new SocketError("EMSGSIZE", "sendto");
