@@ -44,6 +44,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   host: { summary: "bring our own TCP/IP stack up as a host on an interface (answers ARP, NDP, ping)", load: () => import("./host.ts") },
   nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
   ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
+  report: { summary: "write one self-contained HTML page of a capture: conversations, graphs, flows, packets", load: () => import("./report.ts") },
+  view: { summary: "serve the report page of a capture on 127.0.0.1", load: () => import("./view.ts") },
 };
 
 function topHelp(): string {

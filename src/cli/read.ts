@@ -62,7 +62,7 @@ function openFile(path: string): CaptureFileReader {
   }
 }
 
-function fileError(path: string, err: unknown): CliError {
+export function fileError(path: string, err: unknown): CliError {
   const what = path === "-" ? "stdin" : path;
   if (err instanceof CaptureFileError) {
     // The library's message is "Cannot read <path>: <why>": keep the why.
