@@ -31,9 +31,11 @@ export function drawFlow(box: HTMLElement, conv: Conversation, rows: readonly Fl
   const height = 50 + rows.length * ROW;
   const root = svg("svg", { width: WIDTH, height, viewBox: `0 0 ${WIDTH} ${height}`, class: "flow" });
   const defs = svg("defs");
-  const marker = svg("marker", { id: "arrowhead", markerWidth: 10, markerHeight: 8, refX: 9, refY: 4, orient: "auto" });
-  marker.append(svg("path", { d: "M0,0 L10,4 L0,8 z", fill: "currentColor" }));
-  defs.append(marker);
+  for (const [id, color] of [["head-ab", "#1f77b4"], ["head-ba", "#d62728"]] as const) {
+    const marker = svg("marker", { id, markerWidth: 10, markerHeight: 8, refX: 9, refY: 4, orient: "auto" });
+    marker.append(svg("path", { d: "M0,0 L10,4 L0,8 z", fill: color }));
+    defs.append(marker);
+  }
   root.append(defs);
   for (const [x, name] of [[xa, a], [xb, b]] as const) {
     const label = svg("text", { x, y: 16, "text-anchor": "middle", class: "host" });
@@ -46,7 +48,7 @@ export function drawFlow(box: HTMLElement, conv: Conversation, rows: readonly Fl
     const time = svg("text", { x: 4, y: y + 4, class: "time" });
     time.textContent = r.t.toFixed(6);
     const [x1, x2] = r.dir === 0 ? [xa, xb] : [xb, xa];
-    g.append(time, svg("line", { x1, y1: y, x2, y2: y, "marker-end": "url(#arrowhead)" }));
+    g.append(time, svg("line", { x1, y1: y, x2, y2: y, "marker-end": r.dir === 0 ? "url(#head-ab)" : "url(#head-ba)" }));
     const text = svg("text", { x: (xa + xb) / 2, y: y - 4, "text-anchor": "middle", class: "label" });
     const line = r.text;
     text.textContent = line.length > 120 ? line.slice(0, 117) + "..." : line;

@@ -199,7 +199,8 @@ function render(d: ReportData): void {
       const box = el("div", { class: "tcpdir", "data-label": s.label, "data-retransmissions": s.retransmissions, "data-points": s.dataT.length });
       tcpBox.append(box);
       box.append(el("p", { class: "note" }, `${s.label}: ${int(s.retransmissions)} retransmissions, ${int(s.dupAcks)} duplicate ACKs${s.downsampled ? " (points merged to keep the page light)" : ""}`));
-      if (s.dataT.length === 0 && s.ackT.length === 0) continue;
+      // A direction that sent no data (only ACKs) has no graph of its own: its ACKs are on the other's.
+      if (!s.dataBytes.some((b) => b > 0)) continue;
       tcpPlots.push(...drawTcp(box, s));
     }
   };

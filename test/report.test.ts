@@ -1,0 +1,416 @@
+/**
+ * `stackts report` and `stackts view` against independent oracles, on captures
+ * made here in the namespace lab (test/helpers/lab.ts) with tcpdump: a TCP
+ * transfer under nftables-made loss (`numgen random mod 100 < N drop` on the
+ * receiver's input, so the sender retransmits), a DNS exchange (dnsmasq and
+ * dig) and a TFTP transfer (tftpd-hpa and tftp-hpa).
+ *
+ * The report's numbers are checked against capinfos (packets, data size) and
+ * tshark (`-z conv,tcp`, `-z conv,udp`, `-z conv,ip`, `-z io,phs`, and the
+ * frames tshark flags `tcp.analysis.retransmission`); the page is opened from
+ * disk in headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core): no console errors, the conversation rows tshark lists,
+ * the retransmissions tshark counts on the TCP connection's graph, two arrows
+ * in the DNS exchange's flow diagram. The screenshots go to docs/images/ (the
+ * README shows them). A capture cut in the middle of a record gives a report
+ * of every packet before the cut and says where it stopped.
+ *
+ * Needs root (the lab), tcpdump, tshark, capinfos, dnsmasq, dig, in.tftpd,
+ * tftp, socat, nft and chromium: ./setup installs them; CI runs as root.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, copyFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BIN = join(ROOT, "bin/stackts.js");
+const IMAGES = join(ROOT, "docs/images");
+const CHROMIUM = "/usr/bin/chromium";
+const TOOLS = ["tcpdump", "tshark", "capinfos", "dnsmasq", "dig", "in.tftpd", "tftp", "socat", "nft", "ethtool"];
+const missing = TOOLS.filter((t) => !hasCommand(t));
+const skip = labSkipReason ?? (missing.length > 0 ? `needs ${missing.join(", ")} (./setup)` : !existsSync(CHROMIUM) ? `needs ${CHROMIUM}` : null);
+
+/** Loss on the receiver's input, percent. */
+const LOSS = 4;
+const TCP_PORT = 5001;
+
+function stackts(args: string[]): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, STACKTS_DEBUG: "" } });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+function tshark(args: string[]): string {
+  return execFileSync("tshark", ["-n", ...args], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
+}
+
+/** The JSON data inside a report page. */
+function reportData(html: string): ReportJson {
+  const m = /<script type="application\/json" id="stackts-data">([\s\S]*?)<\/script>/.exec(html);
+  if (m === null) throw new Error("no data in the page");
+  return JSON.parse(m[1]!) as ReportJson;
+}
+
+interface ConvJson {
+  id: string;
+  kind: string;
+  a: string;
+  b: string;
+  aPort: number | null;
+  bPort: number | null;
+  packetsAB: number;
+  bytesAB: number;
+  packetsBA: number;
+  bytesBA: number;
+  retransmissions: number;
+}
+interface ReportJson {
+  summary: { packets: number; bytes: number; stopped: string | null };
+  hierarchy: { path: string; packets: number; bytes: number }[];
+  conversations: ConvJson[];
+  flows: Record<string, unknown[]>;
+}
+
+/** One row of a tshark conversation table: endpoints and frames each way (bytes only when tshark printed them exactly). */
+interface TsharkConv {
+  a: string;
+  b: string;
+  /** frames and bytes in tshark's "<-" columns (B to A) and "->" columns (A to B) */
+  framesBA: number;
+  bytesBA: number | null;
+  framesAB: number;
+  bytesAB: number | null;
+}
+
+/** Parse `tshark -q -z conv,X`: "A <-> B  frames bytes-with-unit  frames bytes  total ..." */
+function tsharkConversations(file: string, kind: "tcp" | "udp" | "ip"): TsharkConv[] {
+  const out = tshark(["-r", file, "-q", "-z", `conv,${kind}`]);
+  const rows: TsharkConv[] = [];
+  for (const line of out.split("\n")) {
+    const m = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d.,]+ \w+)\s+(\d+)\s+([\d.,]+ \w+)/.exec(line);
+    if (m === null) continue;
+    const exact = (s: string): number | null => (s.endsWith(" bytes") ? Number(s.slice(0, -6).replace(/,/g, "")) : null);
+    rows.push({ a: m[1]!, b: m[2]!, framesBA: Number(m[3]), bytesBA: exact(m[4]!), framesAB: Number(m[5]), bytesAB: exact(m[6]!) });
+  }
+  return rows;
+}
+
+/** tshark's protocol hierarchy as "eth/ip/udp" → frames, bytes. */
+function tsharkHierarchy(file: string): Map<string, { frames: number; bytes: number }> {
+  const out = tshark(["-r", file, "-q", "-z", "io,phs"]);
+  const map = new Map<string, { frames: number; bytes: number }>();
+  const stack: string[] = [];
+  for (const line of out.split("\n")) {
+    const m = /^( *)(\S+)\s+frames:(\d+) bytes:(\d+)/.exec(line);
+    if (m === null) continue;
+    const depth = m[1]!.length / 2;
+    stack.length = depth;
+    stack.push(m[2]!);
+    map.set(stack.join("/"), { frames: Number(m[3]), bytes: Number(m[4]) });
+  }
+  return map;
+}
+
+/** tshark's protocol names → ours, for the layers both name. */
+const PHS_NAMES: Record<string, string> = { eth: "ethernet", arp: "arp", ip: "ipv4", ipv6: "ipv6", udp: "udp", tcp: "tcp", dns: "dns", tftp: "tftp", icmp: "icmp" };
+
+function endpoint(addr: string, port: number | null): string {
+  return port === null ? addr : `${addr}:${port}`;
+}
+
+describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in Chromium${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let lab: Lab;
+  let dir: string;
+  let pcap: string;
+  let html: string;
+  let browser: Browser;
+
+  /** Run `body` while tcpdump writes host a's interface to `file`. */
+  async function capture(file: string, body: () => Promise<void>): Promise<void> {
+    const td = lab.a.spawn(["tcpdump", "-i", lab.a.iface, "-n", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", file]);
+    let err = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+      td.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes("listening on")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    try {
+      await body();
+      await sleep(300);
+    } finally {
+      const exited = new Promise((r) => td.once("exit", r));
+      td.kill("SIGINT");
+      await exited;
+    }
+  }
+
+  async function ok(host: "a" | "b", argv: string[], timeoutMs = 30_000): Promise<string> {
+    const r = await lab[host].run(argv, { timeoutMs });
+    if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  beforeAll(async () => {
+    lab = makeLab();
+    dir = mkdtempSync(join(tmpdir(), "stackts-report-"));
+    pcap = join(dir, "lab.pcap");
+    // Real segments on the wire: no offloads on either end.
+    for (const h of [lab.a, lab.b]) await ok(h === lab.a ? "a" : "b", ["ethtool", "-K", h.iface, "tso", "off", "gso", "off", "gro", "off"]);
+    // Loss on host b's input, data segments to the TCP port only (the sender retransmits them).
+    await ok("b", ["nft", "add", "table", "inet", "loss"]);
+    await ok("b", ["nft", "add", "chain", "inet", "loss", "input", "{ type filter hook input priority 0 ; }"]);
+    await ok("b", ["nft", "add", "rule", "inet", "loss", "input", "tcp", "dport", String(TCP_PORT), "numgen", "random", "mod", "100", "<", String(LOSS), "drop"]);
+
+    const tftpRoot = join(dir, "tftp");
+    mkdirSync(tftpRoot);
+    writeFileSync(join(tftpRoot, "file.bin"), Uint8Array.from({ length: 1300 }, (_, i) => (i * 7) & 0xff));
+    const dns = lab.b.spawn(["dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--interface=${lab.b.iface}`, `--listen-address=${lab.b.ip4}`, "--pid-file", "--user=root", "--address=/www.example.test/10.77.0.9"]);
+    const tftpd = lab.b.spawn(["in.tftpd", "-L", "-s", tftpRoot, "--address", `${lab.b.ip4}:69`]);
+    const sink = lab.b.spawn(["socat", "-u", `TCP-LISTEN:${TCP_PORT},reuseaddr`, "OPEN:/dev/null"]);
+    await sleep(700);
+    try {
+      await capture(pcap, async () => {
+        await ok("a", ["dig", `@${lab.b.ip4}`, "+tries=1", "+time=2", "www.example.test", "A"]);
+        await ok("a", ["tftp", lab.b.ip4, "-m", "octet", "-c", "get", "file.bin", join(dir, "got.bin")]);
+        await ok("a", ["sh", "-c", `head -c 1500000 /dev/urandom | socat -u - TCP:${lab.b.ip4}:${TCP_PORT}`], 60_000);
+      });
+    } finally {
+      for (const c of [dns, tftpd, sink]) c.kill("SIGKILL");
+    }
+    const r = stackts(["report", pcap, "-o", join(dir, "lab.html")]);
+    if (r.status !== 0) throw new Error(`stackts report failed: ${r.stderr}`);
+    html = readFileSync(join(dir, "lab.html"), "utf8");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    lab?.down();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Open a report from disk; collect console errors and page errors. */
+  async function open(file: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+    page.on("pageerror", (e) => errors.push(e.message));
+    // No network: any request but the file itself is a failure.
+    await page.route(/^(?!file:)/, (route) => {
+      errors.push(`network request: ${route.request().url()}`);
+      return route.abort();
+    });
+    await page.goto("file://" + file);
+    await page.waitForSelector("body[data-ready]", { timeout: 20_000 });
+    return { page, errors };
+  }
+
+  it("counts the packets and bytes capinfos counts", () => {
+    const d = reportData(html);
+    const info = execFileSync("capinfos", ["-M", "-c", "-d", pcap], { encoding: "utf8" });
+    const packets = Number(/Number of packets:\s+(\d+)/.exec(info)![1]);
+    const bytes = Number(/Data size:\s+(\d+)/.exec(info)![1]);
+    expect(d.summary.packets).toBe(packets);
+    expect(d.summary.bytes).toBe(bytes);
+    expect(d.summary.stopped).toBeNull();
+  });
+
+  it("has tshark's conversations: conv,tcp, conv,udp and conv,ip, frames and bytes each way", () => {
+    const d = reportData(html);
+    for (const [kind, ours] of [
+      ["tcp", "tcp"],
+      ["udp", "udp"],
+      ["ip", "ipv4"],
+    ] as const) {
+      const theirs = tsharkConversations(pcap, kind);
+      const mine = d.conversations.filter((c) => c.kind === ours);
+      expect(mine.length, `${kind} conversations`).toBe(theirs.length);
+      expect(theirs.length).toBeGreaterThan(0);
+      for (const t of theirs) {
+        const m = mine.find((c) => {
+          const a = endpoint(c.a, c.aPort);
+          const b = endpoint(c.b, c.bPort);
+          return (a === t.a && b === t.b) || (a === t.b && b === t.a);
+        });
+        expect(m, `${kind} ${t.a} <-> ${t.b}`).toBeDefined();
+        // Put ours in tshark's orientation (its A is the first packet's source, as ours).
+        const same = endpoint(m!.a, m!.aPort) === t.a;
+        const [fab, bab, fba, bba] = same ? [m!.packetsAB, m!.bytesAB, m!.packetsBA, m!.bytesBA] : [m!.packetsBA, m!.bytesBA, m!.packetsAB, m!.bytesAB];
+        expect([fab, fba], `${kind} ${t.a} <-> ${t.b} frames`).toEqual([t.framesAB, t.framesBA]);
+        if (t.bytesAB !== null) expect(bab).toBe(t.bytesAB);
+        if (t.bytesBA !== null) expect(bba).toBe(t.bytesBA);
+      }
+    }
+  });
+
+  it("has tshark's bytes each way for every TCP and UDP conversation (frame.len summed by tshark's fields)", () => {
+    const d = reportData(html);
+    const out = tshark(["-r", pcap, "-Y", "tcp or udp", "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "udp.dstport", "-e", "frame.len", "-e", "icmp.type"]);
+    const sums = new Map<string, number>();
+    for (const line of out.trim().split("\n")) {
+      const [src, tsp, usp, dst, tdp, udp, len, icmp] = line.split(",");
+      if (icmp !== "") continue; // a datagram quoted in an ICMP error
+      const key = `${src}:${tsp || usp}>${dst}:${tdp || udp}`;
+      sums.set(key, (sums.get(key) ?? 0) + Number(len));
+    }
+    for (const c of d.conversations.filter((x) => x.kind === "tcp" || x.kind === "udp")) {
+      expect(c.bytesAB, `${c.a}:${c.aPort} > ${c.b}:${c.bPort}`).toBe(sums.get(`${c.a}:${c.aPort}>${c.b}:${c.bPort}`) ?? 0);
+      expect(c.bytesBA, `${c.b}:${c.bPort} > ${c.a}:${c.aPort}`).toBe(sums.get(`${c.b}:${c.bPort}>${c.a}:${c.aPort}`) ?? 0);
+    }
+  });
+
+  it("has tshark's protocol hierarchy (io,phs) for the layers both name", () => {
+    const d = reportData(html);
+    const ours = new Map(d.hierarchy.map((h) => [h.path, h]));
+    let compared = 0;
+    for (const [path, t] of tsharkHierarchy(pcap)) {
+      const names = path.split("/").map((n) => PHS_NAMES[n]);
+      if (names.some((n) => n === undefined)) continue;
+      const mine = ours.get(names.join("/"));
+      expect(mine, path).toBeDefined();
+      expect([mine!.packets, mine!.bytes], path).toEqual([t.frames, t.bytes]);
+      compared++;
+    }
+    // eth, arp, ip, udp, dns, tftp, tcp at least
+    expect(compared).toBeGreaterThanOrEqual(7);
+  });
+
+  it("counts the retransmissions tshark flags (tcp.analysis.retransmission)", () => {
+    const d = reportData(html);
+    const theirs = tshark(["-r", pcap, "-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "frame.number"]).trim().split("\n").filter(Boolean).length;
+    const tcp = d.conversations.filter((c) => c.kind === "tcp");
+    expect(tcp.reduce((s, c) => s + c.retransmissions, 0)).toBe(theirs);
+    // The loss made some: the graph has something to show.
+    expect(theirs).toBeGreaterThan(0);
+  });
+
+  it("opens from disk in Chromium: no console errors, tshark's TCP and UDP rows, the TCP graph with tshark's retransmissions, the DNS flow's two arrows", async () => {
+    const file = join(dir, "lab.html");
+    const { page, errors } = await open(file);
+    mkdirSync(IMAGES, { recursive: true });
+    await page.screenshot({ path: join(IMAGES, "report-overview.png"), clip: { x: 0, y: 0, width: 1280, height: 1400 }, fullPage: true });
+
+    // The conversation tables hold tshark's rows.
+    for (const kind of ["tcp", "udp"] as const) {
+      const rows = await page.$$eval(`table.conv[data-kind=${kind}] tr[data-id]`, (trs) =>
+        trs.map((tr) => {
+          const d = (tr as unknown as { dataset: Record<string, string | undefined> }).dataset;
+          return { a: `${d["a"]}:${d["aPort"]}`, b: `${d["b"]}:${d["bPort"]}`, ab: Number(d["packetsAb"]), ba: Number(d["packetsBa"]) };
+        }),
+      );
+      const theirs = tsharkConversations(pcap, kind);
+      expect(rows.length).toBe(theirs.length);
+      for (const t of theirs) {
+        const r = rows.find((x) => (x.a === t.a && x.b === t.b) || (x.a === t.b && x.b === t.a));
+        expect(r, `${kind} row ${t.a} <-> ${t.b}`).toBeDefined();
+        expect(r!.a === t.a ? [r!.ab, r!.ba] : [r!.ba, r!.ab]).toEqual([t.framesAB, t.framesBA]);
+      }
+    }
+
+    // Click the TCP transfer: its graph, with tshark's retransmission count.
+    const retx = tshark(["-r", pcap, "-Y", `tcp.analysis.retransmission and tcp.port == ${TCP_PORT}`, "-T", "fields", "-e", "frame.number"]).trim().split("\n").filter(Boolean).length;
+    await page.click(`table.conv[data-kind=tcp] tr[data-b-port="${TCP_PORT}"]`);
+    await page.waitForSelector("#tcp[data-retransmissions] canvas");
+    expect(Number(await page.getAttribute("#tcp", "data-retransmissions"))).toBe(retx);
+    const canvases = await page.$$eval("#tcp canvas", (cs) => cs.length);
+    expect(canvases).toBeGreaterThan(0);
+    await (await page.$("#tcp"))!.screenshot({ path: join(IMAGES, "report-tcp.png") });
+
+    // Click the DNS exchange: two arrows, one each way.
+    await page.click(`table.conv[data-kind=udp] tr[data-b-port="53"]`);
+    await page.waitForSelector("#flow[data-arrows] svg");
+    expect(await page.getAttribute("#flow", "data-arrows")).toBe("2");
+    const dirs = await page.$$eval("#flow g.arrow", (gs) => gs.map((g) => g.getAttribute("data-dir")));
+    expect(dirs).toEqual(["0", "1"]);
+    await (await page.$("#flow"))!.screenshot({ path: join(IMAGES, "report-dns-flow.png") });
+
+    // The TFTP transfer's flow (request, data, ACKs), then a packet's tree and hex.
+    await page.click(`table.conv[data-kind=udp] tr[data-b-port="69"]`);
+    await page.click(`#packets tr[data-n="1"]`);
+    const detail = await page.textContent("#packet-detail");
+    expect(detail).toContain("ethernet");
+    expect(detail).toContain("0x0000:");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("gives the report of every good packet of a file cut in the middle of a record, and says where it stopped", async () => {
+    const cut = join(dir, "cut.pcap");
+    copyFileSync(pcap, cut);
+    truncateSync(cut, statSync(pcap).size - 30);
+    const good = Number(/Number of packets:\s+(\d+)/.exec(execFileSync("capinfos", ["-M", "-c", pcap], { encoding: "utf8" }))![1]) - 1;
+    const out = join(dir, "cut.html");
+    const r = stackts(["report", cut, "-o", out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n").pop()).toMatch(/^stackts: .*cut\.pcap : .+/);
+    const d = reportData(readFileSync(out, "utf8"));
+    expect(d.summary.packets).toBe(good);
+    // tshark reads the same good packets before it stops at the damage.
+    const theirs = spawnSync("tshark", ["-n", "-r", cut, "-T", "fields", "-e", "frame.number"], { encoding: "utf8", maxBuffer: 1 << 26 }).stdout.trim().split("\n").length;
+    expect(d.summary.packets).toBe(theirs);
+    expect(d.summary.stopped).toMatch(/after packet \d+/);
+    const { page, errors } = await open(out);
+    expect(await page.textContent("#stopped")).toContain(`after packet ${good}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("keeps a BPF filter's packets only (tcpdump's count for the same filter)", () => {
+    const out = join(dir, "udp.html");
+    const r = stackts(["report", pcap, "-o", out, "udp"]);
+    expect(r.status).toBe(0);
+    const d = reportData(readFileSync(out, "utf8"));
+    const theirs = execFileSync("tcpdump", ["-n", "-r", pcap, "udp"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").length;
+    expect(d.summary.packets).toBe(theirs);
+    expect(d.conversations.every((c) => c.kind !== "tcp")).toBe(true);
+  });
+
+  it("writes progress to stderr only: --progress with -o -, the page alone on stdout", () => {
+    const r = stackts(["report", "--progress", pcap, "-o", "-"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith("<!doctype html>")).toBe(true);
+    expect(r.stdout).not.toMatch(/stackts report: \d+ packets, /);
+    const d = reportData(r.stdout);
+    expect(r.stderr).toMatch(new RegExp(`stackts report: ${d.summary.packets} packets, `));
+  });
+
+  it("serves the page on 127.0.0.1 (stackts view): the URL it prints gives the page and its data", async () => {
+    const child = spawn(process.execPath, [BIN, "view", "--no-open", pcap], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 20_000);
+        child.stdout.on("data", (b: Buffer) => {
+          out += b.toString();
+          const m = /(http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(out);
+          if (m !== null) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const port = Number(new URL(url).port);
+      // Listening on the loopback address only.
+      const ss = execFileSync("ss", ["-Hltn", `sport = :${port}`], { encoding: "utf8" }).trim().split("\n");
+      expect(ss.length).toBe(1);
+      expect(ss[0]).toContain(`127.0.0.1:${port}`);
+      const page = await (await fetch(url)).text();
+      const data = (await (await fetch(url + "data.json")).json()) as ReportJson;
+      expect(reportData(page).summary.packets).toBe(data.summary.packets);
+      expect((await fetch(url + "nothing")).status).toBe(404);
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }, 60_000);
+});
