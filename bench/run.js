@@ -59,3 +59,4 @@ if (only === null || only === "stack") {
 }
 
 if (only === null || only === "stack_sim") { console.log(); await (await import("./stack_sim.js")).runStackSimBench(); }
+if (only === null || only === "report") { console.log("\n== report (bench/report.js)"); await (await import("./report.js")).runReportBench({ packets: Number(arg("--packets", 1_000_000)) }); }

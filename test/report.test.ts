@@ -383,6 +383,55 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(r.stderr).toMatch(new RegExp(`stackts report: ${d.summary.packets} packets, `));
   });
 
+  it("serves a live page while capturing (capture --view): the page redraws as frames arrive", async () => {
+    const file = join(dir, "live.pcap");
+    const child = spawn(process.execPath, [BIN, "capture", "--netns", lab.a.ns, lab.a.iface, "--view", "-w", file, "icmp"], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no live URL: ${err}`)), 20_000);
+        child.stderr.on("data", (b: Buffer) => {
+          err += b.toString();
+          const m = /live report on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
+          if (m !== null && err.includes("listening on")) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const packetsServed = async (): Promise<number> => ((await (await fetch(url + "data.json")).json()) as ReportJson).summary.packets;
+      const waitFor = async (n: number): Promise<void> => {
+        for (let i = 0; i < 100 && (await packetsServed()) < n; i++) await sleep(200);
+      };
+      await ok("b", ["ping", "-c", "3", "-i", "0.2", lab.a.ip4]);
+      await waitFor(6);
+      expect(await packetsServed()).toBe(6);
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+      await page.goto(url);
+      await page.waitForSelector("body[data-ready]");
+      expect(await page.getAttribute("#summary", "data-packets")).toBe("6");
+      // Two more echoes: the open page shows them without a reload.
+      await ok("b", ["ping", "-c", "2", "-i", "0.2", lab.a.ip4]);
+      await page.waitForSelector(`#summary[data-packets="10"]`, { timeout: 20_000 });
+      const data = (await (await fetch(url + "data.json")).json()) as ReportJson;
+      const icmp = data.hierarchy.find((h) => h.path === "ethernet/ipv4/icmp");
+      expect(icmp?.packets).toBe(10);
+      const pair = data.conversations.find((c) => c.kind === "ipv4")!;
+      expect([pair.packetsAB, pair.packetsBA]).toEqual([5, 5]);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once("close", r));
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    }
+    // The file holds what the page showed (capinfos).
+    expect(Number(/Number of packets:\s+(\d+)/.exec(execFileSync("capinfos", ["-M", "-c", file], { encoding: "utf8" }))![1])).toBe(10);
+  }, 90_000);
+
   it("serves the page on 127.0.0.1 (stackts view): the URL it prints gives the page and its data", async () => {
     const child = spawn(process.execPath, [BIN, "view", "--no-open", pcap], { stdio: ["ignore", "pipe", "pipe"] });
     try {

@@ -34,13 +34,16 @@ export class ProgressLine {
   readonly #tty: boolean;
   readonly #total: number | null;
   readonly #fd: number;
+  readonly #delayMs: number;
   readonly #t0 = performance.now();
   #last = -Infinity;
   #text = "";
   #shown = false;
 
-  constructor(label: string, options: { tty: boolean; total?: number | null; fd?: number }) {
+  /** `delayMs`: show nothing before this much time has passed (short work stays quiet) */
+  constructor(label: string, options: { tty: boolean; total?: number | null; fd?: number; delayMs?: number }) {
     this.#label = label;
+    this.#delayMs = options.delayMs ?? 0;
     this.#tty = options.tty;
     this.#total = options.total ?? null;
     this.#fd = options.fd ?? 2;
@@ -50,10 +53,10 @@ export class ProgressLine {
    * A progress line for stderr: when stderr is a terminal, or always when
    * `force`; otherwise null (nothing to show). `total` is the file's size.
    */
-  static forStderr(label: string, options: { total?: number | null; force?: boolean } = {}): ProgressLine | null {
+  static forStderr(label: string, options: { total?: number | null; force?: boolean; delayMs?: number } = {}): ProgressLine | null {
     const tty = process.stderr.isTTY === true;
     if (!tty && options.force !== true) return null;
-    return new ProgressLine(label, { tty, total: options.total ?? null });
+    return new ProgressLine(label, { tty, total: options.total ?? null, delayMs: options.delayMs ?? 0 });
   }
 
   /** The text of the line for these counts (no time check, no output). */
@@ -68,7 +71,7 @@ export class ProgressLine {
   update(packets: number, bytes: number, position: number | null = null): void {
     const now = performance.now();
     this.#text = this.format(packets, bytes, position);
-    if (now - this.#last < INTERVAL_MS) return;
+    if (now - this.#last < INTERVAL_MS || now - this.#t0 < this.#delayMs) return;
     this.#last = now;
     this.#write();
   }

@@ -24,7 +24,7 @@ import { fileError } from "./read.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "output", short: "o", value: "FILE", help: "write the page here ('-': stdout); default FILE with .html" },
-  { name: "packets", value: "N", help: "packets listed with tree and hex (default 1000)" },
+  { name: "packets", value: "N", help: "packets listed with tree and hex (default 500)" },
   { name: "progress", help: "show the progress line on stderr even when it is not a terminal" },
 ];
 

@@ -31,6 +31,8 @@ import { Buffer } from "node:buffer";
 import type { LayerBase } from "../../layers/core.ts";
 import { PacketDecoder } from "../../layers/decode.ts";
 import { LINKTYPE } from "../../layers/dispatch.ts";
+import type { Icmp } from "../../layers/icmp.ts";
+import type { Icmpv6 } from "../../layers/icmpv6.ts";
 import type { Ipv4 } from "../../layers/ipv4.ts";
 import type { Ipv6 } from "../../layers/ipv6.ts";
 import type { Tcp } from "../../layers/tcp.ts";
@@ -41,7 +43,7 @@ import { packetTree } from "../format/tree.ts";
 import type { FrameBatch } from "../frame.ts";
 import { TftpTracker } from "../tftp_tracker.ts";
 import { IoBins } from "./io_bins.ts";
-import type { Conversation, ConversationKind, FlowRow, PacketRow, ProblemCount, ReportData, TcpDirectionSeries, TcpSeries } from "./model.ts";
+import type { Conversation, ConversationKind, FlowRow, HierarchyRow, PacketRow, ProblemCount, ReportData, TcpDirectionSeries, TcpSeries } from "./model.ts";
 import { TcpAnalysis } from "./tcp_analysis.ts";
 
 /** Options of {@link ReportBuilder}. */
@@ -52,17 +54,17 @@ export interface ReportOptions {
   format?: string;
   /** the BPF filter applied, shown */
   filter?: string;
-  /** packets listed with tree and bytes (default 1000) */
+  /** packets listed with tree and bytes (default 500) */
   packetLimit?: number;
-  /** flow-diagram rows per conversation (default 60) */
+  /** flow-diagram rows per conversation (default 40) */
   flowRows?: number;
-  /** flow-diagram rows in all (default 12000) */
+  /** flow-diagram rows in all (default 6000) */
   flowTotal?: number;
   /** conversations in the page (default 1000, the largest by bytes) */
   conversationLimit?: number;
-  /** TCP connections with graphs (default 200, the largest by bytes) */
+  /** TCP connections with graphs (default 50, the largest by bytes) */
   tcpLimit?: number;
-  /** points of all TCP graphs together (default 60000) */
+  /** points of all TCP graphs together (default 5000) */
   tcpPoints?: number;
   /** protocols with their own I/O series (default 6) */
   ioProtocols?: number;
@@ -79,8 +81,6 @@ const CONVERSATION_CAP = 500_000;
 
 interface ConvState {
   conv: Conversation;
-  /** start of A and B for direction tests */
-  aKey: string;
   firstT: number;
   lastT: number;
   rows: FlowRow[];
@@ -101,8 +101,13 @@ export class ReportBuilder {
   readonly #decoder: PacketDecoder;
   readonly #summary = new SummaryFormatter({ app: appSummary });
   readonly #io = new IoBins();
-  readonly #hierarchy = new Map<string, { packets: number; bytes: number }>();
-  readonly #convs = new Map<string, ConvState>();
+  /** the protocol hierarchy as a tree of layer names: no path string per packet */
+  readonly #hierarchy = new HierarchyNode("");
+  /** IP host pairs: A's address, then B's */
+  readonly #ipConvs = new Map<string, Map<string, ConvState>>();
+  /** TCP/UDP: the port pair folded to a small integer, then the few conversations under it */
+  readonly #portConvs = new Map<number, ConvState[]>();
+  readonly #convList: ConvState[] = [];
   readonly #linkTypes = new Map<string, number>();
   readonly #checksums = new Map<string, ProblemCount>();
   readonly #issues = new Map<string, ProblemCount>();
@@ -122,12 +127,12 @@ export class ReportBuilder {
       file: options.file,
       format: options.format ?? "pcap",
       filter: options.filter ?? "",
-      packetLimit: options.packetLimit ?? 1000,
-      flowRows: options.flowRows ?? 60,
-      flowTotal: options.flowTotal ?? 12000,
+      packetLimit: options.packetLimit ?? 500,
+      flowRows: options.flowRows ?? 40,
+      flowTotal: options.flowTotal ?? 6000,
       conversationLimit: options.conversationLimit ?? 1000,
-      tcpLimit: options.tcpLimit ?? 200,
-      tcpPoints: options.tcpPoints ?? 60000,
+      tcpLimit: options.tcpLimit ?? 50,
+      tcpPoints: options.tcpPoints ?? 5000,
       ioProtocols: options.ioProtocols ?? 6,
     };
     this.#decoder = new PacketDecoder({ udpHint: this.#tftp.udpHint });
@@ -170,22 +175,37 @@ export class ReportBuilder {
     this.#tftp.observe(layers, sec + nsec / 1e9);
 
     // Walk the layers once: the path, the IP and transport layers, checksums.
-    let path = "";
+    let node = this.#hierarchy;
     let ip: Ipv4 | Ipv6 | null = null;
     let tcp: Tcp | null = null;
     let udp: Udp | null = null;
     let top = "";
     let problem = false;
     for (const l of layers) {
-      path = path === "" ? l.layer : path + "/" + l.layer;
+      node = node.child(l.layer);
+      node.packets++;
+      node.bytes += len;
       if (l.layer !== "payload") top = l.layer;
       if (ip === null && (l.layer === "ipv4" || l.layer === "ipv6")) ip = l as Ipv4 | Ipv6;
       else if (ip !== null && tcp === null && udp === null) {
         if (l.layer === "tcp") tcp = l as Tcp;
         else if (l.layer === "udp") udp = l as Udp;
       }
-      const c = l as { checksumValid?: unknown; checksumStatus?: unknown };
-      if (c.checksumValid === false || c.checksumStatus === "bad") {
+      // By name, not by probing every layer for the fields: a property read
+      // across a dozen layer shapes is a slow (megamorphic) load per layer.
+      let bad = false;
+      switch (l.layer) {
+        case "ipv4":
+          bad = (l as Ipv4).checksumValid === false;
+          break;
+        case "tcp":
+        case "udp":
+        case "icmp":
+        case "icmpv6":
+          bad = (l as Tcp | Udp | Icmp | Icmpv6).checksumStatus === "bad";
+          break;
+      }
+      if (bad) {
         problem = true;
         count(this.#checksums, `bad ${l.layer} checksum`, n);
       }
@@ -193,12 +213,6 @@ export class ReportBuilder {
     for (const issue of p.issues) {
       problem = true;
       count(this.#issues, `${issue.kind}: ${issue.layer}`, n);
-    }
-    const h = this.#hierarchy.get(path);
-    if (h === undefined) this.#hierarchy.set(path, { packets: 1, bytes: len });
-    else {
-      h.packets++;
-      h.bytes += len;
     }
     this.#io.add(t, top === "" ? "other" : top, len);
 
@@ -210,18 +224,16 @@ export class ReportBuilder {
     if (ip !== null) {
       const src = ip.src;
       const dst = ip.dst;
-      ipConv = this.#conv(ip.layer, src < dst ? src + " " + dst : dst + " " + src, src, dst, null, null, t);
+      ipConv = this.#ipConversation(ip.layer, src, dst, t);
       if (ipConv !== null) {
-        ipDir = ipConv.aKey === src ? 0 : 1;
+        ipDir = ipConv.conv.a === src ? 0 : 1;
         tally(ipConv, ipDir, len, t);
       }
       const tr = tcp ?? udp;
       if (tr !== null) {
-        const s = src + "." + tr.srcPort;
-        const d = dst + "." + tr.dstPort;
-        tConv = this.#conv(tr.layer, (s < d ? s + " " + d : d + " " + s) + " " + tr.layer, src, dst, tr.srcPort, tr.dstPort, t);
+        tConv = this.#portConversation(tr.layer, src, dst, tr.srcPort, tr.dstPort, t);
         if (tConv !== null) {
-          tDir = tConv.aKey === s ? 0 : 1;
+          tDir = tConv.conv.a === src && tConv.conv.aPort === tr.srcPort ? 0 : 1;
           tally(tConv, tDir, len, t);
           if (tcp !== null) {
             const seglen = tcpPayloadLength(ip, tcp);
@@ -273,15 +285,43 @@ export class ReportBuilder {
     }
   }
 
-  #conv(kind: ConversationKind, key: string, src: string, dst: string, sport: number | null, dport: number | null, t: number): ConvState | null {
-    const have = this.#convs.get(key);
+  #ipConversation(kind: ConversationKind, src: string, dst: string, t: number): ConvState | null {
+    const have = this.#ipConvs.get(src)?.get(dst) ?? this.#ipConvs.get(dst)?.get(src);
     if (have !== undefined) return have;
-    if (this.#convs.size >= CONVERSATION_CAP) {
+    const made = this.#newConv(kind, src, dst, null, null, t);
+    if (made === null) return null;
+    let inner = this.#ipConvs.get(src);
+    if (inner === undefined) this.#ipConvs.set(src, (inner = new Map()));
+    inner.set(dst, made);
+    return made;
+  }
+
+  #portConversation(kind: ConversationKind, src: string, dst: string, sport: number, dport: number, t: number): ConvState | null {
+    // Both directions fold to one key: the lower port first.
+    const key = (sport < dport ? sport * 65536 + dport : dport * 65536 + sport) % 1073741789;
+    let list = this.#portConvs.get(key);
+    if (list !== undefined) {
+      for (const s of list) {
+        const c = s.conv;
+        if (c.kind !== kind) continue;
+        if (c.aPort === sport && c.bPort === dport && c.a === src && c.b === dst) return s;
+        if (c.aPort === dport && c.bPort === sport && c.a === dst && c.b === src) return s;
+      }
+    }
+    const made = this.#newConv(kind, src, dst, sport, dport, t);
+    if (made === null) return null;
+    if (list === undefined) this.#portConvs.set(key, (list = []));
+    list.push(made);
+    return made;
+  }
+
+  #newConv(kind: ConversationKind, src: string, dst: string, sport: number | null, dport: number | null, t: number): ConvState | null {
+    if (this.#convList.length >= CONVERSATION_CAP) {
       this.#convOverflow++;
       return null;
     }
     const conv: Conversation = {
-      id: "c" + this.#convs.size,
+      id: "c" + this.#convList.length,
       kind,
       a: src,
       b: dst,
@@ -296,8 +336,8 @@ export class ReportBuilder {
       retransmissions: 0,
       dupAcks: 0,
     };
-    const state: ConvState = { conv, aKey: sport === null ? src : src + "." + sport, firstT: t, lastT: t, rows: [], tcp: null };
-    this.#convs.set(key, state);
+    const state: ConvState = { conv, firstT: t, lastT: t, rows: [], tcp: null };
+    this.#convList.push(state);
     return state;
   }
 
@@ -305,7 +345,7 @@ export class ReportBuilder {
   finish(stopped: string | null): ReportData {
     const o = this.#opt;
     const limits: string[] = [];
-    const states = [...this.#convs.values()];
+    const states = [...this.#convList];
     for (const s of states) {
       s.conv.duration = us(s.lastT - s.firstT);
       if (s.tcp !== null) {
@@ -322,7 +362,7 @@ export class ReportBuilder {
     const tcpStates = shown.filter((s) => s.tcp !== null).slice(0, o.tcpLimit);
     const tcpAll = states.filter((s) => s.tcp !== null).length;
     if (tcpAll > tcpStates.length) limits.push(`TCP graphs: the ${tcpStates.length} largest connections of ${tcpAll}`);
-    const perConnection = Math.max(200, Math.floor(o.tcpPoints / Math.max(1, tcpStates.length)));
+    const perConnection = Math.max(100, Math.floor(o.tcpPoints / Math.max(1, tcpStates.length)));
     const tcp: Record<string, TcpSeries> = {};
     for (const s of tcpStates) {
       const series = s.tcp!.series();
@@ -333,7 +373,7 @@ export class ReportBuilder {
     if (this.#flowRows >= o.flowTotal) limits.push(`flow diagrams: ${o.flowTotal} rows in all (the first packets of the first conversations)`);
     if (this.#n > o.packetLimit) limits.push(`packet list: the first ${o.packetLimit} packets of ${this.#n}, and up to ${PROBLEM_PACKETS} with problems`);
 
-    const hierarchy = hierarchyRows(this.#hierarchy);
+    const hierarchy = this.#hierarchy.rows();
     return {
       version: 1,
       file: o.file,
@@ -402,22 +442,33 @@ function tcpPayloadLength(ip: Ipv4 | Ipv6, tcp: Tcp): number {
   return n > 0 ? n : 0;
 }
 
-/** Parents before children; a parent row sums the rows under it (tshark's phs counts a frame at every level). */
-function hierarchyRows(paths: Map<string, { packets: number; bytes: number }>): { path: string; packets: number; bytes: number }[] {
-  const nodes = new Map<string, { packets: number; bytes: number }>();
-  for (const [path, v] of paths) {
-    const parts = path.split("/");
-    for (let k = 1; k <= parts.length; k++) {
-      const prefix = parts.slice(0, k).join("/");
-      const node = nodes.get(prefix);
-      if (node === undefined) nodes.set(prefix, { packets: v.packets, bytes: v.bytes });
-      else {
-        node.packets += v.packets;
-        node.bytes += v.bytes;
-      }
-    }
+/** A node of the protocol hierarchy: a layer name under its parent, with the packets and bytes that reached it. */
+class HierarchyNode {
+  packets = 0;
+  bytes = 0;
+  readonly name: string;
+  readonly #children: HierarchyNode[] = [];
+  constructor(name: string) {
+    this.name = name;
   }
-  return [...nodes.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([path, v]) => ({ path, ...v }));
+
+  child(name: string): HierarchyNode {
+    // A handful of children at most: a scan of constant strings beats a Map.
+    for (const c of this.#children) if (c.name === name) return c;
+    const c = new HierarchyNode(name);
+    this.#children.push(c);
+    return c;
+  }
+
+  /** Rows of the nodes under this one, parents before children, siblings by packets. */
+  rows(prefix = ""): HierarchyRow[] {
+    const out: HierarchyRow[] = [];
+    for (const c of [...this.#children].sort((x, y) => y.packets - x.packets)) {
+      const path = prefix === "" ? c.name : prefix + "/" + c.name;
+      out.push({ path, packets: c.packets, bytes: c.bytes }, ...c.rows(path));
+    }
+    return out;
+  }
 }
 
 /** At most `cap` data and ACK points: keep every k-th unmarked point and every marked one. */

@@ -68,6 +68,8 @@ export function reportHtml(data: ReportData, assets: PageAssets = pageAssets()):
     "<head>",
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    // No icon to fetch: a served page would otherwise ask for /favicon.ico.
+    '<link rel="icon" href="data:,">',
     `<title>stackts report: ${escapeText(data.file)}</title>`,
     `<style>${style}</style>`,
     "</head>",

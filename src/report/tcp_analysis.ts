@@ -181,7 +181,7 @@ export class TcpAnalysis {
         fwd.nextseq = end;
         fwd.nextseqTime = t;
       }
-      this.#pending(fwd, end, t, (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission | TCP_MARK.spuriousRetransmission)) !== 0);
+      this.#pending(fwd, rseq, end, t, (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission | TCP_MARK.spuriousRetransmission)) !== 0);
     }
     fwd.lastWasKeepAlive = (mark & TCP_MARK.keepAlive) !== 0;
     if (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission)) {
@@ -229,13 +229,16 @@ export class TcpAnalysis {
     return mark;
   }
 
-  #pending(fwd: Direction, end: number, t: number, retx: boolean): void {
+  #pending(fwd: Direction, start: number, end: number, t: number, retx: boolean): void {
     if (retx) {
-      // Karn's rule (RFC 6298 §3): no sample from a segment sent twice.
-      for (let i = 0; i < fwd.pendingEnd.length; i++) if (!lt(fwd.pendingEnd[i]!, end)) fwd.pendingRetx[i] = true;
+      // Karn's rule (RFC 6298 §3): no sample from a segment sent twice. The
+      // queue is in sequence order: mark from its end back to the
+      // retransmission's start.
+      for (let i = fwd.pendingEnd.length - 1; i >= 0 && lt(start, fwd.pendingEnd[i]!); i--) fwd.pendingRetx[i] = true;
       return;
     }
-    if (fwd.pendingEnd.length >= RTT_QUEUE) return;
+    const n = fwd.pendingEnd.length;
+    if (n >= RTT_QUEUE || (n > 0 && !lt(fwd.pendingEnd[n - 1]!, end))) return;
     fwd.pendingEnd.push(end);
     fwd.pendingTime.push(t);
     fwd.pendingRetx.push(false);
