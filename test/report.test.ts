@@ -432,6 +432,16 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(Number(/Number of packets:\s+(\d+)/.exec(execFileSync("capinfos", ["-M", "-c", file], { encoding: "utf8" }))![1])).toBe(10);
   }, 90_000);
 
+  it.skipIf(!hasCommand("script"))("shows the progress line on a terminal's stderr and erases it at the end (script(1) gives the terminal)", () => {
+    const out = join(dir, "tty.html");
+    const r = spawnSync("script", ["-qec", `${process.execPath} ${BIN} report ${pcap} -o ${out}`, "/dev/null"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const d = reportData(readFileSync(out, "utf8"));
+    // Rewritten in place (carriage return, erase to end of line), then erased before the last line.
+    expect(r.stdout).toContain(`\r\x1b[Kstackts report: ${d.summary.packets} packets, `);
+    expect(r.stdout).toMatch(new RegExp(`\\r\\x1b\\[Kstackts report: ${d.summary.packets} packets, \\d+ conversations: `));
+  });
+
   it("serves the page on 127.0.0.1 (stackts view): the URL it prints gives the page and its data", async () => {
     const child = spawn(process.execPath, [BIN, "view", "--no-open", pcap], { stdio: ["ignore", "pipe", "pipe"] });
     try {

@@ -43,8 +43,8 @@ import { packetTree } from "../format/tree.ts";
 import type { FrameBatch } from "../frame.ts";
 import { TftpTracker } from "../tftp_tracker.ts";
 import { IoBins } from "./io_bins.ts";
-import type { Conversation, ConversationKind, FlowRow, HierarchyRow, PacketRow, ProblemCount, ReportData, TcpDirectionSeries, TcpSeries } from "./model.ts";
-import { TcpAnalysis } from "./tcp_analysis.ts";
+import type { Conversation, ConversationKind, FlowRow, HierarchyRow, PacketRow, ProblemCount, ReportData, TcpSeries } from "./model.ts";
+import { TcpAnalysis, thinSeries } from "./tcp_analysis.ts";
 
 /** Options of {@link ReportBuilder}. */
 export interface ReportOptions {
@@ -366,7 +366,7 @@ export class ReportBuilder {
     const tcp: Record<string, TcpSeries> = {};
     for (const s of tcpStates) {
       const series = s.tcp!.series();
-      tcp[s.conv.id] = { ab: thin(series.ab, perConnection), ba: thin(series.ba, perConnection) };
+      tcp[s.conv.id] = { ab: thinSeries(series.ab, perConnection), ba: thinSeries(series.ba, perConnection) };
     }
     const flows: Record<string, FlowRow[]> = {};
     for (const s of shown) if (s.rows.length > 0) flows[s.conv.id] = s.rows;
@@ -469,47 +469,4 @@ class HierarchyNode {
     }
     return out;
   }
-}
-
-/** At most `cap` data and ACK points: keep every k-th unmarked point and every marked one. */
-function thin(s: TcpDirectionSeries, cap: number): TcpDirectionSeries {
-  const out: TcpDirectionSeries = { ...s };
-  const dataStep = Math.ceil(s.dataT.length / cap);
-  if (dataStep > 1) {
-    out.downsampled = true;
-    const keep = s.dataT.map((_, i) => s.dataMark[i] !== 0 || i % dataStep === 0);
-    const pick = (a: number[]): number[] => a.filter((_, i) => keep[i]);
-    out.dataT = pick(s.dataT);
-    out.dataSeq = pick(s.dataSeq);
-    out.dataEnd = pick(s.dataEnd);
-    out.dataMark = pick(s.dataMark);
-    out.dataBytes = pick(s.dataBytes);
-  }
-  const ackStep = Math.ceil(s.ackT.length / cap);
-  if (ackStep > 1) {
-    out.downsampled = true;
-    const keep = s.ackT.map((_, i) => s.ackMark[i] !== 0 || i % ackStep === 0 || i === s.ackT.length - 1);
-    const pick = (a: number[]): number[] => a.filter((_, i) => keep[i]);
-    out.ackT = pick(s.ackT);
-    out.ack = pick(s.ack);
-    out.win = pick(s.win);
-    out.ackMark = pick(s.ackMark);
-  }
-  const sackStep = Math.ceil(s.sackT.length / cap);
-  if (sackStep > 1) {
-    out.sackT = s.sackT.filter((_, i) => i % sackStep === 0);
-    out.sackLeft = s.sackLeft.filter((_, i) => i % sackStep === 0);
-    out.sackRight = s.sackRight.filter((_, i) => i % sackStep === 0);
-  }
-  const rttStep = Math.ceil(s.rttT.length / cap);
-  if (rttStep > 1) {
-    out.rttT = s.rttT.filter((_, i) => i % rttStep === 0);
-    out.rtt = s.rtt.filter((_, i) => i % rttStep === 0);
-  }
-  out.dataT = out.dataT.map(us);
-  out.ackT = out.ackT.map(us);
-  out.sackT = out.sackT.map(us);
-  out.rttT = out.rttT.map(us);
-  out.rtt = out.rtt.map(us);
-  return out;
 }

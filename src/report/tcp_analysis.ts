@@ -13,7 +13,8 @@
  * order* when it came within the connection's first RTT (3 ms when unknown) of
  * that highest segment and does not end there; else a *retransmission*. A
  * segment wholly below what the other side already acknowledged is a
- * *spurious retransmission* (counted apart, as Wireshark does). A duplicate
+ * *spurious retransmission*; Wireshark flags all three kinds
+ * `tcp.analysis.retransmission`, and so does the count here. A duplicate
  * ACK carries no data, no SYN/FIN/RST, and repeats the sequence, ACK and
  * window of the last segment in its direction. Sequence numbers are relative
  * to each direction's first (its SYN when seen), in 32-bit modular arithmetic.
@@ -96,9 +97,9 @@ class Direction {
 /** One TCP connection's analysis; directions 0 (A→B) and 1 (B→A). */
 export class TcpAnalysis {
   readonly #dir: [Direction, Direction];
-  /** time of the first SYN, -1 before */
+  /** time of the latest SYN (without ACK), -1 before */
   #synTime = -1;
-  /** the handshake's round trip (SYN to the ACK of the SYN-ACK), 0 until known */
+  /** the handshake's round trip (latest SYN to the first ACK after it), 0 until known */
   #firstRtt = 0;
   retransmissions = 0;
   spurious = 0;
@@ -137,8 +138,9 @@ export class TcpAnalysis {
     }
     if (flags & SYN) {
       fwd.scale = windowScale ?? -1;
-      if (!(flags & ACK) && this.#synTime < 0) this.#synTime = t;
-    } else if (flags & ACK && this.#firstRtt === 0 && this.#synTime >= 0 && d === 0) {
+      // The most recent SYN: a retransmitted SYN restarts the handshake's clock.
+      if (!(flags & ACK)) this.#synTime = t;
+    } else if (flags & ACK && this.#firstRtt === 0 && this.#synTime >= 0) {
       this.#firstRtt = t - this.#synTime;
     }
     const rseq = (seq - fwd.base) >>> 0;
@@ -184,7 +186,8 @@ export class TcpAnalysis {
       this.#pending(fwd, rseq, end, t, (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission | TCP_MARK.spuriousRetransmission)) !== 0);
     }
     fwd.lastWasKeepAlive = (mark & TCP_MARK.keepAlive) !== 0;
-    if (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission)) {
+    // Wireshark flags all three kinds `tcp.analysis.retransmission`: so are they counted here.
+    if (mark & (TCP_MARK.retransmission | TCP_MARK.fastRetransmission | TCP_MARK.spuriousRetransmission)) {
       this.retransmissions++;
       fwd.series.retransmissions++;
     }
@@ -222,9 +225,10 @@ export class TcpAnalysis {
         if (r.sackT.length > SERIES_CAP) halveSack(r);
       }
       this.#acked(rev, rack, t);
-      fwd.lastack = rack;
-      fwd.lastackTime = t;
     }
+    // Every segment, as Wireshark keeps them (a SYN without ACK leaves 0: none yet).
+    fwd.lastack = rack;
+    fwd.lastackTime = t;
     fwd.window = window;
     return mark;
   }
@@ -324,4 +328,51 @@ function halvePairs(t: number[], v: number[]): void {
   }
   t.length = w;
   v.length = w;
+}
+
+/**
+ * A copy of `s` with at most about `cap` points per series for the page: every
+ * k-th unmarked point and every marked one; times rounded to microseconds.
+ */
+export function thinSeries(s: TcpDirectionSeries, cap: number): TcpDirectionSeries {
+  const out: TcpDirectionSeries = { ...s };
+  const dataStep = Math.ceil(s.dataT.length / cap);
+  if (dataStep > 1) {
+    out.downsampled = true;
+    const keep = s.dataT.map((_, i) => s.dataMark[i] !== 0 || i % dataStep === 0);
+    const pick = (a: number[]): number[] => a.filter((_, i) => keep[i]);
+    out.dataT = pick(s.dataT);
+    out.dataSeq = pick(s.dataSeq);
+    out.dataEnd = pick(s.dataEnd);
+    out.dataMark = pick(s.dataMark);
+    out.dataBytes = pick(s.dataBytes);
+  }
+  const ackStep = Math.ceil(s.ackT.length / cap);
+  if (ackStep > 1) {
+    out.downsampled = true;
+    const keep = s.ackT.map((_, i) => s.ackMark[i] !== 0 || i % ackStep === 0 || i === s.ackT.length - 1);
+    const pick = (a: number[]): number[] => a.filter((_, i) => keep[i]);
+    out.ackT = pick(s.ackT);
+    out.ack = pick(s.ack);
+    out.win = pick(s.win);
+    out.ackMark = pick(s.ackMark);
+  }
+  const sackStep = Math.ceil(s.sackT.length / cap);
+  if (sackStep > 1) {
+    out.sackT = s.sackT.filter((_, i) => i % sackStep === 0);
+    out.sackLeft = s.sackLeft.filter((_, i) => i % sackStep === 0);
+    out.sackRight = s.sackRight.filter((_, i) => i % sackStep === 0);
+  }
+  const rttStep = Math.ceil(s.rttT.length / cap);
+  if (rttStep > 1) {
+    out.rttT = s.rttT.filter((_, i) => i % rttStep === 0);
+    out.rtt = s.rtt.filter((_, i) => i % rttStep === 0);
+  }
+  const us = (t: number): number => Math.round(t * 1e6) / 1e6;
+  out.dataT = out.dataT.map(us);
+  out.ackT = out.ackT.map(us);
+  out.sackT = out.sackT.map(us);
+  out.rttT = out.rttT.map(us);
+  out.rtt = out.rtt.map(us);
+  return out;
 }

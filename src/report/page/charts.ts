@@ -17,6 +17,18 @@ import { TCP_MARK, type IoGraph, type TcpDirectionSeries } from "../model.ts";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 
+/** An axis whose numbers carry SI prefixes (1.5M rather than 1,500,000). */
+function siAxis(label?: string): uPlot.Axis {
+  const si = (v: number): string => {
+    const a = Math.abs(v);
+    if (a >= 1e9) return +(v / 1e9).toFixed(2) + "G";
+    if (a >= 1e6) return +(v / 1e6).toFixed(2) + "M";
+    if (a >= 1e3) return +(v / 1e3).toFixed(2) + "k";
+    return String(+v.toFixed(3));
+  };
+  return { size: 70, values: (_u, vals) => vals.map(si), ...(label === undefined ? {} : { label }) };
+}
+
 function width(box: HTMLElement): number {
   return Math.max(400, Math.min(1100, box.clientWidth || 900));
 }
@@ -32,7 +44,7 @@ export function drawIo(box: HTMLElement, io: IoGraph): uPlot[] {
       width: width(box),
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: "seconds" }, { size: 70 }],
+      axes: [{ label: "seconds" }, siAxis()],
       series: [{ label: "t" }, ...io.protocols.map((p, i) => ({ label: p, stroke: COLORS[i % COLORS.length]!, width: 1 }))],
     };
     return new uPlot(opts, data, box);
@@ -113,7 +125,7 @@ export function drawTcp(box: HTMLElement, s: TcpDirectionSeries): uPlot[] {
         width: w,
         height: 360,
         scales: { x: { time: false } },
-        axes: [{ label: "seconds" }, { label: "relative sequence number", size: 80 }],
+        axes: [{ label: "seconds" }, siAxis("relative sequence number")],
         series: [
           { label: "t" },
           { label: "data", stroke: "#1f77b4", paths: noLine, points: points("#1f77b4", 4) },
@@ -145,7 +157,7 @@ export function drawTcp(box: HTMLElement, s: TcpDirectionSeries): uPlot[] {
           width: w,
           height: 180,
           scales: { x: { time: false } },
-          axes: [{ label: "seconds" }, { size: 80 }],
+          axes: [{ label: "seconds" }, siAxis()],
           series: [{ label: "t" }, { label: "bits/s", stroke: "#1f77b4", fill: "rgba(31,119,180,0.15)" }],
         },
         [xs, tp.map((b) => (b * 8) / bw)],
