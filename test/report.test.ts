@@ -3,7 +3,8 @@
  * made here in the namespace lab (test/helpers/lab.ts) with tcpdump: a TCP
  * transfer under nftables-made loss (`numgen random mod 100 < N drop` on the
  * receiver's input, so the sender retransmits), a DNS exchange (dnsmasq and
- * dig) and a TFTP transfer (tftpd-hpa and tftp-hpa).
+ * dig, over IPv4 and IPv6) and a TFTP transfer (tftpd-hpa and tftp-hpa), with
+ * the link's own IPv6 neighbour-discovery chatter.
  *
  * The report's numbers are checked against capinfos (packets, data size) and
  * tshark (`-z conv,tcp`, `-z conv,udp`, `-z conv,ip`, `-z io,phs`, and the
@@ -87,7 +88,7 @@ interface TsharkConv {
 }
 
 /** Parse `tshark -q -z conv,X`: "A <-> B  frames bytes-with-unit  frames bytes  total ..." */
-function tsharkConversations(file: string, kind: "tcp" | "udp" | "ip"): TsharkConv[] {
+function tsharkConversations(file: string, kind: "tcp" | "udp" | "ip" | "ipv6"): TsharkConv[] {
   const out = tshark(["-r", file, "-q", "-z", `conv,${kind}`]);
   const rows: TsharkConv[] = [];
   for (const line of out.split("\n")) {
@@ -110,13 +111,18 @@ function tsharkHierarchy(file: string): Map<string, { frames: number; bytes: num
     const depth = m[1]!.length / 2;
     stack.length = depth;
     stack.push(m[2]!);
-    map.set(stack.join("/"), { frames: Number(m[3]), bytes: Number(m[4]) });
+    // IPv6 extension headers are nodes of their own in tshark's tree and fields of
+    // the ipv6 layer in ours: leave them out of the path, add their children up.
+    if (m[2]!.startsWith("ipv6.")) continue;
+    const path = stack.filter((n) => !n.startsWith("ipv6.")).join("/");
+    const have = map.get(path) ?? { frames: 0, bytes: 0 };
+    map.set(path, { frames: have.frames + Number(m[3]), bytes: have.bytes + Number(m[4]) });
   }
   return map;
 }
 
 /** tshark's protocol names → ours, for the layers both name. */
-const PHS_NAMES: Record<string, string> = { eth: "ethernet", arp: "arp", ip: "ipv4", ipv6: "ipv6", udp: "udp", tcp: "tcp", dns: "dns", tftp: "tftp", icmp: "icmp" };
+const PHS_NAMES: Record<string, string> = { eth: "ethernet", arp: "arp", ip: "ipv4", ipv6: "ipv6", udp: "udp", tcp: "tcp", dns: "dns", tftp: "tftp", icmp: "icmp", icmpv6: "icmpv6" };
 
 function endpoint(addr: string, port: number | null): string {
   return port === null ? addr : `${addr}:${port}`;
@@ -160,7 +166,8 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
   }
 
   beforeAll(async () => {
-    lab = makeLab();
+    // IPv6 on: a DNS exchange over it, and the link's own ND/MLD chatter, in the capture too.
+    lab = makeLab({ ipv6: true });
     dir = mkdtempSync(join(tmpdir(), "stackts-report-"));
     pcap = join(dir, "lab.pcap");
     // Real segments on the wire: no offloads on either end.
@@ -173,13 +180,14 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     const tftpRoot = join(dir, "tftp");
     mkdirSync(tftpRoot);
     writeFileSync(join(tftpRoot, "file.bin"), Uint8Array.from({ length: 1300 }, (_, i) => (i * 7) & 0xff));
-    const dns = lab.b.spawn(["dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--interface=${lab.b.iface}`, `--listen-address=${lab.b.ip4}`, "--pid-file", "--user=root", "--address=/www.example.test/10.77.0.9"]);
+    const dns = lab.b.spawn(["dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--interface=${lab.b.iface}`, `--listen-address=${lab.b.ip4}`, `--listen-address=${lab.b.ip6}`, "--pid-file", "--user=root", "--address=/www.example.test/10.77.0.9"]);
     const tftpd = lab.b.spawn(["in.tftpd", "-L", "-s", tftpRoot, "--address", `${lab.b.ip4}:69`]);
     const sink = lab.b.spawn(["socat", "-u", `TCP-LISTEN:${TCP_PORT},reuseaddr`, "OPEN:/dev/null"]);
     await sleep(700);
     try {
       await capture(pcap, async () => {
         await ok("a", ["dig", `@${lab.b.ip4}`, "+tries=1", "+time=2", "www.example.test", "A"]);
+        await ok("a", ["dig", `@${lab.b.ip6}`, "+tries=1", "+time=2", "www.example.test", "AAAA"]);
         await ok("a", ["tftp", lab.b.ip4, "-m", "octet", "-c", "get", "file.bin", join(dir, "got.bin")]);
         await ok("a", ["sh", "-c", `head -c 1500000 /dev/urandom | socat -u - TCP:${lab.b.ip4}:${TCP_PORT}`], 60_000);
       });
@@ -224,12 +232,13 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(d.summary.stopped).toBeNull();
   });
 
-  it("has tshark's conversations: conv,tcp, conv,udp and conv,ip, frames and bytes each way", () => {
+  it("has tshark's conversations: conv,tcp, conv,udp, conv,ip and conv,ipv6, frames and bytes each way", () => {
     const d = reportData(html);
     for (const [kind, ours] of [
       ["tcp", "tcp"],
       ["udp", "udp"],
       ["ip", "ipv4"],
+      ["ipv6", "ipv6"],
     ] as const) {
       const theirs = tsharkConversations(pcap, kind);
       const mine = d.conversations.filter((c) => c.kind === ours);
@@ -254,12 +263,12 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
 
   it("has tshark's bytes each way for every TCP and UDP conversation (frame.len summed by tshark's fields)", () => {
     const d = reportData(html);
-    const out = tshark(["-r", pcap, "-Y", "tcp or udp", "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "udp.dstport", "-e", "frame.len", "-e", "icmp.type"]);
+    const out = tshark(["-r", pcap, "-Y", "tcp or udp", "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "udp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "udp.dstport", "-e", "frame.len", "-e", "icmp.type", "-e", "icmpv6.type"]);
     const sums = new Map<string, number>();
     for (const line of out.trim().split("\n")) {
-      const [src, tsp, usp, dst, tdp, udp, len, icmp] = line.split(",");
-      if (icmp !== "") continue; // a datagram quoted in an ICMP error
-      const key = `${src}:${tsp || usp}>${dst}:${tdp || udp}`;
+      const [src4, src6, tsp, usp, dst4, dst6, tdp, udp, len, icmp, icmp6] = line.split(",");
+      if (icmp !== "" || icmp6 !== "") continue; // a datagram quoted in an ICMP error
+      const key = `${src4 || src6}:${tsp || usp}>${dst4 || dst6}:${tdp || udp}`;
       sums.set(key, (sums.get(key) ?? 0) + Number(len));
     }
     for (const c of d.conversations.filter((x) => x.kind === "tcp" || x.kind === "udp")) {
@@ -470,6 +479,39 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!existsSync(CHROMIUM) || !hasCommand("tshark"))("the report's summary of problems", () => {
+  it("lists the bad checksums tshark finds (checksum checks on), each a link to its packet's tree and hex", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackts-report-sum-"));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const fixture = join(ROOT, "test/fixtures/sample.pcap");
+      const out = join(dir, "sample.html");
+      expect(stackts(["report", fixture, "-o", out]).status).toBe(0);
+      const d = reportData(readFileSync(out, "utf8")) as ReportJson & { summary: { checksumProblems: { what: string; packets: number[] }[] } };
+      const bad = tshark(["-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-r", fixture, "-Y", "udp.checksum.status == 0 || tcp.checksum.status == 0 || ip.checksum.status == 0", "-T", "fields", "-e", "frame.number"])
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map(Number);
+      expect(bad.length).toBeGreaterThan(0);
+      expect(d.summary.checksumProblems.flatMap((p) => p.packets).sort((x, y) => x - y)).toEqual(bad);
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+      await page.goto("file://" + out);
+      await page.waitForSelector("body[data-ready]");
+      await page.click(`#summary .links a[data-n="${bad[0]}"]`);
+      expect(await page.getAttribute("#packet-detail", "data-n")).toBe(String(bad[0]));
+      expect(await page.textContent("#packet-detail pre.tree")).toContain("checksumStatus: bad");
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
