@@ -107,14 +107,15 @@ export function drawTcp(box: HTMLElement, s: TcpDirectionSeries): uPlot[] {
     sackX.push(t);
     sackY.push(s.sackRight[i]!);
   });
+  // Drawn in this order: the retransmissions last, on top of everything.
   const seq = align([
     data,
-    retx,
-    spurious,
     { x: s.ackT, y: s.ack },
     { x: s.ackT, y: s.win },
     { x: sackX, y: sackY },
     dup,
+    spurious,
+    retx,
   ]);
   const stepped = uPlot.paths.stepped!({ align: 1 });
   const plots: uPlot[] = [];
@@ -129,12 +130,12 @@ export function drawTcp(box: HTMLElement, s: TcpDirectionSeries): uPlot[] {
         series: [
           { label: "t" },
           { label: "data", stroke: "#1f77b4", paths: noLine, points: points("#1f77b4", 4) },
-          { label: "retransmission", stroke: "#d62728", paths: noLine, points: points("#d62728", 8) },
-          { label: "spurious retransmission", stroke: "#ff7f0e", paths: noLine, points: points("#ff7f0e", 7) },
           { label: "ACK", stroke: "#7f7f7f", paths: stepped, spanGaps: true, points: { show: false } },
           { label: "receive window", stroke: "#2ca02c", paths: stepped, spanGaps: true, points: { show: false } },
           { label: "SACK", stroke: "#9467bd", paths: noLine, points: points("#9467bd", 5) },
-          { label: "duplicate ACK", stroke: "#e377c2", paths: noLine, points: points("#e377c2", 6) },
+          { label: "duplicate ACK", stroke: "#e377c2", paths: noLine, points: points("#e377c2", 5) },
+          { label: "spurious retransmission", stroke: "#ff7f0e", paths: noLine, points: points("#ff7f0e", 8) },
+          { label: "retransmission", stroke: "#d62728", paths: noLine, points: points("#d62728", 9) },
         ],
       },
       seq,
