@@ -515,3 +515,30 @@ describe.skipIf(!existsSync(CHROMIUM) || !hasCommand("tshark"))("the report's su
     }
   }, 60_000);
 });
+
+describe("stackts report on bad input", () => {
+  it("ends in one line and an exit code: not a capture, no file, a bad filter, an output it cannot write", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackts-report-bad-"));
+    try {
+      const junk = join(dir, "junk.pcap");
+      writeFileSync(junk, "hello\n");
+      const fixture = join(ROOT, "test/fixtures/sample.pcap");
+      const cases: [string[], number, RegExp][] = [
+        [["report", junk, "-o", join(dir, "a.html")], 1, /^stackts: .*junk\.pcap : not a pcap or pcapng file \(magic 0x68656c6c\)$/],
+        [["report", join(dir, "none.pcap")], 1, /^stackts: .*none\.pcap : no such file$/],
+        [["report", fixture, "-o", join(dir, "b.html"), "tcp", "port"], 2, /^stackts: filter 'tcp port' : .+$/],
+        [["report", fixture, "-o", join(dir, "no/such/dir.html")], 1, /^stackts: .*dir\.html : cannot write: no such directory$/],
+        [["report"], 2, /^stackts: report : missing FILE/],
+      ];
+      for (const [args, status, line] of cases) {
+        const r = stackts(args);
+        expect(r.status, args.join(" ")).toBe(status);
+        expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+        expect(r.stderr.trim(), args.join(" ")).toMatch(line);
+        expect(r.stdout).toBe("");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

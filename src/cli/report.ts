@@ -81,7 +81,10 @@ export async function run(argv: string[]): Promise<number> {
     if (output === "-") writeFileSync(1, html);
     else writeFileSync(output, html);
   } catch (err) {
-    throw new CliError(output, err instanceof Error ? err.message : String(err), EXIT.failure, { cause: err });
+    const code = (err as { code?: unknown } | null)?.code;
+    const why =
+      code === "ENOENT" ? "cannot write: no such directory" : code === "EACCES" || code === "EPERM" ? "cannot write: permission denied" : code === "EISDIR" ? "cannot write: is a directory" : err instanceof Error ? err.message : String(err);
+    throw new CliError(output, why, EXIT.failure, { cause: err });
   }
   if (output !== "-") stderrLine(`stackts report: ${data.summary.packets} packets, ${data.conversations.length} conversations: ${output} (${Buffer.byteLength(html)} bytes)`);
   if (error !== null) return reportError(fileError(path, error));
