@@ -30,6 +30,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY layers ./layers
 COPY src ./src
 COPY bin ./bin
+COPY scripts/build_report_page.mjs ./scripts/
 RUN npm run build:ts \
  && npm prune --omit=dev --no-audit --no-fund \
  && find dist -name '*.map' -delete \

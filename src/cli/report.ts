@@ -59,14 +59,15 @@ export async function run(argv: string[]): Promise<number> {
   const output = stringOption(args, "output") ?? defaultOutput(path);
   const packetLimit = intOption(args, "packets", 0, 1_000_000);
   const filter = filterWords.join(" ").trim();
-  let progress: ProgressLine | null = null;
+  // undefined until the first batch; null when there is no line to show.
+  let progress: ProgressLine | null | undefined;
   let result;
   try {
     result = reportFile(path, {
       filter,
       ...(packetLimit === undefined ? {} : { packetLimit }),
       onProgress: (packets, bytes, position, size) => {
-        progress ??= ProgressLine.forStderr("report", { total: size, force: flag(args, "progress") });
+        if (progress === undefined) progress = ProgressLine.forStderr("report", { total: size, force: flag(args, "progress") });
         progress?.update(packets, bytes, position);
       },
     });
@@ -75,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     throw fileError(path, err);
   }
   const { data, error } = result;
-  (progress as ProgressLine | null)?.end(data.summary.packets, data.summary.bytes, null);
+  (progress as ProgressLine | null | undefined)?.end(data.summary.packets, data.summary.bytes, null);
   const html = reportHtml(data);
   try {
     if (output === "-") writeFileSync(1, html);

@@ -48,13 +48,14 @@ export async function run(argv: string[]): Promise<number> {
   if (path === undefined) throw new UsageError("view", "missing FILE (see 'stackts view --help')");
   const port = intOption(args, "port", 0, 65535) ?? 0;
   const filter = filterWords.join(" ").trim();
-  let progress: ProgressLine | null = null;
+  // undefined until the first batch; null when there is no line to show.
+  let progress: ProgressLine | null | undefined;
   let result;
   try {
     result = reportFile(path, {
       filter,
       onProgress: (packets, bytes, position, size) => {
-        progress ??= ProgressLine.forStderr("view", { total: size });
+        if (progress === undefined) progress = ProgressLine.forStderr("view", { total: size });
         progress?.update(packets, bytes, position);
       },
     });
@@ -62,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof CaptureError && err.code === "EFILTER") throw new UsageError(`filter '${filter}'`, err.detail || err.message);
     throw fileError(path, err);
   }
-  (progress as ProgressLine | null)?.end();
+  (progress as ProgressLine | null | undefined)?.end();
   if (result.error !== null) reportError(fileError(path, result.error));
   const data = result.data;
   const server = await serveReport({ port, page: () => reportHtml(data), data: () => data });
