@@ -12,7 +12,9 @@
  * disk in headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core): no console errors, the conversation rows tshark lists,
  * the retransmissions tshark counts on the TCP connection's graph, two arrows
- * in the DNS exchange's flow diagram. The screenshots go to docs/images/ (the
+ * in the DNS exchange's flow diagram, DATA block 1 twice in the TFTP
+ * transfer's (its first copy dropped by nftables on the client after the
+ * capture saw it). The screenshots go to docs/images/ (the
  * README shows them). A capture cut in the middle of a record gives a report
  * of every packet before the cut and says where it stopped.
  *
@@ -172,10 +174,18 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     pcap = join(dir, "lab.pcap");
     // Real segments on the wire: no offloads on either end.
     for (const h of [lab.a, lab.b]) await ok(h === lab.a ? "a" : "b", ["ethtool", "-K", h.iface, "tso", "off", "gso", "off", "gro", "off"]);
-    // Loss on host b's input, data segments to the TCP port only (the sender retransmits them).
+    // Loss on host b's input, segments to the TCP port only (the sender retransmits them).
     await ok("b", ["nft", "add", "table", "inet", "loss"]);
     await ok("b", ["nft", "add", "chain", "inet", "loss", "input", "{ type filter hook input priority 0 ; }"]);
-    await ok("b", ["nft", "add", "rule", "inet", "loss", "input", "tcp", "dport", String(TCP_PORT), "numgen", "random", "mod", "100", "<", String(LOSS), "drop"]);
+    // Not the SYN: a lost SYN waits a whole second, and the graph is of the transfer.
+    await ok("b", ["nft", "add", "rule", "inet", "loss", "input", "tcp", "dport", String(TCP_PORT), "tcp", "flags", "!=", "syn", "numgen", "random", "mod", "100", "<", String(LOSS), "drop"]);
+    // On host a's input (after tcpdump saw it), drop the first TFTP DATA block
+    // (UDP from b, not DNS), once: tftpd-hpa sends it again after its timeout.
+    // nft adds a packet's bytes before it compares: the first (544 bytes) is
+    // within 800, the second over.
+    await ok("a", ["nft", "add", "table", "inet", "once"]);
+    await ok("a", ["nft", "add", "chain", "inet", "once", "input", "{ type filter hook input priority 0 ; }"]);
+    await ok("a", ["nft", "add", "rule", "inet", "once", "input", "ip", "saddr", lab.b.ip4, "udp", "sport", "!=", "53", "udp", "length", ">", "500", "quota", "until", "800", "bytes", "drop"]);
 
     const tftpRoot = join(dir, "tftp");
     mkdirSync(tftpRoot);
@@ -302,7 +312,7 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(theirs).toBeGreaterThan(0);
   });
 
-  it("opens from disk in Chromium: no console errors, tshark's TCP and UDP rows, the TCP graph with tshark's retransmissions, the DNS flow's two arrows", async () => {
+  it("opens from disk in Chromium: no console errors, tshark's TCP and UDP rows, the TCP graph with tshark's retransmissions, the DNS flow's two arrows, the TFTP flow's resent block", async () => {
     const file = join(dir, "lab.html");
     const { page, errors } = await open(file);
     mkdirSync(IMAGES, { recursive: true });
@@ -342,7 +352,19 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(dirs).toEqual(["0", "1"]);
     await (await page.$("#flow"))!.screenshot({ path: join(IMAGES, "report-dns-flow.png") });
 
-    // The TFTP transfer's flow (request, data, ACKs), then a packet's tree and hex.
+    // The TFTP transfer's flow: every packet tshark puts in that conversation,
+    // DATA block 1 twice (the first copy was dropped on host a after capture).
+    const transfer = tsharkConversations(pcap, "udp").find((t) => t.a.startsWith(`${lab.b.ip4}:`) && !t.a.endsWith(":53"))!;
+    await page.click(`table.conv[data-kind=udp] tr[data-a="${lab.b.ip4}"]`);
+    await page.waitForSelector("#flow[data-arrows] svg");
+    expect(Number(await page.getAttribute("#flow", "data-arrows"))).toBe(transfer.framesAB + transfer.framesBA);
+    const labels = await page.$$eval("#flow g.arrow text.label", (ts) => ts.map((t) => t.textContent ?? ""));
+    expect(labels.filter((l) => l.endsWith("DATA block 1"))).toHaveLength(2);
+    const resent = tshark(["-r", pcap, "-Y", "tftp.opcode == 3 && tftp.block == 1", "-T", "fields", "-e", "frame.number"]).trim().split("\n").length;
+    expect(resent).toBe(2);
+    await (await page.$("#flow"))!.screenshot({ path: join(IMAGES, "report-tftp-flow.png") });
+
+    // A packet's tree and hex.
     await page.click(`table.conv[data-kind=udp] tr[data-b-port="69"]`);
     await page.click(`#packets tr[data-n="1"]`);
     const detail = await page.textContent("#packet-detail");
