@@ -242,6 +242,19 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     expect(d.summary.stopped).toBeNull();
   });
 
+  it("reports a pcapng copy of the capture (editcap -F pcapng) with the same numbers", () => {
+    const ng = join(dir, "lab.pcapng");
+    execFileSync("editcap", ["-F", "pcapng", pcap, ng]);
+    const out = join(dir, "lab-ng.html");
+    expect(stackts(["report", ng, "-o", out]).status).toBe(0);
+    const a = reportData(html);
+    const b = reportData(readFileSync(out, "utf8"));
+    expect(b.summary.packets).toBe(a.summary.packets);
+    expect(b.summary.bytes).toBe(a.summary.bytes);
+    expect(b.conversations).toEqual(a.conversations);
+    expect(b.hierarchy).toEqual(a.hierarchy);
+  });
+
   it("has tshark's conversations: conv,tcp, conv,udp, conv,ip and conv,ipv6, frames and bytes each way", () => {
     const d = reportData(html);
     for (const [kind, ours] of [
