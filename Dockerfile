@@ -31,6 +31,7 @@ COPY layers ./layers
 COPY src ./src
 COPY bin ./bin
 COPY scripts/build_cli.mjs ./scripts/
+COPY scripts/build_report_page.mjs ./scripts/
 RUN npm run build:ts \
  && npm prune --omit=dev --no-audit --no-fund \
  && find dist -name '*.map' -delete \

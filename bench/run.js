@@ -66,3 +66,5 @@ if (only === null || only === "http") {
   const r = spawnSync(process.execPath, [join(ROOT, "bench", "http.js")], { stdio: "inherit" });
   if (r.status !== 0) console.log(`bench/http.js exited with ${r.status}`);
 }
+
+if (only === null || only === "report") { console.log("\n== report (bench/report.js)"); await (await import("./report.js")).runReportBench({ packets: Number(arg("--packets", 1_000_000)) }); }

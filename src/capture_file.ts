@@ -173,6 +173,16 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
     return this.pcapngParser!.interfaces;
   }
 
+  /** Byte offset in the file of the next record to read (for progress lines). */
+  get position(): number {
+    return this.chunk.base + this.pos;
+  }
+
+  /** The file's size when it is a regular file, else null (stdin, a pipe). */
+  get size(): number | null {
+    return this.fileSize;
+  }
+
   /** pcapng: what each Section Header Block said so far; pcap: empty. */
   get sections(): readonly CaptureSection[] {
     return this.pcapngParser?.sections ?? [];

@@ -16,6 +16,8 @@ import { openLive, type Direction, type LiveCapture, type LiveOptions } from "..
 import { dropPrivileges } from "../privileges.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
+import { ProgressLine } from "./progress.ts";
+import { startLiveView } from "../report/live_view.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "interface", short: "i", value: "IFACE", help: "capture on IFACE (also the first argument)" },
@@ -35,6 +37,7 @@ const SPEC: OptionSpec[] = [
   { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): no drops at high rates, up to --timeout ms late (the default with -w)" },
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
   { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
+  { name: "view", help: "also serve a live report page on 127.0.0.1 (the page of 'stackts view'), updating as frames arrive" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
 ];
 
@@ -190,7 +193,12 @@ async function loop(
         })
       : null;
   let captured = 0;
+  let bytes = 0;
   const max = limit ?? Infinity;
+  // -w with a terminal on stderr: a progress line (the packets go to the file, not the screen).
+  const progress = writer !== null ? ProgressLine.forStderr("capture", { delayMs: 1000 }) : null;
+  const view = flag(args, "view") ? await startLiveView(cap.device) : null;
+  if (view !== null) stderrLine(`live report on ${view.url} (port ${view.port})`);
   let failure: unknown = null;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -209,7 +217,12 @@ async function loop(
     try {
       if (writer !== null) writer.writeBatch(batch);
       else printer!.printBatch(batch);
+      view?.addBatch(batch);
       captured += batch.count;
+      if (progress !== null) {
+        for (let i = 0; i < batch.count; i++) bytes += batch.length[i]!;
+        progress.update(captured, bytes);
+      }
     } catch (err) {
       failure = err;
       stop();
@@ -249,6 +262,8 @@ async function loop(
     failure ??= err;
   }
   out.flush();
+  progress?.end();
+  await view?.close();
   stderrLine(`${captured} packet${captured === 1 ? "" : "s"} captured`);
   if (stats !== null) {
     stderrLine(`${stats.received} packet${stats.received === 1 ? "" : "s"} received by filter`);

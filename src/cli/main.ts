@@ -47,6 +47,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   http: { summary: "an HTTP/1.0 and 1.1 client over our own TCP/IP stack (curl's -o -i -I -X -d -H -L)", load: () => import("./http.ts") },
   dhcp: { summary: "take a DHCP lease from our own TCP/IP stack's MAC and print it", load: () => import("./dhcp.ts") },
   dns: { summary: "ask a DNS server from our own TCP/IP stack (UDP, TCP on truncation), as dig prints it", load: () => import("./dns.ts") },
+  report: { summary: "write one self-contained HTML page of a capture: conversations, graphs, flows, packets", load: () => import("./report.ts") },
+  view: { summary: "serve the report page of a capture on 127.0.0.1", load: () => import("./view.ts") },
 };
 
 function topHelp(): string {

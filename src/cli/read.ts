@@ -16,6 +16,7 @@ import { Output } from "../format/output.ts";
 import { PacketPrinter } from "../format/printer.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError } from "./errors.ts";
+import { ProgressLine } from "./progress.ts";
 
 // The printer lives in src/format/printer.ts; exported here too so old imports keep working.
 export { PacketPrinter };
@@ -62,7 +63,7 @@ function openFile(path: string): CaptureFileReader {
   }
 }
 
-function fileError(path: string, err: unknown): CliError {
+export function fileError(path: string, err: unknown): CliError {
   const what = path === "-" ? "stdin" : path;
   if (err instanceof CaptureFileError) {
     // The library's message is "Cannot read <path>: <why>": keep the why.
@@ -106,10 +107,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
   if (expression !== "" && reader.linkType !== null) filter = compile(reader.linkType);
+  const progress = process.stdout.isTTY ? null : ProgressLine.forStderr("read", { total: reader.size, delayMs: 1000 });
   try {
     reader.readBatchesSync((batch) => {
       if (expression !== "" && filter === null) filter = compile(batch.linkType[0]!);
       printer.printBatch(batch, filter === null ? undefined : filter.matchBatch(batch));
+      // A long read into a file or pipe, with a terminal on stderr: a progress line there.
+      progress?.update(printer.count, reader.position, reader.position);
       // Nothing more to print: stop reading (the reader ends at its next step).
       if (printer.done) reader.close();
     });
@@ -118,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
     else if (err instanceof CaptureFileError) filterFailure = fileError(path, err);
     else throw err;
   } finally {
+    progress?.end();
     out.flush();
     reader.close();
     filter?.close();
