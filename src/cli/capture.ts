@@ -14,19 +14,20 @@ import { Output } from "../format/output.ts";
 import { PacketPrinter } from "../format/printer.ts";
 import { openLive, type Direction, type LiveCapture, type LiveOptions } from "../live.ts";
 import { dropPrivileges } from "../privileges.ts";
-import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec } from "./args.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
+import { HEXDUMP_NOTE, HEXDUMP_OPTION, NUMERIC_OPTION, refuseWithJson, refuseWithWrite } from "./print_options.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "interface", short: "i", value: "IFACE", help: "capture on IFACE (also the first argument)" },
   { name: "count", short: "c", value: "N", help: "stop after N packets" },
   { name: "write", short: "w", value: "FILE", help: "write the frames to FILE (pcapng if it ends in .pcapng, else pcap; '-' is stdout)" },
-  { name: "snaplen", short: "s", value: "BYTES", help: "keep at most BYTES of each frame (default 262144)" },
+  { name: "snaplen", short: "s", value: "BYTES", help: "keep at most BYTES of each frame (default 262144; 0 means the default, as in tcpdump)" },
   { name: "buffer-size", short: "B", value: "KIB", help: "kernel buffer size in KiB (default: sized from the snaplen)" },
   { name: "no-promiscuous-mode", short: "p", help: "do not put the interface into promiscuous mode" },
   { name: "direction", short: "Q", value: "in|out|inout", help: "which frames: received, sent or both (default inout)" },
   { name: "verbose", short: "v", help: "a tree of every decoded field under each line" },
-  { name: "hex", short: "x", help: "a hex dump of each frame under each line" },
+  HEXDUMP_OPTION,
   { name: "quiet", short: "q", help: "shorter protocol summaries" },
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
   { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
@@ -36,6 +37,7 @@ const SPEC: OptionSpec[] = [
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
   { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
+  NUMERIC_OPTION,
 ];
 
 export const help = formatHelp(
@@ -53,7 +55,13 @@ on" line says which mode is on.
 
 Ctrl-C, SIGTERM or -c end the capture: everything captured is written and
 flushed, then stderr gets 'N packets captured', 'N packets received by filter'
-and 'N packets dropped by kernel'.`,
+and 'N packets dropped by kernel'.
+
+${HEXDUMP_NOTE}
+
+Options that would do nothing together are refused: -v, -x, -q, -S or --json
+with -w (nothing is printed), -v, -x, -q or -S with --json, --nano without a
+.pcap file to write, --timeout in immediate mode.`,
   SPEC,
 );
 
@@ -76,6 +84,11 @@ const LINK_DESCRIPTION: Record<string, string> = {
   IEEE802_11_RADIO: "802.11 plus radiotap header",
 };
 
+/** Whether `-w PATH` writes pcapng (by its extension, as the writer decides). */
+function isPcapng(path: string): boolean {
+  return /\.(pcapng|ntar)$/i.test(path);
+}
+
 function parseDirection(v: string | undefined): Direction | undefined {
   if (v === undefined) return undefined;
   if (!(DIRECTIONS as readonly string[]).includes(v)) throw new UsageError("-Q", `expected in, out or inout, got '${v}'`);
@@ -91,7 +104,7 @@ function interfaceAndFilter(positionals: readonly string[], explicit: string | u
     return [first, rest.join(" ")];
   }
   const dev = defaultDevice(listOptions);
-  if (dev === null) throw new CliError("capture", "no interface is up (name one, see 'stackts devices')");
+  if (dev === null) throw new CliError("capture", "no non-loopback interface is up (name one, e.g. lo; see 'stackts devices')");
   return [dev.name, positionals.join(" ")];
 }
 
@@ -99,7 +112,8 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const netns = stringOption(args, "netns");
   const limit = intOption(args, "count", 1);
-  const snaplen = intOption(args, "snaplen", 1, 262144);
+  // tcpdump: -s 0 is the default snapshot length.
+  const snaplen = intOption(args, "snaplen", 0, 262144) || undefined;
   const bufferKiB = intOption(args, "buffer-size", 1, 4 * 1024 * 1024);
   const timeoutMs = intOption(args, "timeout", 1, 60_000);
   const direction = parseDirection(stringOption(args, "direction"));
@@ -110,6 +124,12 @@ export async function run(argv: string[]): Promise<number> {
   // need each frame at once). Either can be forced.
   if (flag(args, "immediate") && flag(args, "no-immediate")) throw new UsageError("--immediate", "cannot be used with --no-immediate");
   const immediate = flag(args, "immediate") || (!flag(args, "no-immediate") && writePath === undefined);
+  // Options that would do nothing in this combination: say so rather than ignore them.
+  refuseWithJson(args);
+  refuseWithWrite(args, writePath !== undefined);
+  refuse(args, "timeout", immediate, "does nothing in immediate mode (each frame is delivered at once); add --no-immediate");
+  refuse(args, "nano", writePath === undefined, "does nothing without -w (printed times have microseconds)");
+  refuse(args, "nano", writePath !== undefined && isPcapng(writePath), "does nothing with a pcapng file (it keeps nanoseconds anyway)");
   const [iface, expression] = interfaceAndFilter(args.positionals, stringOption(args, "interface"), netns);
   const filter = expression.trim();
 
@@ -144,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
       writer = openCaptureWriter(writePath, {
         // Like tcpdump, a .pcap file gets microseconds (what every reader takes) unless
         // asked; pcapng states its resolution per interface, so it keeps what the kernel gave.
-        nanoseconds: c.precision === "nano" && (/\.(pcapng|ntar)$/i.test(writePath) || flag(args, "nano")),
+        nanoseconds: c.precision === "nano" && (isPcapng(writePath) || flag(args, "nano")),
         interfaces: [{ linkType: cap.linkType, snaplen: c.snaplen, name: iface, ...(filter === "" ? {} : { filter }) }],
       });
     }
@@ -183,7 +203,7 @@ async function loop(
       ? new PacketPrinter(out, {
           json: flag(args, "json"),
           verbose: flagCount(args, "verbose") > 0,
-          hex: flag(args, "hex"),
+          hex: flag(args, "hexdump"),
           quiet: flag(args, "quiet"),
           absoluteSeq: flag(args, "absolute-seq"),
           timeDigits: 6,

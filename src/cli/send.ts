@@ -27,14 +27,15 @@ import { sendUdpL3 } from "../send/l3.ts";
 import { NeighborError } from "../send/neighbor.ts";
 import { RouteError } from "../send/route.ts";
 import { requireDevice, SendError, sendUdp, wallClock, type SentFrame } from "../send/udp.ts";
-import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, spelling, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 
 const COMMON: OptionSpec[] = [
   { name: "iface", short: "i", value: "IF", help: "interface to send on (required)" },
   { name: "netns", value: "NAME", help: "the interface lives in network namespace NAME (/run/netns/NAME)" },
   { name: "verbose", short: "v", help: "a tree of every field under each line" },
-  { name: "hexdump", short: "x", help: "a hex dump of each frame under each line" },
+  // -x is the hex dump in every command (read, capture, send); -X as in tcpdump.
+  { name: "hexdump", short: "x", aliases: ["X"], help: "hex and ASCII of each frame under its line (as 'stackts read -x')" },
   { name: "write", short: "w", value: "FILE", help: "also write what was sent to FILE (pcap, or pcapng by extension)" },
 ];
 
@@ -44,8 +45,8 @@ const UDP_SPEC: OptionSpec[] = [
   { name: "dport", value: "N", help: "destination port (required)" },
   { name: "src", value: "IP", help: "source address (default: the interface's on the route)" },
   { name: "sport", value: "N", help: "source port (default: random in 49152..65535)" },
-  { name: "data", value: "TEXT", help: "payload as UTF-8 text" },
-  { name: "hex", value: "HEX", help: "payload as hex digits (spaces and colons allowed)" },
+  { name: "data", value: "TEXT", empty: true, help: "payload as UTF-8 text" },
+  { name: "data-hex", value: "HEX", aliases: ["hex"], empty: true, help: "payload as hex digits (spaces and colons allowed)" },
   { name: "file", value: "F", help: "payload from a file" },
   { name: "count", short: "c", value: "N", help: "send N datagrams (default 1)" },
   { name: "interval", value: "MS", help: "pause between datagrams, ms (default 1000)" },
@@ -142,23 +143,41 @@ export function parseHex(what: string, text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(clean, "hex"));
 }
 
-function readBytes(what: string, path: string): Uint8Array {
+/** Node's file error codes in the CLI's words. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "file name too long",
+};
+
+/** A file error as `<path> : <why>`, without Node's "ENOENT: ..., open '...'" text. */
+export function fileError(path: string, err: unknown): CliError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why = typeof code === "string" ? FILE_ERRORS[code] : undefined;
+  return new CliError(path, why ?? (err instanceof Error ? err.message.replace(/^[A-Z]+: /, "") : String(err)), EXIT.failure, { cause: err });
+}
+
+function readBytes(path: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new CliError(path, (err as Error).message.replace(/^[A-Z]+: /, ""), EXIT.failure);
+    throw fileError(path, err);
   }
 }
 
 function payloadOf(args: ParsedArgs): Uint8Array {
-  const given = ["data", "hex", "file"].filter((n) => stringOption(args, n) !== undefined);
-  if (given.length > 1) throw new UsageError(`--${given[1]}`, `give only one of --data, --hex, --file`);
+  const given = ["data", "data-hex", "file"].filter((n) => stringOption(args, n) !== undefined);
+  if (given.length > 1) throw new UsageError(spelling(args, given[1]!), `give only one of --data, --data-hex, --file`);
   const data = stringOption(args, "data");
   if (data !== undefined) return new TextEncoder().encode(data);
-  const hex = stringOption(args, "hex");
-  if (hex !== undefined) return parseHex("--hex", hex);
+  const hex = stringOption(args, "data-hex");
+  if (hex !== undefined) return parseHex(spelling(args, "data-hex"), hex);
   const file = stringOption(args, "file");
-  if (file !== undefined) return readBytes("--file", file);
+  if (file !== undefined) return readBytes(file);
   return new Uint8Array(0);
 }
 
@@ -172,6 +191,8 @@ class SentLog {
   readonly print: boolean;
 
   constructor(args: ParsedArgs, linkType: number, iface: string, forceDetail = false, print = true) {
+    // A dry run prints the tree and the dump anyway: -v and -x would add nothing.
+    for (const name of ["verbose", "hexdump"]) refuse(args, name, forceDetail, "does nothing with --dry-run (it prints the tree and the hex dump anyway)");
     this.linkType = linkType;
     this.print = print;
     this.printer = new PacketPrinter(this.out, {
@@ -198,8 +219,17 @@ function openWriter(path: string, linkType: number, iface: string): CaptureWrite
   try {
     return openCaptureWriter(path, { interfaces: [{ linkType, name: iface }], nanoseconds: true });
   } catch (err) {
-    throw new CliError(path, (err as Error).message);
+    throw fileError(path, err);
   }
+}
+
+/**
+ * Options that do nothing with what else was given: --interval with one frame,
+ * -c on a dry run (it builds one frame and sends nothing).
+ */
+function refuseRepeats(args: ParsedArgs, count: number, dryRun: boolean): void {
+  refuse(args, "count", dryRun, "does nothing with --dry-run (one frame is built, nothing is sent)");
+  refuse(args, "interval", dryRun || count <= 1, dryRun ? "does nothing with --dry-run (nothing is sent)" : "does nothing with one frame (give -c N)");
 }
 
 /** One frame as a batch, for the shared printer. */
@@ -246,6 +276,7 @@ async function runUdp(argv: string[]): Promise<number> {
   const l3 = flag(args, "l3");
   if (l3 && netns !== undefined) return rerunInNetns(netns, argv);
   const dryRun = flag(args, "dry-run");
+  refuseRepeats(args, intOption(args, "count", 1) ?? 1, dryRun);
   const options = {
     iface,
     netns,
@@ -290,7 +321,7 @@ async function runRaw(argv: string[]): Promise<number> {
   const file = stringOption(args, "file");
   if (file !== undefined && args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "give the frame as HEX or --file, not both");
   if (file === undefined && args.positionals.length === 0) throw new UsageError("send raw", "no frame: give HEX or --file F");
-  const frame = file !== undefined ? readBytes("--file", file) : parseHex("HEX", args.positionals.join(""));
+  const frame = file !== undefined ? readBytes(file) : parseHex("HEX", args.positionals.join(""));
   if (frame.length === 0) throw new UsageError("send raw", "the frame is empty");
   const device = requireDevice(iface, netns);
   // Ethernet: the MTU counts the IP datagram, the 14-byte header comes on top.
@@ -299,6 +330,7 @@ async function runRaw(argv: string[]): Promise<number> {
   }
   const dryRun = flag(args, "dry-run");
   const count = intOption(args, "count", 1) ?? 1;
+  refuseRepeats(args, count, dryRun);
   const log = new SentLog(args, LINKTYPE.ETHERNET, iface, dryRun);
   try {
     if (dryRun) {

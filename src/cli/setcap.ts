@@ -20,8 +20,8 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { findTool } from "./doctor.ts";
+import { findPackageRoot } from "./version.ts";
 import { flag, formatHelp, parseArgs, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 
@@ -56,19 +56,9 @@ export const help = formatHelp(
 
 /** The package root: the directory with this package's package.json (dist/src/cli/ → ../../..). */
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const pj = join(dir, "package.json");
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, "utf8")) as { name?: unknown }).name === "stackts") return dir;
-      } catch {
-        // not ours, keep going up
-      }
-    }
-    dir = dirname(dir);
-  }
-  throw new CliError("setcap", "cannot find the stackts package directory");
+  const root = findPackageRoot();
+  if (root === null) throw new CliError("setcap", "cannot find the stackts package directory");
+  return root;
 }
 
 function shellQuote(s: string): string {
