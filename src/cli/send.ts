@@ -15,6 +15,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { ipBytes } from "../../layers/addr.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
 import { openCaptureWriter, type CaptureWriter } from "../capture_file.ts";
 import { CaptureError } from "../errors.ts";
@@ -248,10 +249,24 @@ function batchOf(frame: SentFrame, linkType: number): FrameBatch {
 }
 
 /**
+ * Whether sending to `dst` on `iface` takes a raw IP socket (IPv4 over
+ * loopback, see src/send/raw_ip.ts), which must be opened inside the namespace.
+ */
+function kernelPath(iface: string, netns: string, dst: string): boolean {
+  let v4 = false;
+  try {
+    v4 = ipBytes(dst).length === 4;
+  } catch {
+    return false; // a bad address: the sender says so
+  }
+  return v4 && requireDevice(iface, netns).flags.loopback;
+}
+
+/**
  * Raw IP sockets cannot enter another namespace from this process: run this very
  * command again inside it, without --netns, and pass its exit code on.
  */
-function rerunInNetns(netns: string, argv: readonly string[]): number {
+function rerunInNetns(netns: string, kind: "udp" | "dns", argv: readonly string[]): number {
   const script = process.argv[1];
   if (script === undefined) throw new CliError("--netns", "cannot find the stackts script to run inside the namespace");
   const args: string[] = [];
@@ -260,7 +275,7 @@ function rerunInNetns(netns: string, argv: readonly string[]): number {
     if (a === "--netns") i++;
     else if (!a.startsWith("--netns=")) args.push(a);
   }
-  const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", "udp", ...args], { stdio: "inherit" });
+  const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", kind, ...args], { stdio: "inherit" });
   if (r.error) throw new CliError("--netns", r.error.message);
   return r.status ?? EXIT.failure;
 }
@@ -274,7 +289,7 @@ async function runUdp(argv: string[]): Promise<number> {
   if (dport === undefined) throw new UsageError("--dport", "is required");
   const netns = stringOption(args, "netns");
   const l3 = flag(args, "l3");
-  if (l3 && netns !== undefined) return rerunInNetns(netns, argv);
+  if (netns !== undefined && (l3 || kernelPath(iface, netns, dst))) return rerunInNetns(netns, "udp", argv);
   const dryRun = flag(args, "dry-run");
   refuseRepeats(args, intOption(args, "count", 1) ?? 1, dryRun);
   const options = {
@@ -400,6 +415,8 @@ async function runDns(argv: string[]): Promise<number> {
     throw new UsageError("send dns", args.positionals.length === 0 ? "no NAME to ask about" : `one NAME only, got ${args.positionals.length}`);
   }
   const name = args.positionals[0]!;
+  const netns = stringOption(args, "netns");
+  if (netns !== undefined && kernelPath(iface, netns, server)) return rerunInNetns(netns, "dns", argv);
   const verbose = flagCount(args, "verbose") > 0;
   const detail = verbose || flag(args, "hexdump");
   // Frames are printed only with -v/-x; -w gets the query, any ARP/NDP and the answer.
@@ -408,7 +425,7 @@ async function runDns(argv: string[]): Promise<number> {
   try {
     const r = await queryDns({
       iface,
-      netns: stringOption(args, "netns"),
+      netns,
       server,
       name,
       type: stringOption(args, "type"),
