@@ -64,7 +64,8 @@ export { Sockets, Socket } from "./stack/sockets.ts";
 export type { Family as SocketFamily, SocketType, ShutdownHow, SocketOption, SocketAddress } from "./stack/sockets.ts";
 export { SocketError, errorText } from "./stack/errors.ts";
 export type { SocketErrorCode } from "./stack/errors.ts";
-export { TcpStream, connectStream } from "./stack/stream.ts";
+// TcpStream and connectStream (a Node Duplex) are in "stackts/stream": their
+// types extend node:stream's, which need @types/node; everything here stands without.
 export { StackDriver } from "./stack/driver.ts";
 export { Stack } from "./stack/stack.ts";
 export type { StackOptions, StackStats } from "./stack/stack.ts";

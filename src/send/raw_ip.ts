@@ -26,6 +26,10 @@
  * @module
  */
 import { createRequire } from "node:module";
+import { formatIp } from "../../layers/addr.ts";
+import type { Device } from "../device/device.ts";
+import type { LiveDevice } from "../device/live_device.ts";
+import type { LiveCapture } from "../live.ts";
 
 /** The part of raw-socket's API used here (it ships no types). */
 interface RawSocket {
@@ -148,4 +152,66 @@ export function openRawIpSocket(options: RawIpOptions): RawIpSocket {
     },
     close: () => socket.close(),
   };
+}
+
+/** Ethernet header length: the frames sent here carry no VLAN tag. */
+const ETHERNET_HEADER = 14;
+
+/** The IPv4 destination of an Ethernet frame, as text. */
+function ipv4DestinationOf(frame: Uint8Array): string {
+  return formatIp(frame.subarray(ETHERNET_HEADER + 16, ETHERNET_HEADER + 20));
+}
+
+/**
+ * A frame sender over `socket`: each Ethernet frame's IPv4 datagram goes to
+ * the kernel (the link header is the one the kernel writes on loopback anyway).
+ */
+export function kernelPathSender(socket: RawIpSocket): { inject(frame: Uint8Array): void; flush(): Promise<void>; close(): void } {
+  return {
+    inject: (f) => socket.post(f.slice(ETHERNET_HEADER), ipv4DestinationOf(f)),
+    flush: () => socket.flush(),
+    close: () => socket.close(),
+  };
+}
+
+/**
+ * A device whose frames are received by capture and sent through the kernel
+ * (IPv4 on loopback): a live device for the frames that arrive, `socket` for
+ * the ones that leave.
+ */
+export class KernelPathDevice implements Device {
+  readonly #live: LiveDevice;
+  readonly #sender: ReturnType<typeof kernelPathSender>;
+  constructor(live: LiveDevice, socket: RawIpSocket) {
+    this.#live = live;
+    this.#sender = kernelPathSender(socket);
+  }
+  get name(): string {
+    return this.#live.name;
+  }
+  get linkType(): number {
+    return this.#live.linkType;
+  }
+  get mtu(): number {
+    return this.#live.mtu;
+  }
+  get clock(): Device["clock"] {
+    return this.#live.clock;
+  }
+  get capture(): LiveCapture {
+    return this.#live.capture;
+  }
+  send(frame: Uint8Array): void {
+    this.#sender.inject(frame);
+  }
+  sendMany(frames: readonly Uint8Array[]): void {
+    for (const f of frames) this.send(f);
+  }
+  onFrames(handler: Parameters<Device["onFrames"]>[0]): () => void {
+    return this.#live.onFrames(handler);
+  }
+  close(): void {
+    this.#sender.close();
+    this.#live.close();
+  }
 }

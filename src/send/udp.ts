@@ -6,15 +6,9 @@
  * asking for the gateway when the routing table says the destination is
  * off-link.
  *
- * On a loopback interface (Linux's `lo`: Ethernet framing with all-zero MACs)
- * nothing is resolved: the destination must be an address of this host (the
- * kernel's `local` table), the frame goes to the interface's own MAC, and the
- * kernel takes it in as if it had been sent to itself, so a listener on
- * 127.0.0.1 or ::1 receives it. IPv6 frames are injected as on any interface;
- * IPv4 ones would be dropped as martians by the kernel's input path, so their
- * IP datagram (our bytes, header included) goes through a raw IP socket bound
- * to the interface instead (see raw_ip.ts); the frame reported is still the
- * Ethernet one `tcpdump -i lo` shows.
+ * On loopback (Linux's `lo`: Ethernet, all-zero MACs) nothing is resolved: the
+ * destination must be this host's (the `local` table), the frame goes to lo's
+ * own MAC; IPv4 goes through a raw IP socket on lo (injected, it is a martian).
  *
  * @example
  * ```ts
@@ -38,7 +32,7 @@ import { findDevice, type Device } from "../devices.ts";
 import { openInjector } from "../injector.ts";
 import type { LiveCapture } from "../live.ts";
 import { NeighborCache, defaultNeighborCache, neighborFilter, resolveNeighborOn } from "./neighbor.ts";
-import { openRawIpSocket, RawIpError, type RawIpSocket } from "./raw_ip.ts";
+import { KernelPathDevice, kernelPathSender, openRawIpSocket, RawIpError, type RawIpSocket } from "./raw_ip.ts";
 import { findRoute, maskPrefixLength, pickSourceAddress, routeText, type InterfaceAddress, type Route } from "./route.ts";
 
 /** Bad input to a sender (unknown interface, bad address, payload over the MTU, ...). */
@@ -269,12 +263,9 @@ export function planUdp(options: UdpSendOptions, linkLayer = true): UdpPlan {
   if (ipHeader + 8 + payload.length > mtu) {
     throw new SendError("payload", `${payload.length} bytes make a ${ipHeader + 8 + payload.length}-byte IP datagram, over the MTU of ${options.iface} (${mtu})`);
   }
-  // lo's MTU (65536) is above what the length fields hold: RFC 791's total
-  // length and RFC 768's UDP length are 16 bits.
-  const lengthField = dst.length === 4 ? ipHeader + 8 + payload.length : 8 + payload.length;
-  if (lengthField > 65535) {
-    throw new SendError("payload", `${payload.length} bytes do not fit one UDP datagram (${dst.length === 4 ? "IPv4 total" : "UDP"} length ${lengthField} > 65535)`);
-  }
+  // lo's MTU (65536) is over what the 16-bit length fields hold (RFC 791 total length, RFC 768 length).
+  const lengthField = (dst.length === 4 ? ipHeader : 0) + 8 + payload.length;
+  if (lengthField > 65535) throw new SendError("payload", `${payload.length} bytes do not fit one UDP datagram (length field ${lengthField} > 65535)`);
   if (options.ttl !== undefined && (!Number.isInteger(options.ttl) || options.ttl < 0 || options.ttl > 255)) {
     throw new SendError("--ttl", `${options.ttl} is out of range (0..255)`);
   }
@@ -365,26 +356,14 @@ export interface FrameSender {
   close(): void;
 }
 
-/**
- * Whether the plan's frames must take the kernel's output path: IPv4 on a
- * loopback interface, which the input path drops when injected (raw_ip.ts).
- */
+/** Whether the plan's frames take the kernel's output path: IPv4 on loopback (raw_ip.ts says why). */
 export function throughKernel(plan: UdpPlan): boolean {
   return plan.device.flags.loopback && plan.bytes.dst.length === 4;
 }
 
-/** Ethernet header length: the frames here carry no VLAN tag. */
-const ETHERNET_HEADER = 14;
-
-/** The IPv4 destination of an Ethernet frame, as text. */
-function ipv4DestinationOf(frame: Uint8Array): string {
-  return formatIp(frame.subarray(ETHERNET_HEADER + 16, ETHERNET_HEADER + 20));
-}
-
-/** A raw IP socket for {@link throughKernel} plans, or a SendError saying why not. */
+/** A raw IP socket for {@link throughKernel} plans (one lives in this process's namespace), or a SendError. */
 function openKernelPath(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">): RawIpSocket {
   if (options.netns !== undefined) {
-    // A raw socket lives in this process's namespace (the CLI re-runs itself inside NAME).
     throw new SendError(options.iface, `IPv4 over loopback in namespace ${options.netns} goes through a raw socket, which cannot enter it: run inside it (ip netns exec ${options.netns} ...)`, false);
   }
   try {
@@ -392,44 +371,6 @@ function openKernelPath(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "
   } catch (err) {
     if (err instanceof RawIpError) throw new SendError(options.iface, err.message, false);
     throw err;
-  }
-}
-
-/** A device whose frames are received by capture and sent through the kernel (IPv4 on loopback). */
-class KernelPathDevice implements LinkDevice {
-  readonly #live: LiveDevice;
-  readonly #socket: RawIpSocket;
-  constructor(live: LiveDevice, socket: RawIpSocket) {
-    this.#live = live;
-    this.#socket = socket;
-  }
-  get name(): string {
-    return this.#live.name;
-  }
-  get linkType(): number {
-    return this.#live.linkType;
-  }
-  get mtu(): number {
-    return this.#live.mtu;
-  }
-  get clock(): LinkDevice["clock"] {
-    return this.#live.clock;
-  }
-  get capture(): LiveCapture {
-    return this.#live.capture;
-  }
-  send(frame: Uint8Array): void {
-    this.#socket.post(frame.slice(ETHERNET_HEADER), ipv4DestinationOf(frame));
-  }
-  sendMany(frames: readonly Uint8Array[]): void {
-    for (const f of frames) this.send(f);
-  }
-  onFrames(handler: Parameters<LinkDevice["onFrames"]>[0]): () => void {
-    return this.#live.onFrames(handler);
-  }
-  close(): void {
-    this.#socket.close();
-    this.#live.close();
   }
 }
 
@@ -506,13 +447,7 @@ export async function openAndResolve(
   listen?: string,
 ): Promise<{ sender: FrameSender; capture: LiveCapture | null; dstMac: string }> {
   if (plan.dstMac !== null && listen === undefined && throughKernel(plan)) {
-    const socket = openKernelPath(plan, options);
-    const sender: FrameSender = {
-      inject: (f) => socket.post(f.slice(ETHERNET_HEADER), ipv4DestinationOf(f)),
-      flush: () => socket.flush(),
-      close: () => socket.close(),
-    };
-    return { sender, capture: null, dstMac: plan.dstMac };
+    return { sender: kernelPathSender(openKernelPath(plan, options)), capture: null, dstMac: plan.dstMac };
   }
   if (plan.dstMac !== null && listen === undefined) {
     return { sender: openInjector(options.iface, options.netns === undefined ? {} : { netns: options.netns }), capture: null, dstMac: plan.dstMac };
