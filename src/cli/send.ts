@@ -321,7 +321,7 @@ async function runUdp(argv: string[]): Promise<number> {
     const r = await sendUdp({ ...options, dstMac: stringOption(args, "dst-mac"), onSent: (f) => log.log(f) });
     if (dryRun) {
       log.log({ data: r.frames[0]!, ...wallClock() });
-      if (r.spec.dstMac === "00:00:00:00:00:00") process.stderr.write(`stackts: dry run: destination MAC not resolved (nothing is sent; give --dst-mac to set it)\n`);
+      if (r.unresolved === true) process.stderr.write(`stackts: dry run: destination MAC not resolved (nothing is sent; give --dst-mac to set it)\n`);
     }
   } finally {
     log.close();

@@ -153,6 +153,7 @@ export interface UdpSendResult {
   route: Route | null;
   /** the address whose MAC was resolved (the destination or its gateway), or null */
   resolved: string | null;
+  unresolved?: boolean; // a dry run did not know the next hop's MAC (the frame shows zeros)
 }
 
 /** Find `iface` among the devices (of `netns`), or throw a {@link SendError}. */
@@ -477,7 +478,8 @@ export async function sendUdp(options: UdpSendOptions): Promise<UdpSendResult> {
     const nextHop = plan.bytes.nextHop;
     const cached = nextHop === null ? undefined : (options.cache === undefined ? defaultNeighborCache : options.cache)?.get(options.iface, nextHop, options.netns);
     const spec = specOf(plan, plan.dstMac ?? cached ?? UNRESOLVED_MAC, options);
-    return { frames: [planFrame(plan, macBytes(spec.dstMac), options)], spec, route: plan.route, resolved: null };
+    const unresolved = plan.dstMac === null && cached === undefined;
+    return { frames: [planFrame(plan, macBytes(spec.dstMac), options)], spec, route: plan.route, resolved: null, unresolved };
   }
   const { sender, dstMac } = await openAndResolve(plan, options);
   const spec = specOf(plan, dstMac, options);
