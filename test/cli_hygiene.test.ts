@@ -110,6 +110,7 @@ describe.skipIf(!built)("options that would do nothing are usage errors", () => 
     [["send", "raw", "-i", "lo", "--dry-run", "-x", "00112233445566778899aabb0800"], "stackts: -x : does nothing with --dry-run (it prints the tree and the hex dump anyway)"],
     [["setcap", "--undo", "--group", "x"], "stackts: --group : does nothing with --undo"],
     [["ping", "--iface", "", "127.0.0.1"], "stackts: --iface : is empty (needs IF)"],
+    [["read", "-c", "0", SAMPLE], "stackts: -c : 0 is too small (at least 1)"],
   ];
   for (const [argv, line] of cases) {
     it(argv.map((a) => (a === "" ? "''" : a)).join(" "), () => {
@@ -171,6 +172,19 @@ describe.skipIf(!built || labSkipReason !== null)("in a namespace of its own", (
     const snap = (line: string): string | undefined => /snapshot length (\d+) bytes/.exec(line)?.[1];
     expect(snap(ours)).toBe(snap(theirs));
     expect(snap(ours)).toBe("262144");
+    // tcpdump's long spellings and -l are taken too.
+    const long = await listening([process.execPath, CLI, "capture", "-l", "--interface", "lo", "--snapshot-length", "0", "--immediate-mode", "-w", join(tmpdir(), `h3-${process.pid}.pcap`)]);
+    expect(snap(long)).toBe("262144");
+    expect(long).toContain("immediate mode");
+    rmSync(join(tmpdir(), `h3-${process.pid}.pcap`), { force: true });
+  });
+
+  it("capture -D lists what devices lists (tcpdump -D), and refuses options it would ignore", () => {
+    const d = stackts(["capture", "-D"], { netns: ns });
+    expect(d.code).toBe(0);
+    expect(d.stdout).toBe(stackts(["devices"], { netns: ns }).stdout);
+    expect(d.stdout).toMatch(/^\d+\.lo \[Up, Running, Loopback\]/m);
+    expect(stackts(["capture", "-D", "-c", "3"], { netns: ns })).toMatchObject({ code: 2, stderr: "stackts: -c : does nothing with -D (it only lists the interfaces)\n" });
   });
 
   it("devices shows the broadcast address ip -j addr shows, and none where it shows none", () => {
@@ -214,6 +228,15 @@ describe.skipIf(!built)("send's spellings", () => {
     expect(x.stdout).toContain("(also --hex)");
     // An empty --data stays allowed: an empty payload means something.
     expect(stackts([...base, "--data", ""]).code).toBe(0);
+  });
+
+  it("file errors are one line in our words, not Node's 'ENOENT: no such file or directory, open ...'", () => {
+    const w = stackts(["send", "udp", "-i", "lo", "--dst", "127.0.0.1", "--dport", "9", "--dry-run", "-w", "/nonexistent-h3/x.pcap"]);
+    expect(w).toMatchObject({ code: 1, stderr: "stackts: /nonexistent-h3/x.pcap : no such directory\n" });
+    const f = stackts(["send", "raw", "-i", "lo", "--dry-run", "--file", "/nonexistent-h3"]);
+    expect(f).toMatchObject({ code: 1, stderr: "stackts: /nonexistent-h3 : no such file\n" });
+    const d = stackts(["send", "udp", "-i", "lo", "--dst", "127.0.0.1", "--dport", "9", "--dry-run", "--file", "/"]);
+    expect(d).toMatchObject({ code: 1, stderr: "stackts: / : is a directory\n" });
   });
 });
 

@@ -22,7 +22,7 @@ const SPEC: OptionSpec[] = [
   { name: "interface", short: "i", value: "IFACE", help: "capture on IFACE (also the first argument)" },
   { name: "count", short: "c", value: "N", help: "stop after N packets" },
   { name: "write", short: "w", value: "FILE", help: "write the frames to FILE (pcapng if it ends in .pcapng, else pcap; '-' is stdout)" },
-  { name: "snaplen", short: "s", value: "BYTES", help: "keep at most BYTES of each frame (default 262144; 0 means the default, as in tcpdump)" },
+  { name: "snaplen", short: "s", value: "BYTES", aliases: ["snapshot-length"], help: "keep at most BYTES of each frame (default 262144; 0 means the default, as in tcpdump)" },
   { name: "buffer-size", short: "B", value: "KIB", help: "kernel buffer size in KiB (default: sized from the snaplen)" },
   { name: "no-promiscuous-mode", short: "p", help: "do not put the interface into promiscuous mode" },
   { name: "direction", short: "Q", value: "in|out|inout", help: "which frames: received, sent or both (default inout)" },
@@ -32,12 +32,14 @@ const SPEC: OptionSpec[] = [
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
   { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
-  { name: "immediate", help: "deliver each frame at once (the default, except with -w)" },
+  { name: "immediate", aliases: ["immediate-mode"], help: "deliver each frame at once (the default, except with -w)" },
   { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): no drops at high rates, up to --timeout ms late (the default with -w)" },
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
   { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
   NUMERIC_OPTION,
+  { name: "line-buffered", short: "l", help: "accepted for tcpdump habits: printed lines are written after each batch of frames anyway" },
+  { name: "list-interfaces", short: "D", help: "list the interfaces, as 'stackts devices' (tcpdump -D), and exit" },
 ];
 
 export const help = formatHelp(
@@ -111,6 +113,15 @@ function interfaceAndFilter(positionals: readonly string[], explicit: string | u
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const netns = stringOption(args, "netns");
+  if (flag(args, "list-interfaces")) {
+    // tcpdump -D: the list, nothing captured; anything else given would do nothing.
+    const other = [...args.options.keys()].find((k) => k !== "list-interfaces" && k !== "netns");
+    if (other !== undefined) throw new UsageError(args.spelled.get(other) ?? `--${other}`, "does nothing with -D (it only lists the interfaces)");
+    if (args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "unexpected argument with -D (it only lists the interfaces)");
+    const { formatDevices } = await import("./devices.ts");
+    process.stdout.write(formatDevices(listDevices(netns === undefined ? {} : { netns })));
+    return EXIT.ok;
+  }
   const limit = intOption(args, "count", 1);
   // tcpdump: -s 0 is the default snapshot length.
   const snaplen = intOption(args, "snaplen", 0, 262144) || undefined;

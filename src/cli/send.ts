@@ -156,9 +156,10 @@ const FILE_ERRORS: Record<string, string> = {
 };
 
 /** A file error as `<path> : <why>`, without Node's "ENOENT: ..., open '...'" text. */
-export function fileError(path: string, err: unknown): CliError {
+export function fileError(path: string, err: unknown, writing = false): CliError {
   const code = (err as { code?: unknown } | null)?.code;
-  const why = typeof code === "string" ? FILE_ERRORS[code] : undefined;
+  // Writing, a missing file is a missing directory: the file would be made.
+  const why = writing && code === "ENOENT" ? "no such directory" : typeof code === "string" ? FILE_ERRORS[code] : undefined;
   return new CliError(path, why ?? (err instanceof Error ? err.message.replace(/^[A-Z]+: /, "") : String(err)), EXIT.failure, { cause: err });
 }
 
@@ -220,7 +221,7 @@ function openWriter(path: string, linkType: number, iface: string): CaptureWrite
   try {
     return openCaptureWriter(path, { interfaces: [{ linkType, name: iface }], nanoseconds: true });
   } catch (err) {
-    throw fileError(path, err);
+    throw fileError(path, err, true);
   }
 }
 
