@@ -18,7 +18,7 @@ export const HEXDUMP_OPTION: OptionSpec = {
   name: "hexdump",
   short: "x",
   aliases: ["X", "hex"],
-  help: "hex and ASCII of each frame under its line, link header included (tcpdump -XX; see below)",
+  help: "hex and ASCII of each frame under its line, link header included (tcpdump -XX; see above)",
 };
 
 /** `-n`, `-nn`: numeric is all stackts prints. */
