@@ -179,6 +179,14 @@ describe.skipIf(!built || labSkipReason !== null)("in a namespace of its own", (
     rmSync(join(tmpdir(), `h3-${process.pid}.pcap`), { force: true });
   });
 
+  it("-Z with a user it cannot become is refused before any device opens (no 'listening on')", () => {
+    const r = stackts(["capture", "-Z", "no-such-user-h3", "-c", "1", "lo"], { netns: ns });
+    expect(r).toMatchObject({ code: 1, stderr: 'stackts: -Z : Cannot drop privileges: no user "no-such-user-h3"\n' });
+    const n = spawnSync("ip", ["netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "capture", "-Z", "root", "-c", "1", "lo"], { encoding: "utf8" });
+    expect(n.stderr).toBe('stackts: -Z : Cannot drop privileges to "root": running as uid 65534, not root; -Z only works when started as root\n');
+    expect(n.status).toBe(1);
+  });
+
   it("capture -D lists what devices lists (tcpdump -D), and refuses options it would ignore", () => {
     const d = stackts(["capture", "-D"], { netns: ns });
     expect(d.code).toBe(0);

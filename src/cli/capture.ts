@@ -13,7 +13,7 @@ import type { FrameBatch } from "../frame.ts";
 import { Output } from "../format/output.ts";
 import { PacketPrinter } from "../format/printer.ts";
 import { openLive, type Direction, type LiveCapture, type LiveOptions } from "../live.ts";
-import { dropPrivileges } from "../privileges.ts";
+import { checkDropPrivileges, dropPrivileges, PrivilegeError } from "../privileges.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
 import { HEXDUMP_NOTE, HEXDUMP_OPTION, NUMERIC_OPTION, refuseWithJson, refuseWithWrite } from "./print_options.ts";
@@ -141,6 +141,16 @@ export async function run(argv: string[]): Promise<number> {
   refuse(args, "timeout", immediate, "does nothing in immediate mode (each frame is delivered at once); add --no-immediate");
   refuse(args, "nano", writePath === undefined, "does nothing without -w (printed times have microseconds)");
   refuse(args, "nano", writePath !== undefined && isPcapng(writePath), "does nothing with a pcapng file (it keeps nanoseconds anyway)");
+  // -Z: an unknown user or a non-root process is known before any device opens.
+  if (user !== undefined) {
+    try {
+      checkDropPrivileges(user);
+    } catch (err) {
+      // Exit 1, as tcpdump's "Couldn't find user".
+      if (err instanceof PrivilegeError) throw new CliError(args.spelled.get("relinquish-privileges") ?? "-Z", err.message, EXIT.failure, { cause: err });
+      throw err;
+    }
+  }
   const [iface, expression] = interfaceAndFilter(args.positionals, stringOption(args, "interface"), netns);
   const filter = expression.trim();
 
