@@ -12,7 +12,7 @@
  * tsc over the built package in a project of its own.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -330,6 +330,20 @@ describe.skipIf(!built)("./setup links stackts onto a bin directory", () => {
     expect(again.stdout).toContain("setup: done. Try: stackts read test/fixtures/sample.pcap");
     const v = spawnSync("stackts", ["--version"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
     expect(v.stdout.split("\n")[0]).toBe(`stackts version ${VERSION}`);
+  });
+
+  it.skipIf(!root || !hasCommand("setpriv"))("as an ordinary user: ~/.local/bin, and the path to give sudo", () => {
+    const home = join(dir, "home");
+    mkdirSync(home);
+    chmodSync(dir, 0o755); // mkdtemp's 0700 would keep the user out
+    execFileSync("chown", ["65534:65534", home]);
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, STACKTS_SETUP_APT: "0", STACKTS_SETUP_BUILD: "0" };
+    delete env["STACKTS_BIN_DIR"];
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", join(ROOT, "setup")], { encoding: "utf8", env });
+    expect(r.status).toBe(0);
+    const link = join(home, ".local", "bin", "stackts");
+    expect(readlinkSync(link)).toBe(join(ROOT, "bin", "stackts.js"));
+    expect(r.stdout).toContain(`setup: to capture as root: sudo ${link} capture ...`);
   });
 
   it("leaves an existing stackts it did not make alone", () => {
