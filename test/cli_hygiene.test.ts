@@ -111,6 +111,8 @@ describe.skipIf(!built)("options that would do nothing are usage errors", () => 
     [["setcap", "--undo", "--group", "x"], "stackts: --group : does nothing with --undo"],
     [["ping", "--iface", "", "127.0.0.1"], "stackts: --iface : is empty (needs IF)"],
     [["read", "-c", "0", SAMPLE], "stackts: -c : 0 is too small (at least 1)"],
+    [["read", "-q", "-S", SAMPLE], "stackts: -S : does nothing with -q (its TCP lines carry no sequence numbers)"],
+    [["capture", "-qS", "lo"], "stackts: -S : does nothing with -q (its TCP lines carry no sequence numbers)"],
     [["ping", "--iface", "lo", "--ip", "10.0.0.1/24", "-W", "1", "10.0.0.2"], "stackts: -W : does nothing without -c (it is the wait after the last of -c requests)"],
     [["ping", "--iface", "lo", "--ip", "10.0.0.1/24", "-c", "1", "-i", "0.5", "10.0.0.2"], "stackts: -i : does nothing with -c 1 (one request)"],
     [["nc", "--iface", "lo", "--ip", "10.0.0.1/24", "-4", "10.0.0.2", "80"], "stackts: -4 : does nothing without -l (a client's family is its HOST's)"],

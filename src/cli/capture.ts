@@ -62,8 +62,8 @@ and 'N packets dropped by kernel'.
 ${HEXDUMP_NOTE}
 
 Options that would do nothing together are refused: -v, -x, -q, -S or --json
-with -w (nothing is printed), -v, -x, -q or -S with --json, --nano without a
-.pcap file to write, --timeout in immediate mode.`,
+with -w (nothing is printed), -v, -x, -q or -S with --json, -S with -q, --nano
+without a .pcap file to write, --timeout in immediate mode.`,
   SPEC,
 );
 

@@ -36,10 +36,14 @@ column, and its -x and -X leave the link-layer header out.`;
 /** The options that shape the text output and mean nothing in JSON, which has every field. */
 const TEXT_ONLY = ["verbose", "hexdump", "quiet", "absolute-seq"] as const;
 
-/** `--json` with a text-only option (-v, -x, -q, -S) is a usage error: the JSON ignores them. */
+/**
+ * `--json` with a text-only option (-v, -x, -q, -S) is a usage error: the JSON
+ * ignores them; so is -S with -q (quiet TCP lines carry no sequence numbers).
+ */
 export function refuseWithJson(args: ParsedArgs): void {
   const json = flag(args, "json");
   for (const name of TEXT_ONLY) refuse(args, name, json, "does nothing with --json (the JSON has every field, in one form)");
+  refuse(args, "absolute-seq", flag(args, "quiet"), "does nothing with -q (its TCP lines carry no sequence numbers)");
 }
 
 /** With `-w` nothing is printed: the printing options (-v, -x, -q, -S, --json) are a usage error. */

@@ -88,7 +88,13 @@ destination is off-link. One line per frame sent, as 'stackts read' prints it.`,
     UDP_SPEC,
   ) +
   "\n" +
-  formatHelp("stackts send raw --iface IF (HEX | --file F) [options]", "Inject one frame exactly as given (link-layer header included).", RAW_SPEC) +
+  formatHelp(
+    "stackts send raw --iface IF (HEX | --file F) [options]",
+    `Inject one frame exactly as given (link-layer header included). On lo the
+kernel drops injected IPv4 to 127.0.0.0/8 or from its own addresses (martians);
+'send udp --iface lo' sends those through the kernel instead.`,
+    RAW_SPEC,
+  ) +
   "\n" +
   formatHelp(
     "stackts send dns --iface IF --server IP [options] NAME",
