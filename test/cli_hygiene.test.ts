@@ -163,7 +163,8 @@ describe.skipIf(!built || labSkipReason !== null)("in a namespace of its own", (
         let err = "";
         child.stderr.setEncoding("utf8").on("data", (d: string) => {
           err += d;
-          const line = err.split("\n").find((l) => l.startsWith("listening on"));
+          // Whole lines only: a chunk may end in the middle of one.
+          const line = err.split("\n").slice(0, -1).find((l) => l.startsWith("listening on"));
           if (line !== undefined) {
             child.kill("SIGINT");
             resolve(line);
