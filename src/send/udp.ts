@@ -364,9 +364,8 @@ export function throughKernel(plan: UdpPlan): boolean {
 
 /** A raw IP socket for {@link throughKernel} plans (one lives in this process's namespace), or a SendError. */
 function openKernelPath(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">): RawIpSocket {
-  if (options.netns !== undefined) {
-    throw new SendError(options.iface, `IPv4 over loopback in namespace ${options.netns} goes through a raw socket, which cannot enter it: run inside it (ip netns exec ${options.netns} ...)`, false);
-  }
+  const ns = options.netns;
+  if (ns !== undefined) throw new SendError(options.iface, `IPv4 over loopback in namespace ${ns} goes through a raw socket, which cannot enter it: run inside it (ip netns exec ${ns} ...)`, false);
   try {
     return openRawIpSocket({ iface: plan.device.name, version: 4 });
   } catch (err) {
