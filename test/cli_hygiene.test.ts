@@ -253,6 +253,9 @@ describe.skipIf(!built)("send's spellings", () => {
     expect(f).toMatchObject({ code: 1, stderr: "stackts: /nonexistent-h3 : no such file\n" });
     const d = stackts(["send", "udp", "-i", "lo", "--dst", "127.0.0.1", "--dport", "9", "--dry-run", "--file", "/"]);
     expect(d).toMatchObject({ code: 1, stderr: "stackts: / : is a directory\n" });
+    // No 'spawnSync ip ENOENT' when iproute2 is missing.
+    const ip = stackts(["send", "udp", "--netns", "x", "--l3", "-i", "lo", "--dst", "127.0.0.1", "--dport", "9"], { env: { ...process.env, PATH: "/nonexistent" } });
+    expect(ip).toMatchObject({ code: 1, stderr: "stackts: --netns : cannot run 'ip' to enter the namespace (install iproute2)\n" });
   });
 });
 

@@ -283,7 +283,10 @@ function rerunInNetns(netns: string, kind: "udp" | "dns", argv: readonly string[
     else if (!a.startsWith("--netns=")) args.push(a);
   }
   const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", kind, ...args], { stdio: "inherit" });
-  if (r.error) throw new CliError("--netns", r.error.message);
+  if (r.error) {
+    const missing = (r.error as { code?: unknown }).code === "ENOENT";
+    throw new CliError("--netns", missing ? "cannot run 'ip' to enter the namespace (install iproute2)" : r.error.message);
+  }
   return r.status ?? EXIT.failure;
 }
 
