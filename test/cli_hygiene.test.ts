@@ -110,7 +110,7 @@ describe.skipIf(!built)("options that would do nothing are usage errors", () => 
     [["send", "raw", "-i", "lo", "--dry-run", "-x", "00112233445566778899aabb0800"], "stackts: -x : does nothing with --dry-run (it prints the tree and the hex dump anyway)"],
     [["setcap", "--undo", "--group", "x"], "stackts: --group : does nothing with --undo"],
     [["ping", "--iface", "", "127.0.0.1"], "stackts: --iface : is empty (needs IF)"],
-    [["read", "-c", "0", SAMPLE], "stackts: -c : 0 is too small (at least 1)"],
+    [["read", "-c", "0", SAMPLE], "stackts: -c : 0 is out of range (at least 1)"],
     [["read", "-q", "-S", SAMPLE], "stackts: -S : does nothing with -q (its TCP lines carry no sequence numbers)"],
     [["capture", "-qS", "lo"], "stackts: -S : does nothing with -q (its TCP lines carry no sequence numbers)"],
     [["ping", "--iface", "lo", "--ip", "10.0.0.1/24", "-W", "1", "10.0.0.2"], "stackts: -W : does nothing without -c (it is the wait after the last of -c requests)"],

@@ -173,7 +173,7 @@ export function intOption(args: ParsedArgs, name: string, min: number, max = Num
   let n = Number(m[1]);
   if (m[2] === "k" || m[2] === "K") n *= 1024;
   if (m[2] === "m" || m[2] === "M") n *= 1024 * 1024;
-  if (n < min || n > max) throw new UsageError(spec, max === Number.MAX_SAFE_INTEGER ? `${n} is too small (at least ${min})` : `${n} is out of range (${min}..${max})`);
+  if (n < min || n > max) throw new UsageError(spec, max === Number.MAX_SAFE_INTEGER ? `${n} is out of range (at least ${min})` : `${n} is out of range (${min}..${max})`);
   return n;
 }
 
