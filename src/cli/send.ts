@@ -199,8 +199,6 @@ class SentLog {
   readonly print: boolean;
 
   constructor(args: ParsedArgs, linkType: number, iface: string, forceDetail = false, print = true) {
-    // A dry run prints the tree and the dump anyway: -v and -x would add nothing.
-    for (const name of ["verbose", "hexdump"]) refuse(args, name, forceDetail, "does nothing with --dry-run (it prints the tree and the hex dump anyway)");
     this.linkType = linkType;
     this.print = print;
     this.printer = new PacketPrinter(this.out, {
