@@ -16,6 +16,10 @@ export interface DeviceAddress {
   family: "ipv4" | "ipv6";
   address: string;
   netmask: string | null;
+  /**
+   * the broadcast address the interface was given, or null when it has none
+   * (`ip addr` shows no `brd`)
+   */
   broadcast: string | null;
   /** the other end of a point-to-point link */
   destination: string | null;
@@ -62,12 +66,24 @@ export function listDevices(options: ListDevicesOptions = {}): Device[] {
     addresses: d.addresses.flatMap((a) =>
       a.address === null
         ? []
-        : [{ family: a.family, address: a.address, netmask: a.netmask, broadcast: a.broadcast, destination: a.destination }],
+        : [{ family: a.family, address: a.address, netmask: a.netmask, broadcast: realBroadcast(a.address, a.broadcast), destination: a.destination }],
     ),
     flags: { up: d.flags.up, running: d.flags.running, loopback: d.flags.loopback, wireless: d.flags.wireless },
     mac: d.mac,
     mtu: d.mtu,
   }));
+}
+
+/**
+ * The broadcast address as the kernel has it. An IPv4 address given without
+ * one (`ip addr add 10.0.0.1/24 dev veth0`: no IFA_BROADCAST attribute) comes
+ * out of getifaddrs(3) with the address itself in its broadcast slot (glibc
+ * copies IFA_ADDRESS there), which `ip addr` does not show: a broadcast equal
+ * to the address is that artifact, never a broadcast address (RFC 919), so it
+ * is none.
+ */
+function realBroadcast(address: string, broadcast: string | null): string | null {
+  return broadcast === address ? null : broadcast;
 }
 
 /** The device named `name`, or undefined. */

@@ -64,7 +64,8 @@ export { Sockets, Socket } from "./stack/sockets.ts";
 export type { Family as SocketFamily, SocketType, ShutdownHow, SocketOption, SocketAddress } from "./stack/sockets.ts";
 export { SocketError, errorText } from "./stack/errors.ts";
 export type { SocketErrorCode } from "./stack/errors.ts";
-export { TcpStream, connectStream } from "./stack/stream.ts";
+// TcpStream and connectStream (a Node Duplex) are in "stackts/stream": their
+// types extend node:stream's, which need @types/node; everything here stands without.
 export { StackDriver } from "./stack/driver.ts";
 export { Stack } from "./stack/stack.ts";
 export type { StackOptions, StackStats } from "./stack/stack.ts";
@@ -79,12 +80,12 @@ export { systemRandom, seededRandom } from "./stack/random.ts";
 export type { Random } from "./stack/random.ts";
 
 // HTTP over our TCP: a client (bounded heads, Content-Length, chunked, close-delimited, redirects), the
-// response reader it is built on, and the connection factory for Node's http.request and undici's Agent.
+// response reader it is built on.
 export { httpRequest, parseHttpUrl, requestBytes, HttpError } from "./apps/http_client.ts";
 export type { HttpRequestOptions, HttpResult, HttpTarget, HttpResponseHead, BodyFraming } from "./apps/http_client.ts";
 export { BodyDecoder, bodyFraming, findHeadEnd, parseResponseHead } from "./apps/http_message.ts";
-export { createConnection, stackConnector } from "./apps/http_node.ts";
-export type { StackConnect, StackConnectOptions, StackConnectorOptions, SocketsOwner } from "./apps/http_node.ts";
+// The connection factory for Node's http.request and undici's Agent is in "stackts/stream" (src/stream.ts):
+// its types extend node:stream's.
 
 // Applications over the stack: a DNS stub resolver (UDP, TCP on truncation) and a DHCP client.
 export { dnsQuery, resolveHost, answerAddresses, DnsError } from "./apps/dns.ts";

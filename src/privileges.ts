@@ -153,6 +153,32 @@ export function lookupUser(user: string): UserAccount | undefined {
  * (unless already running as exactly that user, which is a no-op).
  */
 export function dropPrivileges(user: string): UserAccount {
+  const acct = checkDropPrivileges(user);
+  const uid = process.getuid!();
+  const euid = process.geteuid?.() ?? uid;
+  if (uid === acct.uid && euid === acct.uid) return acct;
+  try {
+    // process.initgroups exists on Linux but is missing from some @types/node versions.
+    const initgroups = (process as { initgroups?: (user: string, extraGroup: number) => void }).initgroups;
+    if (initgroups !== undefined) initgroups.call(process, acct.name, acct.gid);
+    else process.setgroups!([acct.gid]);
+  } catch {
+    // a numeric-only account unknown to NSS: groups are just its gid
+    process.setgroups!([acct.gid]);
+  }
+  process.setgid!(acct.gid);
+  process.setuid!(acct.uid);
+  verifyDropped(acct);
+  return acct;
+}
+
+/**
+ * What {@link dropPrivileges} checks before it changes anything: that `user`
+ * exists and that this process may become it (root, or already that user).
+ * Throws the same {@link PrivilegeError}s ("ENOUSER", "EPERM"); changes
+ * nothing. For a caller that wants to refuse before opening a device.
+ */
+export function checkDropPrivileges(user: string): UserAccount {
   const acct = lookupUser(user);
   if (acct === undefined) throw new PrivilegeError("ENOUSER", `Cannot drop privileges: no user "${user}"`);
   if (process.getuid === undefined || process.setuid === undefined || process.setgid === undefined || process.setgroups === undefined) {
@@ -167,18 +193,6 @@ export function dropPrivileges(user: string): UserAccount {
       `Cannot drop privileges to "${acct.name}": running as uid ${euid}, not root; -Z only works when started as root`,
     );
   }
-  try {
-    // process.initgroups exists on Linux but is missing from some @types/node versions.
-    const initgroups = (process as { initgroups?: (user: string, extraGroup: number) => void }).initgroups;
-    if (initgroups !== undefined) initgroups.call(process, acct.name, acct.gid);
-    else process.setgroups([acct.gid]);
-  } catch {
-    // a numeric-only account unknown to NSS: groups are just its gid
-    process.setgroups([acct.gid]);
-  }
-  process.setgid(acct.gid);
-  process.setuid(acct.uid);
-  verifyDropped(acct);
   return acct;
 }
 

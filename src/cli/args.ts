@@ -3,7 +3,8 @@
  * bundled (`-vx`) or take a value attached or separate (`-c5`, `-c 5`), long
  * options (`--count 5`, `--count=5`), `--` to end options, `-` as a plain
  * argument (stdin). Options may come before or after the positional arguments.
- * Anything it does not know is a {@link UsageError}.
+ * Anything it does not know is a {@link UsageError}, and so is an empty value
+ * (`--netns ''`) unless the option says an empty one means something.
  *
  * @example
  * ```ts
@@ -28,6 +29,14 @@ export interface OptionSpec {
   value?: string;
   /** one line of help */
   help: string;
+  /**
+   * Other spellings of the same option: a single letter is a short form
+   * (`-X` beside `-x`), anything longer a long one (`--hex` beside
+   * `--hexdump`, an old name kept working). Shown in help.
+   */
+  aliases?: readonly string[];
+  /** whether an empty value (`--data ''`) means something; otherwise it is a usage error */
+  empty?: boolean;
 }
 
 /** What {@link parseArgs} found. */
@@ -46,10 +55,15 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
   for (const s of [...spec, HELP]) {
     byLong.set(s.name, s);
     if (s.short !== undefined) byShort.set(s.short, s);
+    for (const a of s.aliases ?? []) (a.length === 1 ? byShort : byLong).set(a, s);
   }
   const options = new Map<string, string | number>();
   const spelled = new Map<string, string>();
   const positionals: string[] = [];
+  const setValue = (s: OptionSpec, spelling: string, v: string): void => {
+    if (v === "" && s.empty !== true) throw new UsageError(spelling, `is empty (needs ${s.value})`);
+    options.set(s.name, v);
+  };
   const setFlag = (s: OptionSpec): void => {
     const prev = options.get(s.name);
     options.set(s.name, typeof prev === "number" ? prev + 1 : 1);
@@ -70,11 +84,11 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
         if (eq >= 0) throw new UsageError(`--${name}`, "takes no value");
         setFlag(s);
       } else if (eq >= 0) {
-        options.set(s.name, arg.slice(eq + 1));
+        setValue(s, `--${name}`, arg.slice(eq + 1));
       } else {
         const v = argv[++i];
         if (v === undefined) throw new UsageError(`--${name}`, `needs a value (${s.value})`);
-        options.set(s.name, v);
+        setValue(s, `--${name}`, v);
       }
       continue;
     }
@@ -91,7 +105,7 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
         let v: string | undefined = arg.slice(j + 1);
         if (v === "") v = argv[++i];
         if (v === undefined) throw new UsageError(`-${letter}`, `needs a value (${s.value})`);
-        options.set(s.name, v);
+        setValue(s, `-${letter}`, v);
         break;
       }
       continue;
@@ -102,6 +116,32 @@ export function parseArgs(argv: readonly string[], spec: readonly OptionSpec[]):
 }
 
 const HELP: OptionSpec = { name: "help", short: "h", help: "show this help" };
+
+/**
+ * How an option was spelled on the command line, for messages (`-x`,
+ * `--hexdump`); its long form when it was not given.
+ */
+export function spelling(args: ParsedArgs, name: string): string {
+  return args.spelled.get(name) ?? `--${name}`;
+}
+
+/** Whether an option was given at all (a flag, or a value option). */
+export function given(args: ParsedArgs, name: string): boolean {
+  return args.options.has(name);
+}
+
+/**
+ * Options that do nothing together are a usage error, not silently ignored:
+ * when `name` was given and `unless` holds, fail with `why`.
+ *
+ * @example
+ * ```ts
+ * refuse(args, "verbose", flag(args, "json"), "does nothing with --json (the JSON has every field)");
+ * ```
+ */
+export function refuse(args: ParsedArgs, name: string, when: boolean, why: string): void {
+  if (when && given(args, name)) throw new UsageError(spelling(args, name), why);
+}
 
 /** Whether a flag was given (at least once). */
 export function flag(args: ParsedArgs, name: string): boolean {
@@ -133,15 +173,18 @@ export function intOption(args: ParsedArgs, name: string, min: number, max = Num
   let n = Number(m[1]);
   if (m[2] === "k" || m[2] === "K") n *= 1024;
   if (m[2] === "m" || m[2] === "M") n *= 1024 * 1024;
-  if (n < min || n > max) throw new UsageError(spec, `${n} is out of range (${min}..${max})`);
+  if (n < min || n > max) throw new UsageError(spec, max === Number.MAX_SAFE_INTEGER ? `${n} is out of range (at least ${min})` : `${n} is out of range (${min}..${max})`);
   return n;
 }
 
 /** Help text: usage line, description, then one line per option. */
 export function formatHelp(usage: string, description: string, spec: readonly OptionSpec[]): string {
   const rows = [...spec, HELP].map((s) => {
-    const names = (s.short !== undefined ? `-${s.short}, ` : "    ") + `--${s.name}` + (s.value !== undefined ? ` ${s.value}` : "");
-    return [names, s.help] as const;
+    const extraShort = (s.aliases ?? []).filter((a) => a.length === 1).map((a) => `-${a}, `).join("");
+    const extraLong = (s.aliases ?? []).filter((a) => a.length > 1).map((a) => `--${a}`);
+    const names =
+      (s.short !== undefined ? `-${s.short}, ${extraShort}` : extraShort || "    ") + `--${s.name}` + (s.value !== undefined ? ` ${s.value}` : "");
+    return [names, s.help + (extraLong.length > 0 ? ` (also ${extraLong.join(", ")})` : "")] as const;
   });
   const width = Math.max(...rows.map(([n]) => n.length)) + 2;
   const lines = [`usage: ${usage}`, "", description.trimEnd(), "", "options:"];

@@ -13,32 +13,36 @@ import type { FrameBatch } from "../frame.ts";
 import { Output } from "../format/output.ts";
 import { PacketPrinter } from "../format/printer.ts";
 import { openLive, type Direction, type LiveCapture, type LiveOptions } from "../live.ts";
-import { dropPrivileges } from "../privileges.ts";
-import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec } from "./args.ts";
+import { checkDropPrivileges, dropPrivileges, PrivilegeError } from "../privileges.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
 import { ProgressLine } from "./progress.ts";
 import { startLiveView } from "../report/live_view.ts";
+import { HEXDUMP_NOTE, HEXDUMP_OPTION, NUMERIC_OPTION, refuseWithJson, refuseWithWrite } from "./print_options.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "interface", short: "i", value: "IFACE", help: "capture on IFACE (also the first argument)" },
   { name: "count", short: "c", value: "N", help: "stop after N packets" },
   { name: "write", short: "w", value: "FILE", help: "write the frames to FILE (pcapng if it ends in .pcapng, else pcap; '-' is stdout)" },
-  { name: "snaplen", short: "s", value: "BYTES", help: "keep at most BYTES of each frame (default 262144)" },
+  { name: "snaplen", short: "s", value: "BYTES", aliases: ["snapshot-length"], help: "keep at most BYTES of each frame (default 262144; 0 means the default, as in tcpdump)" },
   { name: "buffer-size", short: "B", value: "KIB", help: "kernel buffer size in KiB (default: sized from the snaplen)" },
   { name: "no-promiscuous-mode", short: "p", help: "do not put the interface into promiscuous mode" },
   { name: "direction", short: "Q", value: "in|out|inout", help: "which frames: received, sent or both (default inout)" },
   { name: "verbose", short: "v", help: "a tree of every decoded field under each line" },
-  { name: "hex", short: "x", help: "a hex dump of each frame under each line" },
+  HEXDUMP_OPTION,
   { name: "quiet", short: "q", help: "shorter protocol summaries" },
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
   { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
-  { name: "immediate", help: "deliver each frame at once (the default, except with -w)" },
+  { name: "immediate", aliases: ["immediate-mode"], help: "deliver each frame at once (the default, except with -w)" },
   { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): no drops at high rates, up to --timeout ms late (the default with -w)" },
   { name: "timeout", value: "MS", help: "with --no-immediate: the longest a frame waits (default 100)" },
   { name: "nano", help: "with -w: nanosecond time stamps in a .pcap file (pcapng files always have them)" },
   { name: "view", help: "also serve a live report page on 127.0.0.1 (the page of 'stackts view'), updating as frames arrive" },
   { name: "relinquish-privileges", short: "Z", value: "USER", help: "after opening the device, become USER and drop all privileges" },
+  NUMERIC_OPTION,
+  { name: "line-buffered", short: "l", help: "accepted for tcpdump habits: printed lines are written after each batch of frames anyway" },
+  { name: "list-interfaces", short: "D", help: "list the interfaces, as 'stackts devices' (tcpdump -D), and exit" },
 ];
 
 export const help = formatHelp(
@@ -56,7 +60,13 @@ on" line says which mode is on.
 
 Ctrl-C, SIGTERM or -c end the capture: everything captured is written and
 flushed, then stderr gets 'N packets captured', 'N packets received by filter'
-and 'N packets dropped by kernel'.`,
+and 'N packets dropped by kernel'.
+
+${HEXDUMP_NOTE}
+
+Options that would do nothing together are refused: -v, -x, -q, -S or --json
+with -w (nothing is printed), -v, -x, -q or -S with --json, -S with -q, --nano
+without a .pcap file to write, --timeout in immediate mode.`,
   SPEC,
 );
 
@@ -79,6 +89,11 @@ const LINK_DESCRIPTION: Record<string, string> = {
   IEEE802_11_RADIO: "802.11 plus radiotap header",
 };
 
+/** Whether `-w PATH` writes pcapng (by its extension, as the writer decides). */
+function isPcapng(path: string): boolean {
+  return /\.(pcapng|ntar)$/i.test(path);
+}
+
 function parseDirection(v: string | undefined): Direction | undefined {
   if (v === undefined) return undefined;
   if (!(DIRECTIONS as readonly string[]).includes(v)) throw new UsageError("-Q", `expected in, out or inout, got '${v}'`);
@@ -94,15 +109,25 @@ function interfaceAndFilter(positionals: readonly string[], explicit: string | u
     return [first, rest.join(" ")];
   }
   const dev = defaultDevice(listOptions);
-  if (dev === null) throw new CliError("capture", "no interface is up (name one, see 'stackts devices')");
+  if (dev === null) throw new CliError("capture", "no non-loopback interface is up (name one, e.g. lo; see 'stackts devices')");
   return [dev.name, positionals.join(" ")];
 }
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const netns = stringOption(args, "netns");
+  if (flag(args, "list-interfaces")) {
+    // tcpdump -D: the list, nothing captured; anything else given would do nothing.
+    const other = [...args.options.keys()].find((k) => k !== "list-interfaces" && k !== "netns");
+    if (other !== undefined) throw new UsageError(args.spelled.get(other) ?? `--${other}`, "does nothing with -D (it only lists the interfaces)");
+    if (args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "unexpected argument with -D (it only lists the interfaces)");
+    const { formatDevices } = await import("./devices.ts");
+    process.stdout.write(formatDevices(listDevices(netns === undefined ? {} : { netns })));
+    return EXIT.ok;
+  }
   const limit = intOption(args, "count", 1);
-  const snaplen = intOption(args, "snaplen", 1, 262144);
+  // tcpdump: -s 0 is the default snapshot length.
+  const snaplen = intOption(args, "snaplen", 0, 262144) || undefined;
   const bufferKiB = intOption(args, "buffer-size", 1, 4 * 1024 * 1024);
   const timeoutMs = intOption(args, "timeout", 1, 60_000);
   const direction = parseDirection(stringOption(args, "direction"));
@@ -113,6 +138,22 @@ export async function run(argv: string[]): Promise<number> {
   // need each frame at once). Either can be forced.
   if (flag(args, "immediate") && flag(args, "no-immediate")) throw new UsageError("--immediate", "cannot be used with --no-immediate");
   const immediate = flag(args, "immediate") || (!flag(args, "no-immediate") && writePath === undefined);
+  // Options that would do nothing in this combination: say so rather than ignore them.
+  refuseWithJson(args);
+  refuseWithWrite(args, writePath !== undefined);
+  refuse(args, "timeout", immediate, "does nothing in immediate mode (each frame is delivered at once); add --no-immediate");
+  refuse(args, "nano", writePath === undefined, "does nothing without -w (printed times have microseconds)");
+  refuse(args, "nano", writePath !== undefined && isPcapng(writePath), "does nothing with a pcapng file (it keeps nanoseconds anyway)");
+  // -Z: an unknown user or a non-root process is known before any device opens.
+  if (user !== undefined) {
+    try {
+      checkDropPrivileges(user);
+    } catch (err) {
+      // Exit 1, as tcpdump's "Couldn't find user".
+      if (err instanceof PrivilegeError) throw new CliError(args.spelled.get("relinquish-privileges") ?? "-Z", err.message, EXIT.failure, { cause: err });
+      throw err;
+    }
+  }
   const [iface, expression] = interfaceAndFilter(args.positionals, stringOption(args, "interface"), netns);
   const filter = expression.trim();
 
@@ -147,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
       writer = openCaptureWriter(writePath, {
         // Like tcpdump, a .pcap file gets microseconds (what every reader takes) unless
         // asked; pcapng states its resolution per interface, so it keeps what the kernel gave.
-        nanoseconds: c.precision === "nano" && (/\.(pcapng|ntar)$/i.test(writePath) || flag(args, "nano")),
+        nanoseconds: c.precision === "nano" && (isPcapng(writePath) || flag(args, "nano")),
         interfaces: [{ linkType: cap.linkType, snaplen: c.snaplen, name: iface, ...(filter === "" ? {} : { filter }) }],
       });
     }
@@ -186,7 +227,7 @@ async function loop(
       ? new PacketPrinter(out, {
           json: flag(args, "json"),
           verbose: flagCount(args, "verbose") > 0,
-          hex: flag(args, "hex"),
+          hex: flag(args, "hexdump"),
           quiet: flag(args, "quiet"),
           absoluteSeq: flag(args, "absolute-seq"),
           timeDigits: 6,

@@ -317,7 +317,12 @@ export function diagnose(options: DiagnoseOptions = {}): Check[] {
       ifacesOk = true;
       candidates = realUp(devices).slice(0, 8);
       if (candidates.length === 0) {
-        add({ status: "warn", topic: "interfaces", finding: `${finding}; only loopback is up`, fix: "bring an interface up to see network traffic" });
+        add({
+          status: "warn",
+          topic: "interfaces",
+          finding: `${finding}; no non-loopback interface is up`,
+          fix: "bring one up to see network traffic (ip link set IFACE up, as root), or capture on lo",
+        });
       } else {
         add({ status: "ok", topic: "interfaces", finding });
       }
@@ -328,7 +333,9 @@ export function diagnose(options: DiagnoseOptions = {}): Check[] {
 
   // The real test: open a capture (and close it at once).
   let openOk = false;
-  const probe = candidates[0] ?? devices?.find((d) => d.flags.up);
+  // A named interface is the one tested, or none when it is missing or down
+  // (already a FAIL above): never another one in its place.
+  const probe = options.iface !== undefined ? candidates[0] : (candidates[0] ?? devices?.find((d) => d.flags.up));
   if (addonOk && probe !== undefined) {
     try {
       const cap = openLive(probe.name, { promisc: false, snaplen: 128 });

@@ -62,7 +62,8 @@ function topHelp(): string {
     "commands:",
     ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]!.summary}`),
     "",
-    "'stackts <command> --help' describes each command.",
+    "'stackts <command> --help' describes each command; 'stackts --version' (-V)",
+    "prints the versions of stackts, libpcap and node.",
     "Errors end in one line on stderr and exit code 2 (usage) or 1 (failure);",
     "set STACKTS_DEBUG=1 for a stack trace.",
   ];
@@ -92,11 +93,21 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       writeOut(topHelp());
       return EXIT.ok;
     }
+    // tcpdump --version; -V too at the top (inside a command -V stays free for its own use).
+    if (name === "--version" || name === "-V" || name === "version") {
+      if (rest.length > 0) throw new UsageError(rest[0]!, `unexpected argument after ${name}`);
+      writeOut((await import("./version.ts")).versionText());
+      return EXIT.ok;
+    }
     const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (entry === undefined) throw new UsageError(name, "unknown command (try 'stackts --help')");
     const mod = await entry.load();
     if (rest.includes("--help") || rest.includes("-h")) {
       writeOut(mod.help);
+      return EXIT.ok;
+    }
+    if (rest.includes("--version")) {
+      writeOut((await import("./version.ts")).versionText());
       return EXIT.ok;
     }
     return await mod.run(rest);

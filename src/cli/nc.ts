@@ -22,7 +22,7 @@ import { SocketError } from "../stack/errors.ts";
 import type { Host } from "../stack/host.ts";
 import type { Family, Socket } from "../stack/sockets.ts";
 import type { TcpState } from "../stack/tcp/config.ts";
-import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { flag, formatHelp, intOption, parseArgs, refuse, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError, stderrLine } from "./errors.ts";
 import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
 
@@ -124,6 +124,9 @@ function plan(args: ParsedArgs): Plan {
   const only4 = flag(args, "ipv4");
   const only6 = flag(args, "ipv6");
   if (only4 && only6) throw new UsageError("-4", "cannot be used with -6");
+  // Options that would do nothing here are refused, not ignored.
+  for (const f of ["ipv4", "ipv6"]) refuse(args, f, !listen, "does nothing without -l (a client's family is its HOST's)");
+  refuse(args, "wait", listen || udp, `does nothing with ${listen ? "-l" : "-u"} (it limits a TCP client's handshake)`);
   const families: (4 | 6)[] = only4 ? [4] : only6 ? [6] : [4, 6];
   return {
     listen,

@@ -13,7 +13,7 @@ import { formatIp, ipFamily, parseIp } from "../../layers/addr.ts";
 import type { EchoReply } from "../stack/control.ts";
 import { systemRandom } from "../stack/random.ts";
 import { Output } from "../format/output.ts";
-import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { flag, formatHelp, intOption, parseArgs, refuse, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
 
@@ -157,6 +157,9 @@ export async function run(argv: string[]): Promise<number> {
   const intervalMs = secondsOption(args, "interval", 10) ?? 1000;
   const timeoutMs = secondsOption(args, "timeout", 1) ?? 10_000;
   const deadlineMs = secondsOption(args, "deadline", 1);
+  // Options that would do nothing here are refused, not ignored.
+  refuse(args, "timeout", count === undefined, "does nothing without -c (it is the wait after the last of -c requests)");
+  refuse(args, "interval", count === 1, "does nothing with -c 1 (one request)");
   const size = intOption(args, "size", 0, family === 4 ? 65507 : 65527) ?? 56;
   const quiet = flag(args, "quiet");
   const data = payload(size);

@@ -14,21 +14,24 @@ import { CaptureFileError, openCaptureFile, type CaptureFileReader } from "../ca
 import { CaptureError } from "../errors.ts";
 import { Output } from "../format/output.ts";
 import { PacketPrinter } from "../format/printer.ts";
-import { flag, flagCount, formatHelp, intOption, parseArgs, type OptionSpec } from "./args.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec } from "./args.ts";
 import { CliError, EXIT, UsageError, reportError } from "./errors.ts";
 import { ProgressLine } from "./progress.ts";
+import { HEXDUMP_NOTE, HEXDUMP_OPTION, NUMERIC_OPTION, refuseWithJson } from "./print_options.ts";
 
 // The printer lives in src/format/printer.ts; exported here too so old imports keep working.
 export { PacketPrinter };
 export type { PrinterOptions } from "../format/printer.ts";
 
 const SPEC: OptionSpec[] = [
+  { name: "file", short: "r", value: "FILE", help: "the file to read, as tcpdump -r (then every argument is filter)" },
   { name: "count", short: "c", value: "N", help: "stop after N packets (after the filter)" },
   { name: "verbose", short: "v", help: "a tree of every decoded field under each line" },
-  { name: "hex", short: "x", help: "a hex dump of each frame (offset, hex, ASCII) under each line" },
+  HEXDUMP_OPTION,
   { name: "json", help: "one JSON object per packet (NDJSON), schema below" },
   { name: "absolute-seq", short: "S", help: "print TCP sequence numbers as they are, not relative (like tcpdump -S)" },
   { name: "quiet", short: "q", help: "shorter protocol summaries (like tcpdump -q)" },
+  NUMERIC_OPTION,
 ];
 
 export const help = formatHelp(
@@ -50,6 +53,8 @@ index counts from 1; time is ISO-8601 UTC with nine fraction digits; layer
 names are ethernet sll sll2 loopback vlan llc arp ipv4 ipv6 icmp icmpv6 udp tcp
 dns dhcp tftp http, and payload for undecoded bytes (lower-case hex); MACs are
 lower-case with colons, IPv6 addresses in RFC 5952 form.
+
+${HEXDUMP_NOTE}
 
 A damaged file prints every good packet, then one error line, exit code 1.`,
   SPEC,
@@ -80,7 +85,9 @@ export function fileError(path: string, err: unknown): CliError {
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
-  const [path, ...filterWords] = args.positionals;
+  refuseWithJson(args);
+  const named = stringOption(args, "file");
+  const [path, ...filterWords] = named === undefined ? args.positionals : [named, ...args.positionals];
   if (path === undefined) throw new UsageError("read", "missing FILE (see 'stackts read --help')");
   const limit = intOption(args, "count", 1);
   const expression = filterWords.join(" ").trim();
@@ -92,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   const printer = new PacketPrinter(out, {
     json: flag(args, "json"),
     verbose: flagCount(args, "verbose") > 0,
-    hex: flag(args, "hex"),
+    hex: flag(args, "hexdump"),
     quiet: flag(args, "quiet"),
     absoluteSeq: flag(args, "absolute-seq"),
     timeDigits: reader.nanoseconds ? 9 : 6,

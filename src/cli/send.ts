@@ -15,6 +15,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { ipBytes } from "../../layers/addr.ts";
 import { LINKTYPE } from "../../layers/link_type.ts";
 import { openCaptureWriter, type CaptureWriter } from "../capture_file.ts";
 import { CaptureError } from "../errors.ts";
@@ -27,14 +28,15 @@ import { sendUdpL3 } from "../send/l3.ts";
 import { NeighborError } from "../send/neighbor.ts";
 import { RouteError } from "../send/route.ts";
 import { requireDevice, SendError, sendUdp, wallClock, type SentFrame } from "../send/udp.ts";
-import { flag, flagCount, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, spelling, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 
 const COMMON: OptionSpec[] = [
   { name: "iface", short: "i", value: "IF", help: "interface to send on (required)" },
   { name: "netns", value: "NAME", help: "the interface lives in network namespace NAME (/run/netns/NAME)" },
   { name: "verbose", short: "v", help: "a tree of every field under each line" },
-  { name: "hexdump", short: "x", help: "a hex dump of each frame under each line" },
+  // -x is the hex dump in every command (read, capture, send); -X as in tcpdump.
+  { name: "hexdump", short: "x", aliases: ["X"], help: "hex and ASCII of each frame under its line (as 'stackts read -x')" },
   { name: "write", short: "w", value: "FILE", help: "also write what was sent to FILE (pcap, or pcapng by extension)" },
 ];
 
@@ -44,8 +46,8 @@ const UDP_SPEC: OptionSpec[] = [
   { name: "dport", value: "N", help: "destination port (required)" },
   { name: "src", value: "IP", help: "source address (default: the interface's on the route)" },
   { name: "sport", value: "N", help: "source port (default: random in 49152..65535)" },
-  { name: "data", value: "TEXT", help: "payload as UTF-8 text" },
-  { name: "hex", value: "HEX", help: "payload as hex digits (spaces and colons allowed)" },
+  { name: "data", value: "TEXT", empty: true, help: "payload as UTF-8 text" },
+  { name: "data-hex", value: "HEX", aliases: ["hex"], empty: true, help: "payload as hex digits (spaces and colons allowed)" },
   { name: "file", value: "F", help: "payload from a file" },
   { name: "count", short: "c", value: "N", help: "send N datagrams (default 1)" },
   { name: "interval", value: "MS", help: "pause between datagrams, ms (default 1000)" },
@@ -86,7 +88,13 @@ destination is off-link. One line per frame sent, as 'stackts read' prints it.`,
     UDP_SPEC,
   ) +
   "\n" +
-  formatHelp("stackts send raw --iface IF (HEX | --file F) [options]", "Inject one frame exactly as given (link-layer header included).", RAW_SPEC) +
+  formatHelp(
+    "stackts send raw --iface IF (HEX | --file F) [options]",
+    `Inject one frame exactly as given (link-layer header included). On lo the
+kernel drops injected IPv4 to 127.0.0.0/8 or from its own addresses (martians);
+'send udp --iface lo' sends those through the kernel instead.`,
+    RAW_SPEC,
+  ) +
   "\n" +
   formatHelp(
     "stackts send dns --iface IF --server IP [options] NAME",
@@ -142,23 +150,42 @@ export function parseHex(what: string, text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(clean, "hex"));
 }
 
-function readBytes(what: string, path: string): Uint8Array {
+/** Node's file error codes in the CLI's words. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "file name too long",
+};
+
+/** A file error as `<path> : <why>`, without Node's "ENOENT: ..., open '...'" text. */
+export function fileError(path: string, err: unknown, writing = false): CliError {
+  const code = (err as { code?: unknown } | null)?.code;
+  // Writing, a missing file is a missing directory: the file would be made.
+  const why = writing && code === "ENOENT" ? "no such directory" : typeof code === "string" ? FILE_ERRORS[code] : undefined;
+  return new CliError(path, why ?? (err instanceof Error ? err.message.replace(/^[A-Z]+: /, "") : String(err)), EXIT.failure, { cause: err });
+}
+
+function readBytes(path: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
-    throw new CliError(path, (err as Error).message.replace(/^[A-Z]+: /, ""), EXIT.failure);
+    throw fileError(path, err);
   }
 }
 
 function payloadOf(args: ParsedArgs): Uint8Array {
-  const given = ["data", "hex", "file"].filter((n) => stringOption(args, n) !== undefined);
-  if (given.length > 1) throw new UsageError(`--${given[1]}`, `give only one of --data, --hex, --file`);
+  const given = ["data", "data-hex", "file"].filter((n) => stringOption(args, n) !== undefined);
+  if (given.length > 1) throw new UsageError(spelling(args, given[1]!), `give only one of --data, --data-hex, --file`);
   const data = stringOption(args, "data");
   if (data !== undefined) return new TextEncoder().encode(data);
-  const hex = stringOption(args, "hex");
-  if (hex !== undefined) return parseHex("--hex", hex);
+  const hex = stringOption(args, "data-hex");
+  if (hex !== undefined) return parseHex(spelling(args, "data-hex"), hex);
   const file = stringOption(args, "file");
-  if (file !== undefined) return readBytes("--file", file);
+  if (file !== undefined) return readBytes(file);
   return new Uint8Array(0);
 }
 
@@ -198,8 +225,17 @@ function openWriter(path: string, linkType: number, iface: string): CaptureWrite
   try {
     return openCaptureWriter(path, { interfaces: [{ linkType, name: iface }], nanoseconds: true });
   } catch (err) {
-    throw new CliError(path, (err as Error).message);
+    throw fileError(path, err, true);
   }
+}
+
+/**
+ * Options that do nothing with what else was given: --interval with one frame,
+ * -c on a dry run (it builds one frame and sends nothing).
+ */
+function refuseRepeats(args: ParsedArgs, count: number, dryRun: boolean): void {
+  refuse(args, "count", dryRun, "does nothing with --dry-run (one frame is built, nothing is sent)");
+  refuse(args, "interval", dryRun || count <= 1, dryRun ? "does nothing with --dry-run (nothing is sent)" : "does nothing with one frame (give -c N)");
 }
 
 /** One frame as a batch, for the shared printer. */
@@ -218,10 +254,24 @@ function batchOf(frame: SentFrame, linkType: number): FrameBatch {
 }
 
 /**
+ * Whether sending to `dst` on `iface` takes a raw IP socket (IPv4 over
+ * loopback, see src/send/raw_ip.ts), which must be opened inside the namespace.
+ */
+function kernelPath(iface: string, netns: string, dst: string): boolean {
+  let v4 = false;
+  try {
+    v4 = ipBytes(dst).length === 4;
+  } catch {
+    return false; // a bad address: the sender says so
+  }
+  return v4 && requireDevice(iface, netns).flags.loopback;
+}
+
+/**
  * Raw IP sockets cannot enter another namespace from this process: run this very
  * command again inside it, without --netns, and pass its exit code on.
  */
-function rerunInNetns(netns: string, argv: readonly string[]): number {
+function rerunInNetns(netns: string, kind: "udp" | "dns", argv: readonly string[]): number {
   const script = process.argv[1];
   if (script === undefined) throw new CliError("--netns", "cannot find the stackts script to run inside the namespace");
   const args: string[] = [];
@@ -230,8 +280,11 @@ function rerunInNetns(netns: string, argv: readonly string[]): number {
     if (a === "--netns") i++;
     else if (!a.startsWith("--netns=")) args.push(a);
   }
-  const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", "udp", ...args], { stdio: "inherit" });
-  if (r.error) throw new CliError("--netns", r.error.message);
+  const r = spawnSync("ip", ["netns", "exec", netns, process.execPath, script, "send", kind, ...args], { stdio: "inherit" });
+  if (r.error) {
+    const missing = (r.error as { code?: unknown }).code === "ENOENT";
+    throw new CliError("--netns", missing ? "cannot run 'ip' to enter the namespace (install iproute2)" : r.error.message);
+  }
   return r.status ?? EXIT.failure;
 }
 
@@ -244,8 +297,9 @@ async function runUdp(argv: string[]): Promise<number> {
   if (dport === undefined) throw new UsageError("--dport", "is required");
   const netns = stringOption(args, "netns");
   const l3 = flag(args, "l3");
-  if (l3 && netns !== undefined) return rerunInNetns(netns, argv);
+  if (netns !== undefined && (l3 || kernelPath(iface, netns, dst))) return rerunInNetns(netns, "udp", argv);
   const dryRun = flag(args, "dry-run");
+  refuseRepeats(args, intOption(args, "count", 1) ?? 1, dryRun);
   const options = {
     iface,
     netns,
@@ -275,7 +329,7 @@ async function runUdp(argv: string[]): Promise<number> {
     const r = await sendUdp({ ...options, dstMac: stringOption(args, "dst-mac"), onSent: (f) => log.log(f) });
     if (dryRun) {
       log.log({ data: r.frames[0]!, ...wallClock() });
-      if (r.spec.dstMac === "00:00:00:00:00:00") process.stderr.write(`stackts: dry run: destination MAC not resolved (nothing is sent; give --dst-mac to set it)\n`);
+      if (r.unresolved === true) process.stderr.write(`stackts: dry run: destination MAC not resolved (nothing is sent; give --dst-mac to set it)\n`);
     }
   } finally {
     log.close();
@@ -290,7 +344,7 @@ async function runRaw(argv: string[]): Promise<number> {
   const file = stringOption(args, "file");
   if (file !== undefined && args.positionals.length > 0) throw new UsageError(args.positionals[0]!, "give the frame as HEX or --file, not both");
   if (file === undefined && args.positionals.length === 0) throw new UsageError("send raw", "no frame: give HEX or --file F");
-  const frame = file !== undefined ? readBytes("--file", file) : parseHex("HEX", args.positionals.join(""));
+  const frame = file !== undefined ? readBytes(file) : parseHex("HEX", args.positionals.join(""));
   if (frame.length === 0) throw new UsageError("send raw", "the frame is empty");
   const device = requireDevice(iface, netns);
   // Ethernet: the MTU counts the IP datagram, the 14-byte header comes on top.
@@ -299,6 +353,7 @@ async function runRaw(argv: string[]): Promise<number> {
   }
   const dryRun = flag(args, "dry-run");
   const count = intOption(args, "count", 1) ?? 1;
+  refuseRepeats(args, count, dryRun);
   const log = new SentLog(args, LINKTYPE.ETHERNET, iface, dryRun);
   try {
     if (dryRun) {
@@ -368,6 +423,8 @@ async function runDns(argv: string[]): Promise<number> {
     throw new UsageError("send dns", args.positionals.length === 0 ? "no NAME to ask about" : `one NAME only, got ${args.positionals.length}`);
   }
   const name = args.positionals[0]!;
+  const netns = stringOption(args, "netns");
+  if (netns !== undefined && kernelPath(iface, netns, server)) return rerunInNetns(netns, "dns", argv);
   const verbose = flagCount(args, "verbose") > 0;
   const detail = verbose || flag(args, "hexdump");
   // Frames are printed only with -v/-x; -w gets the query, any ARP/NDP and the answer.
@@ -376,7 +433,7 @@ async function runDns(argv: string[]): Promise<number> {
   try {
     const r = await queryDns({
       iface,
-      netns: stringOption(args, "netns"),
+      netns,
       server,
       name,
       type: stringOption(args, "type"),

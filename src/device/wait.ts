@@ -40,7 +40,7 @@ export function waitForFrame(
   device: Device,
   match: (frame: Uint8Array, linkType: number) => boolean,
   timeoutMs: number,
-  signal?: AbortSignal,
+  signal?: AbortSignalLike,
 ): Promise<Frame | null> {
   return new Promise<Frame | null>((resolve, reject) => {
     let done = false;
@@ -83,6 +83,17 @@ export function waitForFrame(
     });
     signal?.addEventListener("abort", onAbort);
   });
+}
+
+/**
+ * The part of an `AbortSignal` {@link waitForFrame} uses. Named structurally so
+ * the published types need neither the DOM library nor `@types/node`; any
+ * `AbortSignal` (`new AbortController().signal`) fits.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /**

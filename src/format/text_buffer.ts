@@ -32,7 +32,11 @@ const LOW_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
 
 /** UTF-8 text in a byte buffer, written at {@link pos}. */
 export class TextBuffer {
-  /** the bytes; `[0, pos)` is the text written so far */
+  /**
+   * the bytes; `[0, pos)` is the text written so far. A Node `Buffer`, left out
+   * of the published types (@internal) so they stand without `@types/node`.
+   * @internal
+   */
   bytes: Buffer;
   /** where the next byte goes */
   pos = 0;

@@ -24,48 +24,11 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
 import { formatIp, ipBytes, type AddressInput } from "../../layers/addr.ts";
 import { encodePacket } from "../../layers/encode.ts";
 import type { AnyInput } from "../../layers/mod.ts";
+import { openRawIpSocket, RawIpError, type RawIpSocket } from "./raw_ip.ts";
 import { planUdp, SendError, wallClock, type SentFrame, type UdpSendOptions } from "./udp.ts";
-
-/** The part of raw-socket's API used here (it ships no types). */
-interface RawSocket {
-  send(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    address: string,
-    beforeCallback: (() => void) | null,
-    afterCallback: (error: Error | null, bytes: number) => void,
-  ): void;
-  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-  pauseRecv(): void;
-  close(): void;
-  on(event: "error", listener: (err: Error) => void): void;
-}
-
-interface RawSocketModule {
-  createSocket(options: { addressFamily: number; protocol: number }): RawSocket;
-  AddressFamily: { IPv4: number; IPv6: number };
-  Protocol: { UDP: number };
-  SocketLevel: { SOL_SOCKET: number; IPPROTO_IP: number; IPPROTO_IPV6: number };
-  SocketOption: { IP_HDRINCL: number; IPV6_UNICAST_HOPS: number; SO_BINDTODEVICE: number };
-}
-
-let rawModule: RawSocketModule | undefined;
-
-function loadRawSocket(): RawSocketModule {
-  if (rawModule === undefined) {
-    try {
-      rawModule = createRequire(import.meta.url)("raw-socket") as RawSocketModule;
-    } catch (err) {
-      throw new SendError("--l3", `Cannot load the raw-socket package (npm install raw-socket): ${(err as Error).message}`);
-    }
-  }
-  return rawModule;
-}
 
 /** What {@link sendUdpL3} did. */
 export interface UdpL3Result {
@@ -111,22 +74,6 @@ export function udpPacketLayers(spec: { src: AddressInput; dst: AddressInput; sr
   ];
 }
 
-function sendOnce(socket: RawSocket, data: Uint8Array, dst: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    // raw-socket queues the datagram until its poll handle reports the socket
-    // writable, and that handle alone does not keep Node's event loop running:
-    // without a handle of our own the process could end (exit code 0) with the
-    // datagram still queued, as it did under `ip netns exec` with stdout a pipe.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    socket.send(buf, 0, buf.length, dst, null, (error, bytes) => {
-      clearInterval(keepAlive);
-      if (error) reject(error);
-      else resolve(bytes);
-    });
-  });
-}
-
 /**
  * Send `count` UDP datagrams through a raw IP socket bound to `iface`, in the
  * current network namespace. Needs CAP_NET_RAW. Throws {@link SendError} on bad
@@ -143,25 +90,18 @@ export async function sendUdpL3(options: UdpL3Options): Promise<UdpL3Result> {
     result.packets.push(packet);
     return result;
   }
-  const raw = loadRawSocket();
-  let socket: RawSocket;
+  let socket: RawIpSocket;
   try {
-    socket = raw.createSocket({ addressFamily: v6 ? raw.AddressFamily.IPv6 : raw.AddressFamily.IPv4, protocol: raw.Protocol.UDP });
+    socket = openRawIpSocket({ iface: options.iface, version: v6 ? 6 : 4, hopLimit: options.ttl });
   } catch (err) {
-    throw new SendError("--l3", `Cannot open a raw IP socket: ${(err as Error).message} (needs root or CAP_NET_RAW)`);
+    if (err instanceof RawIpError) throw new SendError("--l3", err.message);
+    throw err;
   }
-  // A raw UDP socket also receives every UDP datagram: we only send.
-  socket.pauseRecv();
-  socket.on("error", () => {});
   try {
-    const name = Buffer.from(options.iface + "\0", "utf8");
-    socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, name, name.length);
-    if (v6) socket.setOption(raw.SocketLevel.IPPROTO_IPV6, raw.SocketOption.IPV6_UNICAST_HOPS, options.ttl ?? 64);
-    else socket.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_HDRINCL, 1);
     const count = options.count ?? 1;
     for (let i = 0; i < count; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
-      await sendOnce(socket, written, plan.dst);
+      await socket.send(written, plan.dst);
       result.packets.push(packet);
       result.written.push(written);
       options.onSent?.({ data: packet, ...wallClock() });

@@ -3,6 +3,11 @@
  * the `main` table read from `/proc/net/route` (IPv4) and `/proc/net/ipv6_route`
  * (IPv6), longest prefix first, then the lowest metric.
  *
+ * A loopback interface has no routes of its own in `main`: what it reaches is
+ * the kernel's `local` table (127.0.0.0/8, ::1 and every address of this host),
+ * read from `/proc/net/fib_trie` (its `host LOCAL` entries) and the RTF_LOCAL
+ * lines of `/proc/net/ipv6_route`; {@link findRoute} with `loopback` routes by it.
+ *
  * The tables are per network namespace. Without `netns` the current namespace's
  * files are read directly; with `netns` the same files are read by `cat` run
  * inside that namespace (`ip netns exec NAME cat ...`), so one parser and one
@@ -65,6 +70,18 @@ export interface RouteOptions {
   iface?: string | undefined;
   /** the chosen interface's addresses, to fill `srcHint` */
   addresses?: readonly InterfaceAddress[] | undefined;
+  /**
+   * the interface is a loopback one: route by the `local` table (the
+   * destination must be an address of this host), not by `main`
+   */
+  loopback?: boolean | undefined;
+}
+
+/** A prefix of the kernel's `local` table: addresses of this host. */
+export interface LocalRoute {
+  version: 4 | 6;
+  destination: Uint8Array;
+  prefixLength: number;
 }
 
 /** A destination with no route (or a table that cannot be read). */
@@ -150,6 +167,66 @@ export function parseIpv6Routes(text: string): RouteEntry[] {
   return routes;
 }
 
+/**
+ * The `host LOCAL` prefixes of `/proc/net/fib_trie`: each leaf line
+ * `|-- ADDRESS` is followed by one line per prefix on it, `/LEN SCOPE TYPE`.
+ * The file shows the local and main tries (or one merged trie); LOCAL entries
+ * are the same in each, so duplicates are dropped.
+ *
+ * @example
+ * ```ts
+ * parseLocalIpv4Routes("Local:\n  +-- 127.0.0.0/8 2 0 2\n     |-- 127.0.0.0\n        /8 host LOCAL\n");
+ * // [{ version: 4, destination: Uint8Array [127, 0, 0, 0], prefixLength: 8 }]
+ * ```
+ */
+export function parseLocalIpv4Routes(text: string): LocalRoute[] {
+  const routes: LocalRoute[] = [];
+  const seen = new Set<string>();
+  let leaf: string | null = null;
+  for (const line of text.split("\n")) {
+    const l = /^\s*\|-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (l) {
+      leaf = l[1]!;
+      continue;
+    }
+    const p = /^\s*\/(\d+) \S+ LOCAL\s*$/.exec(line);
+    if (p === null || leaf === null) continue;
+    const key = `${leaf}/${p[1]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    routes.push({ version: 4, destination: parseIp(leaf), prefixLength: Number(p[1]) });
+  }
+  return routes;
+}
+
+/** The RTF_LOCAL lines of `/proc/net/ipv6_route` (::1 and this host's IPv6 addresses). */
+export function parseLocalIpv6Routes(text: string): LocalRoute[] {
+  const routes: LocalRoute[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const flags = parseInt(f[8]!, 16) >>> 0;
+    if (!(flags & RTF_UP) || !((flags & RTF_LOCAL) >>> 0)) continue;
+    routes.push({ version: 6, destination: hexBytes(f[0]!), prefixLength: parseInt(f[1]!, 16) });
+  }
+  return routes;
+}
+
+/**
+ * The `local` table's prefix holding `dst` (an address of this host, or in
+ * 127.0.0.0/8), or null when `dst` is not local. Reads the namespace's tables.
+ */
+export function findLocalRoute(dst: Uint8Array, netns?: string): LocalRoute | null {
+  const version = dst.length === 4 ? 4 : 6;
+  const text = readProcNet(version === 4 ? "/proc/net/fib_trie" : "/proc/net/ipv6_route", netns, version === 6);
+  const routes = version === 4 ? parseLocalIpv4Routes(text) : parseLocalIpv6Routes(text);
+  let best: LocalRoute | null = null;
+  for (const r of routes) {
+    if (r.destination.length === dst.length && samePrefix(r.destination, dst, r.prefixLength) && (best === null || r.prefixLength > best.prefixLength)) best = r;
+  }
+  return best;
+}
+
 /** Whether the first `prefixLength` bits of `a` and `b` agree. */
 export function samePrefix(a: Uint8Array, b: Uint8Array, prefixLength: number): boolean {
   if (a.length !== b.length) return false;
@@ -175,15 +252,19 @@ export function longestPrefixMatch(routes: readonly RouteEntry[], dst: Uint8Arra
 
 /** Read the raw table text for one family, in the current or a named namespace. */
 export function readRouteTable(version: 4 | 6, netns?: string): string {
-  const file = version === 4 ? "/proc/net/route" : "/proc/net/ipv6_route";
+  return readProcNet(version === 4 ? "/proc/net/route" : "/proc/net/ipv6_route", netns, version === 6);
+}
+
+/** A /proc/net file of this or a named namespace; `optional`: a missing file (IPv6 off) reads as "". */
+function readProcNet(file: string, netns: string | undefined, optional: boolean): string {
   try {
     if (netns === undefined) return readFileSync(file, "utf8");
     return execFileSync("ip", ["netns", "exec", netns, "cat", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
+    const e = err as { stderr?: string; message: string; code?: unknown };
     // IPv6 disabled in the kernel: no file, hence no IPv6 routes.
-    if (version === 6 && /No such file/.test(e.stderr ?? e.message)) return "";
-    throw new RouteError(`Cannot read the routing table${netns === undefined ? "" : ` of namespace ${netns}`}: ${(e.stderr ?? e.message).trim()}`);
+    if (optional && (e.code === "ENOENT" || /No such file/.test(e.stderr ?? e.message))) return "";
+    throw new RouteError(`Cannot read the routing table${netns === undefined ? "" : ` of namespace ${netns}`}: ${(e.stderr || e.message).trim()}`);
   }
 }
 
@@ -277,6 +358,24 @@ export interface RouteMatch {
  */
 export function findRoute(dst: Uint8Array, options: RouteOptions = {}): RouteMatch {
   const version = dst.length === 4 ? 4 : 6;
+  if (options.loopback === true) {
+    // Loopback reaches this host's own addresses, as the kernel's local table says.
+    const local = findLocalRoute(dst, options.netns);
+    if (local === null) {
+      throw new RouteError(
+        `No route to ${formatIp(dst)}${options.iface === undefined ? "" : ` through ${options.iface}`}: loopback reaches only this host's own addresses`,
+      );
+    }
+    return {
+      version,
+      iface: options.iface ?? "lo",
+      gateway: null,
+      nextHop: dst,
+      srcHint: options.addresses === undefined ? null : pickSourceAddress(options.addresses, dst),
+      prefixLength: local.prefixLength,
+      metric: 0,
+    };
+  }
   const text = readRouteTable(version, options.netns);
   const routes = version === 4 ? parseIpv4Routes(text) : parseIpv6Routes(text);
   const best = longestPrefixMatch(routes, dst, options.iface);

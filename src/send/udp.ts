@@ -6,6 +6,10 @@
  * asking for the gateway when the routing table says the destination is
  * off-link.
  *
+ * On loopback (Linux's `lo`: Ethernet, all-zero MACs) nothing is resolved: the
+ * destination must be this host's (the `local` table), the frame goes to lo's
+ * own MAC; IPv4 goes through a raw IP socket on lo (injected, it is a martian).
+ *
  * @example
  * ```ts
  * import { sendUdp } from "./udp.ts";
@@ -28,6 +32,7 @@ import { findDevice, type Device } from "../devices.ts";
 import { openInjector } from "../injector.ts";
 import type { LiveCapture } from "../live.ts";
 import { NeighborCache, defaultNeighborCache, neighborFilter, resolveNeighborOn } from "./neighbor.ts";
+import { KernelPathDevice, kernelPathSender, openRawIpSocket, RawIpError, type RawIpSocket } from "./raw_ip.ts";
 import { findRoute, maskPrefixLength, pickSourceAddress, routeText, type InterfaceAddress, type Route } from "./route.ts";
 
 /** Bad input to a sender (unknown interface, bad address, payload over the MTU, ...). */
@@ -148,6 +153,7 @@ export interface UdpSendResult {
   route: Route | null;
   /** the address whose MAC was resolved (the destination or its gateway), or null */
   resolved: string | null;
+  unresolved?: boolean; // a dry run did not know the next hop's MAC (the frame shows zeros)
 }
 
 /** Find `iface` among the devices (of `netns`), or throw a {@link SendError}. */
@@ -258,6 +264,9 @@ export function planUdp(options: UdpSendOptions, linkLayer = true): UdpPlan {
   if (ipHeader + 8 + payload.length > mtu) {
     throw new SendError("payload", `${payload.length} bytes make a ${ipHeader + 8 + payload.length}-byte IP datagram, over the MTU of ${options.iface} (${mtu})`);
   }
+  // lo's MTU (65536) is over what the 16-bit length fields hold (RFC 791 total length, RFC 768 length).
+  const lengthField = (dst.length === 4 ? ipHeader : 0) + 8 + payload.length;
+  if (lengthField > 65535) throw new SendError("payload", `${payload.length} bytes do not fit one UDP datagram (length field ${lengthField} > 65535)`);
   if (options.ttl !== undefined && (!Number.isInteger(options.ttl) || options.ttl < 0 || options.ttl > 255)) {
     throw new SendError("--ttl", `${options.ttl} is out of range (0..255)`);
   }
@@ -277,6 +286,11 @@ export function planUdp(options: UdpSendOptions, linkLayer = true): UdpPlan {
     } catch {
       throw new SendError("--dst-mac", `Not a MAC address: '${textOf(options.dstMac)}'`);
     }
+  } else if (device.flags.loopback) {
+    // Nothing to resolve on loopback: the frame goes to the interface's own MAC
+    // (zeros on Linux), to one of this host's addresses.
+    route = routeText(findRoute(dst, { netns: options.netns, iface: options.iface, addresses, loopback: true }));
+    dstMac = parseMac(device.mac ?? UNRESOLVED_MAC);
   } else {
     const match = findRoute(dst, { netns: options.netns, iface: options.iface, addresses });
     route = routeText(match);
@@ -338,8 +352,30 @@ export function planFrame(plan: UdpPlan, dstMac: Uint8Array, options: Pick<UdpSe
 /** What frames go out through: a live capture or a bare injector. */
 export interface FrameSender {
   inject(frame: Uint8Array): void;
+  /** wait until every frame injected so far is out (senders that queue) */
+  flush?(): Promise<void>;
   close(): void;
 }
+
+/** Whether the plan's frames take the kernel's output path: IPv4 on loopback (raw_ip.ts says why). */
+export function throughKernel(plan: UdpPlan): boolean {
+  return plan.device.flags.loopback && plan.bytes.dst.length === 4;
+}
+
+/** A raw IP socket for {@link throughKernel} plans (one lives in this process's namespace), or a SendError. */
+function openKernelPath(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">): RawIpSocket {
+  const ns = options.netns;
+  if (ns !== undefined) throw new SendError(options.iface, `IPv4 over loopback in namespace ${ns} goes through a raw socket, which cannot enter it: run inside it (ip netns exec ${ns} ...)`, false);
+  try {
+    return openRawIpSocket({ iface: plan.device.name, version: 4 });
+  } catch (err) {
+    if (err instanceof RawIpError) throw new SendError(options.iface, err.message, false);
+    throw err;
+  }
+}
+
+/** The device {@link openPlanDevice} gives: frames in and out, and the capture handle they arrive on. */
+export type PlanDevice = LinkDevice & { readonly capture: LiveCapture };
 
 /** MAC shown for an unresolved next hop on a dry run (nothing may go on the wire, ARP included). */
 export const UNRESOLVED_MAC = "00:00:00:00:00:00";
@@ -354,14 +390,22 @@ export const UNRESOLVED_MAC = "00:00:00:00:00:00";
  * const device = openPlanDevice(plan, { iface: "laba0", netns: "laba" }, "udp port 53");
  * ```
  */
-export function openPlanDevice(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">, listen?: string): LiveDevice {
+export function openPlanDevice(plan: UdpPlan, options: Pick<UdpSendOptions, "iface" | "netns">, listen?: string): PlanDevice {
   const b = plan.bytes;
   const parts = [...(b.dstMac === null ? [neighborFilter(b.nextHop ?? b.dst)] : []), ...(listen === undefined ? [] : [listen])];
-  return new LiveDevice(options.iface, {
-    netns: options.netns,
-    filter: parts.length === 0 ? undefined : parts.map((p) => `(${p})`).join(" or "),
-    mtu: plan.device.mtu ?? undefined,
-  });
+  const socket = throughKernel(plan) ? openKernelPath(plan, options) : null;
+  let live: LiveDevice;
+  try {
+    live = new LiveDevice(options.iface, {
+      netns: options.netns,
+      filter: parts.length === 0 ? undefined : parts.map((p) => `(${p})`).join(" or "),
+      mtu: plan.device.mtu ?? undefined,
+    });
+  } catch (err) {
+    socket?.close();
+    throw err;
+  }
+  return socket === null ? live : new KernelPathDevice(live, socket);
 }
 
 /**
@@ -402,6 +446,9 @@ export async function openAndResolve(
   options: Pick<UdpSendOptions, "iface" | "netns" | "resolveTimeoutMs" | "resolveTries" | "cache" | "onSent">,
   listen?: string,
 ): Promise<{ sender: FrameSender; capture: LiveCapture | null; dstMac: string }> {
+  if (plan.dstMac !== null && listen === undefined && throughKernel(plan)) {
+    return { sender: kernelPathSender(openKernelPath(plan, options)), capture: null, dstMac: plan.dstMac };
+  }
   if (plan.dstMac !== null && listen === undefined) {
     return { sender: openInjector(options.iface, options.netns === undefined ? {} : { netns: options.netns }), capture: null, dstMac: plan.dstMac };
   }
@@ -430,7 +477,8 @@ export async function sendUdp(options: UdpSendOptions): Promise<UdpSendResult> {
     const nextHop = plan.bytes.nextHop;
     const cached = nextHop === null ? undefined : (options.cache === undefined ? defaultNeighborCache : options.cache)?.get(options.iface, nextHop, options.netns);
     const spec = specOf(plan, plan.dstMac ?? cached ?? UNRESOLVED_MAC, options);
-    return { frames: [planFrame(plan, macBytes(spec.dstMac), options)], spec, route: plan.route, resolved: null };
+    const unresolved = plan.dstMac === null && cached === undefined;
+    return { frames: [planFrame(plan, macBytes(spec.dstMac), options)], spec, route: plan.route, resolved: null, unresolved };
   }
   const { sender, dstMac } = await openAndResolve(plan, options);
   const spec = specOf(plan, dstMac, options);
@@ -443,6 +491,7 @@ export async function sendUdp(options: UdpSendOptions): Promise<UdpSendResult> {
       frames.push(frame);
       options.onSent?.({ data: frame, ...wallClock() });
     }
+    await sender.flush?.();
   } finally {
     sender.close();
   }
