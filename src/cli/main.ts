@@ -44,6 +44,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   host: { summary: "bring our own TCP/IP stack up as a host on an interface (answers ARP, NDP, ping)", load: () => import("./host.ts") },
   nc: { summary: "netcat over our own TCP/IP stack: connect, listen, TCP or UDP", load: () => import("./nc.ts") },
   ping: { summary: "ping from our own TCP/IP stack's address, as iputils prints it", load: () => import("./ping.ts") },
+  tftp: { summary: "TFTP client (get, put) and server over our own TCP/IP stack", load: () => import("./tftp.ts") },
 };
 
 function topHelp(): string {
