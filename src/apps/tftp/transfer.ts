@@ -24,8 +24,8 @@
  *   per gap (RFC 7440 §4);
  * - a receiver writes blocks in order, acknowledges every `windowsize`th and
  *   the last, answers a duplicate DATA with the ACK it had sent (the sender
- *   only resends on its timeout, so this cannot double the traffic), and on
- *   its own timeout sends the ACK again;
+ *   only resends on its timeout, so this cannot double the traffic), and
+ *   after twice the timeout with nothing new sends the ACK again;
  * - block numbers wrap from 65535 to 0 (tftpd-hpa's `rollover=0`, tftp-hpa
  *   and busybox do the same): they are kept as whole numbers here and only
  *   the wire has 16 bits ({@link unwrapBlock});
@@ -294,6 +294,8 @@ export class TftpTransfer {
       this.#note(now, `timeout: ${this.#expect === 1 && this.#firstAnswer !== null && ack[1] === TFTP_OPCODE.OACK ? "OACK" : `ACK ${this.#expect - 1}`} sent again (try ${this.#retries + 1})`);
       this.#burstAnswered = false;
       this.#toPeer(ack);
+      this.#deadline = now + this.#ackTimeout();
+      return this.#deadline;
     }
     this.#deadline = now + this.agreed.timeoutMs;
     return this.#deadline;
@@ -362,7 +364,7 @@ export class TftpTransfer {
         this.#phase = "receive";
         this.#firstAnswer = ackPacket(0);
         this.#toPeer(this.#firstAnswer);
-        this.#deadline = now + this.agreed.timeoutMs;
+        this.#deadline = now + this.#ackTimeout();
       } else {
         this.#phase = "send";
         this.#fill(now);
@@ -496,7 +498,7 @@ export class TftpTransfer {
         }
         this.#succeed(now, true);
       } else {
-        this.#deadline = now + this.agreed.timeoutMs;
+        this.#deadline = now + this.#ackTimeout();
       }
       return;
     }
@@ -521,6 +523,19 @@ export class TftpTransfer {
     this.#sinceAck = 0;
     this.#lastAckBlock = block;
     this.#toPeer(block === 0 && this.#firstAnswer !== null ? this.#firstAnswer : ackPacket(block));
+  }
+
+  /**
+   * How long a receiver waits before sending its last ACK again: twice the
+   * sender's timeout, except for a server's first answer to a WRQ (ACK 0 or
+   * OACK: nobody else would resend anything). Resending the ACK is only the
+   * backup: the sender resends a DATA on its own timeout and the duplicate
+   * is answered. A receiver as quick as the sender keeps tftpd-hpa from
+   * ever timing out: it restarts its wait on every packet it reads, the
+   * duplicate ACK included, so a lost DATA was never sent again.
+   */
+  #ackTimeout(): number {
+    return this.role === "write" && this.#expect === 1 ? this.agreed.timeoutMs : 2 * this.agreed.timeoutMs;
   }
 
   // ---- ends
