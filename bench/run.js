@@ -59,3 +59,5 @@ if (only === null || only === "stack") {
 }
 
 if (only === null || only === "stack_sim") { console.log(); await (await import("./stack_sim.js")).runStackSimBench(); }
+
+if (only === null || only === "tftp") { console.log("\n== tftp"); await (await import("./tftp.js")).runTftpBench(); }
