@@ -34,6 +34,11 @@
  * - an ERROR ends the transfer with its code, is not acknowledged and not
  *   resent (RFC 1350 §7).
  *
+ * Size: past 500 lines because the four roles are one state machine: the
+ * peer check, the timer, the ends and the client's first answer (which
+ * turns a get into a receiver and a put into a sender) are shared, and a
+ * sender or receiver apart would reach into those fields from outside.
+ *
  * @example
  * ```ts
  * const t = TftpTransfer.clientGet({ server: { address: "10.0.0.1", port: 69 }, filename: "f", sink, send: (p, to) => wire(p, to) });
