@@ -265,6 +265,57 @@ describe("TFTP core: the sender never answers a duplicate ACK with DATA (Sorcere
   });
 });
 
+describe("TFTP core: the ends", () => {
+  const dataPacket = (block: number, body: Uint8Array): Uint8Array => Uint8Array.from([0, 3, block >> 8, block & 255, ...body]);
+  const from = { address: SERVER69.address, port: 50000 };
+
+  it("after the last ACK the receiver stays one timeout: a repeated last DATA gets the ACK again, then it closes", () => {
+    const out: string[] = [];
+    const t = TftpTransfer.clientGet({ server: SERVER69, filename: "f", sink: new MemorySink(), send: (p) => out.push(describe_(p)) });
+    t.start(0);
+    t.input(dataPacket(1, pattern(5)), from, 10);
+    expect(t.result).toMatchObject({ ok: true, bytes: 5, endedAt: 10 });
+    expect(t.closed).toBe(false);
+    expect(t.deadline).toBe(1010);
+    t.input(dataPacket(1, pattern(5)), from, 500); // our ACK was lost: the server sent the block again
+    expect(out).toEqual(["RRQ f octet", "ACK 1", "ACK 1"]);
+    t.poll(1010);
+    expect(t.closed).toBe(true);
+    t.input(dataPacket(1, pattern(5)), from, 1500);
+    expect(out.length).toBe(3);
+  });
+
+  it("cancel: ERROR 0 to the peer, the result is that failure; before any answer nothing is sent", () => {
+    const out: [string, number][] = [];
+    const t = TftpTransfer.clientGet({ server: SERVER69, filename: "f", sink: new MemorySink(), send: (p, to) => out.push([describe_(p), to.port]) });
+    t.start(0);
+    t.input(dataPacket(1, pattern(512)), from, 1);
+    t.cancel(2, "interrupted");
+    expect(out).toEqual([
+      ["RRQ f octet", 69],
+      ["ACK 1", 50000],
+      ["ERROR 0", 50000],
+    ]);
+    expect(t.closed).toBe(true);
+    expect((t.result as { error: TftpError }).error.message).toBe("error 0 (Not defined): interrupted");
+    const early: string[] = [];
+    const u = TftpTransfer.clientGet({ server: SERVER69, filename: "f", sink: new MemorySink(), send: (p) => early.push(describe_(p)) });
+    u.start(0);
+    u.cancel(1, "interrupted");
+    expect(early).toEqual(["RRQ f octet"]);
+  });
+
+  it("a packet that makes no sense here (an ACK to a get, a RRQ on a transfer port) ends the transfer with ERROR 4", () => {
+    const out: string[] = [];
+    const t = TftpTransfer.clientGet({ server: SERVER69, filename: "f", sink: new MemorySink(), send: (p) => out.push(describe_(p)) });
+    t.start(0);
+    t.input(dataPacket(1, pattern(512)), from, 1);
+    t.input(ackPacket(1), from, 2);
+    expect(out).toEqual(["RRQ f octet", "ACK 1", "ERROR 4"]);
+    expect((t.result as { error: TftpError }).error.code).toBe(4);
+  });
+});
+
 describe("TFTP core: transfer IDs, errors and options", () => {
   it("a DATA from another port gets ERROR 5 sent to that port; the transfer goes on and completes", () => {
     const out: [string, number][] = [];

@@ -13,7 +13,6 @@ import { formatIp, ipFamily, parseIp } from "../../layers/addr.ts";
 import { tftpGet, tftpPut, TftpServer, type ServedRequest } from "../apps/tftp/driver.ts";
 import { directoryFiles, fileSink, fileSource } from "../apps/tftp/files.ts";
 import { MAX_BLKSIZE, MIN_BLKSIZE, type ClientOptions } from "../apps/tftp/options.ts";
-import { TftpError } from "../apps/tftp/packet.ts";
 import { TftpTrace } from "../apps/tftp/trace.ts";
 import type { BlockSink, TftpMode, TransferResult } from "../apps/tftp/transfer.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
@@ -141,22 +140,27 @@ export async function run(argv: string[]): Promise<number> {
   const note = tftpTrace(cli);
   let failure: unknown = null;
   let result: TransferResult | null = null;
+  // Ctrl-C, SIGTERM or the device failing: the transfer is cancelled (ERROR 0 to the server) and the command ends.
+  const stop = new AbortController();
   const unhook = onStopSignal(() => {
-    failure = new CliError(what, "interrupted");
-    cli.close();
+    failure ??= new CliError(what, "interrupted");
+    stop.abort();
   });
-  cli.onFailure((err) => (failure = err));
+  cli.onFailure((err) => {
+    failure ??= err;
+    stop.abort();
+  });
   try {
-    const base = { server, filename: file, mode: m, options: opts, note };
-    const run = put ? tftpPut(cli.host, { ...base, source: source!.source, size: source!.size }) : tftpGet(cli.host, { ...base, sink: sink! });
-    result = await Promise.race([run, stopped(() => failure !== null)]);
+    const base = { server, filename: file, mode: m, options: opts, note, signal: stop.signal };
+    result = await (put ? tftpPut(cli.host, { ...base, source: source!.source, size: source!.size }) : tftpGet(cli.host, { ...base, sink: sink! }));
   } finally {
     unhook();
     source?.close();
     sink?.close();
     cli.close();
   }
-  if (failure !== null || result === null || !result.ok) {
+  // A signal during the dally after the last ACK leaves a whole file: that is a success.
+  if (result === null || !result.ok) {
     if (!put && local !== "-") {
       try {
         unlinkSync(local);
@@ -165,24 +169,10 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     if (failure !== null) throw failure;
-    const err = result!.ok ? null : result!.error;
-    throw new CliError(what, err instanceof TftpError || err !== null ? err!.message : "failed");
+    throw new CliError(what, result!.ok ? "failed" : result!.error.message);
   }
   if (flag(args, "verbose")) stderrLine(`${put ? "sent" : "received"} ${rate(result)}`);
   return EXIT.ok;
-}
-
-/** Resolves (to null) once `done()` holds, checked every 50 ms: a signal or a device failure. */
-function stopped(done: () => boolean): Promise<null> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      if (done()) {
-        clearInterval(t);
-        resolve(null);
-      }
-    }, 50);
-    t.unref();
-  });
 }
 
 /** Standard output as a sink (a get with -o -). */

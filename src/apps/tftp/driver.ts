@@ -22,6 +22,7 @@
 import { ipFamily } from "../../../layers/addr.ts";
 import type { Clock } from "../../device/device.ts";
 import type { Socket, Sockets } from "../../stack/sockets.ts";
+import { errorPacket, TFTP_ERR } from "./packet.ts";
 import { takeRequest, type ServerConfig } from "./server.ts";
 import { TftpTransfer, type BlockSink, type BlockSource, type ClientTransfer, type Peer, type TransferResult } from "./transfer.ts";
 
@@ -31,25 +32,31 @@ export interface TftpHost {
   device: { clock: Clock };
 }
 
-/** A client transfer's options, less what the driver supplies. */
-export type ClientRun = Omit<ClientTransfer, "send">;
+/** A client transfer's options, less what the driver supplies; `signal` cancels it. */
+export type ClientRun = Omit<ClientTransfer, "send"> & { signal?: AbortSignal | undefined };
 
 /** The largest datagram a transfer reads (a 65464-byte block and its 4-byte header, with room to spare). */
 const MAX_DATAGRAM = 65536;
 
 /**
  * Run `t` on `sock` until it is closed (result known and any dally over);
- * resolves with the result. The socket is closed at the end.
+ * resolves with the result. The socket is closed at the end. `signal`
+ * cancels it: ERROR 0 to the peer, and the result is that failure.
  */
-export function runTransfer(sock: Socket, clock: Clock, t: TftpTransfer): Promise<TransferResult> {
+export function runTransfer(sock: Socket, clock: Clock, t: TftpTransfer, signal?: AbortSignal): Promise<TransferResult> {
   return new Promise((resolve) => {
     let timerDue = Infinity;
     let cancel: () => void = () => {};
     let ended = false;
+    const onAbort = (): void => {
+      t.cancel(clock.now(), "transfer cancelled");
+      end();
+    };
     const end = (): void => {
       if (ended) return;
       ended = true;
       cancel();
+      signal?.removeEventListener("abort", onAbort);
       sock.close();
       resolve(t.result!);
     };
@@ -83,6 +90,8 @@ export function runTransfer(sock: Socket, clock: Clock, t: TftpTransfer): Promis
       }
     })();
     t.start(clock.now());
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener("abort", onAbort);
     arm();
   });
 }
@@ -103,7 +112,7 @@ export function tftpGet(host: TftpHost, o: ClientRun & { sink: BlockSink }): Pro
   const sock = host.sockets.socket(familyOf(o.server.address), "dgram");
   sock.bind("", 0);
   const t = TftpTransfer.clientGet({ ...o, send: sender(sock) });
-  return runTransfer(sock, host.device.clock, t);
+  return runTransfer(sock, host.device.clock, t, o.signal);
 }
 
 /** Put `o.source` on `o.server` as `o.filename` (`size` announced with tsize when asked). */
@@ -111,7 +120,7 @@ export function tftpPut(host: TftpHost, o: ClientRun & { source: BlockSource; si
   const sock = host.sockets.socket(familyOf(o.server.address), "dgram");
   sock.bind("", 0);
   const t = TftpTransfer.clientPut({ ...o, send: sender(sock) });
-  return runTransfer(sock, host.device.clock, t);
+  return runTransfer(sock, host.device.clock, t, o.signal);
 }
 
 /** One request the server saw, and how it ended. */
@@ -127,6 +136,8 @@ export interface ServedRequest {
 export interface TftpServerOptions extends ServerConfig {
   /** our port (default 69) */
   port?: number | undefined;
+  /** transfers at once at most (default 64); more requests get ERROR 0 */
+  maxTransfers?: number | undefined;
   family?: "inet" | "inet6" | undefined;
   /** told about each request as it ends */
   onRequest?: ((r: ServedRequest) => void) | undefined;
@@ -144,6 +155,7 @@ export class TftpServer {
   readonly #options: TftpServerOptions;
   readonly #sock: Socket;
   readonly #running = new Map<string, Promise<TransferResult>>();
+  readonly #stop = new AbortController();
   #closed = false;
 
   constructor(host: TftpHost, options: TftpServerOptions) {
@@ -164,10 +176,12 @@ export class TftpServer {
     return this.#running.size;
   }
 
-  /** Stop taking requests (running transfers finish). */
+  /** Stop: no more requests, and running transfers are cancelled (ERROR 0 to each client). */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#sock.close();
+    this.#stop.abort();
   }
 
   async #serve(): Promise<void> {
@@ -183,6 +197,11 @@ export class TftpServer {
       const from: Peer = { address: d.from.address, port: d.from.port };
       const key = `${from.address}|${from.port}`;
       if (this.#running.has(key)) continue;
+      if (this.#running.size >= (this.#options.maxTransfers ?? 64)) {
+        // A bound on what the server holds (a window of blocks per transfer): the client may try again.
+        this.#sock.sendto(errorPacket(TFTP_ERR.notDefined, "too many transfers, try again later"), from.address, from.port).catch(() => {});
+        continue;
+      }
       const sock = this.#host.sockets.socket(this.#options.family ?? "inet", "dgram");
       sock.bind("", 0);
       const r = takeRequest(d.data, from, this.#options, sender(sock), this.#options.note);
@@ -193,7 +212,7 @@ export class TftpServer {
         this.#options.onRequest?.({ client: from, filename: "", write: false, result: { ok: false, refused: r.failure.text, code: r.failure.code } });
         continue;
       }
-      const running = runTransfer(sock, clock, r.transfer);
+      const running = runTransfer(sock, clock, r.transfer, this.#stop.signal);
       this.#running.set(key, running);
       void running.then((result) => {
         this.#running.delete(key);

@@ -350,6 +350,19 @@ export class TftpTransfer {
     }
   }
 
+  /**
+   * End the transfer now (the user interrupted, the server is stopping):
+   * the peer, when known, is told with ERROR 0 and `text` (RFC 1350 §7:
+   * an ERROR ends a transfer and is not acknowledged).
+   */
+  cancel(now: number, text: string): void {
+    if (this.#phase === "closed") return;
+    if (this.result !== null) return this.#close(); // done, only dallying: nothing to tell
+    const peer = this.peer;
+    if (peer !== null) this.#base.send(errorPacket(TFTP_ERR.notDefined, text), peer);
+    this.#fail(now, new TftpError(TFTP_ERR.notDefined, text, false));
+  }
+
   // ---- the client's first answer
 
   #answer(opcode: number, block: number, packet: Uint8Array, now: number): void {
