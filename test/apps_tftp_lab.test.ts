@@ -381,7 +381,8 @@ p, _ = a.recvfrom(100); print("ack", p.hex())
     expect(bb.stderr).toContain("server error: (2)");
     const none = await lab.a.run(["tftp", "-m", "binary", SERVER, "-c", "get", "none.bin", path("x4")]);
     expect(none.stdout + none.stderr).toContain("Error code 1: File not found");
-    const up = await lab.a.run(["tftp", "-m", "binary", SERVER, "-c", "put", path("up.txt"), "../escape.txt"]);
+    writeFileSync(path("escape.src"), "nothing\n");
+    const up = await lab.a.run(["tftp", "-m", "binary", SERVER, "-c", "put", path("escape.src"), "../escape.txt"]);
     expect(up.stdout + up.stderr).toContain("Error code 2");
     expect(existsSync(path("escape.txt"))).toBe(false);
     for (const f of ["x1", "x2", "x3", "x4"]) expect(existsSync(path(f)) ? readFileSync(path(f)).length : 0, f).toBe(0);
