@@ -265,6 +265,63 @@ describe("TFTP core: the sender never answers a duplicate ACK with DATA (Sorcere
   });
 });
 
+describe("TFTP core: hostile input", () => {
+  it("garbage on port 69 gets ERROR 4 (or 2 for a bad name), never a throw", () => {
+    const files = memoryFiles({ f: pattern(10) });
+    const enc = (t: string): number[] => [...new TextEncoder().encode(t)];
+    const cases: [number[], number][] = [
+      [[], 4],
+      [[0], 4],
+      [[0, 3, 0, 1], 4], // DATA to port 69
+      [[0, 1, ...enc("f")], 4], // no zero after the name
+      [[0, 1, ...enc("f\0octet")], 4], // no zero after the mode
+      [[0, 1, ...enc("f\0mail\0")], 4],
+      [[0, 1, ...enc("f\0octet\0blksize\0")], 4], // an option without its value's zero: malformed
+      [[0, 1, ...enc("\0octet\0")], 2],
+      [[0, 9, 1, 2, 3], 4],
+    ];
+    for (const [bytes, code] of cases) {
+      const r = takeRequest(Uint8Array.from(bytes), CLIENT, { files }, () => {});
+      expect("error" in r, JSON.stringify(bytes)).toBe(true);
+      expect(readHeader((r as { error: Uint8Array }).error), JSON.stringify(bytes)).toEqual({ opcode: 5, block: code });
+    }
+  });
+
+  it("random packets into every kind of transfer: no throw, and from a stranger always ERROR 5", () => {
+    let x = 99;
+    const rnd = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 300; round++) {
+      const sent: [number, number][] = [];
+      const send = (p: Uint8Array, to: Peer): void => void sent.push([readHeader(p).opcode, to.port]);
+      const agreed = { blksize: 8 + rnd(600), windowsize: 1 + rnd(4), timeoutMs: 1000, tsize: null, options: [] };
+      const kind = round % 4;
+      const t =
+        kind === 0
+          ? TftpTransfer.clientGet({ server: SERVER69, filename: "f", sink: new MemorySink(), send, options: { blksize: 512, windowsize: 4 } })
+          : kind === 1
+            ? TftpTransfer.clientPut({ server: SERVER69, filename: "f", source: memorySource(pattern(3000)), send })
+            : kind === 2
+              ? TftpTransfer.serverRead({ client: CLIENT, mode: "netascii", agreed, source: memorySource(pattern(3000)), oack: null, send })
+              : TftpTransfer.serverWrite({ client: CLIENT, mode: "netascii", agreed, sink: new MemorySink(), oack: null, send });
+      t.start(0);
+      const peer = kind >= 2 ? CLIENT : { address: SERVER69.address, port: 50000 };
+      for (let i = 0; i < 40 && !t.closed; i++) {
+        const len = rnd(3) === 0 ? rnd(5) : 4 + rnd(700);
+        const p = Uint8Array.from({ length: len }, () => rnd(256));
+        if (len >= 2 && rnd(2) === 0) p[1] = 1 + rnd(6);
+        if (len >= 1) p[0] = 0;
+        const before = sent.length;
+        const stranger = rnd(5) === 0;
+        // (a client takes the first answer's port as the server's, whatever it is)
+        const known = t.peer !== null && !t.closed;
+        t.input(p, stranger ? { address: peer.address, port: 1234 } : peer, i);
+        if (stranger && known) expect(sent.slice(before)).toEqual([[5, 1234]]);
+        t.poll(i * 700);
+      }
+    }
+  });
+});
+
 describe("TFTP core: the ends", () => {
   const dataPacket = (block: number, body: Uint8Array): Uint8Array => Uint8Array.from([0, 3, block >> 8, block & 255, ...body]);
   const from = { address: SERVER69.address, port: 50000 };
