@@ -489,8 +489,18 @@ export class TftpTransfer {
     }
     const b = unwrapBlock(wire, this.#expect);
     if (b === this.#expect && this.#phase === "receive") {
+      const last = data.length < this.agreed.blksize;
+      this.#expect++;
+      this.#sinceAck++;
+      this.#retries = 0;
+      this.#burstAnswered = false;
+      // Write-behind (as tftp-hpa's client): a block is acknowledged before it is written, so the next one
+      // travels while this one goes to the file. The last is written first: a failure is then still reported
+      // before the sender takes the transfer for done.
+      if (!last && this.#sinceAck >= this.agreed.windowsize) this.#ack(b);
       try {
         this.#sink!.write(data);
+        if (last) this.#sink!.end?.();
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const code = e.code === "ENOSPC" || e.code === "EDQUOT" || e.code === "EFBIG" ? TFTP_ERR.diskFull : TFTP_ERR.notDefined;
@@ -501,19 +511,8 @@ export class TftpTransfer {
       }
       this.stats.bytes += data.length;
       this.stats.blocks++;
-      this.#expect++;
-      this.#sinceAck++;
-      this.#retries = 0;
-      this.#burstAnswered = false;
-      const last = data.length < this.agreed.blksize;
-      if (last || this.#sinceAck >= this.agreed.windowsize) this.#ack(b);
       if (last) {
-        try {
-          this.#sink!.end?.();
-        } catch (err) {
-          this.#fail(now, new TftpError(TFTP_ERR.notDefined, `write failed: ${err instanceof Error ? err.message : String(err)}`, false));
-          return;
-        }
+        this.#ack(b);
         this.#succeed(now, true);
       } else {
         this.#deadline = now + this.#ackTimeout();
