@@ -1,6 +1,7 @@
 /**
  * TFTP over our stack against Debian's TFTP programs, in a two-namespace
  * lab (test/helpers/lab.ts): the kernel's side (A, 10.77.0.1) runs tftpd-hpa
+ * (port 69), the npm `tftp` package's server (port 6969, for windowsize)
  * and the clients (tftp-hpa's `tftp`, `busybox tftp`, the npm `tftp`
  * package under Node, a Python client for the hostile cases); our stack runs
  * on B's end of the veth with addresses of its own (10.77.0.10 and up), as
@@ -127,6 +128,13 @@ describe.skipIf(skip !== null)(`TFTP over our stack against tftpd-hpa, tftp-hpa,
     // tftpd-hpa: -c lets uploads create files, -p skips its permission checks, -u root reads our 0600 files;
     // -T 200000: it resends after 200 ms (1 s by default), so the loss cases take seconds, not minutes.
     lab.a.spawn(["in.tftpd", "-L", "-s", srv, "-a", `${KERNEL}:69`, "-c", "-p", "-u", "root", "-T", "200000"]);
+    // The npm tftp package's server (RFC 7440 windowsize, which tftpd-hpa lacks) on port 6969, resending after 300 ms.
+    const npmServer = `const tftp = require(${JSON.stringify(NPM_TFTP)});
+const s = tftp.createServer({ host: "${KERNEL}", port: 6969, root: ${JSON.stringify(srv)}, windowSize: 16, blockSize: 65464, timeout: 300 });
+s.on("error", (e) => console.error(e.message));
+s.on("request", (req) => req.on("error", () => {}));
+s.listen();`;
+    lab.a.spawn(["node", "-e", npmServer]);
     // Our server, for the kernel's clients.
     writeFileSync(join(ours, "m1.bin"), payload(1_000_000, 7));
     writeFileSync(join(ours, "text.txt"), TEXT);
@@ -137,7 +145,7 @@ describe.skipIf(skip !== null)(`TFTP over our stack against tftpd-hpa, tftp-hpa,
     server.stderr!.setEncoding("utf8").on("data", (d: string) => (serverLog += d));
     for (let i = 0; i < 200 && !serverLog.includes("serving"); i++) await sleep(25);
     expect(serverLog).toBe(`serving ${ours} on port 69 (uploads taken)\n`);
-    const ready = await lab.a.run(["sh", "-c", "for i in $(seq 50); do ss -Hlun 'sport = :69' | grep -q . && exit 0; sleep 0.05; done; exit 1"]);
+    const ready = await lab.a.run(["sh", "-c", "for i in $(seq 100); do ss -Hlun 'sport = :69' | grep -q . && ss -Hlun 'sport = :6969' | grep -q . && exit 0; sleep 0.05; done; exit 1"]);
     expect(ready.code).toBe(0);
   }, 60_000);
 
@@ -288,6 +296,31 @@ describe.skipIf(skip !== null)(`TFTP over our stack against tftpd-hpa, tftp-hpa,
     });
     expect(drops.kernelDropped).toBeGreaterThan(5);
     expect(drops.ourDropped).toBeGreaterThan(5);
+  });
+
+  it("windowsize 8 against the npm tftp package's server: get and put whole, the OACK agreed it; a get with 5% loss both ways too", { timeout: 90_000 }, async () => {
+    const g = await stackts(["tftp", ...on, "--ip", ip(), "get", KERNEL, "m1.bin", "-p", "6969", "-o", path("got", "w-m1.bin"), "--windowsize", "8", "--blksize", "1468", "--tsize", "--trace"]);
+    expect(g.code, g.stderr.slice(-2000)).toBe(0);
+    expect(sha(readFileSync(path("got", "w-m1.bin")))).toBe(sha(readFileSync(join(srv, "m1.bin"))));
+    expect(g.stderr).toMatch(/RRQ "m1\.bin" octet blksize 1468 tsize 0 windowsize 8\n/);
+    expect(g.stderr).toMatch(/# tftp: options agreed: blksize 1468, windowsize 8, tsize 1000000\n/);
+    // One ACK per 8 blocks: ACK 8, 16, ... and none between.
+    const acks = [...g.stderr.matchAll(/> IP .*: TFTP, length 4, ACK block (\d+)\n/g)].map((m) => Number(m[1]));
+    expect(acks.slice(0, 4)).toEqual([0, 8, 16, 24]);
+    const up = payload(400_000, 23);
+    writeFileSync(path("w-up.bin"), up);
+    const p = await stackts(["tftp", ...on, "--ip", ip(), "put", KERNEL, "w-up.bin", "-p", "6969", "-o", path("w-up.bin"), "--windowsize", "8", "--blksize", "1468"]);
+    expect(p.code, p.stderr).toBe(0);
+    for (let i = 0; i < 100 && !(existsSync(join(srv, "w-up.bin")) && statSync(join(srv, "w-up.bin")).size === up.length); i++) await sleep(50);
+    expect(sha(readFileSync(join(srv, "w-up.bin")))).toBe(sha(up));
+
+    await lossy(5, 8, async (host) => {
+      const sink = fileSink(path("got", "w-k300.loss"));
+      const r = await tftpGet(host, { server: { address: KERNEL, port: 6969 }, filename: "k300.bin", sink, options: { blksize: 1468, windowsize: 8 }, timeoutMs: 300, maxRetries: 30, dallyMs: 0 });
+      sink.close();
+      expect(r.ok, r.ok ? "" : r.error.message).toBe(true);
+      expect(sha(readFileSync(path("got", "w-k300.loss")))).toBe(sha(readFileSync(join(srv, "k300.bin"))));
+    });
   });
 
   // ---- our server against the kernel's clients

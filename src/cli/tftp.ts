@@ -90,9 +90,9 @@ function clientOptions(args: ParsedArgs, put: boolean): ClientOptions {
 }
 
 /** The trace of a TFTP command: frames with TFTP followed past port 69, and the engine's notes. */
-function tftpTrace(cli: CliHost): ((now: number, text: string) => void) | undefined {
+function tftpTrace(cli: CliHost, serverPort: number): ((now: number, text: string) => void) | undefined {
   if (cli.trace === null) return undefined;
-  const trace = new TftpTrace(cli.trace.line, cli.host.driver.now);
+  const trace = new TftpTrace(cli.trace.line, cli.host.driver.now, serverPort);
   cli.host.stack.trace = trace;
   return (now, text) => trace.note(now, `tftp: ${text}`);
 }
@@ -137,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
   if (put && source === null) throw new UsageError("-o", "put reads a file ('-' is not supported)");
 
   const cli = openCliHost(args, options);
-  const note = tftpTrace(cli);
+  const note = tftpTrace(cli, server.port);
   let failure: unknown = null;
   let result: TransferResult | null = null;
   // Ctrl-C, SIGTERM or the device failing: the transfer is cancelled (ERROR 0 to the server) and the command ends.
@@ -215,7 +215,7 @@ async function serve(args: ParsedArgs, rest: string[]): Promise<number> {
   }
   const options = hostOptions(args);
   const cli = openCliHost(args, options);
-  const note = tftpTrace(cli);
+  const note = tftpTrace(cli, port(args));
   const log = (r: ServedRequest): void => {
     const who = `${r.client.address}:${r.client.port}`;
     let text: string;
