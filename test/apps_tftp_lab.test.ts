@@ -130,7 +130,7 @@ describe.skipIf(skip !== null)(`TFTP over our stack against tftpd-hpa, tftp-hpa,
     lab.a.spawn(["in.tftpd", "-L", "-s", srv, "-a", `${KERNEL}:69`, "-c", "-p", "-u", "root", "-T", "200000"]);
     // The npm tftp package's server (RFC 7440 windowsize, which tftpd-hpa lacks) on port 6969, resending after 300 ms.
     const npmServer = `const tftp = require(${JSON.stringify(NPM_TFTP)});
-const s = tftp.createServer({ host: "${KERNEL}", port: 6969, root: ${JSON.stringify(srv)}, windowSize: 16, blockSize: 65464, timeout: 300 });
+const s = tftp.createServer({ host: "${KERNEL}", port: 6969, root: ${JSON.stringify(srv)}, windowSize: 16, blockSize: 65464, timeout: 300, retries: 20 });
 s.on("error", (e) => console.error(e.message));
 s.on("request", (req) => req.on("error", () => {}));
 s.listen();`;
