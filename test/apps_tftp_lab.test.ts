@@ -134,7 +134,7 @@ const s = tftp.createServer({ host: "${KERNEL}", port: 6969, root: ${JSON.string
 s.on("error", (e) => console.error(e.message));
 s.on("request", (req) => req.on("error", () => {}));
 s.listen();`;
-    lab.a.spawn(["node", "-e", npmServer]);
+    lab.a.spawn([process.execPath, "-e", npmServer]);
     // Our server, for the kernel's clients.
     writeFileSync(join(ours, "m1.bin"), payload(1_000_000, 7));
     writeFileSync(join(ours, "text.txt"), TEXT);
@@ -364,12 +364,12 @@ const [op, remote, local] = process.argv.slice(1);
 const c = tftp.createClient({ host: ${JSON.stringify(SERVER)}, port: 69, windowSize: 8, blockSize: 1468, retries: 5 });
 const done = (err) => { if (err) { console.error(err.message); process.exit(1); } process.exit(0); };
 if (op === "get") c.get(remote, local, done); else c.put(local, remote, done);`;
-    const g = await lab.a.run(["node", "-e", script, "get", "m1.bin", path("a-npm.bin")]);
+    const g = await lab.a.run([process.execPath, "-e", script, "get", "m1.bin", path("a-npm.bin")]);
     expect(g.code, g.stderr).toBe(0);
     expect(sha(readFileSync(path("a-npm.bin")))).toBe(sha(readFileSync(join(ours, "m1.bin"))));
     const up = payload(250_000, 17);
     writeFileSync(path("a-npm-up.bin"), up);
-    const p = await lab.a.run(["node", "-e", script, "put", "npm-up.bin", path("a-npm-up.bin")]);
+    const p = await lab.a.run([process.execPath, "-e", script, "put", "npm-up.bin", path("a-npm-up.bin")]);
     expect(p.code, p.stderr).toBe(0);
     for (let i = 0; i < 100 && !existsSync(join(ours, "npm-up.bin")); i++) await sleep(50);
     expect(sha(readFileSync(join(ours, "npm-up.bin")))).toBe(sha(up));
