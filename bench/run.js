@@ -68,3 +68,4 @@ if (only === null || only === "http") {
 }
 
 if (only === null || only === "report") { console.log("\n== report (bench/report.js)"); await (await import("./report.js")).runReportBench({ packets: Number(arg("--packets", 1_000_000)) }); }
+if (only === null || only === "tftp") { console.log("\n== tftp"); await (await import("./tftp.js")).runTftpBench(); }

@@ -93,6 +93,16 @@ export type { DnsResolverOptions, DnsResult, ResolveOptions, AppHost, DnsErrorCo
 export { DhcpClient, DhcpError, describeLease } from "./apps/dhcp.ts";
 export type { DhcpLease, DhcpClientOptions, DhcpEvent } from "./apps/dhcp.ts";
 
+// TFTP over our stack (src/apps/tftp/): a client's get and put, a server, the deterministic transfer core.
+export { tftpGet, tftpPut, TftpServer, runTransfer } from "./apps/tftp/driver.ts";
+export type { TftpHost, ClientRun as TftpClientRun, TftpServerOptions, ServedRequest as TftpServedRequest } from "./apps/tftp/driver.ts";
+export { TftpTransfer } from "./apps/tftp/transfer.ts";
+export type { BlockSink, BlockSource, TftpMode, TransferResult as TftpResult, TransferStats as TftpStats } from "./apps/tftp/transfer.ts";
+export type { ClientOptions as TftpOptions } from "./apps/tftp/options.ts";
+export { TftpError, TftpTimeout } from "./apps/tftp/packet.ts";
+export { directoryFiles as tftpDirectoryFiles, fileSink as tftpFileSink, fileSource as tftpFileSource } from "./apps/tftp/files.ts";
+export { TftpTrace } from "./apps/tftp/trace.ts";
+
 // Sending: routes, ARP/NDP resolution, UDP frames on the wire or through a raw IP socket, DNS queries
 export { lookupRoute, findRoute, readRouteTable, longestPrefixMatch, RouteError } from "./send/route.ts";
 export type { Route, RouteEntry, RouteMatch, RouteOptions } from "./send/route.ts";

@@ -11,14 +11,14 @@
  */
 import { openSync, readFileSync } from "node:fs";
 import type { HttpHeader } from "../../layers/http.ts";
-import { formatIp, ipFamily, parseIp } from "../../layers/addr.ts";
-import { DnsError, resolveHost } from "../apps/dns.ts";
+import { ipFamily } from "../../layers/addr.ts";
 import { HttpError, httpRequest, parseHttpUrl, type HttpTarget } from "../apps/http_client.ts";
 import { Output } from "../format/output.ts";
 import { SocketError } from "../stack/errors.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
-import { STACK_HELP, STACK_SPEC, defaultDnsServer, hasFamily, hostOptions, onStopSignal, startCliHost, type CliHost, type CliHostOptions } from "./stack_options.ts";
+import { DNS_SERVER_OPTION, dnsServerOption, nameResolver, needServerFor } from "./names.ts";
+import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -31,7 +31,7 @@ const SPEC: OptionSpec[] = [
   { name: "location", short: "L", help: "follow redirects (301, 302, 303, 307, 308)" },
   { name: "max-redirs", value: "N", help: "with -L, fail after N redirects (default 10)" },
   { name: "http1.0", help: "speak HTTP/1.0 (default HTTP/1.1)" },
-  { name: "server", value: "IP", help: "the DNS server for a host name (default: the lease's with --dhcp, else --gw)" },
+  DNS_SERVER_OPTION,
   { name: "timeout", value: "SECS", help: "fail when the connection is not up, or the server sends nothing, for SECS (default 30)" },
 ];
 
@@ -161,29 +161,6 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
   };
 }
 
-/**
- * The name resolver for URLs and redirects with a host name: our DNS client
- * over our own UDP, asking `server` (or, when none was given, the lease's
- * server or the gateway, known once the host is up) for A and AAAA records,
- * and taking the first address of a family we have.
- */
-function resolverFor(cli: CliHost, options: CliHostOptions, server: string | undefined, timeoutMs: number): (name: string) => Promise<string> {
-  return async (name) => {
-    const ask = server ?? defaultDnsServer(cli, options);
-    if (ask === null) throw new UsageError("--server", `which DNS server for ${name}? give --server (or --gw, or --dhcp for the lease's)`);
-    let addresses: string[];
-    try {
-      addresses = await resolveHost(cli.host, name, { server: ask, timeoutMs: Math.min(timeoutMs, 10_000) });
-    } catch (err) {
-      if (err instanceof DnsError) throw new CliError(name, err.message, EXIT.failure, { cause: err });
-      throw err;
-    }
-    const usable = addresses.find((a) => hasFamily(options, ipFamily(a)));
-    if (usable === undefined) throw new CliError(name, `no address of a family we have (${addresses.join(", ")})`);
-    return usable;
-  };
-}
-
 /** Thrown from the data callback when standard output's reader went away. */
 class OutputClosed extends Error {}
 
@@ -193,18 +170,8 @@ export async function run(argv: string[]): Promise<number> {
   const options = hostOptions(args);
   const family = p.target.address === null ? null : ipFamily(p.target.address);
   if (family !== null && !hasFamily(options, family)) throw new UsageError(family === 4 ? "--ip" : "--ip6", `an IPv${family} address of ours is needed to reach ${p.target.address}`);
-  let server = stringOption(args, "server");
-  if (server !== undefined) {
-    try {
-      server = formatIp(parseIp(server));
-    } catch {
-      throw new UsageError("--server", `${server} is not an IP address`);
-    }
-    if (!hasFamily(options, ipFamily(server))) throw new UsageError("--server", `an IPv${ipFamily(server)} address of ours is needed to ask ${server}`);
-  }
-  if (p.target.address === null && server === undefined && options.dhcp !== true && options.gateway4 === undefined && options.gateway6 === undefined) {
-    throw new UsageError("--server", `which DNS server for ${p.target.host}? give --server (or --gw, or --dhcp for the lease's)`);
-  }
+  const server = dnsServerOption(args, options);
+  if (p.target.address === null) needServerFor(p.target.host, server, options);
   const cli = await startCliHost(args, options);
   const host = cli.host;
   let out: Output | null = null;
@@ -232,7 +199,7 @@ export async function run(argv: string[]): Promise<number> {
         version: p.version,
         maxRedirects: p.maxRedirects,
         timeoutMs: p.timeoutMs,
-        resolve: resolverFor(cli, options, server, p.timeoutMs),
+        resolve: nameResolver(cli, options, server, Math.min(p.timeoutMs, 10_000)),
         log: trace,
         onResponse: (head) => {
           if (p.include) sink().bytes(head.raw);

@@ -49,6 +49,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   dns: { summary: "ask a DNS server from our own TCP/IP stack (UDP, TCP on truncation), as dig prints it", load: () => import("./dns.ts") },
   report: { summary: "write one self-contained HTML page of a capture: conversations, graphs, flows, packets", load: () => import("./report.ts") },
   view: { summary: "serve the report page of a capture on 127.0.0.1", load: () => import("./view.ts") },
+  tftp: { summary: "TFTP client (get, put) and server over our own TCP/IP stack", load: () => import("./tftp.ts") },
 };
 
 function topHelp(): string {
