@@ -10,11 +10,38 @@
  * const keep = f.matchBatch(batch);          // Uint8Array of 0/1, one per frame
  * ```
  *
+ * A pcapng file may mix link types (an Ethernet interface and a raw-IP one):
+ * {@link BpfFilterSet} compiles the expression once per link type it meets and
+ * runs each frame through the program of its own link type, as tshark does.
+ *
  * @module
  */
 import { toCaptureError } from "./errors.ts";
 import type { FrameBatch } from "./frame.ts";
 import { loadAddon, type NativeBpfProgram } from "./native.ts";
+
+/**
+ * The DLT_* value libpcap compiles for, for a LINKTYPE_* value of a file. They
+ * are the same number except for the few that differ between systems
+ * (tcpdump.org's link-layer header types list; Linux's DLT numbers).
+ */
+export function dltOfLinkType(linkType: number): number {
+  switch (linkType) {
+    case 100: // LINKTYPE_ATM_RFC1483
+      return 11;
+    case 101: // LINKTYPE_RAW
+    case 14: // DLT_RAW as OpenBSD numbers it, found in old files
+      return 12;
+    case 102: // LINKTYPE_SLIP_BSDOS
+      return 15;
+    case 103: // LINKTYPE_PPP_BSDOS
+      return 16;
+    case 106: // LINKTYPE_ATM_CLIP
+      return 19;
+    default:
+      return linkType;
+  }
+}
 
 export class BpfFilter {
   readonly expression: string;
@@ -37,7 +64,7 @@ export class BpfFilter {
     this.linkType = linkType;
     this.snaplen = snaplen;
     try {
-      this.#program = new (loadAddon().BpfProgram)(expression, linkType, snaplen);
+      this.#program = new (loadAddon().BpfProgram)(expression, linkType, snaplen, dltOfLinkType(linkType));
     } catch (err) {
       throw toCaptureError(err, { action: "compile filter", filter: expression });
     }
@@ -77,5 +104,97 @@ export class BpfFilter {
   close(): void {
     this.#program?.close();
     this.#program = null;
+  }
+}
+
+/**
+ * One expression compiled per link type, on demand: each frame of a batch is
+ * matched by the program of its own link type.
+ *
+ * ```ts
+ * const set = new BpfFilterSet("icmp");
+ * const keep = set.matchBatch(batch); // Ethernet and raw-IP frames alike
+ * set.close();
+ * ```
+ */
+export class BpfFilterSet {
+  readonly expression: string;
+  readonly snaplen: number;
+  readonly #programs = new Map<number, BpfFilter | null>();
+  readonly #onSkip: ((linkType: number, err: unknown) => void) | undefined;
+  #mask = new Uint8Array(0);
+  #part = new Uint8Array(0);
+
+  /**
+   * `onSkip`: when the expression does not compile for a link type met after
+   * the first (e.g. `ether host` on raw IP), called once for it and its frames
+   * never pass. Without it, or for the first link type, the compile error
+   * ({@link CaptureError} EFILTER) is thrown.
+   */
+  constructor(expression: string, options: { snaplen?: number; onSkip?: (linkType: number, err: unknown) => void } = {}) {
+    if (typeof expression !== "string") throw new TypeError("expression must be a string");
+    this.expression = expression;
+    this.snaplen = options.snaplen ?? 262144;
+    this.#onSkip = options.onSkip;
+  }
+
+  /** The program for `linkType` (compiled on first use), or null when it does not compile and was skipped. */
+  forLinkType(linkType: number): BpfFilter | null {
+    const have = this.#programs.get(linkType);
+    if (have !== undefined) return have;
+    let f: BpfFilter | null;
+    try {
+      f = new BpfFilter(this.expression, linkType, this.snaplen);
+    } catch (err) {
+      if (this.#programs.size === 0 || this.#onSkip === undefined) throw err;
+      this.#onSkip(linkType, err);
+      f = null;
+    }
+    this.#programs.set(linkType, f);
+    return f;
+  }
+
+  /** 1 where the frame passes its own link type's program, 0 where not (a view valid until the next call). */
+  matchBatch(batch: FrameBatch): Uint8Array {
+    const n = batch.count;
+    if (this.#mask.length < n) {
+      this.#mask = new Uint8Array(n);
+      this.#part = new Uint8Array(n);
+    }
+    const mask = this.#mask.subarray(0, n);
+    if (n === 0) return mask;
+    const first = batch.linkType[0]!;
+    let mixed = false;
+    for (let i = 1; i < n; i++) {
+      if (batch.linkType[i] !== first) {
+        mixed = true;
+        break;
+      }
+    }
+    if (!mixed) {
+      const f = this.forLinkType(first);
+      if (f === null) mask.fill(0);
+      else f.matchBatch(batch, mask);
+      return mask;
+    }
+    // Each program passes only frames of its own link type: OR the masks.
+    mask.fill(0);
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const lt = batch.linkType[i]!;
+      if (seen.has(lt)) continue;
+      seen.add(lt);
+      const f = this.forLinkType(lt);
+      if (f === null) continue;
+      const part = f.matchBatch(batch, this.#part);
+      for (let k = 0; k < n; k++) mask[k] = mask[k]! | part[k]!;
+    }
+    return mask;
+  }
+
+  /** Free every compiled program; safe to call more than once. */
+  close(): void {
+    for (const f of this.#programs.values()) f?.close();
+    this.#programs.clear();
   }
 }

@@ -12,7 +12,9 @@
  * - {@link CaptureFileReader.frames}: the same, synchronously.
  *
  * A damaged file yields every good frame before the damage, then exactly one
- * {@link CaptureFileError}.
+ * {@link CaptureFileError}. Memory stays bounded whatever blocks a file
+ * repeats: see {@link PCAPNG_LIMITS}; a cap that is hit is a warning
+ * (`warnings`, `onWarning`), not an error.
  *
  * @example
  * ```ts
@@ -36,9 +38,17 @@ import {
   PcapWriter,
   type RecordParser,
 } from "./pcap.ts";
-import { type CaptureInterface, type CaptureSection, type InterfaceSpec, PcapngParser, PcapngWriter } from "./pcapng.ts";
+import {
+  type CaptureInterface,
+  type CaptureSection,
+  type InterfaceSpec,
+  PcapngParser,
+  type PcapngLimits,
+  PcapngWriter,
+} from "./pcapng.ts";
 
-export type { CaptureInterface, CaptureSection, InterfaceSpec } from "./pcapng.ts";
+export type { CaptureInterface, CaptureSection, InterfaceSpec, PcapngLimits } from "./pcapng.ts";
+export { PCAPNG_LIMITS } from "./pcapng.ts";
 export type { CaptureWriter } from "./pcap.ts";
 
 /** A capture file that cannot be read (further). The message is one line naming the file and the place. */
@@ -61,6 +71,13 @@ export interface CaptureFileOptions {
   chunkSize?: number;
   /** most frames per batch (default 16384) */
   batchSize?: number;
+  /** pcapng: lower (or raise) the caps on what the reader keeps (default {@link PCAPNG_LIMITS}) */
+  limits?: Partial<PcapngLimits>;
+  /**
+   * Called once per cap that is hit, with one line saying which (also kept in
+   * {@link CaptureFileReader.warnings}); reading goes on.
+   */
+  onWarning?: (message: string) => void;
 }
 
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
@@ -117,7 +134,8 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       const magic = this.chunk.dv.getUint32(0, false);
       if (magic === 0x0a0d0d0a) {
         this.format = "pcapng";
-        this.pcapngParser = new PcapngParser();
+        this.pcapngParser = new PcapngParser(options.limits);
+        if (options.onWarning !== undefined) this.pcapngParser.onWarning = options.onWarning;
         this.pcapParser = null;
         this.parser = this.pcapngParser;
         // Read the section header and the interface descriptions ahead of the first packet.
@@ -171,6 +189,11 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       ];
     }
     return this.pcapngParser!.interfaces;
+  }
+
+  /** The caps hit so far, one line each (see {@link CaptureFileOptions.onWarning}). */
+  get warnings(): readonly string[] {
+    return this.pcapngParser?.warnings ?? [];
   }
 
   /** pcapng: what each Section Header Block said so far; pcap: empty. */

@@ -59,7 +59,17 @@ export interface LiveOptions {
   netns?: string;
   /** frames the async iterator may hold before reading pauses; default 65536 */
   queueFrames?: number;
+  /**
+   * link type to capture as (DLT_*, switched with pcap_set_datalink when the
+   * device offers it, else a warning). Default: the device's own, except on
+   * "any", where it is LINUX_SLL2 (276) as in tcpdump 4.99, whose header
+   * names the interface and the direction of each frame (cooked v1 has no interface).
+   */
+  linkType?: number;
 }
+
+/** DLT_LINUX_SLL2 (= LINKTYPE_LINUX_SLL2). */
+const DLT_LINUX_SLL2 = 276;
 
 /** The settings a capture actually runs with, for display (`stackts capture -v`). */
 export interface LiveConfig {
@@ -186,6 +196,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
   #lastStats: CaptureStats | null = null;
   #injector: Injector | null = null;
   #netns: string | undefined;
+  #names = new Map<number, string | null>();
   #callback = (count: number, error?: unknown): void => this.#onNative(count, error);
 
   /** Prefer {@link openLive}. Throws {@link CaptureError} (ENODEV, ENETDOWN, EPERM, EFILTER, ENONETNS, EIO). */
@@ -220,6 +231,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
           ...(options.netns === undefined ? {} : { netns: options.netns }),
           batchBytes,
           batchFrames: 8192,
+          datalink: options.linkType ?? (device === "any" ? DLT_LINUX_SLL2 : -1),
         },
       );
     } catch (err) {
@@ -268,6 +280,24 @@ export class LiveCapture implements AsyncIterable<Frame> {
       linkType: new Uint32Array(n).fill(info.linkType),
       interfaceId: new Uint32Array(n),
     };
+  }
+
+  /**
+   * The name of interface `index` in the capture's network namespace (what a
+   * LINUX_SLL2 frame's interface index means), or null when there is none;
+   * remembered per index.
+   */
+  interfaceName(index: number): string | null {
+    const known = this.#names.get(index);
+    if (known !== undefined) return known;
+    let name: string | null = null;
+    try {
+      name = this.#handle?.interfaceName(index) ?? null;
+    } catch {
+      name = null;
+    }
+    if (this.#names.size < 4096) this.#names.set(index, name);
+    return name;
   }
 
   /** Whether {@link close} has run (or a fatal error closed the capture). */

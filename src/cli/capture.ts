@@ -187,6 +187,7 @@ async function loop(
           quiet: flag(args, "quiet"),
           absoluteSeq: flag(args, "absolute-seq"),
           timeDigits: 6,
+          interfaceName: (index) => cap.interfaceName(index),
         })
       : null;
   let captured = 0;
