@@ -28,6 +28,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { CaptureFileError, captureFileSystemError } from "./errors.ts";
 import { frameAt, type Frame, type FrameBatch } from "./frame.ts";
 import {
   BatchBuilder,
@@ -51,19 +52,8 @@ export type { CaptureInterface, CaptureSection, InterfaceSpec, PcapngLimits } fr
 export { PCAPNG_LIMITS } from "./pcapng.ts";
 export type { CaptureWriter } from "./pcap.ts";
 
-/** A capture file that cannot be read (further). The message is one line naming the file and the place. */
-export class CaptureFileError extends Error {
-  override name = "CaptureFileError";
-  /** the path as given ("-" for stdin) */
-  readonly path: string;
-  /** absolute byte offset of the damage, when there is one */
-  readonly offset: number | null;
-  constructor(path: string, what: string, offset: number | null = null) {
-    super(`Cannot read ${path === "-" ? "stdin" : path}: ${what}`);
-    this.path = path;
-    this.offset = offset;
-  }
-}
+// The error class lives in errors.ts (the writers in pcap.ts throw it too); exported here where it always was.
+export { CaptureFileError };
 
 /** Options of {@link openCaptureFile}. */
 export interface CaptureFileOptions {
@@ -116,7 +106,11 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       this.fd = 0;
       this.ownsFd = false;
     } else {
-      this.fd = fs.openSync(path, "r");
+      try {
+        this.fd = fs.openSync(path, "r");
+      } catch (e) {
+        throw captureFileSystemError(e, path, "read");
+      }
       this.ownsFd = true;
     }
     try {
@@ -156,7 +150,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       }
     } catch (e) {
       this.close();
-      throw e;
+      throw captureFileSystemError(e, path, "read");
     }
   }
 
@@ -280,7 +274,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
           sleepSync(2);
           continue;
         }
-        throw e;
+        throw captureFileSystemError(e, this.path, "read");
       }
     }
   }
@@ -295,7 +289,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
               setTimeout(attempt, 2);
               return;
             }
-            reject(err);
+            reject(captureFileSystemError(err, this.path, "read"));
             return;
           }
           if (n === 0) this.eof = true;
@@ -433,7 +427,7 @@ function headerWithMagic(magic: number): Uint8Array {
  * header (and for pcapng the blocks before the first packet) at once, so
  * `linkType` and `interfaces` are known on return.
  *
- * @throws {CaptureFileError} when the file is empty, too short, or not a capture file
+ * @throws {CaptureFileError} when the file cannot be opened (no such file, permission denied, ...), is empty, too short, or not a capture file
  */
 export function openCaptureFile(path: string, options: CaptureFileOptions = {}): CaptureFileReader {
   return new CaptureFileReader(path, options);
@@ -459,6 +453,14 @@ export interface CaptureWriterOptions {
  * ```
  */
 export function openCaptureWriter(path: string, options: CaptureWriterOptions = {}): CaptureWriter {
+  try {
+    return makeWriter(path, options);
+  } catch (e) {
+    throw captureFileSystemError(e, path, "write");
+  }
+}
+
+function makeWriter(path: string, options: CaptureWriterOptions): CaptureWriter {
   const nanoseconds = options.nanoseconds ?? false;
   if (/\.(pcapng|ntar)$/i.test(path)) {
     return new PcapngWriter(path, { nanoseconds, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
