@@ -27,10 +27,12 @@
 import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 import { openInjector, type Injector } from "./injector.ts";
+import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
 import { loadAddon, type NativeBuffers, type NativeLiveHandle } from "./native.ts";
 
 // The injector has its own module (injector.ts); exported here too, where it always was.
 export { Injector, openInjector, type InjectorOptions } from "./injector.ts";
+export { defaultBufferSize } from "./live_buffer.ts";
 
 export type Direction = "in" | "out" | "inout";
 
@@ -60,16 +62,13 @@ export interface LiveOptions {
   /** frames the async iterator may hold before reading pauses; default 65536 */
   queueFrames?: number;
   /**
-   * link type to capture as (DLT_*, switched with pcap_set_datalink when the
-   * device offers it, else a warning). Default: the device's own, except on
-   * "any", where it is LINUX_SLL2 (276) as in tcpdump 4.99, whose header
-   * names the interface and the direction of each frame (cooked v1 has no interface).
+   * DLT_* to capture as (pcap_set_datalink if offered, else a warning). Default: the
+   * device's own; on "any", LINUX_SLL2 (276) as tcpdump 4.99: it names each frame's interface.
    */
   linkType?: number;
 }
 
-/** DLT_LINUX_SLL2 (= LINKTYPE_LINUX_SLL2). */
-const DLT_LINUX_SLL2 = 276;
+const DLT_LINUX_SLL2 = 276; // = LINKTYPE_LINUX_SLL2
 
 /** The settings a capture actually runs with, for display (`stackts capture -v`). */
 export interface LiveConfig {
@@ -104,34 +103,6 @@ export interface CaptureStats {
 
 const DEFAULT_SNAPLEN = 262144;
 const MIB = 1 << 20;
-
-/**
- * The kernel buffer we ask for by default. It is mapped into the process and
- * counts in its memory (RSS) from the start, so it is sized for the rates the
- * capture bench (bench/capture.js) shows we can take, not more:
- *
- * - without immediate mode, TPACKET_V3 packs frames into blocks: on this
- *   shared 2-core host 8 MiB and 16 MiB kept zero drops with `capture -w` at
- *   every rate the bench offered (0.3-0.57 M frames/s of 60 bytes), as 32 MiB
- *   did; 16 MiB holds ~110 ms of the 1.4 M/s a quiet host offers (the README's
- *   row), a margin for a busy event loop, for 16 MiB less memory;
- * - with immediate mode libpcap 1.10 uses TPACKET_V2, whose ring slots are as
- *   large as the snaplen (capped near 64 KiB plus headers when offloads make
- *   large frames possible): about 2048 slots, between 2 MiB and 16 MiB. What
- *   drops in immediate mode at high rates is the per-frame work (printing
- *   keeps ~0.1-0.14 M lines/s here), which no ring size fixes; 64 MiB held an
- *   idle `stackts capture` at 188 MB of memory for a burst of ~1000 frames more.
- */
-export function defaultBufferSize(snaplen: number, immediate: boolean): number {
-  if (!immediate) return 16 * MIB;
-  return Math.min(16 * MIB, Math.max(2 * MIB, 2048 * ringSlotSize(snaplen)));
-}
-
-/** Bytes of one TPACKET_V2 ring slot for a snaplen (frame header and alignment included). */
-function ringSlotSize(snaplen: number): number {
-  const data = Math.min(snaplen, 65535 + 18);
-  return (data + 96 + 15) & ~15;
-}
 
 /** A bounded queue of copied frames for one async iterator. */
 class FrameQueue {
@@ -292,11 +263,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     };
   }
 
-  /**
-   * The name of interface `index` in the capture's network namespace (what a
-   * LINUX_SLL2 frame's interface index means), or null when there is none;
-   * remembered per index.
-   */
+  /** Name of interface `index` in the capture's namespace (a LINUX_SLL2 frame's index), or null; cached. */
   interfaceName(index: number): string | null {
     const known = this.#names.get(index);
     if (known !== undefined) return known;
@@ -304,7 +271,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     try {
       name = this.#handle?.interfaceName(index) ?? null;
     } catch {
-      name = null;
+      // closed or gone: no name
     }
     if (this.#names.size < 4096) this.#names.set(index, name);
     return name;
