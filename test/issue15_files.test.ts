@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CaptureFileError, openCaptureFile, openCaptureWriter } from "../src/capture_file.ts";
 import { PcapWriter } from "../src/pcap.ts";
 import { PcapngWriter } from "../src/pcapng.ts";
+import { TcpSeqTracker } from "../src/tcp_seq_tracker.ts";
 import { hasCommand } from "./helpers/lab.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -345,5 +346,29 @@ describe("capture file errors: CaptureFileError in the library, `stackts: FILE :
     expect(r.stderr).toBe(`stackts: ${join(dir, "nope.pcap")} : no such file or directory\n`);
     const d = stackts(["read", join(dir, "folder")]);
     expect(d.stderr).toBe(`stackts: ${join(dir, "folder")} : is a directory\n`);
+  });
+});
+
+describe("TCP relative sequence numbers: bounded state", () => {
+  it("keeps at most `max` connections; past it every one is forgotten and starts anew", () => {
+    const t = new TcpSeqTracker(3);
+    const ACK = 0x10;
+    // First ACK of a connection sets its bases and prints as it is; the next is relative
+    // (tcpdump keeps ack - 1 as the other side's base, so the same ack prints as 1).
+    const ask = (port: number, seq: number): [number, number] => {
+      t.relative("10.0.0.1", "10.0.0.2", port, 80, seq, 9000, ACK);
+      return [t.seq, t.ack];
+    };
+    expect(ask(1001, 5000)).toEqual([5000, 9000]);
+    expect(ask(1001, 5010)).toEqual([10, 1]);
+    ask(1002, 100);
+    ask(1003, 100);
+    expect(t.size).toBe(3);
+    expect(ask(1001, 5020)).toEqual([20, 1]); // still known
+    ask(1004, 100); // a fourth: the table starts again with this one
+    expect(t.size).toBe(1);
+    expect(ask(1001, 5030)).toEqual([5030, 9000]); // forgotten: as if first seen
+    expect(ask(1001, 5040)).toEqual([10, 1]);
+    expect(t.size).toBe(2);
   });
 });
