@@ -135,6 +135,10 @@ describe.skipIf(skip !== null)("live capture (lab): any as SLL2, -U, -w errors",
     const d = capture(["--netns", lab.b.ns, "-w", join(dir, "folder"), lab.b.iface]);
     expect(await d.exited).toBe(1);
     expect(d.err()).toBe(`stackts: ${join(dir, "folder")} : is a directory\n`);
+    // a write that fails (the header, flushed before "listening on")
+    const full = capture(["--netns", lab.b.ns, "-w", "/dev/full", lab.b.iface]);
+    expect(await full.exited).toBe(1);
+    expect(full.err()).toBe("stackts: /dev/full : no space left on device\n");
     const u = capture(["--netns", lab.b.ns, "-U", lab.b.iface]);
     expect(await u.exited).toBe(2);
     expect(u.err()).toBe("stackts: -U : only means something with -w FILE\n");

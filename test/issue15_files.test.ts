@@ -340,6 +340,20 @@ describe("capture file errors: CaptureFileError in the library, `stackts: FILE :
     expect((w as Error).message).toBe(`Cannot write ${join(dir, "no", "x.pcap")}: no such file or directory`);
   });
 
+  it.skipIf(!existsSync("/dev/full"))("a write that fails (ENOSPC on /dev/full) is a CaptureFileError too", () => {
+    const w = openCaptureWriter("/dev/full", { interfaces: [{ linkType: 1 }] });
+    w.write({ data: ICMP_FRAME, length: 42, sec: 1, nsec: 0, linkType: 1, interfaceId: 0 });
+    let e: unknown = null;
+    try {
+      w.close();
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(CaptureFileError);
+    expect((e as CaptureFileError).code).toBe("ENOSPC");
+    expect((e as Error).message).toBe("Cannot write /dev/full: no space left on device");
+  });
+
   it.skipIf(skipNoBuild !== false)("stackts read names the file and the reason, nothing raw", () => {
     const r = stackts(["read", join(dir, "nope.pcap")]);
     expect(r.code).toBe(1);
