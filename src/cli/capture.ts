@@ -33,7 +33,7 @@ const SPEC: OptionSpec[] = [
   { name: "hex", short: "x", help: "a hex dump of each frame under each line" },
   { name: "quiet", short: "q", help: "shorter protocol summaries" },
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
-  { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
+  { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json'; index counts delivered frames)" },
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
   { name: "immediate", help: "deliver each frame at once (the default, except with -w)" },
   { name: "no-immediate", help: "buffered delivery (TPACKET_V3 blocks): no drops at high rates, up to --timeout ms late (the default with -w)" },
@@ -247,6 +247,10 @@ async function loop(
           absoluteSeq: flag(args, "absolute-seq"),
           timeDigits: 6,
           interfaceName: (index) => cap.interfaceName(index),
+          onUndecodedLinkType: (lt) => {
+            out.flush();
+            stderrLine(`stackts: warning : link type ${lt} is not decoded: its frames print as their first 16 bytes in hex (-x for all)`);
+          },
         })
       : null;
   let captured = 0;
