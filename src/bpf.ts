@@ -126,10 +126,10 @@ export class BpfFilterSet {
   #part = new Uint8Array(0);
 
   /**
-   * `onSkip`: when the expression does not compile for a link type met after
-   * the first (e.g. `ether host` on raw IP), called once for it and its frames
-   * never pass. Without it, or for the first link type, the compile error
-   * ({@link CaptureError} EFILTER) is thrown.
+   * `onSkip`: when the expression is good (it compiles for Ethernet) but not
+   * for some link type (e.g. `ether host` on raw IP), called once for it and
+   * its frames never pass. Without it, or when the expression does not even
+   * compile for Ethernet, the compile error ({@link CaptureError} EFILTER) is thrown.
    */
   constructor(expression: string, options: { snaplen?: number; onSkip?: (linkType: number, err: unknown) => void } = {}) {
     if (typeof expression !== "string") throw new TypeError("expression must be a string");
@@ -146,7 +146,14 @@ export class BpfFilterSet {
     try {
       f = new BpfFilter(this.expression, linkType, this.snaplen);
     } catch (err) {
-      if (this.#programs.size === 0 || this.#onSkip === undefined) throw err;
+      // A wrong expression is wrong for every link type: it still throws. One that
+      // compiles for Ethernet but not for this link type (`icmp` on radiotap, `ether`
+      // on raw IP) only skips this link type's frames.
+      if (this.#onSkip === undefined) throw err;
+      if (this.#programs.size === 0) {
+        const wrong = ethernetCompileError(this.expression, this.snaplen);
+        if (wrong !== null) throw linkType === 1 ? err : wrong;
+      }
       this.#onSkip(linkType, err);
       f = null;
     }
@@ -196,5 +203,15 @@ export class BpfFilterSet {
   close(): void {
     for (const f of this.#programs.values()) f?.close();
     this.#programs.clear();
+  }
+}
+
+/** Why `expression` does not compile for Ethernet, or null when it does. */
+function ethernetCompileError(expression: string, snaplen: number): unknown {
+  try {
+    new BpfFilter(expression, 1, snaplen).close();
+    return null;
+  } catch (err) {
+    return err;
   }
 }

@@ -256,6 +256,25 @@ describe.skipIf(skipNoBuild !== false)("stackts read: filters, index, lengths, l
     expect(lines(stackts(["read", "--json", path]).stdout).map((l) => (JSON.parse(l) as { index: number }).index)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it.skipIf(!hasCommand("tshark"))("a filter that does not apply to the first interface's link type skips its frames, with one warning", () => {
+    const path = join(dir, "first-undecoded.pcapng");
+    const w = new PcapngWriter(path, { interfaces: [{ linkType: 4242 }, { linkType: 1 }] });
+    w.write({ data: ICMP_FRAME, length: 42, sec: 1, nsec: 0, linkType: 4242, interfaceId: 0 });
+    w.write({ data: ICMP_FRAME, length: 42, sec: 2, nsec: 0, linkType: 1, interfaceId: 1 });
+    w.close();
+    const numbers = lines(spawnSync("tshark", ["-r", path, "-Y", "icmp", "-T", "fields", "-e", "frame.number"], { encoding: "utf8" }).stdout).map(Number);
+    expect(numbers).toEqual([2]);
+    const r = stackts(["read", "--json", path, "icmp"]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout).map((l) => (JSON.parse(l) as { index: number }).index)).toEqual(numbers);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^stackts: warning : filter 'icmp' does not apply to link type 4242 \(.*\): its frames are skipped\n$/);
+    // a wrong expression is still a usage error, with libpcap's reason for it
+    const bad = stackts(["read", path, "icmp and"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("stackts: filter 'icmp and' : can't parse filter expression: syntax error\n");
+  });
+
   it.skipIf(!hasCommand("tcpdump"))("a record with length below caplen prints tcpdump's [Invalid header] line", () => {
     const path = join(dir, "badlen.pcap");
     const w = new PcapWriter(path, { linkType: 1 });
