@@ -63,9 +63,9 @@ fixes. An idle capture holds ~90 MB (most of it Node itself); -B raises the
 buffer for long bursts.
 
 With -w, what the capture delivers is written at once (one write per batch of
-frames, never held in a buffer for more data as tcpdump's stdio buffer holds
-up to 4 KiB), so a file or pipe has every frame at most --timeout ms after it
-was captured, and a killed capture loses none written so far. -U (tcpdump's
+frames; tcpdump without -U keeps frames in its stdio buffer until it fills,
+64 KiB for a file here), so a file or pipe has every frame at most --timeout
+ms after it was captured, and a kill -9 loses none delivered so far. -U (tcpdump's
 packet-buffered -w) also turns on immediate delivery unless --no-immediate is
 given: each frame is written as it arrives ('capture -U -w - | stackts read -').
 
