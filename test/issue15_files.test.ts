@@ -382,6 +382,26 @@ describe("capture file errors: CaptureFileError in the library, `stackts: FILE :
   });
 });
 
+describe("pcapng writer: bounded by the interface ids it is given", () => {
+  it("a frame on interface 4e9 is a RangeError, not four billion interface blocks", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackts-i15w-"));
+    try {
+      const w = new PcapngWriter(join(dir, "x.pcapng"));
+      expect(() => w.write({ data: ICMP_FRAME, length: 42, sec: 1, nsec: 0, linkType: 1, interfaceId: 4_000_000_000 })).toThrow(RangeError);
+      expect(() => w.write({ data: ICMP_FRAME, length: 42, sec: 1, nsec: 0, linkType: 1, interfaceId: -1 })).toThrow(RangeError);
+      // ids up to the reader's cap still describe the interfaces before them
+      w.write({ data: ICMP_FRAME, length: 42, sec: 1, nsec: 0, linkType: 1, interfaceId: 2 });
+      w.close();
+      const r = openCaptureFile(join(dir, "x.pcapng"));
+      expect([...r.frames()].map((f) => f.interfaceId)).toEqual([2]);
+      expect(r.interfaces).toHaveLength(3);
+      r.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("TCP relative sequence numbers: bounded state", () => {
   it("keeps at most `max` connections; past it every one is forgotten and starts anew", () => {
     const t = new TcpSeqTracker(3);
