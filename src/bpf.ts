@@ -43,6 +43,28 @@ export function dltOfLinkType(linkType: number): number {
   }
 }
 
+/**
+ * The LINKTYPE_* value a file records for a DLT_* value libpcap reports for a
+ * device (the inverse of {@link dltOfLinkType}): a tun device is DLT_RAW (12)
+ * on Linux, written as LINKTYPE_RAW (101) as tcpdump -w writes it.
+ */
+export function linkTypeOfDlt(dlt: number): number {
+  switch (dlt) {
+    case 11: // DLT_ATM_RFC1483
+      return 100;
+    case 12: // DLT_RAW (Linux)
+      return 101;
+    case 15: // DLT_SLIP_BSDOS
+      return 102;
+    case 16: // DLT_PPP_BSDOS
+      return 103;
+    case 19: // DLT_ATM_CLIP (Linux)
+      return 106;
+    default:
+      return dlt;
+  }
+}
+
 export class BpfFilter {
   readonly expression: string;
   /** LINKTYPE_* the filter was compiled for */

@@ -24,18 +24,18 @@
  *
  * @module
  */
+import { linkTypeOfDlt } from "./bpf.ts";
 import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 import { openInjector, type Injector } from "./injector.ts";
 import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
 import { loadAddon, type NativeBuffers, type NativeLiveHandle } from "./native.ts";
 
-// The injector has its own module (injector.ts); exported here too, where it always was.
+// The injector and the buffer sizes have their own modules; exported here too, where they always were.
 export { Injector, openInjector, type InjectorOptions } from "./injector.ts";
 export { defaultBufferSize } from "./live_buffer.ts";
 
 export type Direction = "in" | "out" | "inout";
-
 export interface LiveOptions {
   /** bytes kept of each frame; default 262144 (whole frames) */
   snaplen?: number;
@@ -230,7 +230,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     this.#handle = handle;
     this.#native = handle.buffers();
     this.device = device;
-    this.linkType = info.linkType;
+    this.linkType = linkTypeOfDlt(info.linkType); // libpcap's DLT as the LINKTYPE files carry
     this.linkTypeName = info.linkTypeName;
     this.warnings = Object.freeze([...info.warnings]);
     this.config = Object.freeze({
@@ -258,7 +258,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
       length: this.#native.length,
       sec: this.#native.sec,
       nsec: this.#native.nsec,
-      linkType: new Uint32Array(n).fill(info.linkType),
+      linkType: new Uint32Array(n).fill(this.linkType),
       interfaceId: new Uint32Array(n),
     };
   }

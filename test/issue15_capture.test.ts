@@ -7,7 +7,7 @@
  * Needs root; skips with the reason otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +125,37 @@ describe.skipIf(skip !== null)("live capture (lab): any as SLL2, -U, -w errors",
     const l = tcpdumpRead(file);
     expect(l).toHaveLength(6);
     expect(l.filter((x) => x.includes("ICMP echo request"))).toHaveLength(3);
+  });
+
+  it.skipIf(!existsSync("/dev/net/tun") || !hasCommand("python3"))("-w on a tun device writes LINKTYPE_RAW (101), as tcpdump -w does, not libpcap's DLT_RAW (12)", async () => {
+    // A tun device with its file held open by a helper (else it has no carrier).
+    const holder = lab.a.spawn([
+      "python3",
+      "-c",
+      "import fcntl,struct,os,sys,time\n" +
+        "fd=os.open('/dev/net/tun',os.O_RDWR)\n" +
+        "fcntl.ioctl(fd,0x400454ca,struct.pack('16sH',b'stktun15',0x1001))\n" + // TUNSETIFF, IFF_TUN|IFF_NO_PI
+        "print('up',flush=True)\ntime.sleep(30)",
+    ]);
+    children.push(holder);
+    const h = watch(holder);
+    expect(await until(() => h.out().includes("up"))).toBe(true);
+    for (const argv of [["addr", "add", "10.88.0.1/24", "dev", "stktun15"], ["link", "set", "stktun15", "up"]]) {
+      expect(spawnSync("ip", ["-n", lab.a.ns, ...argv]).status).toBe(0);
+    }
+    const ours = join(dir, "tun.pcap");
+    const theirs = join(dir, "tun-tcpdump.pcap");
+    const td = watch(lab.a.spawn(["tcpdump", "-i", "stktun15", "-c", "2", "-w", theirs, "icmp"]));
+    const cap = capture(["--netns", lab.a.ns, "-c", "2", "-w", ours, "stktun15", "icmp"]);
+    expect(await until(() => td.err().includes("listening on") && cap.err().includes("listening on"))).toBe(true);
+    await lab.a.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.88.0.2"]);
+    expect(await cap.exited).toBe(0);
+    expect(await td.exited).toBe(0);
+    const linkType = (f: string): number => readFileSync(f).readUInt32LE(20);
+    expect(linkType(theirs)).toBe(101);
+    expect(linkType(ours)).toBe(linkType(theirs));
+    expect(tcpdumpRead(ours)).toEqual(tcpdumpRead(theirs));
+    holder.kill("SIGKILL");
   });
 
   it("-w to a path that cannot be written fails before 'listening on', in the one-line form", async () => {
