@@ -77,6 +77,7 @@ export class PacketPrinter {
   frames = 0;
   readonly #onUndecoded: ((linkType: number) => void) | undefined;
   readonly #undecodedSeen = new Set<number>();
+  #decodedLinkType = -1;
   readonly #out: Output;
   readonly #json: boolean;
   readonly #verbose: boolean;
@@ -135,11 +136,13 @@ export class PacketPrinter {
         continue;
       }
       const lt = linkType[i]!;
-      if (firstKind(lt, buffer, start, end) === null) {
+      // the registry is asked once per run of a decoded link type, not per frame
+      if (lt !== this.#decodedLinkType && firstKind(lt, buffer, start, end) === null) {
         this.count++;
         this.#undecoded(number, buffer, start, end, sec[i]!, nsec[i]!, len, lt);
         continue;
       }
+      this.#decodedLinkType = lt;
       // The one-line text starts with the time stamp, written once.
       const timed = !this.#json && !this.#verbose;
       if (timed) {
