@@ -49,10 +49,11 @@ program of its own interface.
    "length": 98, "layers": [{"layer": "ethernet", "src": ..., "dst": ...,
    "type": 2048}, ...], "errors": [{"layer", "kind", "reason"}]}
 index is the frame's number in the file, counting from 1 and counting the frames
-a filter skips (Wireshark's frame number, tshark's frame.number); time is ISO-8601 UTC with nine fraction digits; layer
-names are ethernet sll sll2 loopback vlan llc arp ipv4 ipv6 icmp icmpv6 udp tcp
-dns dhcp tftp http, and payload for undecoded bytes (lower-case hex); MACs are
-lower-case with colons, IPv6 addresses in RFC 5952 form.
+a filter skips (Wireshark's frame number, tshark's frame.number); time is
+ISO-8601 UTC with nine fraction digits; layer names are ethernet sll sll2
+loopback vlan llc arp ipv4 ipv6 icmp icmpv6 udp tcp dns dhcp tftp http, and
+payload for undecoded bytes (lower-case hex); MACs are lower-case with colons,
+IPv6 addresses in RFC 5952 form.
 
 A frame of a link type stackts does not decode (radiotap, 4242, ...) prints
 as 'link-type N (not decoded), length L: ' and its first 16 bytes in hex (-x
