@@ -19,13 +19,17 @@ class BpfProgram : public Napi::ObjectWrap<BpfProgram> {
                        });
   }
 
-  // new BpfProgram(expression, linkType, snaplen)
+  // new BpfProgram(expression, linkType, snaplen[, dlt]): frames of LINKTYPE_* linkType
+  // are matched; the program is compiled for the DLT_* value dlt (default: the same
+  // number), since pcap_open_dead takes a DLT and a few LINKTYPE_* values differ (raw IP).
   explicit BpfProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfProgram>(info) {
     Napi::Env env = info.Env();
     std::string expr = ArgString(info, 0, "expression");
     link_type_ = static_cast<int>(ArgInt(info, 1, "linkType", 0, 0xffff));
     int snaplen = static_cast<int>(ArgInt(info, 2, "snaplen", 1, 262144));
-    pcap_t* dead = pcap_open_dead(link_type_, snaplen);
+    int dlt = link_type_;
+    if (info.Length() > 3 && !info[3].IsUndefined()) dlt = static_cast<int>(ArgInt(info, 3, "dlt", 0, 0xffff));
+    pcap_t* dead = pcap_open_dead(dlt, snaplen);
     if (dead == nullptr) throw PcapError(env, "pcap_open_dead", PCAP_ERROR, "cannot make a handle for this link type");
     if (pcap_compile(dead, &prog_, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
       std::string text = pcap_geterr(dead);

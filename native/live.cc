@@ -3,6 +3,7 @@
 // reusable buffer and JavaScript is called once with the number of frames
 // (struct-of-arrays metadata beside the bytes; see src/frame.ts FrameBatch).
 #include <fcntl.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -31,6 +32,7 @@ struct Options {
   std::string netns;
   int batch_bytes = 4 << 20;
   int batch_frames = 8192;
+  int datalink = -1;  // -1: the device's default link type
 };
 
 int GetInt(Napi::Env env, Napi::Object o, const char* key, int min, int max, int fallback) {
@@ -79,6 +81,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
                            InstanceMethod<&LiveHandle::Stats>("stats"),
                            InstanceMethod<&LiveHandle::Inject>("inject"),
                            InstanceMethod<&LiveHandle::Close>("close"),
+                           InstanceMethod<&LiveHandle::InterfaceName>("interfaceName"),
                        });
   }
 
@@ -100,6 +103,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     opt.netns = GetString(env, o, "netns");
     opt.batch_bytes = GetInt(env, o, "batchBytes", 65536, 1 << 30, opt.batch_bytes);
     opt.batch_frames = GetInt(env, o, "batchFrames", 1, 1 << 20, opt.batch_frames);
+    opt.datalink = GetInt(env, o, "datalink", -1, 0xffff, opt.datalink);
     pcap_direction_t dir = PCAP_D_INOUT;
     if (opt.direction == "in") {
       dir = PCAP_D_IN;
@@ -129,6 +133,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
       int status = pcap_activate(p.get());
       if (status < 0) throw PcapError(env, "pcap_activate", status, ActivateText(p.get(), status));
       if (status > 0) warnings_.push_back(ActivateText(p.get(), status));
+      if (opt.datalink >= 0 && pcap_datalink(p.get()) != opt.datalink) SetDatalink(env, p.get(), opt.datalink);
       bpf_u_int32 net = 0;
       bpf_u_int32 mask = 0;
       if (pcap_lookupnet(device.c_str(), &net, &mask, errbuf) == 0) netmask_ = mask;
@@ -165,6 +170,38 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
   }
 
  private:
+  // Switch to a link type the device offers (pcap_list_datalinks), as tcpdump -y does;
+  // one it does not offer is a warning and the device's own stays.
+  void SetDatalink(Napi::Env env, pcap_t* p, int dlt) {
+    int* list = nullptr;
+    int n = pcap_list_datalinks(p, &list);
+    bool offered = false;
+    for (int i = 0; i < n; i++) offered = offered || list[i] == dlt;
+    if (n >= 0) pcap_free_datalinks(list);
+    if (!offered) {
+      const char* want = pcap_datalink_val_to_name(dlt);
+      const char* have = pcap_datalink_val_to_name(pcap_datalink(p));
+      warnings_.push_back(std::string("link type ") + (want != nullptr ? want : std::to_string(dlt)) +
+                          " is not offered here; capturing as " + (have != nullptr ? have : std::to_string(pcap_datalink(p))));
+      return;
+    }
+    if (pcap_set_datalink(p, dlt) != 0) throw PcapError(env, "pcap_set_datalink", PCAP_ERROR, pcap_geterr(p));
+  }
+
+  // interfaceName(index) -> the name of interface `index` in the capture's namespace, or null
+  // (what a LINUX_SLL2 header's interface index means; tcpdump asks if_indextoname too).
+  Napi::Value InterfaceName(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    unsigned index = static_cast<unsigned>(ArgInt(info, 0, "index", 0, 0xffffffffLL));
+    char name[IF_NAMESIZE] = {0};
+    const char* found = nullptr;
+    {
+      NetnsScope scope(env, ns_fd_);
+      found = if_indextoname(index, name);
+    }
+    return found != nullptr ? Napi::Value(Napi::String::New(env, name)) : env.Null();
+  }
+
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);

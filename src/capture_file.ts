@@ -12,7 +12,9 @@
  * - {@link CaptureFileReader.frames}: the same, synchronously.
  *
  * A damaged file yields every good frame before the damage, then exactly one
- * {@link CaptureFileError}.
+ * {@link CaptureFileError}. Memory stays bounded whatever blocks a file
+ * repeats: see {@link PCAPNG_LIMITS}; a cap that is hit is a warning
+ * (`warnings`, `onWarning`), not an error.
  *
  * @example
  * ```ts
@@ -26,6 +28,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { CaptureFileError, captureFileSystemError } from "./errors.ts";
 import { frameAt, type Frame, type FrameBatch } from "./frame.ts";
 import {
   BatchBuilder,
@@ -36,24 +39,21 @@ import {
   PcapWriter,
   type RecordParser,
 } from "./pcap.ts";
-import { type CaptureInterface, type CaptureSection, type InterfaceSpec, PcapngParser, PcapngWriter } from "./pcapng.ts";
+import {
+  type CaptureInterface,
+  type CaptureSection,
+  type InterfaceSpec,
+  PcapngParser,
+  type PcapngLimits,
+  PcapngWriter,
+} from "./pcapng.ts";
 
-export type { CaptureInterface, CaptureSection, InterfaceSpec } from "./pcapng.ts";
+export type { CaptureInterface, CaptureSection, InterfaceSpec, PcapngLimits } from "./pcapng.ts";
+export { PCAPNG_LIMITS } from "./pcapng.ts";
 export type { CaptureWriter } from "./pcap.ts";
 
-/** A capture file that cannot be read (further). The message is one line naming the file and the place. */
-export class CaptureFileError extends Error {
-  override name = "CaptureFileError";
-  /** the path as given ("-" for stdin) */
-  readonly path: string;
-  /** absolute byte offset of the damage, when there is one */
-  readonly offset: number | null;
-  constructor(path: string, what: string, offset: number | null = null) {
-    super(`Cannot read ${path === "-" ? "stdin" : path}: ${what}`);
-    this.path = path;
-    this.offset = offset;
-  }
-}
+// The error class lives in errors.ts (the writers in pcap.ts throw it too); exported here where it always was.
+export { CaptureFileError };
 
 /** Options of {@link openCaptureFile}. */
 export interface CaptureFileOptions {
@@ -61,6 +61,13 @@ export interface CaptureFileOptions {
   chunkSize?: number;
   /** most frames per batch (default 16384) */
   batchSize?: number;
+  /** pcapng: lower (or raise) the caps on what the reader keeps (default {@link PCAPNG_LIMITS}) */
+  limits?: Partial<PcapngLimits>;
+  /**
+   * Called once per cap that is hit, with one line saying which (also kept in
+   * {@link CaptureFileReader.warnings}); reading goes on.
+   */
+  onWarning?: (message: string) => void;
 }
 
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
@@ -99,7 +106,11 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       this.fd = 0;
       this.ownsFd = false;
     } else {
-      this.fd = fs.openSync(path, "r");
+      try {
+        this.fd = fs.openSync(path, "r");
+      } catch (e) {
+        throw captureFileSystemError(e, path, "read");
+      }
       this.ownsFd = true;
     }
     try {
@@ -117,7 +128,8 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       const magic = this.chunk.dv.getUint32(0, false);
       if (magic === 0x0a0d0d0a) {
         this.format = "pcapng";
-        this.pcapngParser = new PcapngParser();
+        this.pcapngParser = new PcapngParser(options.limits);
+        if (options.onWarning !== undefined) this.pcapngParser.onWarning = options.onWarning;
         this.pcapParser = null;
         this.parser = this.pcapngParser;
         // Read the section header and the interface descriptions ahead of the first packet.
@@ -138,7 +150,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
       }
     } catch (e) {
       this.close();
-      throw e;
+      throw captureFileSystemError(e, path, "read");
     }
   }
 
@@ -181,6 +193,11 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
   /** The file's size when it is a regular file, else null (stdin, a pipe). */
   get size(): number | null {
     return this.fileSize;
+  }
+
+  /** The caps hit so far, one line each (see {@link CaptureFileOptions.onWarning}). */
+  get warnings(): readonly string[] {
+    return this.pcapngParser?.warnings ?? [];
   }
 
   /** pcapng: what each Section Header Block said so far; pcap: empty. */
@@ -267,7 +284,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
           sleepSync(2);
           continue;
         }
-        throw e;
+        throw captureFileSystemError(e, this.path, "read");
       }
     }
   }
@@ -282,7 +299,7 @@ export class CaptureFileReader implements AsyncIterable<Frame> {
               setTimeout(attempt, 2);
               return;
             }
-            reject(err);
+            reject(captureFileSystemError(err, this.path, "read"));
             return;
           }
           if (n === 0) this.eof = true;
@@ -420,7 +437,7 @@ function headerWithMagic(magic: number): Uint8Array {
  * header (and for pcapng the blocks before the first packet) at once, so
  * `linkType` and `interfaces` are known on return.
  *
- * @throws {CaptureFileError} when the file is empty, too short, or not a capture file
+ * @throws {CaptureFileError} when the file cannot be opened (no such file, permission denied, ...), is empty, too short, or not a capture file
  */
 export function openCaptureFile(path: string, options: CaptureFileOptions = {}): CaptureFileReader {
   return new CaptureFileReader(path, options);
@@ -446,6 +463,14 @@ export interface CaptureWriterOptions {
  * ```
  */
 export function openCaptureWriter(path: string, options: CaptureWriterOptions = {}): CaptureWriter {
+  try {
+    return makeWriter(path, options);
+  } catch (e) {
+    throw captureFileSystemError(e, path, "write");
+  }
+}
+
+function makeWriter(path: string, options: CaptureWriterOptions): CaptureWriter {
   const nanoseconds = options.nanoseconds ?? false;
   if (/\.(pcapng|ntar)$/i.test(path)) {
     return new PcapngWriter(path, { nanoseconds, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });

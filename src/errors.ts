@@ -199,3 +199,70 @@ export function toCaptureError(err: unknown, ctx: FailureContext): Error {
   }
   return new CaptureError(code, msg, text, dev, err);
 }
+
+/**
+ * A capture file that cannot be read (further) or written. The message is one
+ * line naming the file and the place: "Cannot read trace.pcap: ..." or
+ * "Cannot write out.pcap: ...". System errors keep their code (`code`:
+ * "ENOENT", "EIO", ...) and read as words, not as Node's raw text.
+ */
+export class CaptureFileError extends Error {
+  override name = "CaptureFileError";
+  /** the path as given ("-" for stdin or stdout) */
+  readonly path: string;
+  /** absolute byte offset of the damage, when there is one */
+  readonly offset: number | null;
+  /** the system error code (ENOENT, EACCES, EIO, ENOSPC, ...) when a system call failed, else null */
+  readonly code: string | null;
+  /** "read" or "write" */
+  readonly operation: "read" | "write";
+  constructor(
+    path: string,
+    what: string,
+    offset: number | null = null,
+    options: { operation?: "read" | "write"; code?: string | null; cause?: unknown } = {},
+  ) {
+    const operation = options.operation ?? "read";
+    const subject = path === "-" ? (operation === "read" ? "stdin" : "stdout") : path;
+    super(`Cannot ${operation} ${subject}: ${what}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.path = path;
+    this.offset = offset;
+    this.operation = operation;
+    this.code = options.code ?? null;
+  }
+}
+
+/** Words for the system errors a file meets; others keep the system's own text. */
+const SYSTEM_ERROR_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  EIO: "input/output error",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+  ENAMETOOLONG: "file name too long",
+  ELOOP: "too many symbolic links",
+  EFBIG: "file too large",
+  EPIPE: "the reader went away (broken pipe)",
+  EBADF: "not open",
+};
+
+/**
+ * A Node system error (from `fs`) on capture file `path` as a
+ * {@link CaptureFileError}; anything else is returned unchanged.
+ */
+export function captureFileSystemError(err: unknown, path: string, operation: "read" | "write"): unknown {
+  if (err instanceof CaptureFileError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== "object" || typeof e.code !== "string" || !/^E[A-Z0-9]+$/.test(e.code)) return err;
+  const code = e.code;
+  // Node's text is "ENOENT: no such file or directory, open '/x'": keep the words.
+  const raw = typeof e.message === "string" ? e.message : "";
+  const words = SYSTEM_ERROR_TEXT[code] ?? (raw.replace(/^E[A-Z0-9]+: /, "").replace(/, \w+( '.*')?$/, "") || code);
+  return new CaptureFileError(path, words, null, { operation, code, cause: err });
+}

@@ -24,16 +24,18 @@
  *
  * @module
  */
+import { linkTypeOfDlt } from "./bpf.ts";
 import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 import { openInjector, type Injector } from "./injector.ts";
+import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
 import { loadAddon, type NativeBuffers, type NativeLiveHandle } from "./native.ts";
 
-// The injector has its own module (injector.ts); exported here too, where it always was.
+// The injector and the buffer sizes have their own modules; exported here too, where they always were.
 export { Injector, openInjector, type InjectorOptions } from "./injector.ts";
+export { defaultBufferSize } from "./live_buffer.ts";
 
 export type Direction = "in" | "out" | "inout";
-
 export interface LiveOptions {
   /** bytes kept of each frame; default 262144 (whole frames) */
   snaplen?: number;
@@ -59,7 +61,14 @@ export interface LiveOptions {
   netns?: string;
   /** frames the async iterator may hold before reading pauses; default 65536 */
   queueFrames?: number;
+  /**
+   * DLT_* to capture as (pcap_set_datalink if offered, else a warning). Default: the
+   * device's own; on "any", LINUX_SLL2 (276) as tcpdump 4.99: it names each frame's interface.
+   */
+  linkType?: number;
 }
+
+const DLT_LINUX_SLL2 = 276; // = LINKTYPE_LINUX_SLL2
 
 /** The settings a capture actually runs with, for display (`stackts capture -v`). */
 export interface LiveConfig {
@@ -94,24 +103,6 @@ export interface CaptureStats {
 
 const DEFAULT_SNAPLEN = 262144;
 const MIB = 1 << 20;
-
-/**
- * The kernel buffer we ask for by default. With immediate mode libpcap 1.10
- * uses TPACKET_V2, whose ring slots are as large as the snaplen (capped near
- * 64 KiB plus headers when offloads make large frames possible), so the buffer
- * is sized for about 2048 slots, between 2 MiB and 64 MiB. Without immediate
- * mode, TPACKET_V3 packs frames into blocks and 32 MiB holds plenty.
- */
-export function defaultBufferSize(snaplen: number, immediate: boolean): number {
-  if (!immediate) return 32 * MIB;
-  return Math.min(64 * MIB, Math.max(2 * MIB, 2048 * ringSlotSize(snaplen)));
-}
-
-/** Bytes of one TPACKET_V2 ring slot for a snaplen (frame header and alignment included). */
-function ringSlotSize(snaplen: number): number {
-  const data = Math.min(snaplen, 65535 + 18);
-  return (data + 96 + 15) & ~15;
-}
 
 /** A bounded queue of copied frames for one async iterator. */
 class FrameQueue {
@@ -186,6 +177,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
   #lastStats: CaptureStats | null = null;
   #injector: Injector | null = null;
   #netns: string | undefined;
+  #names = new Map<number, string | null>();
   #callback = (count: number, error?: unknown): void => this.#onNative(count, error);
 
   /** Prefer {@link openLive}. Throws {@link CaptureError} (ENODEV, ENETDOWN, EPERM, EFILTER, ENONETNS, EIO). */
@@ -220,6 +212,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
           ...(options.netns === undefined ? {} : { netns: options.netns }),
           batchBytes,
           batchFrames: 8192,
+          datalink: options.linkType ?? (device === "any" ? DLT_LINUX_SLL2 : -1),
         },
       );
     } catch (err) {
@@ -237,7 +230,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     this.#handle = handle;
     this.#native = handle.buffers();
     this.device = device;
-    this.linkType = info.linkType;
+    this.linkType = linkTypeOfDlt(info.linkType); // libpcap's DLT as the LINKTYPE files carry
     this.linkTypeName = info.linkTypeName;
     this.warnings = Object.freeze([...info.warnings]);
     this.config = Object.freeze({
@@ -265,9 +258,23 @@ export class LiveCapture implements AsyncIterable<Frame> {
       length: this.#native.length,
       sec: this.#native.sec,
       nsec: this.#native.nsec,
-      linkType: new Uint32Array(n).fill(info.linkType),
+      linkType: new Uint32Array(n).fill(this.linkType),
       interfaceId: new Uint32Array(n),
     };
+  }
+
+  /** Name of interface `index` in the capture's namespace (a LINUX_SLL2 frame's index), or null; cached. */
+  interfaceName(index: number): string | null {
+    const known = this.#names.get(index);
+    if (known !== undefined) return known;
+    let name: string | null = null;
+    try {
+      name = this.#handle?.interfaceName(index) ?? null;
+    } catch {
+      // closed or gone: no name
+    }
+    if (this.#names.size < 4096) this.#names.set(index, name);
+    return name;
   }
 
   /** Whether {@link close} has run (or a fatal error closed the capture). */

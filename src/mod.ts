@@ -25,8 +25,8 @@ export * from "../layers/mod.ts";
 
 // Frames and capture files
 export * from "./frame.ts";
-export { CaptureFileError, CaptureFileReader, openCaptureFile, openCaptureWriter } from "./capture_file.ts";
-export type { CaptureFileOptions, CaptureWriterOptions, CaptureInterface, CaptureSection, InterfaceSpec, CaptureWriter } from "./capture_file.ts";
+export { CaptureFileError, CaptureFileReader, openCaptureFile, openCaptureWriter, PCAPNG_LIMITS } from "./capture_file.ts";
+export type { CaptureFileOptions, CaptureWriterOptions, CaptureInterface, CaptureSection, InterfaceSpec, CaptureWriter, PcapngLimits } from "./capture_file.ts";
 export { PcapWriter, DEFAULT_SNAPLEN } from "./pcap.ts";
 export type { PcapWriterOptions } from "./pcap.ts";
 export { PcapngWriter } from "./pcapng.ts";

@@ -45,6 +45,8 @@ export interface NativeLiveOptions {
   netns?: string;
   batchBytes: number;
   batchFrames: number;
+  /** DLT_* to switch to after activation when the device offers it (-1: its default) */
+  datalink?: number;
 }
 
 export interface NativeLiveInfo {
@@ -84,6 +86,8 @@ export interface NativeLiveHandle {
   stats(): NativeStats;
   inject(frame: Uint8Array): number;
   close(): void;
+  /** the name of interface `index` in the capture's namespace, or null */
+  interfaceName(index: number): string | null;
 }
 
 export interface NativePacketSocket {
@@ -118,7 +122,7 @@ export interface NativeAddon {
   listDevices(netns?: string): NativeDevice[];
   LiveHandle: new (device: string, options: NativeLiveOptions) => NativeLiveHandle;
   PacketSocket: new (device: string, netns?: string) => NativePacketSocket;
-  BpfProgram: new (expression: string, linkType: number, snaplen: number) => NativeBpfProgram;
+  BpfProgram: new (expression: string, linkType: number, snaplen: number, dlt?: number) => NativeBpfProgram;
 }
 
 const ADDON_FILE = join("build", "Release", "stackts_pcap.node");

@@ -18,6 +18,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { captureFileSystemError } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 
 /** Magic numbers as read in the file's own byte order. */
@@ -121,6 +122,7 @@ function sleepSync(ms: number): void {
  */
 export class FileSink {
   readonly fd: number;
+  private readonly path: string;
   private readonly ownsFd: boolean;
   private buf: Uint8Array;
   readonly dv: DataView;
@@ -128,11 +130,16 @@ export class FileSink {
   private closed = false;
 
   constructor(path: string, bufferSize = 1 << 20) {
+    this.path = path;
     if (path === "-") {
       this.fd = 1;
       this.ownsFd = false;
     } else {
-      this.fd = fs.openSync(path, "w");
+      try {
+        this.fd = fs.openSync(path, "w");
+      } catch (e) {
+        throw captureFileSystemError(e, path, "write");
+      }
       this.ownsFd = true;
     }
     this.buf = new Uint8Array(bufferSize);
@@ -187,7 +194,7 @@ export class FileSink {
           sleepSync(1);
           continue;
         }
-        throw e;
+        throw captureFileSystemError(e, this.path, "write");
       }
     }
   }
@@ -198,7 +205,14 @@ export class FileSink {
       this.flush();
     } finally {
       this.closed = true;
-      if (this.ownsFd) fs.closeSync(this.fd);
+      if (this.ownsFd) {
+        try {
+          fs.closeSync(this.fd);
+        } catch (e) {
+          // eslint-disable-next-line no-unsafe-finally -- a failed close loses data: say so
+          throw captureFileSystemError(e, this.path, "write");
+        }
+      }
     }
   }
 }

@@ -6,6 +6,14 @@
  * (EPB), Simple (SPB) or obsolete (PB) packet blocks. Every other block is
  * skipped by its length.
  *
+ * Memory is bounded whatever a file repeats: the parser keeps only the
+ * interfaces and sections it lists (at most {@link PCAPNG_LIMITS} of each,
+ * and at most `metadataBytes` of their text options in all); name
+ * resolution, statistics, custom and unknown blocks and every other option
+ * are skipped, never kept. When a cap is hit the parser says so once per
+ * kind in `warnings` (one line each) and goes on; only a packet on an
+ * interface it did not keep stops the file, with an error.
+ *
  * This module holds the block parser used by openCaptureFile
  * (capture_file.ts). The block and option codes are in pcapng_blocks.ts and
  * {@link PcapngWriter} in pcapng_writer.ts; both are exported here too, so
@@ -34,6 +42,27 @@ export { PcapngWriter, type InterfaceSpec, type PcapngWriterOptions } from "./pc
 const MAX_BLOCK = 16 * 1024 * 1024;
 /** ... unless an interface carries D-Bus messages (up to 128 MiB each). */
 const MAX_BLOCK_DBUS = 128 * 1024 * 1024 + 4096;
+
+/** What one pcapng file may make the reader keep (see {@link PCAPNG_LIMITS}). */
+export interface PcapngLimits {
+  /** interface descriptions kept per section, and listed per file */
+  interfaces: number;
+  /** section headers listed per file (every section is still read) */
+  sections: number;
+  /** bytes of text options (names, descriptions, filters, hardware, OS, application) kept per file */
+  metadataBytes: number;
+}
+
+/**
+ * The default caps: far above what real captures hold (tcpdump and dumpcap
+ * write one section and one interface per capture device), low enough that a
+ * file of millions of tiny blocks costs a few tens of MiB at most.
+ */
+export const PCAPNG_LIMITS: Readonly<PcapngLimits> = Object.freeze({
+  interfaces: 65536,
+  sections: 65536,
+  metadataBytes: 16 * 1024 * 1024,
+});
 
 /** One interface of a pcapng file (or the single one of a pcap file). */
 export interface CaptureInterface {
@@ -96,13 +125,51 @@ export class PcapngParser implements RecordParser {
   private blocks = 0;
   private le = true;
   private ifaces: Iface[] = [];
+  /** interface descriptions of the current section, kept or not */
+  private sectionIfaces = 0;
+  /** interface descriptions of the file, kept or not (the next interface's id) */
+  private fileIfaces = 0;
+  private sectionCount = 0;
+  private metadataLeft: number;
+  private readonly limits: PcapngLimits;
+  private readonly warned = new Set<string>();
   maxRecord = MAX_BLOCK;
-  /** every interface met so far, over all sections */
+  /** every interface met so far, over all sections (at most `limits.interfaces`) */
   readonly interfaces: CaptureInterface[] = [];
+  /** every section header met so far (at most `limits.sections`) */
   readonly sections: CaptureSection[] = [];
+  /** one line per cap that was hit, each at most once */
+  readonly warnings: string[] = [];
+  /** called with each new warning as it happens */
+  onWarning: ((message: string) => void) | null = null;
+
+  constructor(limits: Partial<PcapngLimits> = {}) {
+    this.limits = { ...PCAPNG_LIMITS, ...limits };
+    this.metadataLeft = this.limits.metadataBytes;
+  }
 
   get nextIndex(): number {
     return this.blocks + 1;
+  }
+
+  private warn(kind: string, message: string): void {
+    if (this.warned.has(kind)) return;
+    this.warned.add(kind);
+    this.warnings.push(message);
+    this.onWarning?.(message);
+  }
+
+  /** A text option, kept while the file's metadata budget lasts. */
+  private text(b: Uint8Array): string | null {
+    if (b.length > this.metadataLeft) {
+      this.warn(
+        "metadata",
+        `block ${this.nextIndex}: more than ${this.limits.metadataBytes} bytes of interface and section text options: the rest are not kept`,
+      );
+      return null;
+    }
+    this.metadataLeft -= b.length;
+    return optString(b);
   }
 
   private fail(pos: number, why: string): void {
@@ -133,7 +200,7 @@ export class PcapngParser implements RecordParser {
           this.fail(pos, `section header has a bad byte-order magic 0x${bom.toString(16).padStart(8, "0")}`);
           break;
         }
-      } else if (this.sections.length === 0) {
+      } else if (this.sectionCount === 0) {
         this.fail(pos, "the file does not start with a section header block");
         break;
       }
@@ -171,7 +238,12 @@ export class PcapngParser implements RecordParser {
         const ifid = enhanced ? dv.getUint32(pos + 8, le) : dv.getUint16(pos + 8, le);
         const iface = this.ifaces[ifid];
         if (iface === undefined) {
-          this.fail(pos, `packet on interface ${ifid}, but the section describes ${this.ifaces.length} interface(s)`);
+          this.fail(
+            pos,
+            ifid < this.sectionIfaces
+              ? `packet on interface ${ifid}, beyond the ${this.limits.interfaces} interfaces kept per section`
+              : `packet on interface ${ifid}, but the section describes ${this.sectionIfaces} interface(s)`,
+          );
           break;
         }
         const caplen = dv.getUint32(pos + 20, le);
@@ -274,16 +346,21 @@ export class PcapngParser implements RecordParser {
       os: null,
       userAppl: null,
     };
+    const keep = this.sections.length < this.limits.sections;
     const ok = this.options(chunk, pos, pos + 24, pos + len - 4, le, (code, v) => {
-      if (code === PCAPNG_OPTION.SHB_HARDWARE) section.hardware = optString(v);
-      else if (code === PCAPNG_OPTION.SHB_OS) section.os = optString(v);
-      else if (code === PCAPNG_OPTION.SHB_USERAPPL) section.userAppl = optString(v);
+      if (!keep) return null;
+      if (code === PCAPNG_OPTION.SHB_HARDWARE) section.hardware = this.text(v);
+      else if (code === PCAPNG_OPTION.SHB_OS) section.os = this.text(v);
+      else if (code === PCAPNG_OPTION.SHB_USERAPPL) section.userAppl = this.text(v);
       return null;
     });
     if (!ok) return false;
-    this.sections.push(section);
+    this.sectionCount++;
+    if (keep) this.sections.push(section);
+    else this.warn("sections", `block ${this.nextIndex}: more than ${this.limits.sections} sections: the rest are read but not listed`);
     // draft-ietf-opsawg-pcapng 4.1: interface ids are local to a section
     this.ifaces = [];
+    this.sectionIfaces = 0;
     return true;
   }
 
@@ -293,9 +370,12 @@ export class PcapngParser implements RecordParser {
       return false;
     }
     const { dv } = chunk;
+    // Past the cap an interface is still counted (ids stay right for those kept) but not kept.
+    const keepInSection = this.sectionIfaces < this.limits.interfaces;
+    const list = this.interfaces.length < this.limits.interfaces;
     const info: CaptureInterface = {
-      id: this.interfaces.length,
-      section: this.sections.length - 1,
+      id: this.fileIfaces,
+      section: this.sectionCount - 1,
       linkType: dv.getUint16(pos + 8, le),
       snaplen: dv.getUint32(pos + 12, le),
       name: null,
@@ -307,14 +387,14 @@ export class PcapngParser implements RecordParser {
     const ok = this.options(chunk, pos, pos + 16, pos + len - 4, le, (code, v) => {
       switch (code) {
         case PCAPNG_OPTION.IF_NAME:
-          info.name = optString(v);
+          if (keepInSection) info.name = this.text(v);
           break;
         case PCAPNG_OPTION.IF_DESCRIPTION:
-          info.description = optString(v);
+          if (keepInSection) info.description = this.text(v);
           break;
         case PCAPNG_OPTION.IF_FILTER:
           // first byte: 0 = libpcap filter string; other kinds (BPF code, ...) are not kept
-          if (v.length >= 1 && v[0] === 0) info.filter = optString(v.subarray(1));
+          if (keepInSection && v.length >= 1 && v[0] === 0) info.filter = this.text(v.subarray(1));
           break;
         case PCAPNG_OPTION.IF_TSRESOL:
           if (v.length !== 1) return `if_tsresol option has length ${v.length}, not 1`;
@@ -336,8 +416,19 @@ export class PcapngParser implements RecordParser {
       return false;
     }
     if (info.linkType === 231) this.maxRecord = MAX_BLOCK_DBUS;
-    this.ifaces.push(iface);
-    this.interfaces.push(info);
+    this.sectionIfaces++;
+    this.fileIfaces++;
+    if (keepInSection) this.ifaces.push(iface);
+    else {
+      this.warn(
+        "interfaces",
+        `block ${this.nextIndex}: more than ${this.limits.interfaces} interfaces in one section: the rest are not kept (a packet on one ends the file)`,
+      );
+    }
+    if (list) this.interfaces.push(info);
+    else if (keepInSection) {
+      this.warn("interface list", `block ${this.nextIndex}: more than ${this.limits.interfaces} interfaces in the file: the rest are read but not listed`);
+    }
     return true;
   }
 }

@@ -47,6 +47,9 @@ export interface PcapngWriterOptions {
 
 const utf8Encoder = new TextEncoder();
 
+/** Interface ids a writer describes at most: what the reader keeps per section (PCAPNG_LIMITS.interfaces). */
+const MAX_WRITTEN_INTERFACES = 65536;
+
 /**
  * Writes a pcapng file (little-endian, one section): an SHB with
  * shb_userappl, one IDB per interface, then one EPB per frame. Buffered, with
@@ -102,6 +105,10 @@ export class PcapngWriter implements CaptureWriter {
   }
 
   private packet(ifid: number, linkType: number, data: Uint8Array, length: number, sec: number, nsec: number, flags?: number): void {
+    if (!Number.isInteger(ifid) || ifid < 0 || ifid >= MAX_WRITTEN_INTERFACES) {
+      // one IDB is written per id up to it: a stray 4e9 would fill the disk
+      throw new RangeError(`Cannot write pcapng: interface id ${ifid} is not in 0..${MAX_WRITTEN_INTERFACES - 1}`);
+    }
     while (ifid >= this.linkTypes.length) this.addInterface({ linkType });
     if (this.linkTypes[ifid] !== linkType) {
       throw new Error(

@@ -13,8 +13,12 @@
  * port (the lower address for equal ports) are kept as `seq`, the other's as
  * `ack`, so one entry serves both directions.
  *
- * State grows with the connections seen and is never dropped: use one tracker
- * per packet stream, as one `SummaryFormatter` does.
+ * State grows with the connections seen, up to {@link MAX_TCP_CONNECTIONS}
+ * (~35 MB): one more and every connection is forgotten at once (cheaper than
+ * forgetting the oldest one by one), so a file of millions of connections
+ * holds bounded memory (tcpdump's table grows without end); a forgotten
+ * connection seen again starts anew, as if first seen. Use
+ * one tracker per packet stream, as one `SummaryFormatter` does.
  *
  * @example
  * ```ts
@@ -32,6 +36,9 @@ import { TCP_FLAGS } from "../layers/tcp.ts";
 // Module-local copies: an imported binding is a load and a check at every use.
 const ACK = TCP_FLAGS.ACK;
 const SYN = TCP_FLAGS.SYN;
+
+/** Connections a tracker keeps bases for at most (see the module comment). */
+export const MAX_TCP_CONNECTIONS = 262144;
 
 /** The relative-number bases of one connection (tcpdump's tcp_seq_hash entry). */
 export interface SeqBase {
@@ -71,6 +78,12 @@ export class TcpSeqTracker {
    */
   readonly #bases = new Map<number, SeqBase[]>();
   #size = 0;
+  readonly #max: number;
+
+  /** `max`: connections kept at most (default {@link MAX_TCP_CONNECTIONS}). */
+  constructor(max: number = MAX_TCP_CONNECTIONS) {
+    this.#max = max;
+  }
 
   /** How many connections have bases. */
   get size(): number {
@@ -127,6 +140,11 @@ export class TcpSeqTracker {
         e.ack = (ack - 1) >>> 0;
       }
       if (base === undefined) {
+        if (this.#size >= this.#max) {
+          this.#bases.clear();
+          this.#bases.set(key, (list = []));
+          this.#size = 0;
+        }
         list.push(e);
         this.#size++;
       }

@@ -153,7 +153,7 @@ describe("stdin, stdout, pipes and signals", () => {
   beforeAll(() => {
     fs.mkdirSync(path.join(js, "src"), { recursive: true });
     fs.writeFileSync(path.join(js, "package.json"), '{"type":"module"}');
-    for (const f of ["frame.ts", "pcap.ts", "pcapng.ts", "pcapng_blocks.ts", "pcapng_writer.ts", "capture_file.ts"]) {
+    for (const f of ["errors.ts", "frame.ts", "pcap.ts", "pcapng.ts", "pcapng_blocks.ts", "pcapng_writer.ts", "capture_file.ts"]) {
       const src = fs.readFileSync(path.join(ROOT, "src", f), "utf8");
       const out = ts.transpileModule(src, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true, verbatimModuleSyntax: true },
@@ -269,8 +269,16 @@ describe("memory stays flat on a big file", () => {
 });
 
 describe("errors", () => {
-  it("a missing file is the system's error, not a CaptureFileError", () => {
-    expect(() => openCaptureFile(path.join(tmp, "nope.pcap"))).toThrow(/ENOENT/);
+  // Issue 15: was "the system's error, not a CaptureFileError"; now a CaptureFileError that keeps the code.
+  it("a missing file is a CaptureFileError with the system's code (ENOENT)", () => {
+    const where = path.join(tmp, "nope.pcap");
+    expect(() => openCaptureFile(where)).toThrow(`Cannot read ${where}: no such file or directory`);
+    try {
+      openCaptureFile(where);
+    } catch (err) {
+      expect(err).toBeInstanceOf(CaptureFileError);
+      expect((err as CaptureFileError).code).toBe("ENOENT");
+    }
   });
 
   it("every error is reported once: a second read after the error ends quietly", async () => {

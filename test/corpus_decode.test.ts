@@ -106,7 +106,8 @@ describe.skipIf(skip !== null)("stackts read --json over the tcpdump corpus", ()
       };
       if (r.timedOut) return fail(`no end within ${TIME_LIMIT_MS} ms`);
       if (r.signal !== null) return fail(`killed by ${r.signal}`);
-      const errLines = r.stderr.split("\n").filter((l) => l !== "");
+      // Issue 15: a link type we do not decode is said once per link type on stderr; that is not an error.
+      const errLines = r.stderr.split("\n").filter((l) => l !== "" && !/^stackts: warning : link type \d+ is not decoded: /.test(l));
       if (r.code === 0) {
         if (errLines.length > 0) return fail(`exit 0 but stderr: ${r.stderr.slice(0, 200)}`);
         clean++;

@@ -24,10 +24,11 @@
  * @module
  */
 import { PacketDecoder } from "../../layers/decode.ts";
+import { firstKind } from "../../layers/registry.ts";
 import type { FrameBatch } from "../frame.ts";
 import { TftpTracker } from "../tftp_tracker.ts";
 import { appSummary } from "./app_summary.ts";
-import { hexDump } from "./hex.ts";
+import { hexDump, toHex } from "./hex.ts";
 import { packetJson } from "./json.ts";
 import type { Output } from "./output.ts";
 import { SummaryFormatter } from "./summary.ts";
@@ -50,16 +51,33 @@ export interface PrinterOptions {
   timeDigits?: 6 | 9;
   /** stop after this many packets */
   limit?: number;
+  /**
+   * Called once per link type the decoders do not know, before its first
+   * frame prints (as `link-type N (not decoded), length L: <hex of the first 16 bytes>`).
+   */
+  onUndecodedLinkType?: (linkType: number) => void;
+  /** interface names by index for LINUX_SLL2 frames' `ifname In/Out` (default: "?") */
+  interfaceName?: (index: number) => string | null;
 }
 
+/** Bytes of an undecoded frame shown in hex on its line. */
+const UNDECODED_HEX_BYTES = 16;
+
 /**
- * Decodes and prints frames of batches to an {@link Output}, numbering them from 1.
- * One decoder, one TCP-sequence state and one TFTP tracker per printer, so use one
- * printer per stream of packets.
+ * Decodes and prints frames of batches to an {@link Output}. The JSON `index`
+ * is the frame's number in the stream from 1, counting every frame handed to
+ * {@link printBatch} whether the mask keeps it or not: for a file, the frame
+ * number Wireshark shows. One decoder, one TCP-sequence state and one TFTP
+ * tracker per printer, so use one printer per stream of packets.
  */
 export class PacketPrinter {
-  /** packets printed so far (the last `index`) */
+  /** packets printed so far */
   count = 0;
+  /** frames handed to the printer so far, printed or not (the last frame number) */
+  frames = 0;
+  readonly #onUndecoded: ((linkType: number) => void) | undefined;
+  readonly #undecodedSeen = new Set<number>();
+  #decodedLinkType = -1;
   readonly #out: Output;
   readonly #json: boolean;
   readonly #verbose: boolean;
@@ -77,12 +95,14 @@ export class PacketPrinter {
     this.#hex = options.hex ?? false;
     this.#digits = options.timeDigits ?? 6;
     this.#limit = options.limit ?? Infinity;
+    this.#onUndecoded = options.onUndecodedLinkType;
     this.#tftp = new TftpTracker();
     this.#decoder = new PacketDecoder({ udpHint: this.#tftp.udpHint });
     this.#summary = new SummaryFormatter({
       absoluteSeq: options.absoluteSeq ?? false,
       quiet: options.quiet ?? false,
       app: appSummary,
+      ...(options.interfaceName === undefined ? {} : { interfaceName: options.interfaceName }),
     });
   }
 
@@ -98,14 +118,31 @@ export class PacketPrinter {
   printBatch(batch: FrameBatch, mask?: Uint8Array): void {
     const out = this.#out;
     const { buffer, offset, caplen, length, sec, nsec, linkType } = batch;
+    const base = this.frames;
+    this.frames += batch.count;
     for (let i = 0; i < batch.count; i++) {
       if (mask !== undefined && mask[i] === 0) continue;
       if (this.count >= this.#limit || out.closed) break;
+      const number = base + i + 1;
       // Frames are decoded as ranges of the batch buffer: no view per frame,
       // and the checksum sums reach the buffer's words once per batch.
       const start = offset[i]!;
       const end = start + caplen[i]!;
       const len = length[i]!;
+      if (len < end - start) {
+        // Lengths that contradict each other: tcpdump's line, no time, nothing decoded.
+        this.count++;
+        this.#invalidHeader(number, sec[i]!, nsec[i]!, end - start, len);
+        continue;
+      }
+      const lt = linkType[i]!;
+      // the registry is asked once per run of a decoded link type, not per frame
+      if (lt !== this.#decodedLinkType && firstKind(lt, buffer, start, end) === null) {
+        this.count++;
+        this.#undecoded(number, buffer, start, end, sec[i]!, nsec[i]!, len, lt);
+        continue;
+      }
+      this.#decodedLinkType = lt;
       // The one-line text starts with the time stamp, written once.
       const timed = !this.#json && !this.#verbose;
       if (timed) {
@@ -126,9 +163,9 @@ export class PacketPrinter {
       // tracker keeps only strings and numbers copied out of the layers.
       const p = this.#decoder.decodeReused(buffer, linkType[i]!, len, start, end);
       this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
-      const index = ++this.count;
+      this.count++;
       if (this.#json) {
-        out.line(packetJson({ index, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
+        out.line(packetJson({ index: number, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
         continue;
       }
       if (!timed) {
@@ -140,5 +177,38 @@ export class PacketPrinter {
       if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
     }
     out.flush();
+  }
+
+  /** A record whose original length is below its captured length (as tcpdump prints it). */
+  #invalidHeader(index: number, sec: number, nsec: number, caplen: number, length: number): void {
+    const why = `len(${length}) < caplen(${caplen})`;
+    if (this.#json) {
+      const issues = [{ layer: "frame", kind: "malformed" as const, reason: `invalid header: ${why}` }];
+      this.#out.line(packetJson({ index, sec, nsec, caplen, length, layers: [], issues }));
+      return;
+    }
+    this.#out.line(`[Invalid header: ${why}]`);
+  }
+
+  /** A frame of a link type no decoder knows: its first bytes in hex, the whole frame as payload in JSON. */
+  #undecoded(index: number, buffer: Uint8Array, start: number, end: number, sec: number, nsec: number, length: number, lt: number): void {
+    if (!this.#undecodedSeen.has(lt)) {
+      this.#undecodedSeen.add(lt);
+      this.#onUndecoded?.(lt);
+    }
+    const out = this.#out;
+    const data = buffer.subarray(start, end);
+    if (this.#json) {
+      const layers = data.length > 0 ? [{ layer: "payload", data }] : [];
+      const line = packetJson({ index, sec, nsec, caplen: end - start, length, layers, issues: [] });
+      // the one key only these frames have, before the rest
+      out.line(`{"undecodedLinkType":${lt},` + line.slice(1));
+      return;
+    }
+    writeClockTime(out.buffer, sec, nsec, this.#digits);
+    const shown = toHex(data.subarray(0, UNDECODED_HEX_BYTES)) + (data.length > UNDECODED_HEX_BYTES ? "..." : "");
+    out.line(` link-type ${lt} (not decoded), length ${length}${shown === "" ? "" : ": " + shown}`);
+    if (this.#verbose) out.line(`    payload: ${data.length} bytes`);
+    if (this.#hex && end > start) out.line(hexDump(data, "\t"));
   }
 }

@@ -63,7 +63,11 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
       linkType = (l as Sll).protocol;
     } else if (kind === "sll2") {
       linkHeader += SLL2_HEADER_LENGTH;
-      linkType = (l as Sll2).protocol;
+      const c = l as Sll2;
+      linkType = c.protocol;
+      // tcpdump 4.99: the interface (by its index, named on this host) and the direction
+      const name = state.interfaceName?.(c.interfaceIndex) ?? "?";
+      prefix += name.padEnd(5) + " " + (SLL_PACKET_TYPE_TEXT[c.packetType] ?? "?").padEnd(3) + " ";
     } else if (kind === "loopback") {
       linkHeader += LOOPBACK_HEADER_LENGTH;
     } else {
@@ -96,6 +100,9 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
   for (let k = 0; k < issues.length; k++) line += issueFlag(issues[k]!);
   return line;
 }
+
+/** A cooked header's packet type as tcpdump names it (Linux PACKET_HOST ... PACKET_OUTGOING). */
+const SLL_PACKET_TYPE_TEXT: readonly string[] = ["In", "B", "M", "P", "Out"];
 
 /** VLAN tags the fast path follows at most; a deeper stack goes to the full decode. */
 const MAX_TAGS = 8;

@@ -32,6 +32,11 @@ export interface SummaryOptions {
    * fall back to the transport summary. Usually `appSummary` from app_summary.ts.
    */
   app?: (layer: LayerBase) => string | null;
+  /**
+   * The name of an interface by index, for a LINUX_SLL2 frame's `ifname In/Out`
+   * prefix (as tcpdump 4.99 prints it); null or absent: "?".
+   */
+  interfaceName?: (index: number) => string | null;
 }
 
 /** The options, stream state and line scratch the printers share (see the module comment). */
@@ -40,6 +45,8 @@ export class LineState {
   readonly quiet: boolean;
   /** the app-layer formatter; never set when `quiet` */
   readonly app: ((layer: LayerBase) => string | null) | undefined;
+  /** interface names for LINUX_SLL2 frames */
+  readonly interfaceName: ((index: number) => string | null) | undefined;
   /** relative TCP sequence numbers (tcpdump's tcp_seq_hash) */
   readonly seq = new TcpSeqTracker();
   /** text for a string wanted from the writers (a layered line's TCP part, formatFrame) */
@@ -60,6 +67,7 @@ export class LineState {
     this.absoluteSeq = options.absoluteSeq ?? false;
     this.quiet = options.quiet ?? false;
     this.app = this.quiet ? undefined : options.app;
+    this.interfaceName = options.interfaceName;
   }
 }
 
