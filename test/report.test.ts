@@ -560,7 +560,7 @@ describe("stackts report on bad input", () => {
       const fixture = join(ROOT, "test/fixtures/sample.pcap");
       const cases: [string[], number, RegExp][] = [
         [["report", junk, "-o", join(dir, "a.html")], 1, /^stackts: .*junk\.pcap : not a pcap or pcapng file \(magic 0x68656c6c\)$/],
-        [["report", join(dir, "none.pcap")], 1, /^stackts: .*none\.pcap : no such file$/],
+        [["report", join(dir, "none.pcap")], 1, /^stackts: .*none\.pcap : no such file or directory$/],
         [["report", fixture, "-o", join(dir, "b.html"), "tcp", "port"], 2, /^stackts: filter 'tcp port' : .+$/],
         [["report", fixture, "-o", join(dir, "no/such/dir.html")], 1, /^stackts: .*dir\.html : cannot write: no such directory$/],
         [["report"], 2, /^stackts: report : missing FILE/],

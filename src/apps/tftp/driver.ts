@@ -21,6 +21,7 @@
  */
 import { ipFamily } from "../../../layers/addr.ts";
 import type { Clock } from "../../device/device.ts";
+import type { AbortSignalLike } from "../../device/wait.ts";
 import type { Socket, Sockets } from "../../stack/sockets.ts";
 import { errorPacket, TFTP_ERR } from "./packet.ts";
 import { takeRequest, type ServerConfig } from "./server.ts";
@@ -33,7 +34,7 @@ export interface TftpHost {
 }
 
 /** A client transfer's options, less what the driver supplies; `signal` cancels it. */
-export type ClientRun = Omit<ClientTransfer, "send"> & { signal?: AbortSignal | undefined };
+export type ClientRun = Omit<ClientTransfer, "send"> & { signal?: AbortSignalLike | undefined };
 
 /** The largest datagram a transfer reads (a 65464-byte block and its 4-byte header, with room to spare). */
 const MAX_DATAGRAM = 65536;
@@ -43,7 +44,7 @@ const MAX_DATAGRAM = 65536;
  * resolves with the result. The socket is closed at the end. `signal`
  * cancels it: ERROR 0 to the peer, and the result is that failure.
  */
-export function runTransfer(sock: Socket, clock: Clock, t: TftpTransfer, signal?: AbortSignal): Promise<TransferResult> {
+export function runTransfer(sock: Socket, clock: Clock, t: TftpTransfer, signal?: AbortSignalLike): Promise<TransferResult> {
   return new Promise((resolve) => {
     let timerDue = Infinity;
     let cancel: () => void = () => {};
