@@ -11,9 +11,14 @@
 //   3. stack (bench/stack.js): the userspace TCP/IP stack against the Linux
 //      kernel over a veth pair (bulk each way, under loss, connections per
 //      second, ping), and two stacks over the in-memory link. Needs root.
-//   http (bench/http.js): 50 MB from nginx, `stackts http` beside curl. Needs root.
+//   4. http (bench/http.js): 50 MB from nginx, `stackts http` beside curl. Needs root.
+//   5. report (bench/report.js): `stackts report` of the decode capture beside
+//      `stackts read` and tshark's statistics pass; the page's size and
+//      Chromium's time to first render.
+//   6. tftp (bench/tftp.js): 50 MB from tftpd-hpa, `stackts tftp get` beside
+//      tftp-hpa's and busybox's clients. Needs root.
 //
-//   node bench/run.js [--packets N] [--seconds S] [--only decode|capture|stack]
+//   node bench/run.js [--packets N] [--seconds S] [--only decode|capture|stack|stack_sim|http|report|tftp]
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
