@@ -251,6 +251,9 @@ export const decodeDns: Decoder = (frame, state) => {
 // ---------------------------------------------------------------------------
 // Encoding
 
+/** What a record to build may hold (`inputRules`); its `data` is checked by the type's writer. */
+const DNS_RECORD_RULES = { name: "text", type: { orName: 0xffff }, class: 0xffff, ttl: 0xffffffff, rdLength: 0xffff } as const;
+
 /** RFC 6891 §6.2.5 lets the sender choose; 1232 is the size DNS Flag Day 2020 settled on (no IPv6 fragments). */
 const EDNS_DEFAULT_UDP_PAYLOAD_SIZE = 1232;
 /** Bytes of a record before its data: TYPE, CLASS, TTL, RDLENGTH (RFC 1035 §4.1.3). */
@@ -376,4 +379,28 @@ export const dnsProtocol: Protocol<"dns", Dns, DnsInput> = {
   codec: dnsCodec,
   claims: { udpPorts: [PORT_DNS, PORT_MDNS], tcpPorts: [PORT_DNS] },
   summary: dnsSummary,
+  inputRules: {
+    tcpLength: 0xffff,
+    id: 0xffff,
+    response: "bool",
+    opcode: 15,
+    rcode: 15, // the header's 4 bits; an extended RCODE goes in the OPT record
+    flags: 0xffff,
+    authoritative: "bool",
+    truncated: "bool",
+    recursionDesired: "bool",
+    recursionAvailable: "bool",
+    z: "bool",
+    authenticData: "bool",
+    checkingDisabled: "bool",
+    questionCount: 0xffff,
+    answerCount: 0xffff,
+    authorityCount: 0xffff,
+    additionalCount: 0xffff,
+    questions: { list: { name: "text", type: { orName: 0xffff }, class: 0xffff } },
+    answers: { list: DNS_RECORD_RULES },
+    authorities: { list: DNS_RECORD_RULES },
+    additionals: { list: DNS_RECORD_RULES },
+    compress: "bool",
+  },
 };

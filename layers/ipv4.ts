@@ -554,4 +554,24 @@ export const ipv4Protocol: Protocol<"ipv4", Ipv4, Ipv4Input> = {
   codec: ipv4Codec,
   pooled: true,
   claims: { ethertypes: [ETHERTYPE_IPV4], ipProtocols: [IP_PROTOCOL_IPV4], addressFamilies: [AF_INET], linkTypes: [LINKTYPE.IPV4] },
+  inputRules: {
+    version: 15,
+    headerLength: { max: 60, multipleOf: 4 }, // IHL, in 4-byte words
+    dscp: 63,
+    ecn: 3,
+    totalLength: 0xffff,
+    id: 0xffff,
+    reservedFlag: "bool",
+    dontFragment: "bool",
+    moreFragments: "bool",
+    fragmentOffset: { max: 0x1fff * 8, multipleOf: 8 }, // in 8-byte units
+    ttl: 0xff,
+    protocol: 0xff,
+    checksum: 0xffff,
+    src: "ipv4",
+    dst: "ipv4",
+    options: {
+      list: { type: 0xff, length: 0xff, data: "bytes", pointer: 0xff, overflow: 15, flag: 15, value: 0xffff, addresses: { each: "ipv4" }, timestamps: { each: 0xffffffff } },
+    },
+  },
 };

@@ -433,4 +433,28 @@ export const tcpProtocol: Protocol<"tcp", Tcp, TcpInput> = {
   codec: tcpCodec,
   pooled: true,
   claims: { ipProtocols: [IP_PROTOCOL_TCP] },
+  inputRules: {
+    srcPort: 0xffff,
+    dstPort: 0xffff,
+    seq: 0xffffffff,
+    ack: 0xffffffff,
+    headerLength: { max: 60, multipleOf: 4 }, // data offset, in 4-byte words
+    flags: 0xfff, // the 12 bits after the data offset (TCP_FLAGS), e.g. TCP_FLAGS.SYN | TCP_FLAGS.ACK
+    window: 0xffff,
+    checksum: 0xffff,
+    urgentPointer: 0xffff,
+    options: {
+      list: {
+        kind: ["eol", "nop", "mss", "windowScale", "sackPermitted", "sack", "timestamps", "unknown"],
+        mss: 0xffff,
+        shift: 0xff,
+        blocks: { list: { left: 0xffffffff, right: 0xffffffff } },
+        tsval: 0xffffffff,
+        tsecr: 0xffffffff,
+        code: 0xff,
+        data: "bytes",
+        length: 0xff,
+      },
+    },
+  },
 };

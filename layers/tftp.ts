@@ -362,4 +362,14 @@ export const tftpProtocol: Protocol<"tftp", Tftp, TftpInput> = {
   codec: tftpCodec,
   claims: { udpPorts: [PORT_TFTP] },
   summary: tftpSummary,
+  inputRules: {
+    opcode: { orName: 0xffff },
+    filename: "text",
+    mode: "text",
+    options: { list: { name: "text" } },
+    block: 0xffff,
+    data: "data",
+    errorCode: 0xffff,
+    errorMessage: "text",
+  },
 };

@@ -277,4 +277,5 @@ export const udpProtocol: Protocol<"udp", Udp, UdpInput> = {
   codec: udpCodec,
   pooled: true,
   claims: { ipProtocols: [IP_PROTOCOL_UDP] },
+  inputRules: { srcPort: 0xffff, dstPort: 0xffff, length: 0xffff, checksum: 0xffff },
 };
