@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { encodeDhcp } from "./dhcp.ts";
+import { encodeDhcp } from "./dhcp.ts";
  * const discover = encodeDhcp({
  *   layer: "dhcp", messageType: "DISCOVER", xid: 0x3903f326, clientMac: "02:77:00:00:00:02",
  *   options: [{ name: "parameterRequestList", value: [1, 3, 6] }],
@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { checkInput } from "./input_check.ts";
 import type { Decoder, Issue, LayerBase, Protocol } from "./core.ts";
 import { formatHexColon, formatIpv4, formatMac, parseIpv4 } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
@@ -362,6 +363,7 @@ function dhcpBound(input: DhcpInput): number {
 
 /** Build a DHCP message. Throws on values that cannot be written (a bad address, an unknown name). */
 export function encodeDhcp(input: DhcpInput): Uint8Array {
+  checkInput("dhcp", input, dhcpProtocol.inputRules!);
   const out = new Uint8Array(dhcpBound(input));
   const n = appendDhcp(input, out, 0);
   return n === out.length ? out : out.slice(0, n);

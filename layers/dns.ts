@@ -28,12 +28,13 @@
  *
  * @example
  * ```ts
- * import { dnsCodec, encodeDns } from "./dns.ts";
+import { dnsCodec, encodeDns } from "./dns.ts";
  * const query = encodeDns({ layer: "dns", id: 0x1234, questions: [{ name: "www.example.test", type: "A" }] });
  * ```
  *
  * @module
  */
+import { checkInput } from "./input_check.ts";
 import type { Decoder, DecodeState, EncodeContext, Issue, Protocol } from "./core.ts";
 import { put16, u16, u32 } from "./bytes.ts";
 import { appendCodec, type AppendCodec, ByteWriter } from "./byte_writer.ts";
@@ -348,6 +349,7 @@ function messageBound(input: DnsInput): number {
  * whose data is not an IPv4 address, ...).
  */
 export function encodeDns(input: DnsInput): Uint8Array {
+  checkInput("dns", input, dnsProtocol.inputRules!);
   const out = new Uint8Array(messageBound(input));
   const n = appendMessage(input, out, 0);
   return n === out.length ? out : out.slice(0, n);

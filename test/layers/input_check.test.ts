@@ -186,3 +186,13 @@ describe("entry points that take bytes refuse anything else", () => {
     expect(decodePacket(Buffer.alloc(14), 1).layers[0]!.layer).toBe("ethernet");
   });
 });
+
+describe("the one-layer encoders check their input too", () => {
+  it("encodeDns, encodeDhcp, encodeHttp", async () => {
+    const { encodeDns, encodeDhcp, encodeHttp } = await import("../../layers/mod.ts");
+    expect(() => encodeDns({ layer: "dns", id: 65536 })).toThrow("Cannot encode dns id: 65536 does not fit in 0..65535");
+    expect(() => encodeDhcp({ layer: "dhcp", xid: -1 })).toThrow("Cannot encode dhcp xid: -1 does not fit");
+    expect(() => encodeHttp({ layer: "http", headers: [{ name: "A", value: 5 as unknown as string }] })).toThrow("Cannot encode http headers[0] value: expected a string, got 5");
+    expect(encodeDns({ layer: "dns", id: 0xffff }).subarray(0, 2)).toEqual(new Uint8Array([0xff, 0xff]));
+  });
+});
