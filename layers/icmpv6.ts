@@ -261,7 +261,8 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   const shortKind: IssueKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < COMMON_BYTES) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
-    state.offset = end;
+    // Cut by the capture: the bytes there are stay as payload (a printer names the type, as tcpdump does).
+    if (shortKind === "malformed") state.offset = end;
     return null;
   }
   const view = DECODE_VIEW.reset(frame, base, end);

@@ -28,6 +28,7 @@ const SPEC: OptionSpec[] = [
   { name: "verbose", short: "v", help: "a tree of every decoded field under each line" },
   { name: "hex", short: "x", help: "a hex dump of each frame under each line" },
   { name: "quiet", short: "q", help: "shorter protocol summaries" },
+  { name: "link-headers", short: "e", help: "print the link-level header on each line (like tcpdump -e)" },
   { name: "absolute-seq", short: "S", help: "TCP sequence numbers as they are, not relative" },
   { name: "json", help: "one JSON object per packet (the schema of 'stackts read --json')" },
   { name: "netns", value: "NAME", help: "capture inside network namespace NAME (/run/netns/NAME)" },
@@ -185,6 +186,7 @@ async function loop(
           verbose: flagCount(args, "verbose") > 0,
           hex: flag(args, "hex"),
           quiet: flag(args, "quiet"),
+          linkHeaders: flag(args, "link-headers"),
           absoluteSeq: flag(args, "absolute-seq"),
           timeDigits: 6,
         })

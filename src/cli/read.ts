@@ -28,6 +28,7 @@ const SPEC: OptionSpec[] = [
   { name: "json", help: "one JSON object per packet (NDJSON), schema below" },
   { name: "absolute-seq", short: "S", help: "print TCP sequence numbers as they are, not relative (like tcpdump -S)" },
   { name: "quiet", short: "q", help: "shorter protocol summaries (like tcpdump -q)" },
+  { name: "link-headers", short: "e", help: "print the link-level header on each line (like tcpdump -e)" },
 ];
 
 export const help = formatHelp(
@@ -93,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     verbose: flagCount(args, "verbose") > 0,
     hex: flag(args, "hex"),
     quiet: flag(args, "quiet"),
+    linkHeaders: flag(args, "link-headers"),
     absoluteSeq: flag(args, "absolute-seq"),
     timeDigits: reader.nanoseconds ? 9 : 6,
     ...(limit === undefined ? {} : { limit }),
