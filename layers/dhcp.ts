@@ -169,15 +169,16 @@ function cString(b: Uint8Array): string {
   return textDecoder.decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
-/** Decode a DHCP/BOOTP message. Consumes all bytes; returns null. */
+/** Decode a DHCP/BOOTP message. Consumes all bytes (none when the fixed part is cut: they stay as payload); returns null. */
 export const decodeDhcp: Decoder = (frame, state) => {
   // Off the hot path: one view of the message keeps the offsets below relative.
   const bytes = frame.subarray(state.offset, state.end);
-  state.offset = state.end;
   if (bytes.length < DHCP_FIXED_LENGTH) {
+    // Nothing decoded: the bytes stay as payload.
     state.issues.push({ layer: "dhcp", kind: "truncated", reason: `fixed part needs ${DHCP_FIXED_LENGTH} bytes, got ${bytes.length}` });
     return null;
   }
+  state.offset = state.end;
   const hlen = bytes[DHCP_FIELD.HLEN]!;
   const flags = u16(bytes, DHCP_FIELD.FLAGS);
   const macLength = Math.min(hlen, CLIENT_MAC_SIZE);

@@ -232,12 +232,13 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
 
 /**
  * Decode one DNS message (UDP) or the length-prefixed messages of one TCP segment.
- * Consumes all bytes; returns null.
+ * Consumes all bytes (none when no message could be read: they stay as payload); returns null.
  */
 export const decodeDns: Decoder = (frame, state) => {
   // One view of the message keeps the offsets below relative.
   const bytes = rangeView(frame, state.offset, state.end);
   const below = state.layers[state.layers.length - 1];
+  const before = state.layers.length;
   if (below !== undefined && below.layer === "tcp") {
     let pos = 0;
     while (pos < bytes.length) {
@@ -271,6 +272,8 @@ export const decodeDns: Decoder = (frame, state) => {
     }
     decodeMessage(bytes, state, undefined, length);
   }
+  // Nothing decoded (a header or prefix too short to read): the bytes stay as payload.
+  if (state.layers.length === before) return null;
   state.offset = state.end;
   return null;
 };

@@ -37,7 +37,8 @@ export const help = formatHelp(
 each in the style of 'tcpdump -n': time of day in UTC (HH:MM:SS.ffffff, nine
 digits for nanosecond files), then addresses, ports and a protocol summary.
 Checksums verified wrong and decode problems are flagged at the end of the line,
-e.g. [bad udp cksum 0x1234] or [truncated: tcp: ...].
+e.g. [bad udp cksum 0x1234] or [malformed: udp: ...]; a frame a snaplen cut
+short prints what its bytes hold and tcpdump's [|proto] where they end.
 
 A BPF filter after the file (pcap-filter syntax, e.g. 'tcp port 80') keeps only
 the packets it matches, compiled by libpcap as tcpdump does.
