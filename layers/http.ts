@@ -490,13 +490,5 @@ export const httpProtocol: Protocol<"http", Http, HttpInput> = {
   codec: httpCodec,
   claims: { tcpPorts: [PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2], sniffTcp: looksLikeHttp },
   summary: httpSummary,
-  inputRules: {
-    method: "text",
-    uri: "text",
-    version: "text",
-    status: "int",
-    reason: "text",
-    headers: { list: { name: "text", value: "text" } },
-    body: "data",
-  },
+  inputRules: { method: "text", uri: "text", version: "text", status: "int", reason: "text", headers: { list: { name: "text", value: "text" } }, body: "data" },
 };
