@@ -80,6 +80,13 @@ function checkLinkType(linkType: unknown, what: string): void {
   if (typeof linkType !== "number") throw new TypeError(`${what}: expected the link type as a number (LINKTYPE.ETHERNET is 1), got ${typeof linkType}`);
 }
 
+/** The TypeError of a decode call given something other than bytes and a link type number (cold). */
+function badArguments(data: unknown, linkType: unknown, what: string): never {
+  checkBytes(data, what);
+  checkLinkType(linkType, what);
+  throw new TypeError(what);
+}
+
 /** The result of decoding one frame. */
 export interface DecodedPacket {
   layers: AnyLayer[];
@@ -307,8 +314,8 @@ export class PacketDecoder {
    * leave the last result alone. `start`/`end` as for {@link decode}.
    */
   decodeReused(data: Uint8Array, linkType: number, length?: number, start = 0, end = data.length): DecodedPacket {
-    checkBytes(data, "PacketDecoder.decodeReused");
-    checkLinkType(linkType, "PacketDecoder.decodeReused");
+    // One compare on the hot path; the messages are made only when it fails.
+    if (!(data instanceof Uint8Array) || typeof linkType !== "number") badArguments(data, linkType, "PacketDecoder.decodeReused");
     const s = this.#state;
     const result = this.#reused;
     const layers = result.layers;
