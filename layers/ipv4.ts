@@ -32,7 +32,7 @@ import { foldSum, internetChecksum, IpHeaderContext, onesSum } from "./checksum.
 import { pooledValue, type Codec, type Decoder, type Dispatch, type Input, type LayerBase, type Protocol } from "./core.ts";
 import { AF_INET, ETHERTYPE_IPV4, IP_PROTOCOL_IPV4, LINKTYPE } from "./dispatch.ts";
 import { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV4_HEADER_LENGTH } from "./ip_fields.ts";
-import { encodeIpv4OptionsInto, ipv4OptionsLength, parseIpv4Options, type Ipv4Option, type Ipv4OptionInput } from "./ipv4_options.ts";
+import { encodeIpv4OptionsInto, IPV4_OPTION_RULES, ipv4OptionsLength, parseIpv4Options, type Ipv4Option, type Ipv4OptionInput } from "./ipv4_options.ts";
 
 export { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV4_HEADER_LENGTH } from "./ip_fields.ts";
 export {
@@ -570,8 +570,6 @@ export const ipv4Protocol: Protocol<"ipv4", Ipv4, Ipv4Input> = {
     checksum: 0xffff,
     src: "ipv4",
     dst: "ipv4",
-    options: {
-      list: { type: 0xff, length: 0xff, data: "bytes", pointer: 0xff, overflow: 15, flag: 15, value: 0xffff, addresses: { each: "ipv4" }, timestamps: { each: 0xffffffff } },
-    },
+    options: { list: IPV4_OPTION_RULES },
   },
 };
