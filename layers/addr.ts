@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { checkBytes } from "./bytes.ts";
 
 /** "00".."ff": two lower-case hex digits per byte value. */
 const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -34,15 +33,8 @@ const ipv4Text: string[] = new Array<string>(CACHE_SIZE).fill("");
 const ipv6Keys = new Int32Array(CACHE_SIZE * 4);
 const ipv6Text: string[] = new Array<string>(CACHE_SIZE).fill("");
 
-/** The error of a format function asked for bytes that are not there (cold). */
-function notThere(b: unknown, offset: number, n: number, what: string): never {
-  checkBytes(b, "Cannot format " + what);
-  throw new RangeError(`Cannot format ${what}: ${n} bytes at offset ${offset} run past the ${b.length} there`);
-}
-
 /** `aa:bb:cc:dd:ee:ff` from 6 bytes at `offset`. */
 export function formatMac(b: Uint8Array, offset = 0): string {
-  if (b[offset + 5] === undefined) notThere(b, offset, 6, "a MAC address");
   const hi = (b[offset]! << 8) | b[offset + 1]!;
   const lo = (b[offset + 2]! << 24) | (b[offset + 3]! << 16) | (b[offset + 4]! << 8) | b[offset + 5]!;
   const slot = (lo ^ (lo >>> 12) ^ (hi << 4)) & (CACHE_SIZE - 1);
@@ -65,8 +57,6 @@ export function formatHexColon(b: Uint8Array, offset: number = 0, length: number
 
 /** Dotted quad from 4 bytes at `offset`. */
 export function formatIpv4(b: Uint8Array, offset = 0): string {
-  // Bytes that are not there (or not bytes at all) would read as "undefined", or as a cached 0.0.0.0.
-  if (b[offset + 3] === undefined) notThere(b, offset, 4, "an IPv4 address");
   const key = ((b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!) >>> 0;
   const slot = (key ^ (key >>> 12) ^ (key >>> 24)) & (CACHE_SIZE - 1);
   if (ipv4Keys[slot] === key) return ipv4Text[slot]!;
@@ -87,7 +77,6 @@ function group(b: Uint8Array, at: number): string {
  * §4.2.3), and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
  */
 export function formatIpv6(b: Uint8Array, offset = 0): string {
-  if (b[offset + 15] === undefined) notThere(b, offset, 16, "an IPv6 address");
   const w0 = (b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!;
   const w1 = (b[offset + 4]! << 24) | (b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!;
   const w2 = (b[offset + 8]! << 24) | (b[offset + 9]! << 16) | (b[offset + 10]! << 8) | b[offset + 11]!;
