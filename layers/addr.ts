@@ -231,14 +231,22 @@ export function formatIp(b: Uint8Array, offset: number = 0, length: number = b.l
  */
 export type AddressInput = string | Uint8Array;
 
+/** A `TypeError` unless an address given as other than text is bytes. */
+function checkAddress(address: unknown): asserts address is Uint8Array {
+  if (!(address instanceof Uint8Array)) throw new TypeError(`An address is text or a Uint8Array, not ${address === null ? "null" : typeof address}`);
+}
+
 /** The bytes of an IP address given as text or bytes (text parsed by its family). */
 export function ipBytes(address: AddressInput): Uint8Array {
-  return typeof address === "string" ? parseIp(address) : address;
+  if (typeof address === "string") return parseIp(address);
+  checkAddress(address);
+  return address;
 }
 
 /** The 4 bytes of an IPv4 address given as text or bytes; throws `RangeError` for bad text or another length. */
 export function ipv4Bytes(address: AddressInput): Uint8Array {
   if (typeof address === "string") return parseIpv4(address);
+  checkAddress(address);
   if (address.length !== 4) throw new RangeError(`An IPv4 address has 4 bytes, not ${address.length}`);
   return address;
 }
@@ -246,6 +254,7 @@ export function ipv4Bytes(address: AddressInput): Uint8Array {
 /** The 16 bytes of an IPv6 address given as text or bytes; throws `RangeError` for bad text or another length. */
 export function ipv6Bytes(address: AddressInput): Uint8Array {
   if (typeof address === "string") return parseIpv6(address);
+  checkAddress(address);
   if (address.length !== 16) throw new RangeError(`An IPv6 address has 16 bytes, not ${address.length}`);
   return address;
 }
@@ -253,6 +262,7 @@ export function ipv6Bytes(address: AddressInput): Uint8Array {
 /** The 6 bytes of a MAC address given as text or bytes; throws `RangeError` for bad text or another length. */
 export function macBytes(address: AddressInput): Uint8Array {
   if (typeof address === "string") return parseMac(address);
+  checkAddress(address);
   if (address.length !== 6) throw new RangeError(`A MAC address has 6 bytes, not ${address.length}`);
   return address;
 }

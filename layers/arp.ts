@@ -353,4 +353,5 @@ export const arpProtocol: Protocol<"arp", Arp, ArpInput> = {
   codec: arpCodec,
   pooled: true,
   claims: { ethertypes: [ETHERTYPE_ARP] },
+  inputRules: { hardwareType: 0xffff, protocolType: 0xffff, hardwareLength: 0xff, protocolLength: 0xff, op: 0xffff, senderMac: "address", senderIp: "address", targetMac: "address", targetIp: "address" },
 };

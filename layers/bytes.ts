@@ -39,3 +39,14 @@ export function put32(b: Uint8Array, at: number, v: number): void {
   b[at + 2] = v >>> 8;
   b[at + 3] = v;
 }
+
+/**
+ * Throw a `TypeError` unless `data` is a `Uint8Array` (a Node `Buffer` is one):
+ * a number, a string or an `ArrayBuffer` would otherwise read as an empty frame.
+ * A programmer error, so it throws, where bad bytes never do.
+ */
+export function checkBytes(data: unknown, what: string): asserts data is Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`${what}: expected the frame as a Uint8Array, got ${data === null ? "null" : Array.isArray(data) ? "an array" : typeof data === "object" ? (data as object).constructor?.name ?? "an object" : typeof data}`);
+  }
+}

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { checkBytes } from "./bytes.ts";
 import type { ChecksumStatus, IpContext, ReusableIpContext } from "./core.ts";
 import { IP_PROTOCOL_UDP } from "./dispatch.ts";
 import { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV6_ADDRESS_LENGTH, IPV6_FIELD } from "./ip_fields.ts";
@@ -184,6 +185,7 @@ export function finishChecksum(sum: number): number {
 
 /** RFC 1071 checksum of `b[start, end)` (for an IPv4 header or an ICMPv4 message). */
 export function internetChecksum(b: Uint8Array, start = 0, end = b.length): number {
+  checkBytes(b, "internetChecksum");
   return finishChecksum(onesSum(b, start, end));
 }
 
@@ -192,6 +194,7 @@ export function internetChecksum(b: Uint8Array, start = 0, end = b.length): numb
  * receiver's check (RFC 1071 §2). Add a pseudo-header sum through `initial`.
  */
 export function checksumOk(b: Uint8Array, start = 0, end = b.length, initial = 0): boolean {
+  checkBytes(b, "checksumOk");
   return foldSum(onesSum(b, start, end, initial)) === 0xffff;
 }
 

@@ -336,7 +336,49 @@ export interface Protocol<K extends LayerName = LayerName, V extends LayerBase =
   readonly pooled?: boolean;
   /** one line for a printer, or null to fall back to the transport summary (application layers) */
   readonly summary?: (value: V) => string | null;
+  /**
+   * What each field of the build input may hold (`input_check.ts`): a builder
+   * throws a `RangeError`/`TypeError` naming the layer and field for a value
+   * that does not fit, instead of writing its low bits.
+   */
+  readonly inputRules?: FieldRules;
 }
+
+/**
+ * One build-input field's rule (checked by `input_check.ts`):
+ * - a number `max`: an integer in `0..max`;
+ * - `{ max, multipleOf }`: an integer in `0..max` that is a multiple (a
+ *   length in bytes written in 4- or 8-byte units);
+ * - `"int"`: any safe integer (written as text, or checked by its codec);
+ * - `"bool"`, `"text"` (a string), `"bytes"` (a Uint8Array);
+ * - `"data"`: bytes, or text written as UTF-8;
+ * - `"ipv4"`, `"ipv6"`, `"ip"`, `"mac"`: an address as text, or bytes of the
+ *   family's length; `"address"` text or bytes of any length;
+ * - `{ orName: max }`: an integer in `0..max`, or a name the codec looks up;
+ * - a list of strings: one of them;
+ * - `{ list: rules }`: an array of objects, each with its own rules;
+ * - `{ each: rule }`: an array whose every entry follows `rule`.
+ */
+export type FieldRule =
+  | number
+  | "int"
+  | "bool"
+  | "text"
+  | "bytes"
+  | "data"
+  | "ipv4"
+  | "ipv6"
+  | "ip"
+  | "mac"
+  | "address"
+  | readonly string[]
+  | { readonly max: number; readonly multipleOf: number }
+  | { readonly orName: number }
+  | { readonly list: FieldRules }
+  | { readonly each: FieldRule };
+
+/** A layer's (or a list entry's) field rules, by field name. */
+export type FieldRules = { readonly [field: string]: FieldRule };
 
 /** The plain decoded value of a layer. Each module defines its own, tagged by `layer`. */
 export interface LayerBase {

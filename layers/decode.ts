@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { checkBytes } from "./bytes.ts";
 import { IpHeaderContext, prepareWords, rangeView } from "./checksum.ts";
 import { pooledValue, type DecodeOptions, type DecodeState, type Decoder, type Dispatch, type Issue, type IpContext, type LayerBase, type LayerPool, type Payload } from "./core.ts";
 import { DECODERS, DISPATCH, firstKind, newLayerPool, type AnyLayer, type Kind } from "./registry.ts";
@@ -73,6 +74,18 @@ class DecoderTable {
 }
 
 const DECODER_OF = new DecoderTable(DECODERS);
+
+/** `linkType` must be a LINKTYPE_* number: a name such as "ethernet" would decode as an unknown link type. */
+function checkLinkType(linkType: unknown, what: string): void {
+  if (typeof linkType !== "number") throw new TypeError(`${what}: expected the link type as a number (LINKTYPE.ETHERNET is 1), got ${typeof linkType}`);
+}
+
+/** The TypeError of a decode call given something other than bytes and a link type number (cold). */
+function badArguments(data: unknown, linkType: unknown, what: string): never {
+  checkBytes(data, what);
+  checkLinkType(linkType, what);
+  throw new TypeError(what);
+}
 
 /** The result of decoding one frame. */
 export interface DecodedPacket {
@@ -264,11 +277,14 @@ export class PacketDecoder {
    * once per batch rather than once per frame.
    */
   decode(data: Uint8Array, linkType: number, length?: number, start = 0, end = data.length): DecodedPacket {
+    checkBytes(data, "PacketDecoder.decode");
+    checkLinkType(linkType, "PacketDecoder.decode");
     return this.decodeAs(firstKind(linkType, data, start, end), data, length, start, end);
   }
 
   /** Copy read of `bytes[start, end)` (all of `bytes` by default) starting at layer `kind` (null: all payload). */
   decodeAs(kind: Kind | null, bytes: Uint8Array, length?: number, start = 0, end = bytes.length): DecodedPacket {
+    checkBytes(bytes, "PacketDecoder.decodeAs");
     const s = this.#state;
     s.layers = [];
     s.issues = [];
@@ -298,6 +314,8 @@ export class PacketDecoder {
    * leave the last result alone. `start`/`end` as for {@link decode}.
    */
   decodeReused(data: Uint8Array, linkType: number, length?: number, start = 0, end = data.length): DecodedPacket {
+    // One compare on the hot path; the messages are made only when it fails.
+    if (!(data instanceof Uint8Array) || typeof linkType !== "number") badArguments(data, linkType, "PacketDecoder.decodeReused");
     const s = this.#state;
     const result = this.#reused;
     const layers = result.layers;
@@ -327,6 +345,8 @@ export class PacketDecoder {
  * ```
  */
 export function decodePacket(data: Uint8Array, linkType: number, options: PacketDecodeOptions = {}): DecodedPacket {
+  checkBytes(data, "decodePacket");
+  checkLinkType(linkType, "decodePacket");
   return new PacketDecoder(options).decode(data, linkType, options.length);
 }
 
@@ -340,5 +360,6 @@ export function decodePacket(data: Uint8Array, linkType: number, options: Packet
  * ```
  */
 export function decodeAs(kind: Kind, bytes: Uint8Array, options: PacketDecodeOptions = {}): DecodedPacket {
+  checkBytes(bytes, "decodeAs");
   return new PacketDecoder(options).decodeAs(kind, bytes, options.length);
 }

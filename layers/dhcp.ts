@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { encodeDhcp } from "./dhcp.ts";
+import { encodeDhcp } from "./dhcp.ts";
  * const discover = encodeDhcp({
  *   layer: "dhcp", messageType: "DISCOVER", xid: 0x3903f326, clientMac: "02:77:00:00:00:02",
  *   options: [{ name: "parameterRequestList", value: [1, 3, 6] }],
@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { checkInput } from "./input_check.ts";
 import type { Decoder, Issue, LayerBase, Protocol } from "./core.ts";
 import { formatHexColon, formatIpv4, formatMac, parseIpv4 } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
@@ -168,15 +169,16 @@ function cString(b: Uint8Array): string {
   return textDecoder.decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
-/** Decode a DHCP/BOOTP message. Consumes all bytes; returns null. */
+/** Decode a DHCP/BOOTP message. Consumes all bytes (none when the fixed part is cut: they stay as payload); returns null. */
 export const decodeDhcp: Decoder = (frame, state) => {
   // Off the hot path: one view of the message keeps the offsets below relative.
   const bytes = frame.subarray(state.offset, state.end);
-  state.offset = state.end;
   if (bytes.length < DHCP_FIXED_LENGTH) {
+    // Nothing decoded: the bytes stay as payload.
     state.issues.push({ layer: "dhcp", kind: "truncated", reason: `fixed part needs ${DHCP_FIXED_LENGTH} bytes, got ${bytes.length}` });
     return null;
   }
+  state.offset = state.end;
   const hlen = bytes[DHCP_FIELD.HLEN]!;
   const flags = u16(bytes, DHCP_FIELD.FLAGS);
   const macLength = Math.min(hlen, CLIENT_MAC_SIZE);
@@ -362,6 +364,7 @@ function dhcpBound(input: DhcpInput): number {
 
 /** Build a DHCP message. Throws on values that cannot be written (a bad address, an unknown name). */
 export function encodeDhcp(input: DhcpInput): Uint8Array {
+  checkInput("dhcp", input, dhcpProtocol.inputRules!);
   const out = new Uint8Array(dhcpBound(input));
   const n = appendDhcp(input, out, 0);
   return n === out.length ? out : out.slice(0, n);
@@ -410,4 +413,26 @@ export const dhcpProtocol: Protocol<"dhcp", Dhcp, DhcpInput> = {
   codec: dhcpCodec,
   claims: { udpPorts: [PORT_DHCP_SERVER, PORT_DHCP_CLIENT] },
   summary: dhcpSummary,
+  inputRules: {
+    op: 0xff,
+    htype: 0xff,
+    hlen: 0xff,
+    hops: 0xff,
+    xid: 0xffffffff,
+    secs: 0xffff,
+    flags: 0xffff,
+    broadcast: "bool",
+    clientIp: "ipv4",
+    yourIp: "ipv4",
+    serverIp: "ipv4",
+    relayIp: "ipv4",
+    clientMac: "text",
+    sname: "text",
+    file: "text",
+    magicCookie: 0xffffffff,
+    messageType: { orName: 0xff },
+    options: { list: { code: 0xff, name: "text", length: 0xff, from: ["file", "sname"] } },
+    end: "bool",
+    length: "int",
+  },
 };

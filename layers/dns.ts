@@ -28,13 +28,14 @@
  *
  * @example
  * ```ts
- * import { dnsCodec, encodeDns } from "./dns.ts";
+import { dnsCodec, encodeDns } from "./dns.ts";
  * const query = encodeDns({ layer: "dns", id: 0x1234, questions: [{ name: "www.example.test", type: "A" }] });
  * ```
  *
  * @module
  */
-import type { Decoder, DecodeState, EncodeContext, Issue, Protocol } from "./core.ts";
+import { checkInput } from "./input_check.ts";
+import type { Decoder, DecodeState, EncodeContext, Issue, LayerBase, Protocol } from "./core.ts";
 import { put16, u16, u32 } from "./bytes.ts";
 import { appendCodec, type AppendCodec, ByteWriter } from "./byte_writer.ts";
 import { rangeView } from "./checksum.ts";
@@ -52,7 +53,7 @@ import {
   dnsTypeName,
   dnsTypeOf,
 } from "./dns_header.ts";
-import type { Dns, DnsData, DnsInput, DnsQuestion, DnsRecord, DnsRecordInput } from "./dns_message.ts";
+import type { Dns, DnsCut, DnsData, DnsInput, DnsQuestion, DnsRecord, DnsRecordInput } from "./dns_message.ts";
 import { DnsStop, DnsWriter, dnsNameBound, lastName, readName, writeName } from "./dns_name.ts";
 import { decodeRdata, isOpt, rdataBound, writeRdata } from "./dns_rdata.ts";
 import { dnsSummary } from "./dns_summary.ts";
@@ -77,6 +78,7 @@ export {
 export type {
   Dns,
   DnsCaa,
+  DnsCut,
   DnsData,
   DnsEdnsOption,
   DnsInput,
@@ -106,7 +108,7 @@ function where(section: number, index: number, dns: Dns): string {
   return `${SECTION_NAMES[section]!} ${index + 1} of ${count}`;
 }
 
-function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | undefined): void {
+function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | undefined, wireLength: number): void {
   const h = header.reset(msg, 0, msg.length);
   const short = h.check();
   if (short !== null) {
@@ -148,7 +150,7 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
     answers,
     authorities,
     additionals,
-    length: msg.length,
+    length: wireLength,
   };
   // Over TCP only, added after the rest (an object spread into the literal
   // made a slower dictionary-like object of every message).
@@ -159,11 +161,16 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
   // only when an issue is reported (no string building per record).
   let section = 0;
   let index = 0;
+  // How far the record being read got, and its type once its fixed part is in (for `cut`).
+  let part: DnsCut["part"] = "name";
+  let cutType = -1;
   try {
     // Records are only appended while the bytes last, so a count that lies
     // (65535 questions in 40 bytes) costs nothing before the stop.
     for (; index < questionCount; index++) {
+      part = pos >= msg.length ? "start" : "name";
       const after = readName(msg, pos);
+      part = "fixed";
       if (after + 4 > msg.length) throw new DnsStop("truncated", "type and class are cut off");
       const type = u16(msg, after);
       questions.push({ name: lastName(), type, typeName: dnsTypeName(type), class: u16(msg, after + 2) });
@@ -173,11 +180,15 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
       const list = section === 1 ? answers : section === 2 ? authorities : additionals;
       const count = section === 1 ? answerCount : section === 2 ? authorityCount : additionalCount;
       for (index = 0; index < count; index++) {
+        part = pos >= msg.length ? "start" : "name";
         const p = readName(msg, pos);
+        part = "fixed";
         const name = lastName();
         // RFC 1035 §4.1.3: TYPE, CLASS, TTL, RDLENGTH, then RDATA.
         if (p + 10 > msg.length) throw new DnsStop("truncated", "record header is cut off");
         const type = u16(msg, p);
+        part = "data";
+        cutType = type;
         const cls = u16(msg, p + 2);
         const ttl = u32(msg, p + 4);
         const rdLength = u16(msg, p + 8);
@@ -204,22 +215,30 @@ function decodeMessage(msg: Uint8Array, state: DecodeState, tcpLength: number | 
         }
         list.push({ name, type, typeName: dnsTypeName(type), class: cls, ttl, rdLength, data });
         pos = end;
+        cutType = -1;
       }
     }
   } catch (err) {
     if (!(err instanceof DnsStop)) throw err;
     state.issues.push({ layer: "dns", kind: err.kind, reason: `${where(section, index, dns)}: ${err.reason}` });
+    if (err.kind === "truncated") {
+      // Where the bytes ran out, for a printer's tcpdump-style "[|domain]".
+      const cut: DnsCut = { section: SECTION_NAMES[section]!, index, part };
+      if (part === "data") cut.type = cutType;
+      dns.cut = cut;
+    }
   }
 }
 
 /**
  * Decode one DNS message (UDP) or the length-prefixed messages of one TCP segment.
- * Consumes all bytes; returns null.
+ * Consumes all bytes (none when no message could be read: they stay as payload); returns null.
  */
 export const decodeDns: Decoder = (frame, state) => {
   // One view of the message keeps the offsets below relative.
   const bytes = rangeView(frame, state.offset, state.end);
   const below = state.layers[state.layers.length - 1];
+  const before = state.layers.length;
   if (below !== undefined && below.layer === "tcp") {
     let pos = 0;
     while (pos < bytes.length) {
@@ -238,18 +257,32 @@ export const decodeDns: Decoder = (frame, state) => {
           reason: `TCP length prefix ${length} exceeds ${available} bytes`,
         });
       }
-      decodeMessage(bytes.subarray(pos + 2, pos + 2 + Math.min(length, available)), state, length);
+      const part = bytes.subarray(pos + 2, pos + 2 + Math.min(length, available));
+      // Its length is the prefix's, also when the capture cut it short.
+      decodeMessage(part, state, length, length);
       pos += 2 + length;
     }
   } else {
-    decodeMessage(bytes, state, undefined);
+    // Over UDP cut by the capture, the message's length is what the UDP
+    // header states (tcpdump prints that one); its captured part is decoded.
+    let length = bytes.length;
+    if (below !== undefined && below.layer === "udp") {
+      const stated = (below as LayerBase & { length: number }).length - 8; // UDP_HEADER_LENGTH
+      if (stated > length) length = stated;
+    }
+    decodeMessage(bytes, state, undefined, length);
   }
+  // Nothing decoded (a header or prefix too short to read): the bytes stay as payload.
+  if (state.layers.length === before) return null;
   state.offset = state.end;
   return null;
 };
 
 // ---------------------------------------------------------------------------
 // Encoding
+
+/** What a record to build may hold (`inputRules`); its `data` is checked by the type's writer. */
+const DNS_RECORD_RULES = { name: "text", type: { orName: 0xffff }, class: 0xffff, ttl: 0xffffffff, rdLength: 0xffff } as const;
 
 /** RFC 6891 §6.2.5 lets the sender choose; 1232 is the size DNS Flag Day 2020 settled on (no IPv6 fragments). */
 const EDNS_DEFAULT_UDP_PAYLOAD_SIZE = 1232;
@@ -345,6 +378,7 @@ function messageBound(input: DnsInput): number {
  * whose data is not an IPv4 address, ...).
  */
 export function encodeDns(input: DnsInput): Uint8Array {
+  checkInput("dns", input, dnsProtocol.inputRules!);
   const out = new Uint8Array(messageBound(input));
   const n = appendMessage(input, out, 0);
   return n === out.length ? out : out.slice(0, n);
@@ -376,4 +410,28 @@ export const dnsProtocol: Protocol<"dns", Dns, DnsInput> = {
   codec: dnsCodec,
   claims: { udpPorts: [PORT_DNS, PORT_MDNS], tcpPorts: [PORT_DNS] },
   summary: dnsSummary,
+  inputRules: {
+    tcpLength: 0xffff,
+    id: 0xffff,
+    response: "bool",
+    opcode: 15,
+    rcode: 15, // the header's 4 bits; an extended RCODE goes in the OPT record
+    flags: 0xffff,
+    authoritative: "bool",
+    truncated: "bool",
+    recursionDesired: "bool",
+    recursionAvailable: "bool",
+    z: "bool",
+    authenticData: "bool",
+    checkingDisabled: "bool",
+    questionCount: 0xffff,
+    answerCount: 0xffff,
+    authorityCount: 0xffff,
+    additionalCount: 0xffff,
+    questions: { list: { name: "text", type: { orName: 0xffff }, class: 0xffff } },
+    answers: { list: DNS_RECORD_RULES },
+    authorities: { list: DNS_RECORD_RULES },
+    additionals: { list: DNS_RECORD_RULES },
+    compress: "bool",
+  },
 };

@@ -126,8 +126,27 @@ export interface Dns extends LayerBase {
   answers: DnsRecord[];
   authorities: DnsRecord[];
   additionals: DnsRecord[];
-  /** length of the message in bytes (without the TCP prefix) */
+  /**
+   * length of the message in bytes (without the TCP prefix); over UDP, when
+   * the capture cut the message, the length its UDP header states
+   */
   length: number;
+  /** present when the message ran out of bytes: where (see {@link DnsCut}) */
+  cut?: DnsCut;
+}
+
+/**
+ * Where a DNS message ran out of bytes (a snaplen cut it, or its counts ask
+ * for more than it holds): the record of `section` at `index` (0-based) could
+ * not be read whole; `part` is where in it: at its `start` (no byte of it is
+ * there), in its `name`, its `fixed` part (type and class; for a record also
+ * TTL and data length) or its `data`, and then `type` is the record's type.
+ */
+export interface DnsCut {
+  section: "question" | "answer" | "authority" | "additional";
+  index: number;
+  part: "start" | "name" | "fixed" | "data";
+  type?: number;
 }
 
 /** A question to build: type by number or name (default A), class default IN. */

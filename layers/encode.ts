@@ -31,8 +31,10 @@
  * @module
  */
 import { ipv4Bytes, ipv6Bytes, type AddressInput } from "./addr.ts";
+import { checkBytes } from "./bytes.ts";
 import type { Codec, EncodeContext, LayerBase } from "./core.ts";
-import { CODECS, DISPATCH, type AnyInput } from "./registry.ts";
+import { checkCompiled } from "./input_check.ts";
+import { CODECS, DISPATCH, INPUT_CHECKS, type AnyInput } from "./registry.ts";
 
 export { payloadCodec, type PayloadInput } from "./payload.ts";
 
@@ -85,14 +87,19 @@ interface Plan {
 }
 
 function plan(layers: readonly AnyInput[]): Plan {
+  if (!Array.isArray(layers)) throw new TypeError(`Cannot encode: expected an array of layers, got ${typeof layers}`);
   const n = layers.length;
   const contexts: EncodeContext[] = new Array<EncodeContext>(n);
   const codecs: Codec<AnyInput>[] = new Array<Codec<AnyInput>>(n);
   let ip: IpAddresses | undefined;
   for (let i = 0; i < n; i++) {
     const v = layers[i]!;
+    if (typeof v !== "object" || v === null) throw new TypeError(`Cannot encode layer ${i}: expected an object such as { layer: "udp" }, got ${v === null ? "null" : typeof v}`);
     const codec = (CODECS as Partial<Record<string, Codec<AnyInput>>>)[v.layer];
     if (codec === undefined) throw new TypeError(`Cannot encode ${v.layer}: no codec for this layer`);
+    // A value that does not fit its field throws here, before any byte is written.
+    const check = INPUT_CHECKS[v.layer];
+    if (check !== undefined) checkCompiled(v.layer, v, check);
     codecs[i] = codec;
     contexts[i] = { inner: layers[i + 1] as LayerBase | undefined, outer: layers[i - 1] as LayerBase | undefined, ip, dispatch: DISPATCH };
     ip = ipOf(v) ?? ip; // layers inside this one see it as their nearest IP layer
@@ -131,6 +138,7 @@ function write(layers: readonly AnyInput[], p: Plan, buffer: Uint8Array, offset:
  * errors); never for values that make an invalid packet.
  */
 export function encodeInto(layers: readonly AnyInput[], buffer: Uint8Array, offset = 0): number {
+  checkBytes(buffer, "encodeInto");
   return write(layers, plan(layers), buffer, offset);
 }
 

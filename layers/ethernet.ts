@@ -281,4 +281,5 @@ export const ethernetProtocol: Protocol<"ethernet", Ethernet, EthernetInput> = {
   codec: ethernetCodec,
   pooled: true,
   claims: { linkTypes: [LINKTYPE.ETHERNET] },
+  inputRules: { src: "mac", dst: "mac", type: 0xffff, length: 0xffff },
 };

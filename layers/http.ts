@@ -16,12 +16,13 @@
  *
  * @example
  * ```ts
- * import { encodeHttp, header } from "./http.ts";
+import { encodeHttp, header } from "./http.ts";
  * const get = encodeHttp({ layer: "http", method: "GET", uri: "/index.html", headers: [{ name: "Host", value: "a.test" }] });
  * ```
  *
  * @module
  */
+import { checkInput } from "./input_check.ts";
 import type { Decoder, LayerBase, Protocol } from "./core.ts";
 import { appendCodec, type AppendCodec, ByteWriter, utf8Length } from "./byte_writer.ts";
 import { PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2 } from "./dispatch.ts";
@@ -436,6 +437,7 @@ function httpLength(input: HttpInput): number {
 
 /** Build an HTTP message (head and body). Throws a RangeError on head text beyond Latin-1. */
 export function encodeHttp(input: HttpInput): Uint8Array {
+  checkInput("http", input, httpProtocol.inputRules!);
   const out = new Uint8Array(httpLength(input));
   appendHttp(input, out, 0);
   return out;
@@ -488,4 +490,5 @@ export const httpProtocol: Protocol<"http", Http, HttpInput> = {
   codec: httpCodec,
   claims: { tcpPorts: [PORT_HTTP, PORT_HTTP_ALT, PORT_HTTP_ALT2], sniffTcp: looksLikeHttp },
   summary: httpSummary,
+  inputRules: { method: "text", uri: "text", version: "text", status: "int", reason: "text", headers: { list: { name: "text", value: "text" } }, body: "data" },
 };

@@ -261,7 +261,8 @@ export const decodeIcmpv6: Decoder = (frame, state) => {
   const shortKind: IssueKind = ip !== null && ip.complete ? "malformed" : "truncated";
   if (n < COMMON_BYTES) {
     state.issues.push({ layer: "icmpv6", kind: shortKind, reason: `header needs 4 bytes, have ${n}` });
-    state.offset = end;
+    // Cut by the capture: the bytes there are stay as payload (a printer names the type, as tcpdump does).
+    if (shortKind === "malformed") state.offset = end;
     return null;
   }
   const view = DECODE_VIEW.reset(frame, base, end);
@@ -400,4 +401,42 @@ export const icmpv6Protocol: Protocol<"icmpv6", Icmpv6, Icmpv6Input> = {
   decode: decodeIcmpv6,
   codec: icmpv6Codec,
   claims: { ipProtocols: [IP_PROTOCOL_ICMPV6] },
+  inputRules: {
+    type: 0xff,
+    code: 0xff,
+    checksum: 0xffff,
+    identifier: 0xffff,
+    sequence: 0xffff,
+    mtu: 0xffffffff,
+    pointer: 0xffffffff,
+    curHopLimit: 0xff,
+    managed: "bool",
+    other: "bool",
+    routerLifetime: 0xffff,
+    reachableTime: 0xffffffff,
+    retransTimer: 0xffffffff,
+    targetAddress: "ipv6",
+    destinationAddress: "ipv6",
+    router: "bool",
+    solicited: "bool",
+    override: "bool",
+    options: {
+      list: {
+        kind: ["sourceLinkLayerAddress", "targetLinkLayerAddress", "prefixInformation", "redirectedHeader", "mtu", "rdnss", "unknown"],
+        address: "text",
+        prefixLength: 128,
+        onLink: "bool",
+        autonomous: "bool",
+        validLifetime: 0xffffffff,
+        preferredLifetime: 0xffffffff,
+        prefix: "ipv6",
+        data: "bytes",
+        mtu: 0xffffffff,
+        lifetime: 0xffffffff,
+        servers: { each: "ipv6" },
+        code: 0xff,
+        length: 0xff,
+      },
+    },
+  },
 };

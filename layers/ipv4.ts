@@ -32,7 +32,7 @@ import { foldSum, internetChecksum, IpHeaderContext, onesSum } from "./checksum.
 import { pooledValue, type Codec, type Decoder, type Dispatch, type Input, type LayerBase, type Protocol } from "./core.ts";
 import { AF_INET, ETHERTYPE_IPV4, IP_PROTOCOL_IPV4, LINKTYPE } from "./dispatch.ts";
 import { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV4_HEADER_LENGTH } from "./ip_fields.ts";
-import { encodeIpv4OptionsInto, ipv4OptionsLength, parseIpv4Options, type Ipv4Option, type Ipv4OptionInput } from "./ipv4_options.ts";
+import { encodeIpv4OptionsInto, IPV4_OPTION_RULES, ipv4OptionsLength, parseIpv4Options, type Ipv4Option, type Ipv4OptionInput } from "./ipv4_options.ts";
 
 export { IPV4_ADDRESS_LENGTH, IPV4_FIELD, IPV4_HEADER_LENGTH } from "./ip_fields.ts";
 export {
@@ -554,4 +554,22 @@ export const ipv4Protocol: Protocol<"ipv4", Ipv4, Ipv4Input> = {
   codec: ipv4Codec,
   pooled: true,
   claims: { ethertypes: [ETHERTYPE_IPV4], ipProtocols: [IP_PROTOCOL_IPV4], addressFamilies: [AF_INET], linkTypes: [LINKTYPE.IPV4] },
+  inputRules: {
+    version: 15,
+    headerLength: { max: 60, multipleOf: 4 }, // IHL, in 4-byte words
+    dscp: 63,
+    ecn: 3,
+    totalLength: 0xffff,
+    id: 0xffff,
+    reservedFlag: "bool",
+    dontFragment: "bool",
+    moreFragments: "bool",
+    fragmentOffset: { max: 0x1fff * 8, multipleOf: 8 }, // in 8-byte units
+    ttl: 0xff,
+    protocol: 0xff,
+    checksum: 0xffff,
+    src: "ipv4",
+    dst: "ipv4",
+    options: { list: IPV4_OPTION_RULES },
+  },
 };

@@ -15,6 +15,8 @@
  *
  * @module
  */
+import type { FieldRules } from "./core.ts";
+import { checkInput } from "./input_check.ts";
 import { formatIpv4, ipv4Bytes, type AddressInput } from "./addr.ts";
 import { put16, put32, u16, u32 } from "./bytes.ts";
 
@@ -246,6 +248,19 @@ function writeOption(o: Ipv4OptionInput, out: Uint8Array, at: number): number {
   return i;
 }
 
+/** What an option to build may hold (`ipv4Protocol.inputRules`, {@link encodeIpv4Options}). */
+export const IPV4_OPTION_RULES = {
+  type: 0xff,
+  length: 0xff,
+  data: "bytes",
+  pointer: 0xff,
+  overflow: 15,
+  flag: 15,
+  value: 0xffff,
+  addresses: { each: "ipv4" },
+  timestamps: { each: 0xffffffff },
+} as const satisfies FieldRules;
+
 /**
  * Write `options` at `out[at]`, zero (EOL) padded to a multiple of 4 bytes,
  * and return where they end: `at` + {@link ipv4OptionsLength}. Throws a
@@ -270,6 +285,7 @@ export function encodeIpv4OptionsInto(options: readonly Ipv4OptionInput[] | unde
  * ```
  */
 export function encodeIpv4Options(options: readonly Ipv4OptionInput[] | undefined): Uint8Array {
+  if (options !== undefined) checkInput("ipv4", { options }, { options: { list: IPV4_OPTION_RULES } });
   const n = ipv4OptionsLength(options);
   if (n === 0) return EMPTY;
   const out = new Uint8Array(n);

@@ -428,4 +428,29 @@ export const ipv6Protocol: Protocol<"ipv6", Ipv6, Ipv6Input> = {
     addressFamilies: [AF_INET6_BSD, AF_INET6_LINUX, AF_INET6_FREEBSD, AF_INET6_DARWIN],
     linkTypes: [LINKTYPE.IPV6],
   },
+  inputRules: {
+    version: 15,
+    trafficClass: 0xff,
+    flowLabel: 0xfffff,
+    payloadLength: 0xffff,
+    nextHeader: 0xff,
+    hopLimit: 0xff,
+    src: "ipv6",
+    dst: "ipv6",
+    extensions: {
+      list: {
+        type: ["hopByHop", "routing", "fragment", "destination"],
+        nextHeader: 0xff,
+        headerLength: { max: 2048, multipleOf: 8 }, // in 8-byte units after the first 8
+        options: { list: { type: 0xff, data: "bytes" } },
+        routingType: 0xff,
+        segmentsLeft: 0xff,
+        addresses: { each: "ipv6" },
+        data: "bytes",
+        fragmentOffset: { max: 0x1fff * 8, multipleOf: 8 },
+        moreFragments: "bool",
+        identification: 0xffffffff,
+      },
+    },
+  },
 };

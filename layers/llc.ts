@@ -277,4 +277,5 @@ export const llcProtocol: Protocol<"llc", Llc, LlcInput> = {
   kind: "llc",
   decode: decodeLlc,
   codec: llcCodec,
+  inputRules: { dsap: 0xff, ssap: 0xff, control: 0xffff, oui: 0xffffff, type: 0xffff },
 };

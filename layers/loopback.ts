@@ -166,4 +166,5 @@ export const loopbackProtocol: Protocol<"loopback", Loopback, LoopbackInput> = {
   decode: decodeLoopback,
   codec: loopbackCodec,
   claims: { linkTypes: [LINKTYPE.NULL, LINKTYPE.LOOP] },
+  inputRules: { family: 0xffffffff, byteOrder: ["big", "little"] },
 };

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { checkBytes } from "./bytes.ts";
 import {
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, hasPorts,
   IP_PROTOCOL_IPV6_FRAG, isIpv6OptionsHeader, isRawIpLinkType, isVlanTpid, LINKTYPE,
@@ -108,6 +109,7 @@ const isOptionsHeader = isIpv6OptionsHeader;
  * ICMP packet or a later fragment). Never throws, never allocates.
  */
 export function peekPorts(data: Uint8Array, linkType: number, out: PortPeek): boolean {
+  checkBytes(data, "peekPorts");
   out.ipVersion = 0;
   out.protocol = -1;
   out.srcPort = 0;

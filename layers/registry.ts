@@ -23,8 +23,9 @@
  *
  * @module
  */
-import type { Codec, Decoder, Dispatch, LayerBase, LayerName, LayerPool, Protocol } from "./core.ts";
+import type { Codec, Decoder, Dispatch, FieldRules, LayerBase, LayerName, LayerPool, Protocol } from "./core.ts";
 import { DenseKindTable, isRawIpLinkType } from "./dispatch.ts";
+import { compileRules, type Compiled } from "./input_check.ts";
 import { arpProtocol } from "./arp.ts";
 import { dhcpProtocol } from "./dhcp.ts";
 import { dnsProtocol } from "./dns.ts";
@@ -106,6 +107,16 @@ type CodecTable = { readonly [K in Kind]: Codec<Extract<AnyInput, { layer: K }>>
 
 /** Layer name → codec. */
 export const CODECS: CodecTable = Object.fromEntries(PROTOCOLS.map((p) => [p.kind, p.codec])) as unknown as CodecTable;
+
+/** Layer name → the rules its build input's fields follow (`Protocol.inputRules`). */
+export const INPUT_RULES: { readonly [K in Kind]?: FieldRules } = Object.fromEntries(
+  PROTOCOLS.filter((p) => (p as Protocol).inputRules !== undefined).map((p) => [p.kind, (p as Protocol).inputRules]),
+);
+
+/** {@link INPUT_RULES} compiled once for the builder's per-packet check. */
+export const INPUT_CHECKS: { readonly [name: string]: Compiled | undefined } = Object.fromEntries(
+  Object.entries(INPUT_RULES).map(([kind, rules]) => [kind, compileRules(rules as FieldRules)]),
+);
 
 type ClaimList = "linkTypes" | "ethertypes" | "ipProtocols" | "udpPorts" | "tcpPorts" | "addressFamilies";
 

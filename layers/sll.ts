@@ -324,4 +324,5 @@ export const sllProtocol: Protocol<"sll", Sll, SllInput> = {
   decode: decodeSll,
   codec: sllCodec,
   claims: { linkTypes: [LINKTYPE.LINUX_SLL] },
+  inputRules: { packetType: 0xffff, addressType: 0xffff, addressLength: 0xffff, address: "text", protocol: 0xffff },
 };

@@ -211,4 +211,5 @@ export const sll2Protocol: Protocol<"sll2", Sll2, Sll2Input> = {
   decode: decodeSll2,
   codec: sll2Codec,
   claims: { linkTypes: [LINKTYPE.LINUX_SLL2] },
+  inputRules: { protocol: 0xffff, interfaceIndex: 0xffffffff, addressType: 0xffff, packetType: 0xff, addressLength: 0xff, address: "text" },
 };

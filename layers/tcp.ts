@@ -345,8 +345,11 @@ export const decodeTcp: Decoder = (bytes, state) => {
   // TcpView's offsets as literals, as its getters spell them (see decodeEthernet).
   if (n < 20) {
     // TCP_HEADER_LENGTH
-    state.issues.push({ layer: "tcp", kind: shortKind(ip), reason: `header needs 20 bytes, have ${n}` });
-    state.offset = state.end;
+    const kind = shortKind(ip);
+    state.issues.push({ layer: "tcp", kind, reason: `header needs 20 bytes, have ${n}` });
+    // Cut by the capture: the bytes there are stay as payload (a printer
+    // shows the ports when they are in it, as tcpdump does).
+    if (kind === "malformed") state.offset = state.end;
     return null;
   }
   const headerLength = (bytes[at + 12]! >>> 4) << 2; // TCP_FIELD.DATA_OFFSET
@@ -390,13 +393,46 @@ export const decodeTcp: Decoder = (bytes, state) => {
   state.layers.push(tcp);
   if (issueKind !== null) state.issues.push({ layer: "tcp", kind: issueKind, reason });
   if (stop) {
-    state.offset = at + Math.min(Math.max(headerLength, 20), n);
+    // Options cut by the capture: the bytes of the option it cut stay as
+    // payload (a printer names it, as tcpdump does).
+    state.offset = headerLength > n && issueKind === "truncated" ? optionsStart + optionBytes(options) : at + Math.min(Math.max(headerLength, 20), n);
     return null;
   }
   state.offset = payloadStart;
   if (headerLength === n) return null;
   return state.dispatch.tcpPort(tcp.srcPort, tcp.dstPort) ?? state.dispatch.sniffTcp(bytes, payloadStart, state.end) ?? "payload";
 };
+
+/** Bytes the options of a parsed list take on the wire (their kinds' lengths). */
+function optionBytes(options: readonly TcpOption[]): number {
+  let n = 0;
+  for (const o of options) {
+    switch (o.kind) {
+      case "eol":
+      case "nop":
+        n += 1;
+        break;
+      case "mss":
+        n += 4;
+        break;
+      case "windowScale":
+        n += 3;
+        break;
+      case "sackPermitted":
+        n += 2;
+        break;
+      case "timestamps":
+        n += 10;
+        break;
+      case "sack":
+        n += 2 + 8 * o.blocks.length;
+        break;
+      default:
+        n += 2 + o.data.length;
+    }
+  }
+  return n;
+}
 
 /** Header bytes for these options: 20 plus the options padded to a multiple of 4. */
 function headerBytes(options: readonly TcpOption[] | undefined): number {
@@ -433,4 +469,28 @@ export const tcpProtocol: Protocol<"tcp", Tcp, TcpInput> = {
   codec: tcpCodec,
   pooled: true,
   claims: { ipProtocols: [IP_PROTOCOL_TCP] },
+  inputRules: {
+    srcPort: 0xffff,
+    dstPort: 0xffff,
+    seq: 0xffffffff,
+    ack: 0xffffffff,
+    headerLength: { max: 60, multipleOf: 4 }, // data offset, in 4-byte words
+    flags: 0xfff, // the 12 bits after the data offset (TCP_FLAGS), e.g. TCP_FLAGS.SYN | TCP_FLAGS.ACK
+    window: 0xffff,
+    checksum: 0xffff,
+    urgentPointer: 0xffff,
+    options: {
+      list: {
+        kind: ["eol", "nop", "mss", "windowScale", "sackPermitted", "sack", "timestamps", "unknown"],
+        mss: 0xffff,
+        shift: 0xff,
+        blocks: { list: { left: 0xffffffff, right: 0xffffffff } },
+        tsval: 0xffffffff,
+        tsecr: 0xffffffff,
+        code: 0xff,
+        data: "bytes",
+        length: 0xff,
+      },
+    },
+  },
 };

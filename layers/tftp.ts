@@ -75,15 +75,16 @@ export interface Tftp extends LayerBase {
 
 const textDecoder = new TextDecoder("utf-8");
 
-/** Decode a TFTP packet. Consumes all bytes; returns null. */
+/** Decode a TFTP packet. Consumes all bytes (none when the opcode is cut: they stay as payload); returns null. */
 export const decodeTftp: Decoder = (frame, state) => {
   // Off the hot path: one view of the message keeps the offsets below relative.
   const bytes = frame.subarray(state.offset, state.end);
-  state.offset = state.end;
   if (bytes.length < 2) {
+    // Nothing decoded: the bytes stay as payload.
     state.issues.push({ layer: "tftp", kind: "truncated", reason: `opcode needs 2 bytes, got ${bytes.length}` });
     return null;
   }
+  state.offset = state.end;
   const opcode = (bytes[0]! << 8) | bytes[1]!;
   const tftp: Tftp = { layer: "tftp", opcode, opcodeName: tftpOpcodeName(opcode) };
   state.layers.push(tftp);
@@ -362,4 +363,14 @@ export const tftpProtocol: Protocol<"tftp", Tftp, TftpInput> = {
   codec: tftpCodec,
   claims: { udpPorts: [PORT_TFTP] },
   summary: tftpSummary,
+  inputRules: {
+    opcode: { orName: 0xffff },
+    filename: "text",
+    mode: "text",
+    options: { list: { name: "text" } },
+    block: 0xffff,
+    data: "data",
+    errorCode: 0xffff,
+    errorMessage: "text",
+  },
 };

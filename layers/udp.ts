@@ -204,8 +204,11 @@ export const decodeUdp: Decoder = (bytes, state) => {
     return n === 0 ? null : "payload";
   }
   if (n < UDP_HEADER_LENGTH) {
-    state.issues.push({ layer: "udp", kind: shortKind(ip), reason: `header needs 8 bytes, have ${n}` });
-    state.offset = state.end;
+    const kind = shortKind(ip);
+    state.issues.push({ layer: "udp", kind, reason: `header needs 8 bytes, have ${n}` });
+    // Cut by the capture: the bytes there are stay as payload (a printer
+    // shows the ports when they are in it, as tcpdump does).
+    if (kind === "malformed") state.offset = state.end;
     return null;
   }
   const udp = pooledValue(state.pool?.["udp"], state.layers.length, newUdp);
@@ -239,7 +242,10 @@ export const decodeUdp: Decoder = (bytes, state) => {
   state.end = at + end;
   if (issueKind !== null) {
     state.issues.push({ layer: "udp", kind: issueKind, reason });
-    return null;
+    // A datagram cut by the capture (a snaplen) is decoded as far as its
+    // bytes go, as every other layer is; one whose length field lies inside a
+    // whole IP datagram stops here.
+    if (issueKind === "malformed") return null;
   }
   if (end === UDP_HEADER_LENGTH) return null;
   // Application decoders need the whole datagram; a first fragment stays raw.
@@ -277,4 +283,5 @@ export const udpProtocol: Protocol<"udp", Udp, UdpInput> = {
   codec: udpCodec,
   pooled: true,
   claims: { ipProtocols: [IP_PROTOCOL_UDP] },
+  inputRules: { srcPort: 0xffff, dstPort: 0xffff, length: 0xffff, checksum: 0xffff },
 };

@@ -157,6 +157,9 @@ function outerType(layer: LayerBase | undefined): number {
   return o?.type ?? o?.protocol ?? ETHERTYPE_VLAN;
 }
 
+/** Stacked tags decoded at most; the bytes from the next tag on are left as payload, with an issue. */
+export const MAX_VLAN_TAGS = 16;
+
 function newVlan(): Vlan {
   return { layer: "vlan", tpid: 0, id: 0, pcp: 0, dei: false, type: 0 };
 }
@@ -172,10 +175,19 @@ function newVlan(): Vlan {
  * ```
  */
 export const decodeVlan: Decoder = (bytes, state) => {
-  // Any depth: each tag consumes 4 bytes, so the frame's length bounds the
-  // stack (and the walk's MAX_LAYERS backstop bounds the rest).
+  // The stack is capped as the IPv6 extension chain is: real frames carry one
+  // tag, two for 802.1ad QinQ, rarely three; a frame of thousands of tags is
+  // an attack on whatever prints or keeps them. The tags before this one are
+  // counted back from the end (at most MAX_VLAN_TAGS steps).
   const layers = state.layers;
   const at = state.offset;
+  let depth = 0;
+  for (let k = layers.length - 1; k >= 0 && layers[k]!.layer === "vlan"; k--) {
+    if (++depth >= MAX_VLAN_TAGS) {
+      state.issues.push({ layer: "vlan", kind: "malformed", reason: `more than ${MAX_VLAN_TAGS} stacked tags` });
+      return null;
+    }
+  }
   const value = pooledValue(state.pool?.vlan, layers.length, newVlan);
   const reason = VlanView.readInto(bytes, at, state.end, value);
   if (reason !== null) {
@@ -215,4 +227,5 @@ export const vlanProtocol: Protocol<"vlan", Vlan, VlanInput> = {
   codec: vlanCodec,
   pooled: true,
   claims: { ethertypes: VLAN_TPIDS },
+  inputRules: { tpid: 0xffff, id: 0xfff, pcp: 7, dei: "bool", type: 0xffff },
 };

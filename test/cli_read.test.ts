@@ -58,12 +58,16 @@ describe.skipIf(skipNoBuild !== false)("stackts read", () => {
     for (let i = 0; i < ours.length; i++) expect(asTcpdump(ours[i]!), `packet ${i + 1}`).toBe(theirs[i]);
   });
 
-  it("flags what tcpdump does not show: the VLAN tag and a bad UDP checksum", () => {
+  it("flags what tcpdump does not show (a bad UDP checksum); the VLAN tag only with -e, as tcpdump", () => {
     const ours = lines(stackts(["read", SAMPLE]).stdout);
     // Built by scripts/make_sample.js: packet 17 carries checksum 0x1234 set by hand,
     // packet 23 an 802.1Q tag with VID 100 and PCP 3.
     expect(ours[16]).toMatch(/: UDP, length 9 \[bad udp cksum 0x1234\]$/);
-    expect(ours[22]).toMatch(/^03:20:51\.161538 vlan 100, p 3, IP 10\.0\.0\.1 > 10\.0\.0\.2: ICMP echo request, id 3, seq 1, length 64$/);
+    expect(ours[22]).toMatch(/^03:20:51\.161538 IP 10\.0\.0\.1 > 10\.0\.0\.2: ICMP echo request, id 3, seq 1, length 64$/);
+    const e = lines(stackts(["read", "-e", SAMPLE]).stdout);
+    expect(e[22]).toBe(
+      "03:20:51.161538 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q (0x8100), length 102: vlan 100, p 3, ethertype IPv4 (0x0800), 10.0.0.1 > 10.0.0.2: ICMP echo request, id 3, seq 1, length 64",
+    );
   });
 
   it.skipIf(skipNoTcpdump !== false)("agrees with tcpdump on corpus files (SLL, nanosecond, IPv6, DNS, HTTP)", () => {

@@ -34,7 +34,7 @@ whole frame, link-layer header included. tcpdump's -x and -xx have no ASCII
 column, and its -x and -X leave the link-layer header out.`;
 
 /** The options that shape the text output and mean nothing in JSON, which has every field. */
-const TEXT_ONLY = ["verbose", "hexdump", "quiet", "absolute-seq"] as const;
+const TEXT_ONLY = ["verbose", "hexdump", "quiet", "absolute-seq", "link-headers"] as const;
 
 /**
  * `--json` with a text-only option (-v, -x, -q, -S) is a usage error: the JSON

@@ -33,6 +33,7 @@ const SPEC: OptionSpec[] = [
   { name: "absolute-seq", short: "S", help: "print TCP sequence numbers as they are, not relative (like tcpdump -S)" },
   { name: "quiet", short: "q", help: "shorter protocol summaries (like tcpdump -q)" },
   NUMERIC_OPTION,
+  { name: "link-headers", short: "e", help: "print the link-level header on each line (like tcpdump -e)" },
 ];
 
 export const help = formatHelp(
@@ -41,7 +42,8 @@ export const help = formatHelp(
 each in the style of 'tcpdump -n': time of day in UTC (HH:MM:SS.ffffff, nine
 digits for nanosecond files), then addresses, ports and a protocol summary.
 Checksums verified wrong and decode problems are flagged at the end of the line,
-e.g. [bad udp cksum 0x1234] or [truncated: tcp: ...].
+e.g. [bad udp cksum 0x1234] or [malformed: udp: ...]; a frame a snaplen cut
+short prints what its bytes hold and tcpdump's [|proto] where they end.
 
 A BPF filter after the file (pcap-filter syntax, e.g. 'tcp port 80') keeps only
 the packets it matches, compiled by libpcap as tcpdump does: once per link type,
@@ -137,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
     verbose: flagCount(args, "verbose") > 0,
     hex: flag(args, "hexdump"),
     quiet: flag(args, "quiet"),
+    linkHeaders: flag(args, "link-headers"),
     absoluteSeq: flag(args, "absolute-seq"),
     timeDigits: reader.nanoseconds ? 9 : 6,
     ...(limit === undefined ? {} : { limit }),

@@ -45,6 +45,8 @@ export interface PrinterOptions {
   hex?: boolean;
   /** shorter transport summaries (tcpdump -q) */
   quiet?: boolean;
+  /** the link-level header on each line (tcpdump -e) */
+  linkHeaders?: boolean;
   /** TCP sequence numbers as on the wire (tcpdump -S) */
   absoluteSeq?: boolean;
   /** fraction digits of the time stamp: 6 (µs) or 9 (ns) */
@@ -101,6 +103,7 @@ export class PacketPrinter {
     this.#summary = new SummaryFormatter({
       absoluteSeq: options.absoluteSeq ?? false,
       quiet: options.quiet ?? false,
+      linkHeaders: options.linkHeaders ?? false,
       app: appSummary,
       ...(options.interfaceName === undefined ? {} : { interfaceName: options.interfaceName }),
     });

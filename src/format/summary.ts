@@ -16,11 +16,16 @@
  * off, as `tcpdump -S`; see tcp_seq_tracker.ts); that is the only state kept, so
  * use one {@link SummaryFormatter} per packet stream.
  *
- * Unlike tcpdump without `-e`, an 802.1Q/802.1ad tag is shown (`vlan 100, p 0, `
- * before the rest). Problems are flagged at the end of the line: a checksum that
- * is verified wrong as `[bad udp cksum 0x1234]` (a checksum left to offload, the
- * pseudo-header-only partial sum, is not flagged), and each decode issue as
- * `[truncated: tcp: ...]` or `[malformed: ipv4: ...]`.
+ * As in tcpdump, link-level fields (MACs, VLAN tags, cooked headers) are
+ * printed only with `linkHeaders` (tcpdump -e). Problems are flagged at the
+ * end of the line: a checksum that is verified wrong as `[bad udp cksum
+ * 0x1234]` (a checksum left to offload, the pseudo-header-only partial sum,
+ * is not flagged), and each decode issue as `[malformed: ipv4: ...]`. A frame
+ * the capture cut short (a snaplen: its original length is more than its
+ * captured bytes) is not malformed: its layers are printed as far as its
+ * bytes go, and tcpdump's `[|proto]` marks where they stop (`54738+ [1au]
+ * [|domain]`, `10.0.0.1.40001 > 10.0.0.2.80:  [|tcp]`); its issues, kind
+ * "truncated", stay in the JSON `errors` and the `-v` tree, not on the line.
  *
  * The printers themselves live in `print/`, one file per protocol family
  * (link, arp, ip, tcp, udp, icmp, the app layer, the flags); this module puts

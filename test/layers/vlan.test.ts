@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodePacket, MAX_LAYERS } from "../../layers/decode.ts";
 import { encodePacket } from "../../layers/encode.ts";
-import { vlanCodec, type Vlan } from "../../layers/vlan.ts";
+import { MAX_VLAN_TAGS, vlanCodec, type Vlan } from "../../layers/vlan.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
 
@@ -43,30 +43,42 @@ describe("VLAN tags", () => {
     expect(encodePacket([{ layer: "vlan", id: 1 }, { layer: "ipv4" }]).subarray(0, 4)).toEqual(hex("0001 0800"));
   });
 
-  it("hostile: 400 stacked tags decode to the last one, then end with a reason", () => {
-    // Each tag says another tag follows (type 0x8100); after the 400th there are no bytes left.
+  it("hostile: 400 stacked tags decode to the cap, the rest is payload, with a reason", () => {
+    // Each tag says another tag follows (type 0x8100).
     const parts = ["027700000002 027700000001 8100"];
     for (let i = 0; i < 400; i++) parts.push(((i % 4095) + 1).toString(16).padStart(4, "0") + "8100");
     const f = hex(parts.join(""));
     const { layers, issues } = decodePacket(f, 1);
     const tags = layers.filter((l) => l.layer === "vlan") as Vlan[];
-    expect(layers.length).toBe(401);
-    expect(tags.length).toBe(400);
+    expect(MAX_VLAN_TAGS).toBe(16);
+    expect(tags.length).toBe(16);
+    expect(layers.length).toBe(18); // ethernet, 16 tags, payload
     expect(tags[0]).toEqual({ layer: "vlan", tpid: 0x8100, id: 1, pcp: 0, dei: false, type: 0x8100 });
-    expect(tags[399]).toEqual({ layer: "vlan", tpid: 0x8100, id: 400, pcp: 0, dei: false, type: 0x8100 });
-    expect(issues).toEqual([{ layer: "vlan", kind: "truncated", reason: "tag needs 4 bytes, got 0" }]);
+    expect(tags[15]).toEqual({ layer: "vlan", tpid: 0x8100, id: 16, pcp: 0, dei: false, type: 0x8100 });
+    expect(issues).toEqual([{ layer: "vlan", kind: "malformed", reason: "more than 16 stacked tags" }]);
+    // what was not decoded stays visible as payload: from the 17th tag on
+    expect(layers[17]).toEqual({ layer: "payload", data: f.subarray(14 + 4 * 16) });
   });
 
-  it("hostile: a 64 KiB stack of tags stops at the walk's bound with a reason", () => {
+  it("hostile: 16 tags decode whole, and a stack after an LLC/IP layer counts afresh", () => {
+    const parts = ["027700000002 027700000001 8100"];
+    for (let i = 0; i < 15; i++) parts.push("0001 8100");
+    parts.push("0001 0800", "4500001400000000400000000a0000010a000002");
+    const { layers, issues } = decodePacket(hex(parts.join("")), 1);
+    expect(layers.filter((l) => l.layer === "vlan").length).toBe(16);
+    expect(layers[layers.length - 1]!.layer).toBe("ipv4");
+    expect(issues).toEqual([]);
+  });
+
+  it("hostile: a 64 KiB stack of tags stops at the cap, far below the walk's bound", () => {
     const count = MAX_LAYERS + 10;
     const f = new Uint8Array(14 + 4 * count + 20);
     f.set(hex("027700000002 027700000001 8100"));
     for (let i = 0; i < count; i++) f.set(hex("0064 8100"), 14 + 4 * i);
     const { layers, issues } = decodePacket(f, 1);
-    expect(layers.filter((l) => l.layer === "vlan").length).toBe(MAX_LAYERS - 1);
-    expect(issues).toEqual([{ layer: "vlan", kind: "malformed", reason: `more than ${MAX_LAYERS} layers` }]);
-    // what was not decoded stays visible as payload
-    expect(layers[layers.length - 1]).toEqual({ layer: "payload", data: f.subarray(14 + 4 * (MAX_LAYERS - 1)) });
+    expect(layers.filter((l) => l.layer === "vlan").length).toBe(MAX_VLAN_TAGS);
+    expect(issues).toEqual([{ layer: "vlan", kind: "malformed", reason: `more than ${MAX_VLAN_TAGS} stacked tags` }]);
+    expect(layers[layers.length - 1]).toEqual({ layer: "payload", data: f.subarray(14 + 4 * MAX_VLAN_TAGS) });
   });
 
   it("hostile: a cut tag", () => {

@@ -14,6 +14,8 @@
  *
  * @module
  */
+import { formatIpv6 } from "../../../layers/addr.ts";
+import { u16 } from "../../../layers/bytes.ts";
 import { checksumStatusAt, type IpHeaderContext } from "../../../layers/checksum.ts";
 import type { LayerBase, Payload } from "../../../layers/core.ts";
 import { IP_PROTOCOL_ICMPV6 } from "../../../layers/dispatch.ts";
@@ -26,12 +28,15 @@ import { UdpView, type Udp } from "../../../layers/udp.ts";
 import type { TextBuffer } from "../text_buffer.ts";
 import { protoName } from "./ip_names.ts";
 import { badChecksum } from "./issues.ts";
-import type { LineState } from "./state.ts";
+import { isCut, type LineState } from "./state.ts";
 
 const EMPTY = new Uint8Array(0);
 
 /** The ICMP part of a layered line; `state.ipUpper` is set. */
 export function icmpText(state: LineState, m: Icmp): string {
+  // tcpdump builds the whole text before printing it: a message the capture
+  // cut short, or an error whose quoted header it cut, prints as the mark alone.
+  if (state.cut.length > 0 && (isCut(state, "icmp") || quoteCut(m))) return " [|icmp]";
   if (m.checksumStatus === "bad") state.flags += badChecksum("icmp", m.checksum);
   const len = ", length " + state.ipUpper;
   switch (m.type) {
@@ -66,7 +71,63 @@ export function icmpText(state: LineState, m: Icmp): string {
 }
 
 /** The ICMPv6 part of a layered line; `state.ipUpper` is set. */
-export function icmpv6Text(state: LineState, m: Icmpv6): string {
+export function icmpv6Text(state: LineState, m: Icmpv6, rest?: LayerBase): string {
+  if (state.cut.length > 0 && isCut(state, "icmpv6") && !hasLineFields(m)) {
+    // tcpdump prints the type's name, then the mark where the fields were cut.
+    const state2 = state.flags;
+    const full = icmpv6Full(state, m, rest);
+    state.flags = state2;
+    const comma = full.indexOf(",", 7); // after "ICMP6, "
+    return (comma < 0 ? full.slice(0, full.lastIndexOf(", length")) : full.slice(0, comma)) + " [|icmp6]";
+  }
+  return icmpv6Full(state, m, rest);
+}
+
+/** Whether a cut ICMPv6 message still holds the fields its line shows (tcpdump prints its options only with -v). */
+function hasLineFields(m: Icmpv6): boolean {
+  switch (m.type) {
+    case ICMPV6_TYPE.ECHO_REQUEST:
+    case ICMPV6_TYPE.ECHO_REPLY:
+      return m.identifier !== undefined;
+    case ICMPV6_TYPE.NEIGHBOR_SOLICITATION:
+    case ICMPV6_TYPE.NEIGHBOR_ADVERTISEMENT:
+      return m.targetAddress !== undefined;
+    case ICMPV6_TYPE.REDIRECT:
+      return m.destinationAddress !== undefined;
+    case ICMPV6_TYPE.PACKET_TOO_BIG:
+      return m.mtu !== undefined;
+    case ICMPV6_TYPE.PARAMETER_PROBLEM:
+      return m.pointer !== undefined;
+    default:
+      // a type tcpdump prints by its name alone (MLD's fields mark their own cut)
+      return ICMP6_NAME[m.type] !== undefined;
+  }
+}
+
+/**
+ * The line of an ICMPv6 message the capture cut inside its first 4 bytes,
+ * its type byte there: tcpdump's name and mark (`ICMP6, echo request
+ * [|icmp6]`), or the whole line for a type it prints by name alone (router
+ * solicitation and advertisement).
+ */
+export function icmpv6CutText(state: LineState, type: number): string {
+  if (type === ICMPV6_TYPE.ROUTER_SOLICITATION || type === ICMPV6_TYPE.ROUTER_ADVERTISEMENT) return "ICMP6, " + ICMP6_NAME[type]! + ", length " + state.ipUpper;
+  return "ICMP6, " + icmpv6Name(state, type) + " [|icmp6]";
+}
+
+/** tcpdump's name of an ICMPv6 type as its line starts (`echo request`), for a message cut after its type byte. */
+function icmpv6Name(state: LineState, type: number): string {
+  const name = ICMP6_NAME[type];
+  // an MLD query of 28 bytes or more is version 2 (RFC 3810 §8.1), which tcpdump says before reading on
+  if (name !== undefined) return type === MLD_QUERY && state.ipUpper >= 28 ? name + " v2" : name;
+  const flags = state.flags;
+  const full = icmpv6Full(state, { layer: "icmpv6", type, code: 0, checksum: 0, checksumValid: null, checksumStatus: "unverified" }, undefined);
+  state.flags = flags;
+  const comma = full.indexOf(",", 7); // after "ICMP6, "
+  return full.slice(7, comma < 0 ? full.length : comma);
+}
+
+function icmpv6Full(state: LineState, m: Icmpv6, rest: LayerBase | undefined): string {
   if (m.checksumStatus === "bad") state.flags += badChecksum("icmp6", m.checksum);
   const len = ", length " + state.ipUpper;
   let s: string;
@@ -104,10 +165,49 @@ export function icmpv6Text(state: LineState, m: Icmpv6): string {
     case ICMPV6_TYPE.REDIRECT:
       s = "redirect, " + (m.targetAddress ?? "?") + " to " + (m.destinationAddress ?? "?");
       break;
+    case MLD_QUERY:
+    case MLD_REPORT:
+    case MLD_DONE:
+    case MLD2_REPORT: {
+      const text = mldText(m.type, rest, state.ipUpper);
+      // cut before the fields the line shows: tcpdump's mark, no length
+      if (text === null) return "ICMP6, " + ICMP6_NAME[m.type]! + (m.type === MLD_QUERY && state.ipUpper >= 28 ? " v2" : "") + " [|icmp6]";
+      s = ICMP6_NAME[m.type]! + text;
+      break;
+    }
     default:
       s = ICMP6_NAME[m.type] ?? "type " + m.type;
   }
   return "ICMP6, " + s + len;
+}
+
+// Multicast Listener Discovery (RFC 2710; version 2, RFC 3810)
+const MLD_QUERY = 130;
+const MLD_REPORT = 131;
+const MLD_DONE = 132;
+const MLD2_REPORT = 143;
+
+/**
+ * What tcpdump prints after an MLD message's name, from the bytes after the
+ * ICMPv6 header's first 4 (`rest`, the payload layer), `length` the whole
+ * message: version 1 (24 bytes) `max resp delay: D addr: A` (straight after
+ * the name, as tcpdump has it); a version 2 query (28 or more) ` v2 [gaddr A]`
+ * with `, N source(s)` inside the brackets when there are any; a version 2
+ * report `, N group record(s)`.
+ */
+function mldText(type: number, rest: LayerBase | undefined, length: number): string | null {
+  const p = rest?.layer === "payload" ? (rest as Payload).data : EMPTY;
+  if (type === MLD2_REPORT) {
+    if (length < 8) return "";
+    return p.length >= 4 ? ", " + u16(p, 2) + " group record(s)" : null;
+  }
+  if (length === 24) return p.length >= 20 ? "max resp delay: " + u16(p, 0) + " addr: " + formatIpv6(p, 4) : null;
+  if (type === MLD_QUERY && length >= 28) {
+    if (p.length < 24) return null;
+    const sources = u16(p, 22);
+    return " v2 [gaddr " + formatIpv6(p, 4) + (sources > 0 ? ", " + sources + " source(s)" : "") + "]";
+  }
+  return "";
 }
 
 /** Reads a quoted payload's first bytes as a UDP header, where the port tcpdump prints sits. */
@@ -137,11 +237,27 @@ function quotedIp(layers: readonly LayerBase[] | undefined): { dst: string; prot
     if (data.length >= 4) {
       const otherPort = QUOTED_PORTS.reset(data, 0, data.length).dstPort;
       QUOTED_PORTS.reset(EMPTY, 0, 0); // hold no packet
+      // A TCP or UDP header cut after its ports: those are all tcpdump reads.
+      if (protocol === 6 || protocol === 17) return { dst, protocol, proto: protocol === 6 ? "tcp" : "udp", port: otherPort };
       return { dst, protocol, proto: protoName(protocol), otherPort };
     }
   }
   return { dst, protocol, proto: protoName(protocol) };
 }
+
+/**
+ * Whether tcpdump would run out of the quote of this (cut) error: it needs
+ * the quoted IP header, and for a port unreachable of TCP or UDP their ports.
+ */
+function quoteCut(m: Icmp): boolean {
+  if (!QUOTE_NEEDED.has(m.type)) return false;
+  const q = quotedIp(m.quoted?.layers);
+  if (q === null) return true;
+  return m.type === ICMP_TYPE.DESTINATION_UNREACHABLE && m.code === 3 && (q.protocol === 6 || q.protocol === 17) && q.port === undefined;
+}
+
+/** ICMP errors whose line names the quoted datagram's destination: tcpdump needs its header. */
+const QUOTE_NEEDED: ReadonlySet<number> = new Set([ICMP_TYPE.DESTINATION_UNREACHABLE, ICMP_TYPE.REDIRECT]);
 
 function unreachable(m: Icmp): string {
   const q = quotedIp(m.quoted?.layers);

@@ -17,7 +17,8 @@
  */
 import { formatIpv4, formatIpv6 } from "../../../layers/addr.ts";
 import { IpHeaderContext } from "../../../layers/checksum.ts";
-import type { LayerBase } from "../../../layers/core.ts";
+import { u16 } from "../../../layers/bytes.ts";
+import type { LayerBase, Payload } from "../../../layers/core.ts";
 import { IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../../layers/dispatch.ts";
 import type { Icmp } from "../../../layers/icmp.ts";
 import type { Icmpv6 } from "../../../layers/icmpv6.ts";
@@ -27,10 +28,10 @@ import type { Tcp } from "../../../layers/tcp.ts";
 import type { Udp } from "../../../layers/udp.ts";
 import type { TextBuffer } from "../text_buffer.ts";
 import { appOr } from "./app.ts";
-import { icmpText, icmpv6Text, writeEchoFrame } from "./icmp.ts";
+import { icmpText, icmpv6CutText, icmpv6Text, writeEchoFrame } from "./icmp.ts";
 import { EXT_NAME, protoName } from "./ip_names.ts";
 import { badChecksum } from "./issues.ts";
-import type { LineState } from "./state.ts";
+import { isCut, type LineState } from "./state.ts";
 import { tcpText, writeTcpFrame } from "./tcp.ts";
 import { udpText, writeUdpFrame } from "./udp.ts";
 
@@ -53,7 +54,8 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
   let fragment = "";
   if (l.layer === "ipv4") {
     const ip = l as Ipv4;
-    head = "IP ";
+    // tcpdump -e names the protocol in the link header instead, at every level
+    head = state.linkHeaders ? "" : "IP ";
     src = ip.src;
     dst = ip.dst;
     protocol = ip.protocol;
@@ -66,7 +68,7 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
     }
   } else {
     const ip = l as Ipv6;
-    head = "IP6 ";
+    head = state.linkHeaders ? "" : "IP6 ";
     src = ip.src;
     dst = ip.dst;
     protocol = ip.nextHeader;
@@ -92,6 +94,10 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
   const next = layers[i + 1];
   const upper = state.ipUpper;
   if (laterFragment || next === undefined || next.layer === "payload") {
+    if (!laterFragment && state.cut.length > 0) {
+      const text = cutTransportText(state, protocol, next as Payload | undefined, fragment === "" ? "" : fragment.slice(1) + " ");
+      if (text !== null) return head + text;
+    }
     return head + src + " > " + dst + ":" + fragment + " " + protoName(protocol) + (upper >= 0 ? ", length " + upper : "");
   }
   const lead = fragment === "" ? "" : fragment.slice(1) + " ";
@@ -108,7 +114,7 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
     case "icmp":
       return head + src + " > " + dst + ": " + lead + icmpText(state, next as Icmp);
     case "icmpv6":
-      return head + src + " > " + dst + ": " + lead + icmpv6Text(state, next as Icmpv6);
+      return head + src + " > " + dst + ": " + lead + icmpv6Text(state, next as Icmpv6, layers[i + 2]);
     case "ipv4":
     case "ipv6":
       return head + src + " > " + dst + ": " + lead + ipText(state, layers, i + 1);
@@ -116,6 +122,47 @@ export function ipText(state: LineState, layers: readonly LayerBase[], i: number
       return head + src + " > " + dst + ": " + lead + appOr(state, next, protoName(protocol) + ", length " + upper);
   }
 }
+
+/**
+ * A transport header the capture cut, as tcpdump prints it after "IP ":
+ * `a.1 > b.2:  [|tcp]` with the ports when their 4 bytes are there (`a > b:
+ * [|tcp]` without), `a.1 > b.2:  [|udp]` (`a > b:  [|udp]`), `a > b:
+ * [|icmp]`, `a > b:  [|icmp6]`; null for a transport that was not cut.
+ * `rest` holds the header's captured bytes; `lead` names the IPv6 extension
+ * headers before it.
+ */
+function cutTransportText(state: LineState, protocol: number, rest: Payload | undefined, lead: string): string | null {
+  const text = cutTransport(state, protocol, rest);
+  if (text === null) return null;
+  // IPv6 extension headers go after the addresses, as on a whole line
+  const colon = text.indexOf(": ");
+  return lead === "" || colon < 0 ? text : text.slice(0, colon + 2) + lead + text.slice(colon + 2).replace(/^ /, "");
+}
+
+function cutTransport(state: LineState, protocol: number, rest: Payload | undefined): string | null {
+  const src = state.ipSrc;
+  const dst = state.ipDst;
+  const data = rest?.data;
+  const ports = data !== undefined && data.length >= 4;
+  if (protocol === TCP && isCut(state, "tcp")) {
+    return ports ? src + "." + u16(data, 0) + " > " + dst + "." + u16(data, 2) + ":  [|tcp]" : src + " > " + dst + ": [|tcp]";
+  }
+  if (protocol === UDP && isCut(state, "udp")) {
+    return ports ? src + "." + u16(data, 0) + " > " + dst + "." + u16(data, 2) + ":  [|udp]" : src + " > " + dst + ":  [|udp]";
+  }
+  if (protocol === ICMP && isCut(state, "icmp")) return src + " > " + dst + ":  [|icmp]";
+  // an IPv6 extension header the capture cut: tcpdump's name for it
+  const ext = EXT_CUT_NAME[protocol];
+  if (ext !== undefined && isCut(state, "ipv6")) return src + " > " + dst + ":  [|" + ext + "]";
+  if (protocol === ICMPV6 && isCut(state, "icmpv6")) {
+    // tcpdump names the type once its byte is there
+    return data !== undefined && data.length >= 1 ? src + " > " + dst + ": " + icmpv6CutText(state, data[0]!) : src + " > " + dst + ":  [|icmp6]";
+  }
+  return null;
+}
+
+/** tcpdump's names of IPv6 extension headers in a cut mark (hop-by-hop, routing, fragment, destination options). */
+const EXT_CUT_NAME: { readonly [nextHeader: number]: string } = { 0: "hbhopt", 43: "srcrt", 44: "frag", 60: "dstopt" };
 
 const EMPTY = new Uint8Array(0);
 // The fast path's views and the fixed header's fields, pointed at each

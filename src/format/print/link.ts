@@ -1,8 +1,10 @@
 /**
  * The start of every line: the link layer, then what it carries. From
- * decoded layers ({@link formatLine}): Ethernet (II and 802.3), VLAN tags
- * (`vlan 100, p 0, ` before the rest, unlike tcpdump without `-e`), Linux
- * cooked captures and loopback, then ARP, IP, LLC or an unknown ethertype.
+ * decoded layers ({@link formatLine}): Ethernet (II and 802.3), VLAN tags,
+ * Linux cooked captures and loopback, printed as tcpdump -e prints them when
+ * the formatter's `linkHeaders` is set (nothing of them otherwise, as tcpdump
+ * without -e), then ARP, IP, LLC or an unknown ethertype; tcpdump's
+ * `[|ether]`, `[|ip]`, ... where the capture cut a header short.
  * From a frame's bytes ({@link writeFrameLine}, the fast path): Ethernet with
  * its VLAN tags through {@link EthernetView} and {@link VlanView}, carrying
  * IPv4, IPv6 or ARP.
@@ -19,7 +21,7 @@ import { prepareWords } from "../../../layers/checksum.ts";
 import type { Issue, LayerBase } from "../../../layers/core.ts";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, isVlanTpid, LINKTYPE } from "../../../layers/dispatch.ts";
 import { ETHERNET_HEADER_LENGTH, EthernetView, type Ethernet } from "../../../layers/ethernet.ts";
-import { LOOPBACK_HEADER_LENGTH } from "../../../layers/loopback.ts";
+import { LOOPBACK_HEADER_LENGTH, type Loopback } from "../../../layers/loopback.ts";
 import { SLL_HEADER_LENGTH, type Sll } from "../../../layers/sll.ts";
 import { SLL2_HEADER_LENGTH, type Sll2 } from "../../../layers/sll2.ts";
 import { VLAN_HEADER_LENGTH, VlanView, type Vlan } from "../../../layers/vlan.ts";
@@ -29,7 +31,7 @@ import { appOr } from "./app.ts";
 import { arpText, writeArpFrame } from "./arp.ts";
 import { ipText, writeIpv4Frame, writeIpv6Frame } from "./ip.ts";
 import { hex4, issueFlag } from "./issues.ts";
-import type { LineState } from "./state.ts";
+import { cutReason, isCut, type LineState } from "./state.ts";
 
 /**
  * The line of a decoded packet (without time stamp): `length` is the frame's
@@ -38,6 +40,24 @@ import type { LineState } from "./state.ts";
  */
 export function formatLine(state: LineState, layers: readonly LayerBase[], issues: readonly Issue[], length: number): string {
   state.flags = "";
+  state.cut = NOT_CUT;
+  state.cutReasons = NOT_CUT;
+  if (issues.length > 0) {
+    // A frame cut by the capture (its issues stay "truncated" only then): the
+    // cut layers get tcpdump's [|proto] where they stop, not flags.
+    const cut: string[] = [];
+    const reasons: string[] = [];
+    for (const e of issues) {
+      if (e.kind === "truncated") {
+        cut.push(e.layer);
+        reasons.push(e.reason);
+      }
+    }
+    if (cut.length > 0) {
+      state.cut = cut;
+      state.cutReasons = reasons;
+    }
+  }
   let prefix = "";
   let linkHeader = 0;
   let i = 0;
@@ -57,7 +77,6 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
       linkHeader += VLAN_HEADER_LENGTH;
       const v = l as Vlan;
       linkType = v.type;
-      prefix += "vlan " + v.id + ", p " + v.pcp + (v.dei ? ", DEI" : "") + ", ";
     } else if (kind === "sll") {
       linkHeader += SLL_HEADER_LENGTH;
       linkType = (l as Sll).protocol;
@@ -75,7 +94,10 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
     }
   }
   const net = layers[i];
-  if (net !== undefined) {
+  const linkCut = cutLinkText(state, layers, net);
+  if (linkCut !== null) {
+    text = linkCut;
+  } else if (net !== undefined) {
     switch (net.layer) {
       case "arp":
         text = arpText(net as Arp, length - linkHeader);
@@ -96,13 +118,125 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
   } else if (text === null) {
     text = linkType >= 0 ? `ethertype 0x${hex4(linkType)}, length ${length - linkHeader}` : `length ${length}`;
   }
+  if (state.linkHeaders) {
+    prefix = linkHeaderText(layers, i, length);
+    // tcpdump -e: the link header names the protocol, the ARP line does not
+    if (text.startsWith("ARP, ") && layers[i]?.layer === "arp") text = text.slice(5);
+  }
   let line = prefix + text + state.flags;
-  for (let k = 0; k < issues.length; k++) line += issueFlag(issues[k]!);
+  for (let k = 0; k < issues.length; k++) if (issues[k]!.kind !== "truncated") line += issueFlag(issues[k]!);
   return line;
 }
 
 /** A cooked header's packet type as tcpdump names it (Linux PACKET_HOST ... PACKET_OUTGOING). */
 const SLL_PACKET_TYPE_TEXT: readonly string[] = ["In", "B", "M", "P", "Out"];
+
+const NOT_CUT: readonly string[] = [];
+
+/**
+ * tcpdump's line when the capture cut the frame inside its link or network
+ * header: ` [|ether]`, ` [|vlan]`, `IP  [|ip]` (` [|ip]` when not one byte of
+ * it is there), ` [|ip6]`, ` [|arp]`; null when the frame was not cut there.
+ * `net` is the first layer after the link layers.
+ */
+function cutLinkText(state: LineState, layers: readonly LayerBase[], net: LayerBase | undefined): string | null {
+  if (state.cut.length === 0) return null;
+  for (const link of ["ethernet", "vlan", "sll", "sll2", "loopback"]) {
+    // cut inside its own header (an 802.3 length past the capture is not that)
+    if (isCut(state, link) && (link === "vlan" ? cutReason(state, link).startsWith("tag needs") : !layers.some((l) => l.layer === link))) {
+      return " [|" + (LINK_CUT_NAME[link] ?? link) + "]";
+    }
+  }
+  if (isCut(state, "ipv4") && (net === undefined || net.layer === "payload" || cutReason(state, "ipv4").startsWith("header"))) {
+    return net === undefined ? " [|ip]" : "IP  [|ip]";
+  }
+  if (isCut(state, "ipv6") && (net === undefined || net.layer === "payload")) return " [|ip6]";
+  if (isCut(state, "arp") && (net === undefined || net.layer === "payload")) return " [|arp]";
+  return null;
+}
+
+/** tcpdump's names in a link layer's cut mark. */
+const LINK_CUT_NAME: { readonly [layer: string]: string } = { ethernet: "ether", loopback: "null" };
+
+/**
+ * tcpdump's names of ethertypes in a `-e` header (print-ether.c's table,
+ * checked against tcpdump -e); others print as `Unknown`.
+ */
+const ETHERTYPE_NAME: ReadonlyMap<number, string> = new Map([
+  [0x0800, "IPv4"],
+  [0x0806, "ARP"],
+  [0x8035, "Reverse ARP"],
+  [0x86dd, "IPv6"],
+  [0x8100, "802.1Q"],
+  [0x88a8, "802.1Q-QinQ"],
+  [0x9100, "802.1Q-9100"],
+  [0x88cc, "LLDP"],
+  [0x888e, "EAPOL"],
+  [0x8847, "MPLS unicast"],
+  [0x8848, "MPLS multicast"],
+  [0x8863, "PPPoE D"],
+  [0x8864, "PPPoE S"],
+  [0x9000, "Loopback"],
+]);
+
+function ethertypeText(type: number): string {
+  return "ethertype " + (ETHERTYPE_NAME.get(type) ?? "Unknown") + " (0x" + hex4(type) + ")";
+}
+
+/** tcpdump's words for a Linux cooked header's packet type (0..4), right-aligned in 3. */
+const SLL_DIRECTION = [" In", "  B", "  M", "  P", "Out"];
+
+/** tcpdump's names of loopback address families (BSD AF_INET, AF_INET6 of NetBSD/OpenBSD, FreeBSD, Darwin). */
+const FAMILY_NAME: ReadonlyMap<number, string> = new Map([
+  [2, "IPv4"],
+  [24, "IPv6"],
+  [28, "IPv6"],
+  [30, "IPv6"],
+]);
+
+/**
+ * The link-level part of a `-e` line for the link layers `layers[0, end)`
+ * (`length` is the frame's original length), as tcpdump -e prints it:
+ * `02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), length 98: `,
+ * each VLAN tag as `vlan 7, p 5, DEI, ethertype IPv4 (0x0800), `, Linux cooked
+ * ` In 02:00:00:00:00:01 ethertype IPv4 (0x0800), length 46: `, loopback
+ * `AF IPv4 (2), length 34: `.
+ */
+function linkHeaderText(layers: readonly LayerBase[], end: number, length: number): string {
+  let s = "";
+  for (let k = 0; k < end; k++) {
+    const l = layers[k]!;
+    switch (l.layer) {
+      case "ethernet": {
+        const e = l as Ethernet;
+        s += e.src + " > " + e.dst + ", " + (e.type === undefined ? "802.3" : ethertypeText(e.type)) + ", length " + length + ": ";
+        break;
+      }
+      case "vlan": {
+        const v = l as Vlan;
+        s += "vlan " + v.id + ", p " + v.pcp + (v.dei ? ", DEI" : "") + ", " + ethertypeText(v.type) + ", ";
+        break;
+      }
+      case "sll": {
+        const c = l as Sll;
+        s += (SLL_DIRECTION[c.packetType] ?? String(c.packetType).padStart(3)) + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
+        break;
+      }
+      case "sll2": {
+        const c = l as Sll2;
+        // tcpdump also names the interface when this machine has one of that index
+        s += (SLL_DIRECTION[c.packetType] ?? String(c.packetType)).trim().padEnd(3) + " ifindex " + c.interfaceIndex + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
+        break;
+      }
+      case "loopback": {
+        const f = (l as Loopback).family;
+        s += "AF " + (FAMILY_NAME.get(f) ?? "Unknown") + " (" + f + "), length " + length + ": ";
+        break;
+      }
+    }
+  }
+  return s;
+}
 
 /** VLAN tags the fast path follows at most; a deeper stack goes to the full decode. */
 const MAX_TAGS = 8;
@@ -114,9 +248,7 @@ const IPV4 = ETHERTYPE_IPV4;
 const IPV6 = ETHERTYPE_IPV6;
 const ARP = ETHERTYPE_ARP;
 const etherTypeAt = EthernetView.typeAt;
-const readTag = VlanView.readInto;
-/** The fast path's fields of a tag, read once per tag by the view's bulk reader. */
-const TAG: Omit<Vlan, "layer" | "tpid"> = { id: 0, pcp: 0, dei: false, type: 0 };
+const tagTypeAt = VlanView.typeAt;
 
 /**
  * The line of the frame `data[start, end)` of link type `linkType` straight
@@ -136,20 +268,14 @@ export function writeFrameLine(
   start: number,
   end: number,
 ): boolean {
-  if (linkType !== ETHERNET || end - start < ETHER_HEADER || length !== end - start) return false;
+  if (linkType !== ETHERNET || end - start < ETHER_HEADER || length !== end - start || state.linkHeaders) return false;
   if (start !== 0 || end !== data.length) prepareWords(data);
   let type = etherTypeAt(data, start);
   let at = start + ETHER_HEADER; // the view's payloadStart
   for (let tags = 0; isVlanTpid(type); tags++) {
     if (tags === MAX_TAGS || end - at < TAG_HEADER) return false;
-    const tag = TAG;
-    readTag(data, at, end, tag);
-    out.ascii("vlan ");
-    out.uint(tag.id);
-    out.ascii(", p ");
-    out.uint(tag.pcp);
-    out.ascii(tag.dei ? ", DEI, " : ", ");
-    type = tag.type;
+    // Without -e tcpdump prints no tag; the line is the packet inside.
+    type = tagTypeAt(data, at);
     at += TAG_HEADER; // the view's payloadStart
   }
   if (type === IPV4) return writeIpv4Frame(state, out, data, at, end, udpHinted);

@@ -28,6 +28,12 @@ export interface SummaryOptions {
   /** shorter transport summaries, as tcpdump -q: `tcp 0`, `UDP, length 20`, no app layer */
   quiet?: boolean;
   /**
+   * the link-level header on each line, as tcpdump -e: `src > dst, ethertype
+   * IPv4 (0x0800), length 98: ` (and VLAN tags, Linux cooked and loopback
+   * headers); without it, like tcpdump, no link-level field is printed
+   */
+  linkHeaders?: boolean;
+  /**
    * One-line text for an application layer (DNS, DHCP, TFTP, HTTP), or null to
    * fall back to the transport summary. Usually `appSummary` from app_summary.ts.
    */
@@ -39,10 +45,24 @@ export interface SummaryOptions {
   interfaceName?: (index: number) => string | null;
 }
 
+const NOT_CUT: readonly string[] = [];
+
+/** Whether layer `kind` of the packet being printed ran out of captured bytes. */
+export function isCut(state: LineState, kind: string): boolean {
+  return state.cut.length > 0 && state.cut.includes(kind);
+}
+
+/** The reason of `kind`'s cut ("" when it is not cut). */
+export function cutReason(state: LineState, kind: string): string {
+  const i = state.cut.indexOf(kind);
+  return i < 0 ? "" : state.cutReasons[i]!;
+}
+
 /** The options, stream state and line scratch the printers share (see the module comment). */
 export class LineState {
   readonly absoluteSeq: boolean;
   readonly quiet: boolean;
+  readonly linkHeaders: boolean;
   /** the app-layer formatter; never set when `quiet` */
   readonly app: ((layer: LayerBase) => string | null) | undefined;
   /** interface names for LINUX_SLL2 frames */
@@ -62,10 +82,19 @@ export class LineState {
   ipDst = "";
   /** problem flags (a bad checksum) gathered for the end of a layered line */
   flags = "";
+  /**
+   * The layers of this packet that ran out of captured bytes (the frame was
+   * cut by a snaplen: their issues are "truncated"): the printers write
+   * tcpdump's `[|proto]` there instead of flags at the end of the line.
+   */
+  cut: readonly string[] = NOT_CUT;
+  /** the reason of each cut layer's issue, in the order of {@link cut} */
+  cutReasons: readonly string[] = NOT_CUT;
 
   constructor(options: SummaryOptions = {}) {
     this.absoluteSeq = options.absoluteSeq ?? false;
     this.quiet = options.quiet ?? false;
+    this.linkHeaders = options.linkHeaders ?? false;
     this.app = this.quiet ? undefined : options.app;
     this.interfaceName = options.interfaceName;
   }

@@ -15,7 +15,7 @@
  */
 import type { IpHeaderContext } from "../../../layers/checksum.ts";
 import { checksumStatusAt } from "../../../layers/checksum.ts";
-import type { LayerBase } from "../../../layers/core.ts";
+import type { LayerBase, Payload } from "../../../layers/core.ts";
 import { IP_PROTOCOL_TCP } from "../../../layers/dispatch.ts";
 import { sniffTcp, tcpPortKind, type Kind } from "../../../layers/registry.ts";
 import { TCP_FIELD, TCP_FLAGS, TCP_HEADER_LENGTH, TcpView, type Tcp, type TcpFields } from "../../../layers/tcp.ts";
@@ -23,7 +23,7 @@ import { parseTcpOptions, type TcpOption } from "../../../layers/tcp_options.ts"
 import type { TextBuffer } from "../text_buffer.ts";
 import { appOr, appText } from "./app.ts";
 import { badChecksum } from "./issues.ts";
-import { writeEndpoints, type LineState } from "./state.ts";
+import { cutReason, isCut, writeEndpoints, type LineState } from "./state.ts";
 import { commonOptions, tcpOptions, writeCommonOptions } from "./tcp_options.ts";
 
 // Module-local names: V8 folds these, where it loads an imported binding at every use.
@@ -56,6 +56,22 @@ export function tcpFlags(flags: number): string {
   return s === "" ? "none" : s;
 }
 
+/**
+ * Whether tcpdump, given the first bytes of an HTTP message the capture cut
+ * before its first line ended, goes on to mark the cut: once it has read the
+ * request's method, or the response's version and status code, each with the
+ * space after it.
+ */
+function httpStarted(data: Uint8Array): boolean {
+  const response = data.length >= 5 && data[0] === 0x48 && data[1] === 0x54 && data[2] === 0x54 && data[3] === 0x50 && data[4] === 0x2f; // "HTTP/"
+  let spaces = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 0x20 && ++spaces === (response ? 2 : 1)) return true;
+  return false;
+}
+
+/** tcpdump's names of the options it names before reading their data (print-tcp.c's table). */
+const OPTION_NAME: { readonly [kind: number]: string } = { 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 28: "utoToTo", 29: "tcp-ao", 30: "mptcp", 34: "tfo", 254: "exp" };
+
 /** {@link tcpFlags} of every 9-bit flags value. */
 const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => tcpFlags(f));
 
@@ -80,6 +96,7 @@ export function writeTcp(
   optionData?: Uint8Array,
   optionStart = 0,
   optionEnd = 0,
+  cutOptions = false,
 ): void {
   if (state.quiet) {
     out.ascii("tcp ");
@@ -115,10 +132,24 @@ export function writeTcp(
     out.ascii(", urg ");
     out.uint(urgent);
   }
+  if (cutOptions) {
+    // The capture cut the options: the whole ones, then tcpdump's mark (it
+    // prints the comma before reading the next option's kind).
+    out.ascii(", options [");
+    if (options.length > 0) {
+      out.text(tcpOptions(options, sackBase, flags));
+      out.byte(0x2c);
+    }
+    out.ascii(" [|tcp]");
+    return;
+  }
   if (options.length > 0) {
     out.ascii(", options [");
-    out.text(tcpOptions(options, sackBase));
+    const text = tcpOptions(options, sackBase, flags);
+    out.text(text);
     out.byte(0x5d);
+    // tcpdump ends the line after an option it calls bad
+    if (text.endsWith("[bad opt]")) return;
   } else if (optionData !== undefined && optionEnd > optionStart) {
     out.ascii(", options [");
     writeCommonOptions(out, optionData, optionStart, optionEnd);
@@ -134,12 +165,28 @@ export function tcpText(state: LineState, t: Tcp, app: LayerBase | undefined): s
   const payload = state.ipUpper - t.headerLength;
   const scratch = state.scratch;
   const from = scratch.pos;
-  writeTcp(state, scratch, t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload);
+  const cut = state.cut.length > 0 && isCut(state, "tcp");
+  writeTcp(state, scratch, t.srcPort, t.dstPort, t.seq, t.ack, t.flags, t.window, t.urgentPointer, t.options, payload, undefined, 0, 0, cut);
   let s = scratch.take(from);
+  if (cut) {
+    // The option the capture cut (its bytes are the payload): tcpdump names
+    // it once its kind and length are there (with a stray ">" after it when
+    // options came before, as tcpdump 4.99 prints).
+    const rest = app?.layer === "payload" ? (app as Payload).data : undefined;
+    if (rest !== undefined && rest.length >= 2 && !state.quiet) s = s.slice(0, -" [|tcp]".length) + (OPTION_NAME[rest[0]!] ?? "unknown-" + rest[0]!) + (t.options.length > 0 ? " [|tcp]>" : " [|tcp]");
+    return s;
+  }
   if (!state.quiet && app !== undefined && app.layer !== "payload" && payload > 0) {
     const text = appOr(state, app, "");
     // tcpdump: "length 58 17177+ A? ..." for DNS, "length 58: HTTP: GET ..." for text protocols.
     if (text !== "") s += (app.layer === "dns" ? " " : ": ") + text;
+  } else if (state.cut.length > 0 && !state.quiet && state.app !== undefined && payload > 0) {
+    const kind = tcpPortKind(t.srcPort, t.dstPort);
+    // HTTP the capture cut before its first line ended: tcpdump's "HTTP", and
+    // its mark when some of the line is there; DNS cut before its header
+    // was whole: the mark alone.
+    if (kind === "http") s += app !== undefined && httpStarted((app as Payload).data) ? ": HTTP [|http]" : ": HTTP";
+    else if (kind === "dns") s += isCut(state, "dns") && !cutReason(state, "dns").startsWith("TCP length prefix is cut") ? "  [|domain]" : " [|domain]";
   }
   return s;
 }

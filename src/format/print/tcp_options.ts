@@ -16,6 +16,7 @@ import { u16, u32 } from "../../../layers/bytes.ts";
 import { TCP_OPTION, type TcpOption } from "../../../layers/tcp_options.ts";
 import { toHex } from "../hex.ts";
 import type { TextBuffer } from "../text_buffer.ts";
+import { mptcpText, tfoText } from "./mptcp.ts";
 
 // The kinds under module-local names: V8 folds a module-local const, where it
 // loads an imported binding through its cell at every use (see layers/ipv4.ts).
@@ -25,6 +26,11 @@ const MSS = TCP_OPTION.MSS;
 const WINDOW_SCALE = TCP_OPTION.WINDOW_SCALE;
 const SACK_PERMITTED = TCP_OPTION.SACK_PERMITTED;
 const TIMESTAMPS = TCP_OPTION.TIMESTAMPS;
+/** Multipath TCP (RFC 8684), TCP Fast Open (RFC 7413), the experimental kinds (RFC 4727) */
+const MPTCP = 30;
+const TFO = 34;
+/** the experimental kind tcpdump reads (RFC 6994's magic after the length) */
+const EXPERIMENT = 254;
 // An option's layout (RFC 9293 §3.1): kind, length (kind and length bytes
 // included), then its data.
 const LENGTH = 1;
@@ -37,8 +43,13 @@ const TIMESTAMPS_LENGTH = 10;
 /** Where a timestamps option's echo reply (TSecr) starts: after TSval. */
 const TSECR = DATA + 4;
 
-/** tcpdump's option list text (without the brackets). SACK edges are made relative to `sackBase`. */
-export function tcpOptions(options: readonly TcpOption[], sackBase = 0): string {
+/**
+ * tcpdump's option list text (without the brackets). SACK edges are made
+ * relative to `sackBase`; `flags` (the segment's TCP flags) tells which
+ * MPTCP forms are valid. An MPTCP option whose length does not fit its
+ * subtype ends the list with `[bad opt]`, as tcpdump ends it.
+ */
+export function tcpOptions(options: readonly TcpOption[], sackBase = 0, flags = 0): string {
   let s = "";
   for (let i = 0; i < options.length; i++) {
     const o = options[i]!;
@@ -66,9 +77,17 @@ export function tcpOptions(options: readonly TcpOption[], sackBase = 0): string 
         s += "sack " + o.blocks.length;
         for (const b of o.blocks) s += " {" + ((b.left - sackBase) >>> 0) + ":" + ((b.right - sackBase) >>> 0) + "}";
         break;
-      case "unknown":
-        s += "unknown-" + o.code + (o.data.length > 0 ? " 0x" + toHex(o.data) : "");
+      case "unknown": {
+        if (o.code === MPTCP) {
+          const m = mptcpText(o.data, flags);
+          s += m.text;
+          if (m.bad) return s;
+          break;
+        }
+        const tfo = o.code === TFO || o.code === EXPERIMENT ? tfoText(o.code, o.data) : null;
+        s += tfo ?? "unknown-" + o.code + (o.data.length > 0 ? " 0x" + toHex(o.data) : "");
         break;
+      }
     }
   }
   return s;

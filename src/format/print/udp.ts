@@ -20,7 +20,7 @@ import { UDP_FIELD, UDP_HEADER_LENGTH, UdpView, type Udp, type UdpFields } from 
 import type { TextBuffer } from "../text_buffer.ts";
 import { appOr, appText } from "./app.ts";
 import { badChecksum } from "./issues.ts";
-import { writeEndpoints, type LineState } from "./state.ts";
+import { isCut, writeEndpoints, type LineState } from "./state.ts";
 
 const HEADER_LENGTH = UDP_HEADER_LENGTH;
 const CHECKSUM = UDP_FIELD.CHECKSUM;
@@ -30,7 +30,13 @@ const PROTOCOL = IP_PROTOCOL_UDP;
 export function udpText(state: LineState, u: Udp, app: LayerBase | undefined): string {
   if (u.checksumStatus === "bad") state.flags += badChecksum("udp", u.checksum);
   const text = app !== undefined && app.layer !== "payload" ? appOr(state, app, "") : "";
-  return text !== "" ? text : "UDP, length " + (u.length - HEADER_LENGTH);
+  if (text !== "") return text;
+  // A DNS datagram the capture cut before its header was whole: tcpdump's
+  // mark alone (the message's own line shows its cuts further on).
+  if (state.cut.length > 0 && state.app !== undefined && (isCut(state, "udp") || isCut(state, "dns")) && udpPortKind(u.srcPort, u.dstPort) === "dns") {
+    return " [|domain]";
+  }
+  return "UDP, length " + (u.length - HEADER_LENGTH);
 }
 
 /** The fast path's fields of a datagram, read once per datagram by the view's bulk reader. */
