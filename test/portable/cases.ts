@@ -266,14 +266,17 @@ add("vlan: encodes back byte for byte, types derived from the tags", () => {
   equal(encodePacket([{ layer: "vlan", id: 1 }, { layer: "ipv4" }]).subarray(0, 4), hex("0001 0800"), "tag over IPv4");
 });
 
-add("vlan: a cut tag and 400 stacked tags end with a reason", () => {
+add("vlan: a cut tag and 400 stacked tags end with a reason (16 tags decoded, the rest payload)", () => {
   equal(decodePacket(hex("027700000002 027700000001 8100 00"), 1).issues, [{ layer: "vlan", kind: "truncated", reason: "tag needs 4 bytes, got 1" }], "cut tag");
   let parts = "027700000002 027700000001 8100";
   for (let i = 0; i < 400; i++) parts += (i + 1).toString(16).padStart(4, "0") + "8100";
   const r = decodePacket(hex(parts), 1);
-  equal(r.layers.length, 401, "layers");
-  equal(r.layers[400], { layer: "vlan", tpid: 0x8100, id: 400, pcp: 0, dei: false, type: 0x8100 }, "last tag");
-  equal(r.issues, [{ layer: "vlan", kind: "truncated", reason: "tag needs 4 bytes, got 0" }], "issues");
+  // Ethernet, 16 tags, then the 384 tags left (4 bytes each) as one payload.
+  equal(r.layers.length, 18, "layers");
+  equal(r.layers[16], { layer: "vlan", tpid: 0x8100, id: 16, pcp: 0, dei: false, type: 0x8100 }, "last tag decoded");
+  equal(r.layers[17]!.layer, "payload", "the rest");
+  equal((r.layers[17] as { data: Uint8Array }).data.length, 384 * 4, "the rest's length");
+  equal(r.issues, [{ layer: "vlan", kind: "malformed", reason: "more than 16 stacked tags" }], "issues");
 });
 
 // ---------------------------------------------------------------------------
