@@ -7,9 +7,10 @@
  * @module
  */
 import { formatIp, ipFamily, parseIp } from "../../layers/addr.ts";
-import { dnsTypeOf, type Dns, type DnsOpt, type DnsRecord } from "../../layers/dns.ts";
+import { dnsTypeOf } from "../../layers/dns.ts";
 import { DnsError, dnsQuery, type DnsResult } from "../apps/dns.ts";
 import { Output } from "../format/output.ts";
+import { digSections } from "./dig.ts";
 import { formatRdata } from "../send/dns_query.ts";
 import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
@@ -122,69 +123,10 @@ function checkServer(what: string, text: string, options: CliHostOptions): strin
   return formatIp(parseIp(text));
 }
 
-// ---- dig's presentation
-
-/** Text from column to column as BIND's masterdump lays a record out: tabs to each stop, one space past it. */
-function columns(parts: string[], stops: number[]): string {
-  let line = parts[0]!;
-  let col = line.length;
-  for (let i = 1; i < parts.length; i++) {
-    const to = stops[i - 1]!;
-    if (col >= to) {
-      line += " ";
-      col += 1;
-    } else {
-      const tabs = Math.floor(to / 8) - Math.floor(col / 8);
-      line += tabs > 0 ? "\t".repeat(tabs) : " ".repeat(to - col);
-      col = to;
-    }
-    line += parts[i]!;
-    col += parts[i]!.length;
-  }
-  return line;
-}
-
-const STOPS = [24, 32, 40, 48];
-
-function fqdn(name: string): string {
-  return name === "." || name.endsWith(".") ? name : name + ".";
-}
-
-function className(c: number): string {
-  return c === 1 ? "IN" : c === 3 ? "CH" : c === 4 ? "HS" : `CLASS${c}`;
-}
-
-/** One record as dig prints it. */
-export function digRecord(r: DnsRecord): string {
-  return columns([fqdn(r.name), String(r.ttl), className(r.class), r.typeName, formatRdata(r)], STOPS);
-}
-
 function printDig(out: Output, r: DnsResult): void {
-  const d: Dns = r.response;
   if (r.fellBack) out.line(";; Truncated, retrying in TCP mode.");
   out.line(";; Got answer:");
-  const flags = [d.response && "qr", d.authoritative && "aa", d.truncated && "tc", d.recursionDesired && "rd", d.recursionAvailable && "ra", d.authenticData && "ad", d.checkingDisabled && "cd"].filter(Boolean);
-  out.line(`;; ->>HEADER<<- opcode: ${d.opcodeName}, status: ${d.rcodeName}, id: ${d.id}`);
-  out.line(`;; flags: ${flags.join(" ")}; QUERY: ${d.questionCount}, ANSWER: ${d.answerCount}, AUTHORITY: ${d.authorityCount}, ADDITIONAL: ${d.additionalCount}`);
-  out.line("");
-  const opt = d.additionals.find((a) => a.typeName === "OPT");
-  if (opt !== undefined && typeof opt.data === "object" && "udpPayloadSize" in opt.data) {
-    const o = opt.data as DnsOpt;
-    out.line(";; OPT PSEUDOSECTION:");
-    out.line(`; EDNS: version: ${o.version}, flags:${o.dnssecOk ? " do" : ""}; udp: ${o.udpPayloadSize}`);
-  }
-  out.line(";; QUESTION SECTION:");
-  for (const q of d.questions) out.line(columns([`;${fqdn(q.name)}`, "", className(q.class), q.typeName], STOPS));
-  for (const [title, records] of [
-    ["ANSWER", d.answers],
-    ["AUTHORITY", d.authorities],
-    ["ADDITIONAL", d.additionals.filter((a) => a.typeName !== "OPT")],
-  ] as const) {
-    if (records.length === 0) continue;
-    out.line("");
-    out.line(`;; ${title} SECTION:`);
-    for (const a of records) out.line(digRecord(a));
-  }
+  for (const line of digSections(r.response)) out.line(line);
   out.line("");
   out.line(`;; Query time: ${Math.round(r.rttMs)} msec`);
   out.line(`;; SERVER: ${r.server}#${r.port}(${r.server}) (${r.transport.toUpperCase()})`);

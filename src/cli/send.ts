@@ -29,6 +29,7 @@ import { NeighborError } from "../send/neighbor.ts";
 import { RouteError } from "../send/route.ts";
 import { requireDevice, SendError, sendUdp, wallClock, type SentFrame } from "../send/udp.ts";
 import { flag, flagCount, formatHelp, intOption, parseArgs, refuse, spelling, stringOption, type OptionSpec, type ParsedArgs } from "./args.ts";
+import { digSections } from "./dig.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 
 const COMMON: OptionSpec[] = [
@@ -376,40 +377,13 @@ async function runRaw(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-/** dig's answer-section line: name, TTL, class, type, data, tab-separated. */
-function digLine(r: { name: string; ttl: number; class: number; typeName: string }, data: string): string {
-  const name = r.name === "." || r.name.endsWith(".") ? r.name : r.name + ".";
-  return `${name}\t${r.ttl}\t${r.class === 1 ? "IN" : `CLASS${r.class}`}\t${r.typeName}\t${data}`;
-}
-
 function printDnsAnswer(out: Output, r: DnsQueryResult, short: boolean): void {
   const d = r.response;
   if (short) {
     for (const a of d.answers) out.line(formatRdata(a));
     return;
   }
-  const flags = [
-    d.response ? "qr" : "",
-    d.authoritative ? "aa" : "",
-    d.truncated ? "tc" : "",
-    d.recursionDesired ? "rd" : "",
-    d.recursionAvailable ? "ra" : "",
-  ].filter(Boolean);
-  out.line(`;; ->>HEADER<<- opcode: ${d.opcodeName}, status: ${d.rcodeName}, id: ${d.id}`);
-  out.line(`;; flags: ${flags.join(" ")}; QUERY: ${d.questionCount}, ANSWER: ${d.answerCount}, AUTHORITY: ${d.authorityCount}, ADDITIONAL: ${d.additionalCount}`);
-  out.line("");
-  out.line(";; QUESTION SECTION:");
-  for (const q of d.questions) out.line(`;${digLine({ ...q, ttl: 0 }, "").replace(/\t0\t/, "\t\t").trimEnd()}`);
-  for (const [title, records] of [
-    ["ANSWER", d.answers],
-    ["AUTHORITY", d.authorities],
-    ["ADDITIONAL", d.additionals.filter((a) => a.typeName !== "OPT")],
-  ] as const) {
-    if (records.length === 0) continue;
-    out.line("");
-    out.line(`;; ${title} SECTION:`);
-    for (const a of records) out.line(digLine(a, formatRdata(a)));
-  }
+  for (const line of digSections(d)) out.line(line);
   out.line("");
   out.line(`;; Query time: ${Math.round(r.rttMs)} msec`);
   out.line(`;; SERVER: ${r.server}#${r.port}(${r.server}) (UDP)`);
