@@ -42,9 +42,8 @@ export const help = formatHelp(
 'get HOST FILE' fetches FILE from the server at HOST (an IPv4 or IPv6
 address, or a name asked of --server, the lease's DNS server or --gw) into
 LOCAL (-o; default FILE's base name). 'put HOST FILE' sends LOCAL (-o;
-default FILE) as FILE. A packet
-that is not answered within the timeout is sent again (8 times at most); a
-duplicate ACK is never answered with DATA (the Sorcerer's Apprentice bug);
+default FILE) as FILE. A packet that is not answered within the timeout is
+sent again (8 times at most); a duplicate ACK is never answered with DATA (the Sorcerer's Apprentice bug);
 block numbers wrap from 65535 to 0 as tftpd-hpa does. An error from the
 server ends the command with its code: 'stackts: tftp get 10.77.0.1 nofile
 : the peer sent error 1 (File not found): File not found', exit 1; a failed
