@@ -43,11 +43,11 @@ export const help = formatHelp(
 address, or a name asked of --server, the lease's DNS server or --gw) into
 LOCAL (-o; default FILE's base name). 'put HOST FILE' sends LOCAL (-o;
 default FILE) as FILE. A packet that is not answered within the timeout is
-sent again (8 times at most); a duplicate ACK is never answered with DATA (the Sorcerer's Apprentice bug);
-block numbers wrap from 65535 to 0 as tftpd-hpa does. An error from the
-server ends the command with its code: 'stackts: tftp get 10.77.0.1 nofile
-: the peer sent error 1 (File not found): File not found', exit 1; a failed
-get removes the partial LOCAL.
+sent again (8 times at most); a duplicate ACK is never answered with DATA
+(the Sorcerer's Apprentice bug); block numbers wrap from 65535 to 0 as
+tftpd-hpa does. An error from the server ends the command with its code:
+'stackts: tftp get 10.77.0.1 nofile : the peer sent error 1 (File not
+found): File not found', exit 1; a failed get removes the partial LOCAL.
 
 'serve DIR' answers requests on port 69 (-p) with the files under DIR
 (nothing outside it: '..' gets ERROR 2, access violation), each transfer
