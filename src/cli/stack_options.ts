@@ -354,6 +354,8 @@ export function openCliHost(args: ParsedArgs, options: CliHostOptions = hostOpti
     },
     close() {
       closing ??= (async () => {
+        // Connections first, while the leased address is still ours to send from and receive on.
+        await host.endConnections();
         const dhcp = cli.dhcp;
         if (dhcp !== null) {
           try {

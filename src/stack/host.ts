@@ -24,7 +24,8 @@ import { randomMac, type InterfaceOptions } from "./interface.ts";
 import { systemRandom, type Random } from "./random.ts";
 import { Sockets } from "./sockets.ts";
 import type { Stack } from "./stack.ts";
-import type { TcpConfig } from "./tcp/config.ts";
+import type { TcpConfig, TcpState } from "./tcp/config.ts";
+import { userAbort } from "./tcp/user.ts";
 import type { TraceSink } from "./trace.ts";
 
 /** Options of {@link openHost}. */
@@ -59,12 +60,33 @@ export class Host {
     return this.driver.stack;
   }
 
-  /** Stop the stack and close the device. */
+  /** Stop the stack and close the device (a process that ends calls {@link endConnections} first). */
   close(): void {
     this.driver.close();
     this.device.close();
   }
+
+  /**
+   * End the connections as an ending process ends its sockets: those its
+   * sockets closed get up to `lingerMs` to finish their FIN exchange (our FIN
+   * acknowledged, the peer's acknowledged), then every connection still open
+   * is reset, so no peer is left retransmitting to an address that no longer
+   * answers. Call it while the addresses are still ours (before a DHCP
+   * release), then {@link close}.
+   */
+  async endConnections(lingerMs = 500): Promise<void> {
+    const tcp = this.driver.stack.tcp;
+    const until = Date.now() + lingerMs;
+    while (Date.now() < until && [...tcp.connections].some((t) => CLOSING.has(t.state))) await new Promise((r) => setTimeout(r, 5));
+    if (tcp.connections.size === 0) return;
+    this.driver.run(() => {
+      for (const t of [...tcp.connections]) userAbort(t, tcp);
+    });
+  }
 }
+
+/** The states of a connection whose socket is closed and whose FIN exchange is under way. */
+const CLOSING: ReadonlySet<TcpState> = new Set<TcpState>(["FIN-WAIT-1", "FIN-WAIT-2", "CLOSING", "LAST-ACK"]);
 
 /** The capture filter of a host: frames to its MAC, broadcasts, and IPv6 multicast. */
 export function hostFilter(mac: Uint8Array): string {
