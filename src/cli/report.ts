@@ -52,22 +52,28 @@ function defaultOutput(path: string): string {
   return basename(path).replace(/\.(pcapng|pcap|cap)$/i, "") + ".html";
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, SPEC);
-  const [path, ...filterWords] = args.positionals;
-  if (path === undefined) throw new UsageError("report", "missing FILE (see 'stackts report --help')");
-  const output = stringOption(args, "output") ?? defaultOutput(path);
-  const packetLimit = intOption(args, "packets", 0, 1_000_000);
-  const filter = filterWords.join(" ").trim();
+/**
+ * The report data of the capture at `path` (only the frames `filter`
+ * matches), with a progress line on stderr while it reads: what `report`
+ * and `view` both start with. A bad filter is a usage error, an unreadable
+ * file one line; a damaged file gives what came before the damage and the
+ * error, for the caller to report after its output.
+ */
+export function reportOf(
+  command: string,
+  path: string,
+  filter: string,
+  options: { packetLimit?: number; forceProgress?: boolean } = {},
+): ReturnType<typeof reportFile> {
   // undefined until the first batch; null when there is no line to show.
   let progress: ProgressLine | null | undefined;
-  let result;
+  let result: ReturnType<typeof reportFile>;
   try {
     result = reportFile(path, {
       filter,
-      ...(packetLimit === undefined ? {} : { packetLimit }),
+      ...(options.packetLimit === undefined ? {} : { packetLimit: options.packetLimit }),
       onProgress: (packets, bytes, position, size) => {
-        if (progress === undefined) progress = ProgressLine.forStderr("report", { total: size, force: flag(args, "progress") });
+        if (progress === undefined) progress = ProgressLine.forStderr(command, { total: size, force: options.forceProgress ?? false });
         progress?.update(packets, bytes, position);
       },
     });
@@ -75,8 +81,18 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof CaptureError && err.code === "EFILTER") throw new UsageError(`filter '${filter}'`, err.detail || err.message);
     throw fileError(path, err);
   }
-  const { data, error } = result;
-  (progress as ProgressLine | null | undefined)?.end(data.summary.packets, data.summary.bytes, null);
+  (progress as ProgressLine | null | undefined)?.end(result.data.summary.packets, result.data.summary.bytes, null);
+  return result;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  const [path, ...filterWords] = args.positionals;
+  if (path === undefined) throw new UsageError("report", "missing FILE (see 'stackts report --help')");
+  const output = stringOption(args, "output") ?? defaultOutput(path);
+  const packetLimit = intOption(args, "packets", 0, 1_000_000);
+  const filter = filterWords.join(" ").trim();
+  const { data, error } = reportOf("report", path, filter, { ...(packetLimit === undefined ? {} : { packetLimit }), forceProgress: flag(args, "progress") });
   const html = reportHtml(data);
   try {
     if (output === "-") writeFileSync(1, html);

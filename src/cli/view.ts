@@ -8,14 +8,12 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { CaptureError } from "../errors.ts";
-import { reportFile } from "../report/from_file.ts";
 import { reportHtml } from "../report/html.ts";
 import { serveReport } from "../report/serve.ts";
 import { flag, formatHelp, intOption, parseArgs, type OptionSpec } from "./args.ts";
 import { EXIT, UsageError, reportError, stderrLine } from "./errors.ts";
-import { ProgressLine } from "./progress.ts";
 import { fileError } from "./read.ts";
+import { reportOf } from "./report.ts";
 
 const SPEC: OptionSpec[] = [
   { name: "port", short: "p", value: "PORT", help: "port on 127.0.0.1 (default: one the system picks)" },
@@ -48,22 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   if (path === undefined) throw new UsageError("view", "missing FILE (see 'stackts view --help')");
   const port = intOption(args, "port", 0, 65535) ?? 0;
   const filter = filterWords.join(" ").trim();
-  // undefined until the first batch; null when there is no line to show.
-  let progress: ProgressLine | null | undefined;
-  let result;
-  try {
-    result = reportFile(path, {
-      filter,
-      onProgress: (packets, bytes, position, size) => {
-        if (progress === undefined) progress = ProgressLine.forStderr("view", { total: size });
-        progress?.update(packets, bytes, position);
-      },
-    });
-  } catch (err) {
-    if (err instanceof CaptureError && err.code === "EFILTER") throw new UsageError(`filter '${filter}'`, err.detail || err.message);
-    throw fileError(path, err);
-  }
-  (progress as ProgressLine | null | undefined)?.end();
+  const result = reportOf("view", path, filter);
   if (result.error !== null) reportError(fileError(path, result.error));
   const data = result.data;
   const server = await serveReport({ port, page: () => reportHtml(data), data: () => data });

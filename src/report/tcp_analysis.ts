@@ -33,22 +33,21 @@
  *
  * @module
  */
+import { TCP_FLAGS } from "../../layers/tcp.ts";
+import { seqLt as lt } from "../stack/seq.ts";
 import { TCP_MARK, type TcpDirectionSeries, type TcpSeries } from "./model.ts";
 
-const SYN = 0x02;
-const FIN = 0x01;
-const RST = 0x04;
-const ACK = 0x10;
+// Module-local copies of the flag bits: an imported binding is a load and a check at every use.
+const SYN = TCP_FLAGS.SYN;
+const FIN = TCP_FLAGS.FIN;
+const RST = TCP_FLAGS.RST;
+const ACK = TCP_FLAGS.ACK;
 
 /** A series longer than this is halved (adjacent unmarked points merged). */
 export const SERIES_CAP = 16384;
 /** Unacknowledged segments remembered per direction for RTT samples. */
 const RTT_QUEUE = 4096;
 
-/** a < b in sequence space (RFC 793 §3.3: arithmetic modulo 2^32). */
-function lt(a: number, b: number): boolean {
-  return ((a - b) | 0) < 0;
-}
 
 class Direction {
   baseSet = false;

@@ -183,8 +183,6 @@ function ethertypeText(type: number): string {
   return "ethertype " + (ETHERTYPE_NAME.get(type) ?? "Unknown") + " (0x" + hex4(type) + ")";
 }
 
-/** tcpdump's words for a Linux cooked header's packet type (0..4), right-aligned in 3. */
-const SLL_DIRECTION = [" In", "  B", "  M", "  P", "Out"];
 
 /** tcpdump's names of loopback address families (BSD AF_INET, AF_INET6 of NetBSD/OpenBSD, FreeBSD, Darwin). */
 const FAMILY_NAME: ReadonlyMap<number, string> = new Map([
@@ -219,13 +217,13 @@ function linkHeaderText(layers: readonly LayerBase[], end: number, length: numbe
       }
       case "sll": {
         const c = l as Sll;
-        s += (SLL_DIRECTION[c.packetType] ?? String(c.packetType).padStart(3)) + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
+        s += (SLL_PACKET_TYPE_TEXT[c.packetType] ?? String(c.packetType)).padStart(3) + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
         break;
       }
       case "sll2": {
         const c = l as Sll2;
         // tcpdump also names the interface when this machine has one of that index
-        s += (SLL_DIRECTION[c.packetType] ?? String(c.packetType)).trim().padEnd(3) + " ifindex " + c.interfaceIndex + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
+        s += (SLL_PACKET_TYPE_TEXT[c.packetType] ?? String(c.packetType)).padEnd(3) + " ifindex " + c.interfaceIndex + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
         break;
       }
       case "loopback": {
