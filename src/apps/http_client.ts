@@ -95,6 +95,13 @@ export interface HttpRequestOptions {
   onResponse?: ((head: HttpResponseHead, url: string) => void) | undefined;
   /** the final response's body, piece by piece; a promise returned is waited for (backpressure) */
   onData?: ((chunk: Uint8Array) => void | Promise<void>) | undefined;
+  /**
+   * read into one buffer the client keeps, instead of a new array per read:
+   * a chunk given to onData is then valid only until onData returns (or its
+   * promise settles). For a caller that writes each chunk out at once (the
+   * `stackts http` command); saves an allocation and a copy per read.
+   */
+  reuseChunks?: boolean | undefined;
   /** one line per step (connect, request, response, body end, redirect), for a trace */
   log?: ((text: string) => void) | undefined;
 }
@@ -302,7 +309,9 @@ async function exchange(
     for (let at = 0; at < request.length; at += 1 << 20) {
       await dog.guard(s.send(request.subarray(at, at + (1 << 20))), `sending the request to ${address} port ${target.port}`);
     }
-    const recv = (): Promise<Uint8Array> => dog.guard(s.recv(1 << 20), `waiting for ${address} port ${target.port}`);
+    const waiting = `waiting for ${address} port ${target.port}`;
+    const buffer = options.reuseChunks === true ? new Uint8Array(1 << 20) : null;
+    const recv = async (): Promise<Uint8Array> => (buffer === null ? dog.guard(s.recv(1 << 20), waiting) : buffer.subarray(0, await dog.guard(s.recvInto(buffer), waiting)));
 
     // The head (interim 1xx responses skipped, RFC 9110 §15.2), bounded.
     let pending = new Uint8Array(0);

@@ -204,6 +204,7 @@ export async function run(argv: string[]): Promise<number> {
         onResponse: (head) => {
           if (p.include) sink().bytes(head.raw);
         },
+        reuseChunks: true, // each chunk is written out before the next read
         onData: (chunk) => {
           const o = sink();
           o.bytes(chunk);

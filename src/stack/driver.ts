@@ -1,7 +1,7 @@
 /**
  * The thin driver that ties a {@link Stack} to a {@link Device}: frames the
  * device delivers go to `stack.input` (zero-copy, straight from the capture
- * batch), then `stack.poll` runs; the frames the stack transmits during that
+ * batch; TCP answers once per batch, see `Stack.beginBatch`), then `stack.poll` runs; the frames the stack transmits during that
  * turn are copied into a pool and sent in one `sendMany` (one `sendmmsg` on
  * a live interface); a single timer on the device's clock wakes the stack
  * at its next deadline. Socket calls ask for a turn with {@link StackDriver.kick}.
@@ -79,9 +79,14 @@ export class StackDriver {
     if (this.#closed) return;
     const now = this.now;
     const { buffer, offset, caplen } = batch;
-    for (let i = 0; i < batch.count; i++) {
-      const start = offset[i]!;
-      this.stack.input(buffer, start, start + caplen[i]!, now);
+    this.stack.beginBatch();
+    try {
+      for (let i = 0; i < batch.count; i++) {
+        const start = offset[i]!;
+        this.stack.input(buffer, start, start + caplen[i]!, now);
+      }
+    } finally {
+      this.stack.endBatch();
     }
     this.#turn();
   }

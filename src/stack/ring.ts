@@ -121,10 +121,16 @@ export class Ring {
 
   /** Take up to `max` of the oldest live bytes out as a new array. */
   take(max: number): Uint8Array {
-    const n = Math.min(max, this.#length);
-    const out = new Uint8Array(n);
-    this.copyOut(0, n, out, 0);
-    this.consume(n);
+    const out = new Uint8Array(Math.min(max, this.#length));
+    this.takeInto(out, 0, out.length);
     return out;
+  }
+
+  /** Move up to `max` of the oldest live bytes into `dst` at `at`; returns how many. */
+  takeInto(dst: Uint8Array, at: number, max: number): number {
+    const n = Math.min(max, this.#length);
+    this.copyOut(0, n, dst, at);
+    this.consume(n);
+    return n;
   }
 }

@@ -23,7 +23,7 @@ import type { StackDriver } from "./driver.ts";
 import { SocketError } from "./errors.ts";
 import type { TcpConfig } from "./tcp/config.ts";
 import type { Tcb } from "./tcp/tcb.ts";
-import { userAbort, userClose, userReceive, userSend, userShutdown } from "./tcp/user.ts";
+import { userAbort, userClose, userReceive, userReceiveInto, userSend, userShutdown } from "./tcp/user.ts";
 import type { Listener, Waker } from "./tcp_layer.ts";
 import type { UdpEndpoint } from "./udp_layer.ts";
 
@@ -335,6 +335,36 @@ export class Socket implements Waker {
       if (tcb.recvBuffer.length > 0) return this.#driver.run(() => userReceive(tcb, this.#driver.stack.tcp, max));
       this.#failIf(tcb, "recv");
       if (tcb.peerClosed || tcb.readClosed || tcb.state === "CLOSED") return new Uint8Array(0);
+      return undefined;
+    });
+  }
+
+  /**
+   * recv(2) with the caller's buffer, as in C: waits for at least one byte,
+   * moves at most `length` into `buffer` at `offset`, and resolves with how
+   * many (0 at end of stream). No array is allocated per call, so a reader
+   * that reuses one buffer moves a stream without garbage. A datagram socket
+   * gets the next datagram, cut to fit (the rest is lost, as recv(2) does).
+   */
+  recvInto(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Promise<number> {
+    this.#open("recv");
+    if (!(buffer instanceof Uint8Array)) throw new TypeError("recvInto: buffer must be a Uint8Array");
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > buffer.length) {
+      throw new RangeError(`recvInto: offset ${offset} and length ${length} do not fit a buffer of ${buffer.length} bytes`);
+    }
+    if (this.type === "dgram") {
+      return this.recvfrom(65536).then((d) => {
+        const n = Math.min(length, d.data.length);
+        buffer.set(d.data.subarray(0, n), offset);
+        return n;
+      });
+    }
+    const tcb = this.#tcb;
+    if (tcb === null) return Promise.reject(new SocketError("ENOTCONN", "recv"));
+    return this.#until(() => {
+      if (tcb.recvBuffer.length > 0) return this.#driver.run(() => userReceiveInto(tcb, this.#driver.stack.tcp, buffer, offset, length));
+      this.#failIf(tcb, "recv");
+      if (tcb.peerClosed || tcb.readClosed || tcb.state === "CLOSED") return 0;
       return undefined;
     });
   }

@@ -328,6 +328,21 @@ export class Stack {
     }
   }
 
+  /**
+   * Frames that arrived together (one capture wake-up) follow as {@link input}
+   * calls: until {@link endBatch}, TCP holds each connection's answer (its ACK
+   * and the data that ACK lets go) and sends it once at the end, as a kernel
+   * does for a GRO aggregate.
+   */
+  beginBatch(): void {
+    this.tcp.beginBatch();
+  }
+
+  /** The batch is done: connections send what they held. */
+  endBatch(): void {
+    this.tcp.endBatch();
+  }
+
   /** Run what is due at `now`; returns the time the next thing is due (Infinity: nothing). */
   poll(now: number): number {
     this.#tick(now);

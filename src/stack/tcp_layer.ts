@@ -21,7 +21,7 @@ import { randomBelow, type Random } from "./random.ts";
 import { seqAdd, seqGt, seqLe, seqLt } from "./seq.ts";
 import { ACK, DEFAULT_TCP_CONFIG, RST, SYN, FIN, type TcpConfig, type TcpState } from "./tcp/config.ts";
 import { tcpInput } from "./tcp/input.ts";
-import { nextDeadline } from "./tcp/output.ts";
+import { nextDeadline, tcpOutput } from "./tcp/output.ts";
 import { InSegment, OutSegment } from "./tcp/segment.ts";
 import { Tcb, type TcpHost } from "./tcp/tcb.ts";
 import { tcpTimers } from "./tcp/timers.ts";
@@ -62,6 +62,9 @@ export class TcpLayer implements TcpHost {
   readonly stats = { badChecksum: 0, partialChecksum: 0, malformed: 0, resetsSent: 0, noListener: 0 };
   /** take a checksum left for offload (see offload.ts) as good */
   acceptPartialChecksums = false;
+  /** a batch of frames is being processed: connections' output waits for its end */
+  #batching = false;
+  readonly #deferred: Tcb[] = [];
 
   constructor(
     sender: IpSender,
@@ -369,6 +372,35 @@ export class TcpLayer implements TcpHost {
     if (i >= 0) l.halfOpen.splice(i, 1);
     l.acceptQueue.push(tcb);
     l.owner?.wake();
+  }
+
+  /**
+   * Frames that arrived together follow: until {@link endBatch}, a connection's
+   * output after a segment (its ACK, data the ACK let go) waits for the end.
+   */
+  beginBatch(): void {
+    this.#batching = true;
+  }
+
+  /** The batch is done: each connection that held its output sends it now, once. */
+  endBatch(): void {
+    this.#batching = false;
+    const list = this.#deferred;
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i]!;
+      t.outputDeferred = false;
+      if (t.state !== "CLOSED") tcpOutput(t, this);
+    }
+    list.length = 0;
+  }
+
+  deferOutput(tcb: Tcb): boolean {
+    if (!this.#batching) return false;
+    if (!tcb.outputDeferred) {
+      tcb.outputDeferred = true;
+      this.#deferred.push(tcb);
+    }
+    return true;
   }
 
   wake(tcb: Tcb): void {

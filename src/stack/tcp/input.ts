@@ -75,7 +75,12 @@ export function tcpInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
     tcb.keepAliveProbes = 0;
     tcb.keepAliveAt = now + tcb.config.keepAliveIdleMs;
   }
-  if (tcb.state !== "CLOSED") tcpOutput(tcb, host);
+  // In a batch of frames (a capture wake-up, like a GRO aggregate), the ACK every second
+  // full-sized segment calls for, and any data the segment lets us send, go out once at the
+  // batch's end: every frame sent in a batch leaves at its end anyway, so the per-segment ACKs
+  // before the last only cost the peer work. Held out-of-order data keeps its duplicate ACK
+  // per segment (a peer without SACK counts them, RFC 5681 §3.2).
+  if (tcb.state !== "CLOSED" && !(tcb.assembler.empty && host.deferOutput?.(tcb) === true)) tcpOutput(tcb, host);
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */

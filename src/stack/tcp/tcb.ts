@@ -45,6 +45,11 @@ export interface TcpHost {
   challengeAckAllowed(): boolean;
   /** the sender's state changed (cwnd, ssthresh, RTO, recovery): for `--trace` */
   senderChanged?(tcb: Tcb, why: string): void;
+  /**
+   * While a batch of arriving frames is processed (see `TcpLayer.beginBatch`):
+   * take `tcb`'s output to the batch's end and return true; else false (output now).
+   */
+  deferOutput?(tcb: Tcb): boolean;
 }
 
 /** A timer that is off. */
@@ -171,6 +176,8 @@ export class Tcb {
   // ACK bookkeeping.
   /** send an ACK at the next output, whatever the delayed-ACK rule says */
   ackNow = false;
+  /** its output waits for the end of the batch of frames being processed (TcpLayer.beginBatch) */
+  outputDeferred = false;
   /** in-order data bytes received since our last ACK (RFC 1122 §4.2.3.2: ACK at least every second full segment) */
   unackedBytes = 0;
   /**

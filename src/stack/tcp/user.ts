@@ -72,9 +72,16 @@ export function userSend(tcb: Tcb, host: TcpHost, data: Uint8Array, start = 0, e
  * or one MSS), a window update goes out.
  */
 export function userReceive(tcb: Tcb, host: TcpHost, max: number): Uint8Array {
+  const data = new Uint8Array(Math.min(max, tcb.recvBuffer.length));
+  userReceiveInto(tcb, host, data, 0, data.length);
+  return data;
+}
+
+/** {@link userReceive} into the caller's `dst[at, at + max)`; returns the bytes moved. */
+export function userReceiveInto(tcb: Tcb, host: TcpHost, dst: Uint8Array, at: number, max: number): number {
   const before = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
-  const data = tcb.recvBuffer.take(max);
-  if (data.length > 0 && tcb.synchronized && !tcb.peerClosed) {
+  const n = tcb.recvBuffer.takeInto(dst, at, max);
+  if (n > 0 && tcb.synchronized && !tcb.peerClosed) {
     const space = tcb.receiveSpace();
     const threshold = Math.min(tcb.recvBuffer.capacity >> 1, tcb.ourMss);
     // Advertised little or nothing, and the space is now worth offering: tell the peer.
@@ -83,7 +90,7 @@ export function userReceive(tcb: Tcb, host: TcpHost, max: number): Uint8Array {
       tcpOutput(tcb, host);
     }
   }
-  return data;
+  return n;
 }
 
 /**
