@@ -46,10 +46,16 @@ export function bridgedLab(prefix, { ipv6 = false } = {}) {
     sh(["ip", "-n", ns.b, "addr", "add", "fd77::2/64", "dev", ifs.b, "nodad"]);
   }
   for (const [n, i] of [...ports, [ns.r, "br0"], [ns.a, "lo"], [ns.b, "lo"]]) sh(["ip", "-n", n, "link", "set", i, "up"]);
-  // Wait for the bridge ports to forward (no STP: a moment).
-  for (let k = 0; k < 50; k++) {
-    const state = sh(["ip", "-n", ns.r, "-d", "link", "show", ifs.rb]);
-    if (/state UP/.test(state) && !/LEARNING|LISTENING|BLOCKING/.test(state)) break;
+  // Wait for both bridge ports to forward. Without STP that takes the carrier event: a new
+  // veth port stays NO-CARRIER and "disabled" until the kernel's link watch runs (up to ~1 s),
+  // and what crosses the bridge before then is dropped (seen: the first ARP reply of a fresh
+  // lab lost, the first connection a second late).
+  for (let k = 0; k < 60; k++) {
+    const ready = [ifs.ra, ifs.rb].every((p) => {
+      const state = sh(["ip", "-n", ns.r, "-d", "link", "show", p]);
+      return !/NO-CARRIER/.test(state) && /bridge_slave state forwarding/.test(state);
+    });
+    if (ready) break;
     execFileSync("sleep", ["0.05"]);
   }
   /** Drop `percent`% of the frames R forwards to `mac` (0: none). */
