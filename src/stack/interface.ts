@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { formatIp, ipFamily, macBytes, parseIp, parseIpv6, sameAddress, type AddressInput } from "../../layers/addr.ts";
+import { addressAt, formatIp, ipFamily, macBytes, parseIp, parseIpv6, sameAddress, type AddressInput } from "../../layers/addr.ts";
 import { randomBelow, type Random } from "./random.ts";
 
 /** An address and its prefix length. */
@@ -152,6 +152,16 @@ export class InterfaceConfig {
       return b.slice();
     };
     return new InterfaceConfig(mac, mtu, ipv4, ipv6, gw(options.gateway4, 4), gw(options.gateway6, 6));
+  }
+
+  /** Our IPv4 address that `bytes[at, at + 4)` holds (compared where it lies), or null. */
+  ipv4At(bytes: Uint8Array, at: number): Uint8Array | null {
+    const list = this.ipv4;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!.address;
+      if (addressAt(bytes, at, a)) return a;
+    }
+    return null;
   }
 
   /** Whether `address` (4 or 16 bytes) is one of ours (the IPv6 link-local one included). */

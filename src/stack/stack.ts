@@ -217,13 +217,20 @@ export class Stack {
       this.#trace?.drop(this.#now, "ipv4: bad header checksum");
       return;
     }
+    const protocol = ip.protocol;
+    if (protocol === IP_PROTOCOL_TCP && !ip.moreFragments && ip.fragmentOffset === 0) {
+      // TCP, the bulk of what arrives: its addresses are read where they lie (TCP is unicast only).
+      const ours = this.iface.ipv4At(bytes, ip.dstOffset);
+      if (ours !== null) this.tcp.input4(bytes, ip.srcOffset, ours, ip.payloadStart, ip.payloadEnd);
+      else if (!this.iface.isBroadcast4(ip.dst)) this.stats.notForUs++;
+      return;
+    }
     const dst = ip.dst;
     if (!this.iface.isOurs(dst) && !this.iface.isBroadcast4(dst)) {
       this.stats.notForUs++;
       return;
     }
     const src = ip.src.slice();
-    const protocol = ip.protocol;
     const ttl = ip.ttl;
     const ipEnd = ip.payloadEnd;
     if (ip.moreFragments || ip.fragmentOffset > 0) {

@@ -12,7 +12,7 @@
  * @module
  */
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../seq.ts";
-import { ACK, FIN, RST, SYN } from "./config.ts";
+import { ACK, FIN, PSH, RST, SYN } from "./config.ts";
 import { answerTurnedDown, challenge, processAck, synAcknowledged } from "./ack.ts";
 import { tcpOutput } from "./output.ts";
 import type { InSegment } from "./segment.ts";
@@ -66,6 +66,8 @@ export function tcpInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   tcb.lastHeard = now;
   if (tcb.state === "SYN-SENT") {
     synSent(tcb, seg, host);
+  } else if (predicted(tcb, seg)) {
+    nextInOrder(tcb, seg, host);
   } else {
     synchronizedInput(tcb, seg, host);
   }
@@ -81,6 +83,52 @@ export function tcpInput(tcb: Tcb, seg: InSegment, host: TcpHost): void {
   // before the last only cost the peer work. Held out-of-order data keeps its duplicate ACK
   // per segment (a peer without SACK counts them, RFC 5681 §3.2).
   if (tcb.state !== "CLOSED" && !(tcb.assembler.empty && host.deferOutput?.(tcb) === true)) tcpOutput(tcb, host);
+}
+
+/**
+ * Header prediction (Van Jacobson's, as BSD and Linux have it): the next
+ * in-order data segment of an established connection that changes nothing
+ * else. Its ACK is the one we had, for nothing outstanding, with the same
+ * window and no SACK; its timestamp is not old (PAWS); it fits the window
+ * and the buffer, and nothing is held out of order. For such a segment
+ * every step of {@link synchronizedInput} but the data and the timestamp is
+ * a no-op, so {@link nextInOrder} does only those: a bulk download is almost
+ * all such segments.
+ */
+function predicted(tcb: Tcb, seg: InSegment): boolean {
+  const len = seg.dataEnd - seg.dataStart;
+  return (
+    tcb.state === "ESTABLISHED" &&
+    (seg.flags & ~PSH) === ACK &&
+    seg.seq === tcb.rcvNxt &&
+    seg.ack === tcb.sndUna &&
+    tcb.sndMax === tcb.sndUna &&
+    seg.sackCount === 0 &&
+    seg.window << tcb.sndScale === tcb.sndWnd &&
+    len > 0 &&
+    len <= seqDiff(tcb.rcvAdv, tcb.rcvNxt) &&
+    len <= tcb.recvBuffer.free &&
+    tcb.assembler.empty &&
+    tcb.peerFinSeq < 0 &&
+    !tcb.readClosed &&
+    tcb.rackAt === OFF &&
+    (!tcb.tsOk || (seg.hasTimestamps && seqGe(seg.tsval, tcb.tsRecent)))
+  );
+}
+
+/** A {@link predicted} segment: what {@link synchronizedInput} would do with it, and only that. */
+function nextInOrder(tcb: Tcb, seg: InSegment, host: TcpHost): void {
+  // RFC 7323 §4.3: TS.Recent from the segment the next ACK acknowledges.
+  if (tcb.tsOk && seqLe(seg.seq, tcb.lastAckSent)) {
+    tcb.tsRecent = seg.tsval;
+    tcb.tsRecentAt = host.now;
+  }
+  // RFC 9293 §3.10.7.4: the send window comes from the newest segment (same window, newer mark).
+  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack))) {
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = seg.ack;
+  }
+  placeData(tcb, seg, host);
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
