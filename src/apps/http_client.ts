@@ -102,6 +102,8 @@ export interface HttpRequestOptions {
    * `stackts http` command); saves an allocation and a copy per read.
    */
   reuseChunks?: boolean | undefined;
+  /** each connection as it comes up (redirects make more than one) */
+  onConnected?: ((address: string, port: number) => void) | undefined;
   /** one line per step (connect, request, response, body end, redirect), for a trace */
   log?: ((text: string) => void) | undefined;
 }
@@ -303,6 +305,7 @@ async function exchange(
   try {
     log?.(`http connect ${address} port ${target.port}`);
     await dog.guard(s.connect(address, target.port), `connect to ${address} port ${target.port}`);
+    options.onConnected?.(address, target.port);
     const requestLine = new TextDecoder().decode(request.subarray(0, request.indexOf(13)));
     log?.(`http > ${requestLine} (${request.length} bytes)`);
     // In pieces, so a large body that is moving never looks idle to the watchdog.

@@ -19,6 +19,7 @@ import { flag, formatHelp, intOption, parseArgs, stringOption, type OptionSpec, 
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import { DNS_SERVER_OPTION, dnsServerOption, nameResolver, needServerFor } from "./names.ts";
 import { STACK_HELP, STACK_SPEC, hasFamily, hostOptions, onStopSignal, startCliHost } from "./stack_options.ts";
+import { parseWriteOut, writeOut, type WriteOutFormat, type WriteOutValues } from "./write_out.ts";
 
 const SPEC: OptionSpec[] = [
   ...STACK_SPEC,
@@ -33,6 +34,7 @@ const SPEC: OptionSpec[] = [
   { name: "http1.0", help: "speak HTTP/1.0 (default HTTP/1.1)" },
   DNS_SERVER_OPTION,
   { name: "timeout", value: "SECS", help: "fail when the connection is not up, or the server sends nothing, for SECS (default 30)" },
+  { name: "write-out", short: "w", value: "FORMAT", help: "after the body, write FORMAT with curl's %{variables} (see below)" },
 ];
 
 export const help = formatHelp(
@@ -52,6 +54,14 @@ success (exit 0, as curl without -f); exit 1 when there is no complete
 response: refused, reset, a timeout, a response that breaks HTTP's framing
 (a bad chunk size, a body cut short, a head over 64 KiB), too many
 redirects; 2 for bad options.
+
+-w FORMAT writes text after the body, as curl's --write-out: %{http_code},
+%{size_download}, %{size_header}, %{speed_download} (bytes/s),
+%{time_connect}, %{time_starttransfer}, %{time_total} (seconds from the
+start of the request: the host is up by then, so Node's start and the
+capture's opening are not counted, name lookup and connect are),
+%{url_effective}, %{num_redirects}, %{remote_ip}, %{remote_port}; %% is a
+percent sign; \n, \r, \t and \\ are escapes.
 
 --trace adds, among the frames, a '# http' line for each step: the
 connection, the request line, the status line with how the body is framed,
@@ -117,6 +127,7 @@ interface Plan {
   output: string | undefined;
   maxRedirects: number;
   timeoutMs: number;
+  writeOut: WriteOutFormat | undefined;
 }
 
 function plan(argv: readonly string[], args: ParsedArgs): Plan {
@@ -158,6 +169,7 @@ function plan(argv: readonly string[], args: ParsedArgs): Plan {
     output: stringOption(args, "output"),
     maxRedirects: location ? (intOption(args, "max-redirs", 0, 1000) ?? 10) : 0,
     timeoutMs: seconds(args, "timeout", 30_000),
+    writeOut: ((f) => (f === undefined ? undefined : parseWriteOut(f)))(stringOption(args, "write-out")),
   };
 }
 
@@ -189,8 +201,13 @@ export async function run(argv: string[]): Promise<number> {
   const unhook = onStopSignal(() => stop(new CliError(p.target.url, "interrupted")));
   cli.onFailure((err) => stop(err));
   const trace = cli.trace === null ? undefined : (text: string) => host.stack.trace?.note(host.driver.now, text);
+  // For -w: seconds from here (the host is up), as curl counts from the start of its transfer.
+  const t0 = performance.now();
+  const since = (): number => (performance.now() - t0) / 1000;
+  let connected = { at: 0, address: "", port: 0 };
+  let headAt = 0;
   try {
-    await Promise.race([
+    const result = await Promise.race([
       stopped,
       httpRequest(host.sockets, p.target.url, {
         method: p.method,
@@ -201,7 +218,9 @@ export async function run(argv: string[]): Promise<number> {
         timeoutMs: p.timeoutMs,
         resolve: nameResolver(cli, options, server, Math.min(p.timeoutMs, 10_000)),
         log: trace,
+        onConnected: (address, port) => (connected = { at: since(), address, port }),
         onResponse: (head) => {
+          headAt = since();
           if (p.include) sink().bytes(head.raw);
         },
         reuseChunks: true, // each chunk is written out before the next read
@@ -212,7 +231,27 @@ export async function run(argv: string[]): Promise<number> {
         },
       }),
     ]);
+    const total = since();
     sink(); // an empty body still makes the file
+    if (p.writeOut !== undefined) {
+      const values: WriteOutValues = {
+        http_code: result.head.status,
+        size_download: result.bodyLength,
+        size_header: result.head.raw.length,
+        speed_download: total > 0 ? result.bodyLength / total : 0,
+        time_connect: connected.at,
+        time_starttransfer: headAt,
+        time_total: total,
+        url_effective: result.url,
+        num_redirects: result.redirects,
+        remote_ip: connected.address,
+        remote_port: connected.port,
+      };
+      // After the body, on standard output (as curl), whether the body went there or to -o.
+      const text = new TextEncoder().encode(writeOut(p.writeOut, values));
+      if (p.output === undefined) sink().bytes(text);
+      else new Output(1).bytes(text);
+    }
   } catch (err) {
     if (err instanceof OutputClosed) return EXIT.ok;
     throw failure(p.target.url, err);
