@@ -2,14 +2,6 @@
 // link-layer frames fast. PACKET_QDISC_BYPASS hands frames straight to the
 // driver and sendmmsg sends up to 256 per system call (NOTES: ~1.17 M frames/s
 // against ~0.31 M/s for one pcap_inject per frame).
-//
-// In the queued mode (`new PacketSocket(device, netns, true)`, what a stack's
-// device uses) send/sendMany copy the frames into a bounded queue and return;
-// one thread of the socket's own sends them, in order. On a virtual link
-// (veth) the kernel delivers a frame during the send call: the peer's whole
-// answer to it (a TCP sender's burst after our ACK) runs on the sending
-// thread, which the queue moves off JavaScript's. A send that failed there is
-// reported by the next call (it throws, its own frames unsent) and counted.
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -17,12 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common.h"
@@ -31,46 +19,7 @@
 namespace stackts {
 namespace {
 constexpr uint32_t kBatch = 256;
-// Bytes the queued mode holds before a send waits for the thread (a bound on memory).
-constexpr size_t kMaxQueued = 8u << 20;
-
-// Frames copied for the sending thread: their bytes back to back, and each one's length.
-struct Queued {
-  std::vector<uint8_t> bytes;
-  std::vector<uint32_t> lengths;
-};
-
-// sendmmsg every frame of `iov[0, total)`; 0, or the errno that stopped it (`*sent` frames went).
-int SendAll(int fd, struct iovec* iov, uint32_t total, uint32_t* sent_out) {
-  struct mmsghdr msgs[kBatch];
-  uint32_t sent = 0;
-  int busy = 0;
-  while (sent < total) {
-    uint32_t k = std::min(kBatch, total - sent);
-    for (uint32_t j = 0; j < k; j++) {
-      std::memset(&msgs[j], 0, sizeof msgs[j]);
-      msgs[j].msg_hdr.msg_iov = &iov[sent + j];
-      msgs[j].msg_hdr.msg_iovlen = 1;
-    }
-    int r = sendmmsg(fd, msgs, k, 0);
-    if (r < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      // A full device queue: give the driver a moment rather than failing at once.
-      if ((err == ENOBUFS || err == EAGAIN) && busy++ < 1000) {
-        usleep(100);
-        continue;
-      }
-      *sent_out = sent;
-      return err;
-    }
-    busy = 0;
-    sent += static_cast<uint32_t>(r);
-  }
-  *sent_out = sent;
-  return 0;
 }
-}  // namespace
 
 class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
@@ -84,7 +33,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
                        });
   }
 
-  // new PacketSocket(device, netns?, queued?)
+  // new PacketSocket(device, netns?)
   explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info), env_(info.Env()) {
     Napi::Env env = info.Env();
     std::string device = ArgString(info, 0, "device");
@@ -128,10 +77,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     int one = 1;
     qdisc_bypass_ = setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0;
     fd_ = fd;
-    if (info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()) {
-      queued_ = true;
-      worker_ = std::thread([this] { Work(); });
-    }
     if (napi_add_env_cleanup_hook(env, OnCleanup, this) == napi_ok) cleanup_hook_ = true;
   }
 
@@ -150,81 +95,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("ifindex", ifindex_);
     o.Set("qdiscBypass", qdisc_bypass_);
-    o.Set("queued", queued_);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      o.Set("queuedFailures", Napi::Number::New(info.Env(), static_cast<double>(failed_frames_)));
-    }
     return o;
-  }
-
-  // The sending thread: batches in order until Close, the queue drained first.
-  void Work() {
-    std::vector<struct iovec> iov;
-    for (;;) {
-      Queued q;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        work_cv_.wait(lk, [this] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        q = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      uint32_t n = static_cast<uint32_t>(q.lengths.size());
-      iov.resize(n);
-      size_t at = 0;
-      for (uint32_t i = 0; i < n; i++) {
-        iov[i].iov_base = q.bytes.data() + at;
-        iov[i].iov_len = q.lengths[i];
-        at += q.lengths[i];
-      }
-      uint32_t sent = 0;
-      int err = SendAll(fd_, iov.data(), n, &sent);
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        queued_bytes_ -= q.bytes.size();
-        if (err != 0) {
-          failed_frames_ += n - sent;
-          if (pending_error_ == 0) pending_error_ = err;
-        }
-      }
-      space_cv_.notify_all();
-    }
-  }
-
-  // Queued mode: copy the frames of iov[0, total) to the queue (waiting while it is full);
-  // first, throw the error a queued send met since the last call.
-  void Enqueue(Napi::Env env, const struct iovec* iov, uint32_t total) {
-    Queued q;
-    size_t bytes = 0;
-    for (uint32_t i = 0; i < total; i++) bytes += iov[i].iov_len;
-    q.bytes.resize(bytes);
-    q.lengths.resize(total);
-    size_t at = 0;
-    for (uint32_t i = 0; i < total; i++) {
-      std::memcpy(q.bytes.data() + at, iov[i].iov_base, iov[i].iov_len);
-      q.lengths[i] = static_cast<uint32_t>(iov[i].iov_len);
-      at += iov[i].iov_len;
-    }
-    int err = 0;
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      err = pending_error_;
-      pending_error_ = 0;
-      if (err == 0) {
-        space_cv_.wait(lk, [&] { return queued_bytes_ == 0 || queued_bytes_ + bytes <= kMaxQueued; });
-        queued_bytes_ += bytes;
-        queue_.push_back(std::move(q));
-      }
-    }
-    if (err != 0) {
-      Napi::Error e = ErrnoError(env, "sendmmsg", err);
-      e.Set("sent", Napi::Number::New(env, 0));
-      e.Set("index", Napi::Number::New(env, 0));
-      e.Set("queued", Napi::Boolean::New(env, true));
-      throw e;
-    }
-    work_cv_.notify_one();
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -232,11 +103,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     Napi::Uint8Array data = ArgBytes(info, 0, "frame");
     if (data.ByteLength() == 0) throw Napi::RangeError::New(env, "frame must not be empty");
     int fd = Fd(env);
-    if (queued_) {
-      struct iovec one = {data.Data(), data.ByteLength()};
-      Enqueue(env, &one, 1);
-      return Napi::Number::New(env, static_cast<double>(data.ByteLength()));
-    }
     ssize_t n;
     do {
       n = send(fd, data.Data(), data.ByteLength(), 0);
@@ -272,17 +138,32 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       }
     }
     int fd = Fd(env);
-    if (queued_) {
-      Enqueue(env, iov.data(), total);
-      return Napi::Number::New(env, total);
-    }
+    struct mmsghdr msgs[kBatch];
     uint32_t sent = 0;
-    int err = SendAll(fd, iov.data(), total, &sent);
-    if (err != 0) {
-      Napi::Error e = ErrnoError(env, "sendmmsg", err);
-      e.Set("sent", Napi::Number::New(env, sent));
-      e.Set("index", Napi::Number::New(env, sent));
-      throw e;
+    int busy = 0;
+    while (sent < total) {
+      uint32_t k = std::min(kBatch, total - sent);
+      for (uint32_t j = 0; j < k; j++) {
+        std::memset(&msgs[j], 0, sizeof msgs[j]);
+        msgs[j].msg_hdr.msg_iov = &iov[sent + j];
+        msgs[j].msg_hdr.msg_iovlen = 1;
+      }
+      int r = sendmmsg(fd, msgs, k, 0);
+      if (r < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        // A full device queue: give the driver a moment rather than failing at once.
+        if ((err == ENOBUFS || err == EAGAIN) && busy++ < 1000) {
+          usleep(100);
+          continue;
+        }
+        Napi::Error e = ErrnoError(env, "sendmmsg", err);
+        e.Set("sent", Napi::Number::New(env, sent));
+        e.Set("index", Napi::Number::New(env, sent));
+        throw e;
+      }
+      busy = 0;
+      sent += static_cast<uint32_t>(r);
     }
     return Napi::Number::New(env, sent);
   }
@@ -299,15 +180,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   }
 
   void CloseNative() {
-    if (worker_.joinable()) {
-      // What is queued still goes out, then the thread ends.
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        stop_ = true;
-      }
-      work_cv_.notify_one();
-      worker_.join();
-    }
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -319,17 +191,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   unsigned ifindex_ = 0;
   bool qdisc_bypass_ = false;
   bool cleanup_hook_ = false;
-  // Queued mode (the fields after mu_ are guarded by it).
-  bool queued_ = false;
-  std::thread worker_;
-  std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable space_cv_;
-  std::deque<Queued> queue_;
-  size_t queued_bytes_ = 0;
-  bool stop_ = false;
-  int pending_error_ = 0;
-  uint64_t failed_frames_ = 0;
 };
 
 void InitPacketSocket(Napi::Env env, Napi::Object exports) {

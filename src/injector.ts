@@ -21,17 +21,6 @@ import { loadAddon, type NativePacketSocket } from "./native.ts";
 export interface InjectorOptions {
   /** open the socket inside network namespace /run/netns/NAME (needs root) */
   netns?: string;
-  /**
-   * send from a thread of the socket's own: `inject`/`injectMany` copy the
-   * frames to a bounded queue (8 MiB; a call waits while it is full) and
-   * return. The frames leave in order. On a virtual link the kernel runs the
-   * peer's answer to a frame inside the send (a TCP sender's next burst after
-   * our ACK), so this moves that work off JavaScript's thread. A send that
-   * fails on the thread makes the next call throw (its own frames unsent);
-   * `queuedFailures` counts the frames lost so. `close()` sends what is
-   * queued first. Default false: each call sends before it returns.
-   */
-  queued?: boolean;
 }
 
 /**
@@ -51,7 +40,7 @@ export class Injector {
     this.device = device;
     this.#netns = options.netns;
     try {
-      this.#socket = new (loadAddon().PacketSocket)(device, options.netns, options.queued === true);
+      this.#socket = new (loadAddon().PacketSocket)(device, options.netns);
     } catch (err) {
       throw toCaptureError(err, this.#ctx());
     }
@@ -81,7 +70,7 @@ export class Injector {
     try {
       s.send(frame);
     } catch (err) {
-      throw this.#queuedFailure(err) ?? toCaptureError(err, this.#ctx(frame.length));
+      throw toCaptureError(err, this.#ctx(frame.length));
     }
   }
 
@@ -95,8 +84,6 @@ export class Injector {
     try {
       return s.sendMany(frames);
     } catch (err) {
-      const queued = this.#queuedFailure(err);
-      if (queued !== null) throw queued;
       const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
       const mapped = toCaptureError(err, this.#ctx(Number.isNaN(sent) ? undefined : frames[sent]?.length));
       if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
@@ -106,20 +93,7 @@ export class Injector {
     }
   }
 
-  /** A failure of an earlier queued send, reported by this call (whose own frames were not sent), or null. */
-  #queuedFailure(err: unknown): CaptureError | null {
-    if (typeof err !== "object" || err === null || (err as { queued?: unknown }).queued !== true) return null;
-    const mapped = toCaptureError(err, this.#ctx());
-    if (!(mapped instanceof CaptureError)) return null;
-    return new CaptureError(mapped.code, `${mapped.message} (a frame queued before this call; this call's frames were not sent)`, mapped.detail, this.device, err);
-  }
-
-  /** Queued mode: frames a send on the socket's thread failed to put on the link, so far. */
-  get queuedFailures(): number {
-    return this.#socket?.info().queuedFailures ?? 0;
-  }
-
-  /** Close the socket (queued frames are sent first); safe to call more than once. */
+  /** Close the socket; safe to call more than once. */
   close(): void {
     this.#socket?.close();
     this.#socket = null;

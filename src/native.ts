@@ -93,7 +93,7 @@ export interface NativeLiveHandle {
 export interface NativePacketSocket {
   send(frame: Uint8Array): number;
   sendMany(frames: readonly Uint8Array[]): number;
-  info(): { ifindex: number; qdiscBypass: boolean; queued: boolean; queuedFailures: number };
+  info(): { ifindex: number; qdiscBypass: boolean };
   close(): void;
 }
 
@@ -121,7 +121,7 @@ export interface NativeAddon {
   libVersion(): string;
   listDevices(netns?: string): NativeDevice[];
   LiveHandle: new (device: string, options: NativeLiveOptions) => NativeLiveHandle;
-  PacketSocket: new (device: string, netns?: string, queued?: boolean) => NativePacketSocket;
+  PacketSocket: new (device: string, netns?: string) => NativePacketSocket;
   BpfProgram: new (expression: string, linkType: number, snaplen: number, dlt?: number) => NativeBpfProgram;
 }
 

@@ -270,57 +270,6 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     expect(bad).toBe(0);
   });
 
-  it("a queued injector (its own thread sends): every frame in order, close sends what is still queued; a failed send is thrown by the next call", async () => {
-    const N = 5000;
-    const cap = openLive(lab.a.iface, { netns: lab.a.ns, snaplen: 128, filter: "udp dst port 9" });
-    let count = 0;
-    let bad = 0;
-    let next = 0;
-    cap.onBatch((b) => {
-      for (let i = 0; i < b.count; i++) {
-        const seq = new DataView(b.buffer.buffer, b.buffer.byteOffset + b.offset[i]! + 42, 4).getUint32(0);
-        if (seq !== next) bad++;
-        next = seq + 1;
-        count++;
-      }
-    });
-    const frames = udpFrames(lab, N);
-    const inj = openInjector(lab.b.iface, { netns: lab.b.ns, queued: true });
-    for (let i = 0; i < N; i += 500) {
-      expect(inj.injectMany(frames.slice(i, i + 500))).toBe(500);
-      await new Promise((r) => setImmediate(r));
-    }
-    inj.close(); // what is still queued goes first
-    for (let i = 0; i < 100 && count < N; i++) await sleep(20);
-    expect(count).toBe(N);
-    expect(bad).toBe(0);
-    expect(cap.stats().dropped).toBe(0);
-    cap.close();
-
-    // A frame over MTU + 14 fails on the thread: the call that queued it returns; the next one throws.
-    const q = openInjector(lab.b.iface, { netns: lab.b.ns, queued: true });
-    const make = (n: number): Uint8Array => {
-      const f = new Uint8Array(n).fill(0x5a);
-      f.set([...mac(lab.a.mac), ...mac(lab.b.mac), 0x88, 0xb5]);
-      return f;
-    };
-    q.inject(make(1515));
-    for (let i = 0; i < 50 && q.queuedFailures === 0; i++) await sleep(10);
-    expect(q.queuedFailures).toBe(1);
-    let err: unknown;
-    try {
-      q.injectMany([make(1514)]);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(CaptureError);
-    expect((err as CaptureError).code).toBe("EMSGSIZE");
-    expect((err as CaptureError).message).toMatch(/a frame queued before this call; this call's frames were not sent/);
-    expect(q.injectMany([make(1514)])).toBe(1); // reported once; sending goes on
-    q.close();
-    expect(() => q.inject(make(60))).toThrow(/closed/);
-  });
-
   it("a slow async-iterator consumer gets intact frames in order; what it misses the kernel counts", async () => {
     const N = 60_000;
     const cap = openLive(lab.a.iface, { netns: lab.a.ns, snaplen: 256, bufferSize: 256 * 1024, queueFrames: 2000, filter: "udp dst port 9" });

@@ -47,14 +47,6 @@ export interface LiveDeviceOptions {
   snaplen?: number | undefined;
   /** promiscuous mode (default true, as for a capture) */
   promisc?: boolean | undefined;
-  /**
-   * send through the injector's own thread (see `InjectorOptions.queued`):
-   * `send` returns once the frame is queued, and a send that failed there is
-   * thrown by a later call. A stack's host uses it: on veth the peer's
-   * answer to our frame runs inside the send, off JavaScript's thread so.
-   * Default false: a send has gone (or thrown) when it returns.
-   */
-  queued?: boolean | undefined;
 }
 
 /**
@@ -103,7 +95,7 @@ export class LiveDevice implements Device {
       if (options.promisc !== undefined) live.promisc = options.promisc;
       this.capture = openLive(source, live);
       try {
-        this.#injector = openInjector(source, { queued: options.queued === true, ...(options.netns === undefined ? {} : { netns: options.netns }) });
+        this.#injector = openInjector(source, options.netns === undefined ? {} : { netns: options.netns });
       } catch (err) {
         this.capture.close();
         throw err;

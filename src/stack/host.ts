@@ -98,8 +98,7 @@ export function openHost(options: HostOptions): Host {
   const random = options.random ?? systemRandom();
   // The MAC is in the capture filter, so it is settled before the stack exists.
   const mac = options.mac === undefined ? randomMac(random) : macBytes(options.mac);
-  // Queued sends: the kernel's work for what we send (on veth, the peer's whole answer to an ACK) runs on the injector's thread.
-  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), queued: true, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
+  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   const device = options.wrap === undefined ? live : options.wrap(live);
   try {
     return new Host(device, new StackDriver(device, { ...options, random, mac, acceptPartialChecksums: options.acceptPartialChecksums ?? true }));
