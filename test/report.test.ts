@@ -14,8 +14,9 @@
  * the retransmissions tshark counts on the TCP connection's graph, two arrows
  * in the DNS exchange's flow diagram, DATA block 1 twice in the TFTP
  * transfer's (its first copy dropped by nftables on the client after the
- * capture saw it). The screenshots go to docs/images/ (the
- * README shows them). A capture cut in the middle of a record gives a report
+ * capture saw it). The screenshots go to a scratch folder, or with
+ * `npm run images` to docs/images/ (the README shows them: a plain test run
+ * leaves the tree as it was). A capture cut in the middle of a record gives a report
  * of every packet before the cut and says where it stopped.
  *
  * Needs root (the lab), tcpdump, tshark, capinfos, dnsmasq, dig, in.tftpd,
@@ -32,7 +33,9 @@ import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/l
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin/stackts.js");
-const IMAGES = join(ROOT, "docs/images");
+/** docs/images with STACKTS_WRITE_IMAGES=1 (`npm run images`), else a scratch folder (see afterAll). */
+const WRITE_IMAGES = process.env.STACKTS_WRITE_IMAGES === "1";
+const IMAGES = WRITE_IMAGES ? join(ROOT, "docs/images") : mkdtempSync(join(tmpdir(), "stackts-report-images-"));
 const CHROMIUM = "/usr/bin/chromium";
 const TOOLS = ["tcpdump", "tshark", "capinfos", "dnsmasq", "dig", "in.tftpd", "tftp", "socat", "nft", "ethtool"];
 const missing = TOOLS.filter((t) => !hasCommand(t));
@@ -214,6 +217,7 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
     await browser?.close();
     lab?.down();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (!WRITE_IMAGES) rmSync(IMAGES, { recursive: true, force: true });
   });
 
   /** Open a report from disk; collect console errors and page errors. */
