@@ -86,6 +86,8 @@ export class PacketPrinter {
   readonly #hex: boolean;
   readonly #digits: 6 | 9;
   readonly #limit: number;
+  /** one line of text per packet, starting with the time stamp (neither JSON nor -v) */
+  readonly #timed: boolean;
   readonly #decoder: PacketDecoder;
   readonly #summary: SummaryFormatter;
   readonly #tftp: TftpTracker;
@@ -98,6 +100,7 @@ export class PacketPrinter {
     this.#digits = options.timeDigits ?? 6;
     this.#limit = options.limit ?? Infinity;
     this.#onUndecoded = options.onUndecodedLinkType;
+    this.#timed = !this.#json && !this.#verbose;
     this.#tftp = new TftpTracker();
     this.#decoder = new PacketDecoder({ udpHint: this.#tftp.udpHint });
     this.#summary = new SummaryFormatter({
@@ -122,8 +125,14 @@ export class PacketPrinter {
     const out = this.#out;
     const { buffer, offset, caplen, length, sec, nsec, linkType } = batch;
     const base = this.frames;
-    this.frames += batch.count;
-    for (let i = 0; i < batch.count; i++) {
+    const count = batch.count;
+    this.frames += count;
+    // the options, constant for the whole run, read once per batch
+    const timed = this.#timed;
+    const digits = this.#digits;
+    const hex = this.#hex;
+    const summary = this.#summary;
+    for (let i = 0; i < count; i++) {
       if (mask !== undefined && mask[i] === 0) continue;
       if (this.count >= this.#limit || out.closed) break;
       const number = base + i + 1;
@@ -147,18 +156,17 @@ export class PacketPrinter {
       }
       this.#decodedLinkType = lt;
       // The one-line text starts with the time stamp, written once.
-      const timed = !this.#json && !this.#verbose;
       if (timed) {
         // Common clean frames go straight from bytes to the output's bytes, no
         // string made; the rest is decoded, after the time already written (a
         // frame the fast path turns down leaves nothing more).
         const text = out.buffer;
-        writeClockTime(text, sec[i]!, nsec[i]!, this.#digits);
+        writeClockTime(text, sec[i]!, nsec[i]!, digits);
         text.byte(0x20);
-        if (this.#summary.writeFrame(text, buffer, linkType[i]!, len, this.#tftp.size > 0, start, end)) {
+        if (summary.writeFrame(text, buffer, lt, len, this.#tftp.size > 0, start, end)) {
           this.count++;
           out.endLine();
-          if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
+          if (hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
           continue;
         }
       }

@@ -66,8 +66,8 @@ function httpStarted(data: Uint8Array): boolean {
 /** tcpdump's names of the options it names before reading their data (print-tcp.c's table). */
 const OPTION_NAME: { readonly [kind: number]: string } = { 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 28: "utoToTo", 29: "tcp-ao", 30: "mptcp", 34: "tfo", 254: "exp" };
 
-/** {@link tcpFlags} of every 9-bit flags value. */
-const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => tcpFlags(f));
+/** `Flags [S.]`: {@link tcpFlags} of every 9-bit flags value, as a line has it (one write). */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => "Flags [" + tcpFlags(f) + "]");
 
 /**
  * Write the TCP part of a line from the header's numbers; `state.ipSrc` and
@@ -105,9 +105,7 @@ export function writeTcp(
     ack = s.ack;
     sackBase = s.sackBase;
   }
-  out.ascii("Flags [");
   out.ascii(FLAG_TEXT[flags & 0x1ff]!);
-  out.byte(0x5d); // "]"
   if (payload > 0 || flags & (SYN | FIN | RST)) {
     out.ascii(", seq ");
     out.uint(seq);
