@@ -122,6 +122,17 @@ export class PacketPrinter {
    * to the limit, then flush the output once.
    */
   printBatch(batch: FrameBatch, mask?: Uint8Array): void {
+    this.#printFrames(batch, mask);
+    this.#out.flush();
+  }
+
+  /**
+   * The loop of {@link printBatch}, alone in its function: V8 optimizes it
+   * while it runs (on-stack replacement), before anything after it ever
+   * ran, and code after the loop would throw that optimized code away at the
+   * end of each batch.
+   */
+  #printFrames(batch: FrameBatch, mask: Uint8Array | undefined): void {
     const out = this.#out;
     const { buffer, offset, caplen, length, sec, nsec, linkType } = batch;
     const base = this.frames;
@@ -170,24 +181,35 @@ export class PacketPrinter {
           continue;
         }
       }
-      // The zero-copy read: every use below formats the packet at once, and the
-      // tracker keeps only strings and numbers copied out of the layers.
-      const p = this.#decoder.decodeReused(buffer, linkType[i]!, len, start, end);
-      this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
-      this.count++;
-      if (this.#json) {
-        out.line(packetJson({ index: number, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
-        continue;
-      }
-      if (!timed) {
-        writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
-        out.buffer.byte(0x20);
-      }
-      out.line(this.#summary.format(p.layers, p.issues, len));
-      if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
-      if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
+      this.#printDecoded(number, buffer, start, end, sec[i]!, nsec[i]!, len, lt);
     }
-    out.flush();
+  }
+
+  /**
+   * A frame through the full decode: its JSON, or its line (after the time
+   * stamp the fast path already wrote, when `timed`), tree and hex dump. Out
+   * of {@link printBatch}'s loop, which then stays small: V8 optimizes that
+   * loop while it runs (on-stack replacement), before the first frame comes
+   * here, and a bigger loop cost more to compile and to leave.
+   */
+  #printDecoded(index: number, buffer: Uint8Array, start: number, end: number, sec: number, nsec: number, len: number, lt: number): void {
+    const out = this.#out;
+    // The zero-copy read: every use below formats the packet at once, and the
+    // tracker keeps only strings and numbers copied out of the layers.
+    const p = this.#decoder.decodeReused(buffer, lt, len, start, end);
+    this.#tftp.observe(p.layers, sec + nsec / 1e9);
+    this.count++;
+    if (this.#json) {
+      out.line(packetJson({ index, sec, nsec, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
+      return;
+    }
+    if (!this.#timed) {
+      writeClockTime(out.buffer, sec, nsec, this.#digits);
+      out.buffer.byte(0x20);
+    }
+    out.line(this.#summary.format(p.layers, p.issues, len));
+    if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
+    if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
   }
 
   /** A record whose original length is below its captured length (as tcpdump prints it). */

@@ -29,6 +29,8 @@
 /** The ASCII codes of the tens and units digits of 0..99. */
 const HIGH_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + Math.floor(i / 10));
 const LOW_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
+/** 10^k for k = 0..9 (as doubles, so a compare with them expects any number from the start). */
+const POWER_OF_TEN = Float64Array.from({ length: 10 }, (_, k) => 10 ** k);
 
 /** UTF-8 text in a byte buffer, written at {@link pos}. */
 export class TextBuffer {
@@ -110,7 +112,12 @@ export class TextBuffer {
       this.byte(48 + n);
       return;
     }
-    this.digits(n, n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
+    // One compare for every width, not one per width: a chain of compares
+    // would have some V8 never saw run when it optimized a caller, and the
+    // first number of a new width would throw that code away.
+    let width = 2;
+    while (width < 10 && n >= POWER_OF_TEN[width]!) width++;
+    this.digits(n, width);
   }
 
   /**
