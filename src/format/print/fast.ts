@@ -187,14 +187,24 @@ export function writeFastLine(
   }
   const upper = end - t;
   const pseudo = addressSum + protocol + upper;
+  // Every check that can turn the frame down comes before any text; the
+  // addresses are then written in one place for every protocol.
+  let srcPort = -1;
+  let dstPort = -1;
+  /** TCP: where the options start and the payload; the app layer's text after the line (UDP: its whole line) */
+  let optionsStart = 0;
+  let payloadStart = 0;
+  let options: readonly TcpOption[] = NO_OPTIONS;
+  let text = "";
+  /** ICMP: an echo request rather than a reply */
+  let request = false;
   if (protocol === TCP) {
-    // Every check that can turn the frame down comes before any text.
     if (upper < TCP_HEADER) return false;
     const hl = (data[t + TCP_DATA_OFFSET]! >> 4) << 2;
     if (hl < TCP_HEADER || hl > upper) return false;
-    const srcPort = (data[t]! << 8) | data[t + 1]!;
-    const dstPort = (data[t + 2]! << 8) | data[t + 3]!;
-    const payloadStart = t + hl;
+    srcPort = (data[t]! << 8) | data[t + 1]!;
+    dstPort = (data[t + 2]! << 8) | data[t + 3]!;
+    payloadStart = t + hl;
     // The application layer, chosen as the full decode chooses it (tcp.ts): of
     // those, only HTTP is decoded here, and only with an app formatter; DNS
     // over TCP (whose framing depends on the layer below) and the rest go to
@@ -203,36 +213,23 @@ export function writeFastLine(
     if (payloadStart < end) app = tcpPortKind(srcPort, dstPort) ?? sniffTcp(data, payloadStart, end);
     if (app !== null && (app !== "http" || state.app === undefined)) return false;
     if (!transportSumOk(data, t, end, pseudo, TCP_CHECKSUM)) return false;
-    const optionsStart = t + TCP_HEADER;
-    let options: readonly TcpOption[] = NO_OPTIONS;
+    optionsStart = t + TCP_HEADER;
     if (payloadStart > optionsStart && !commonOptions(data, optionsStart, payloadStart)) {
       const list = state.options;
       list.length = 0;
       if (parseTcpOptions(data, optionsStart, payloadStart, list) !== null) return false;
       options = list;
     }
-    let tail = "";
     if (app !== null) {
-      const text = appText(state, app, data, payloadStart, end);
-      if (text === null) return false;
+      const appLine = appText(state, app, data, payloadStart, end);
+      if (appLine === null) return false;
       // tcpdump: "length 62: HTTP: GET / HTTP/1.1"
-      if (text !== "") tail = ": " + text;
+      if (appLine !== "") text = ": " + appLine;
     }
-    writeAddresses(state, out, data, at, v4, srcPort, dstPort);
-    const flags = ((data[t + TCP_FLAGS_AT]! << 8) | data[t + TCP_FLAGS_AT + 1]!) & 0xfff;
-    const seq = ((data[t + TCP_SEQ]! << 24) | (data[t + TCP_SEQ + 1]! << 16) | (data[t + TCP_SEQ + 2]! << 8) | data[t + TCP_SEQ + 3]!) >>> 0;
-    const ack = ((data[t + TCP_ACK]! << 24) | (data[t + TCP_ACK + 1]! << 16) | (data[t + TCP_ACK + 2]! << 8) | data[t + TCP_ACK + 3]!) >>> 0;
-    const window = (data[t + TCP_WINDOW]! << 8) | data[t + TCP_WINDOW + 1]!;
-    const urgent = (data[t + TCP_URGENT]! << 8) | data[t + TCP_URGENT + 1]!;
-    const optionsEnd = options === NO_OPTIONS ? payloadStart : optionsStart;
-    writeTcp(state, out, srcPort, dstPort, seq, ack, flags, window, urgent, options, end - payloadStart, data, optionsStart, optionsEnd);
-    if (tail !== "") out.text(tail);
-    return true;
-  }
-  if (protocol === UDP) {
+  } else if (protocol === UDP) {
     if (upper < UDP_HEADER || ((data[t + UDP_LENGTH]! << 8) | data[t + UDP_LENGTH + 1]!) !== upper) return false;
-    const srcPort = (data[t]! << 8) | data[t + 1]!;
-    const dstPort = (data[t + 2]! << 8) | data[t + 3]!;
+    srcPort = (data[t]! << 8) | data[t + 1]!;
+    dstPort = (data[t + 2]! << 8) | data[t + 3]!;
     // The application layer, chosen as the full decode chooses it (udp.ts): of
     // those, only DNS is decoded here; TFTP (which a conversation tracker
     // follows), DHCP and the rest go to the full decode.
@@ -241,37 +238,47 @@ export function writeFastLine(
     if (app !== null && (app !== "dns" || state.app === undefined)) return false;
     // no checksum (0) is allowed over IPv4 alone
     if (!(v4 && ((data[t + UDP_CHECKSUM]! << 8) | data[t + UDP_CHECKSUM + 1]!) === 0) && !transportSumOk(data, t, end, pseudo, UDP_CHECKSUM)) return false;
-    let text = "";
     if (app !== null) {
-      const decoded = appText(state, app, data, t + UDP_HEADER, end);
-      if (decoded === null) return false;
-      text = decoded;
+      const appLine = appText(state, app, data, t + UDP_HEADER, end);
+      if (appLine === null) return false;
+      text = appLine;
     }
-    writeAddresses(state, out, data, at, v4, srcPort, dstPort);
+  } else {
+    // An ICMP echo over IPv4 (no pseudo-header), an ICMPv6 echo over IPv6
+    // (whose checksum must be right: one left to offload is not taken).
+    if (upper < ICMP_ECHO_HEADER) return false;
+    const icmpType = data[t]!;
+    request = icmpType === (v4 ? ECHO_REQUEST : ECHO6_REQUEST);
+    if (!request && icmpType !== (v4 ? ECHO_REPLY : ECHO6_REPLY)) return false;
+    if (foldSum(onesSum(data, t, end, v4 ? 0 : pseudo)) !== 0xffff) return false;
+  }
+  writeAddresses(state, out, data, at, v4, srcPort, dstPort);
+  if (protocol === TCP) {
+    const flags = ((data[t + TCP_FLAGS_AT]! << 8) | data[t + TCP_FLAGS_AT + 1]!) & 0xfff;
+    const seq = ((data[t + TCP_SEQ]! << 24) | (data[t + TCP_SEQ + 1]! << 16) | (data[t + TCP_SEQ + 2]! << 8) | data[t + TCP_SEQ + 3]!) >>> 0;
+    const ack = ((data[t + TCP_ACK]! << 24) | (data[t + TCP_ACK + 1]! << 16) | (data[t + TCP_ACK + 2]! << 8) | data[t + TCP_ACK + 3]!) >>> 0;
+    const window = (data[t + TCP_WINDOW]! << 8) | data[t + TCP_WINDOW + 1]!;
+    const urgent = (data[t + TCP_URGENT]! << 8) | data[t + TCP_URGENT + 1]!;
+    const optionsEnd = options === NO_OPTIONS ? payloadStart : optionsStart;
+    writeTcp(state, out, srcPort, dstPort, seq, ack, flags, window, urgent, options, end - payloadStart, data, optionsStart, optionsEnd);
+    if (text !== "") out.text(text);
+  } else if (protocol === UDP) {
     if (text !== "") {
       out.text(text);
     } else {
       out.ascii("UDP, length ");
       out.uint(upper - UDP_HEADER);
     }
-    return true;
+  } else {
+    out.ascii(v4 ? "ICMP echo " : "ICMP6, echo ");
+    out.ascii(request ? "request" : "reply");
+    out.ascii(", id ");
+    out.uint((data[t + ICMP_IDENTIFIER]! << 8) | data[t + ICMP_IDENTIFIER + 1]!);
+    out.ascii(", seq ");
+    out.uint((data[t + ICMP_SEQUENCE]! << 8) | data[t + ICMP_SEQUENCE + 1]!);
+    out.ascii(", length ");
+    out.uint(upper);
   }
-  // An ICMP echo over IPv4 (no pseudo-header), an ICMPv6 echo over IPv6
-  // (whose checksum must be right: one left to offload is not taken).
-  if (upper < ICMP_ECHO_HEADER) return false;
-  const icmpType = data[t]!;
-  const request = icmpType === (v4 ? ECHO_REQUEST : ECHO6_REQUEST);
-  if (!request && icmpType !== (v4 ? ECHO_REPLY : ECHO6_REPLY)) return false;
-  if (foldSum(onesSum(data, t, end, v4 ? 0 : pseudo)) !== 0xffff) return false;
-  writeAddresses(state, out, data, at, v4, -1, -1);
-  out.ascii(v4 ? "ICMP echo " : "ICMP6, echo ");
-  out.ascii(request ? "request" : "reply");
-  out.ascii(", id ");
-  out.uint((data[t + ICMP_IDENTIFIER]! << 8) | data[t + ICMP_IDENTIFIER + 1]!);
-  out.ascii(", seq ");
-  out.uint((data[t + ICMP_SEQUENCE]! << 8) | data[t + ICMP_SEQUENCE + 1]!);
-  out.ascii(", length ");
-  out.uint(upper);
   return true;
 }
 
