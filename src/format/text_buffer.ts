@@ -108,16 +108,35 @@ export class TextBuffer {
       this.ascii(String(n));
       return;
     }
-    if (n < 10) {
-      this.byte(48 + n);
-      return;
-    }
     // One compare for every width, not one per width: a chain of compares
     // would have some V8 never saw run when it optimized a caller, and the
     // first number of a new width would throw that code away.
-    let width = 2;
+    let width = 1;
     while (width < 10 && n >= POWER_OF_TEN[width]!) width++;
-    this.digits(n, width);
+    if (n > 0x7fffffff) {
+      this.digits(n, width);
+      return;
+    }
+    // Nearly every number of a line: its digits written here, two per
+    // division from the right, in int32 arithmetic (no call to digits).
+    if (this.pos + width > this.bytes.length) this.reserve(width);
+    const b = this.bytes;
+    let p = this.pos + width;
+    this.pos = p;
+    let m = n | 0;
+    while (m >= 100) {
+      const q = (m / 100) | 0;
+      const r = m - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
+      m = q;
+    }
+    if (m >= 10) {
+      b[--p] = LOW_DIGIT[m]!;
+      b[--p] = HIGH_DIGIT[m]!;
+    } else {
+      b[--p] = 48 + m;
+    }
   }
 
   /**
