@@ -9,9 +9,10 @@
 // (`import "stackts"`) is dist/src/ as compiled by tsc: only the command is
 // bundled. Run by `npm run build:ts` after tsc.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { constAgain } from "./bundle_consts.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "cli");
@@ -33,4 +34,11 @@ try {
 } catch (err) {
   process.stderr.write(`build_cli: ${err instanceof Error ? err.message.split("\n")[0] : err}\n`);
   process.exit(1);
+}
+// esbuild declares the top-level constants as `var`: they become `const`
+// again, as V8 folds them only then (see bundle_consts.mjs).
+for (const name of readdirSync(outdir)) {
+  if (!name.endsWith(".js")) continue;
+  const path = join(outdir, name);
+  writeFileSync(path, constAgain(readFileSync(path, "utf8"), name).code);
 }

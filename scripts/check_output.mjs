@@ -68,14 +68,28 @@ function refTree(rev) {
 // both streams after each.
 const CHILD = `
 import { writeSync } from "node:fs";
+// The pipes this script reads are non-blocking: a full one answers EAGAIN
+// (seen on a busy host), so wait a little and write again.
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function writeAll(fd, text) {
+  const data = Buffer.from(text);
+  for (let off = 0; off < data.length; ) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (err) {
+      if (err.code !== "EAGAIN") throw err;
+      Atomics.wait(sleeper, 0, 0, 1);
+    }
+  }
+}
 const [mainPath, flagsJson, filesJson] = process.argv.slice(2);
 const { main } = await import(mainPath);
 const flags = JSON.parse(flagsJson);
 for (const file of JSON.parse(filesJson)) {
   const code = await main(["read", ...flags, file]);
   const sep = "=== " + file.split("/").pop() + " exit " + code + "\\n";
-  writeSync(1, sep);
-  writeSync(2, sep);
+  writeAll(1, sep);
+  writeAll(2, sep);
 }
 process.exitCode = 0;
 `;

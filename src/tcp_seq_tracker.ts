@@ -37,6 +37,9 @@ import { TCP_FLAGS } from "../layers/tcp.ts";
 const ACK = TCP_FLAGS.ACK;
 const SYN = TCP_FLAGS.SYN;
 
+/** Slots of a tracker's cache of recent connections (a power of two). */
+const RECENT_SLOTS = 1024;
+
 /** Connections a tracker keeps bases for at most (see the module comment). */
 export const MAX_TCP_CONNECTIONS = 262144;
 
@@ -77,6 +80,12 @@ export class TcpSeqTracker {
    * so pairs that fold alike stay apart.
    */
   readonly #bases = new Map<number, SeqBase[]>();
+  /**
+   * The entry last found under each slot of the key's low bits: a capture's
+   * segments come in flows, and most find their connection here without
+   * the map's hashing.
+   */
+  readonly #recent: (SeqBase | null)[] = new Array<SeqBase | null>(RECENT_SLOTS).fill(null);
   #size = 0;
   readonly #max: number;
 
@@ -93,6 +102,7 @@ export class TcpSeqTracker {
   /** Forget every connection. */
   clear(): void {
     this.#bases.clear();
+    this.#recent.fill(null);
     this.#size = 0;
   }
 
@@ -115,20 +125,26 @@ export class TcpSeqTracker {
     const b = rev ? src : dst;
     const ports = rev ? dstPort * 65536 + srcPort : srcPort * 65536 + dstPort;
     const key = (ports ^ (ports >>> 30)) & 0x3fffffff;
-    let list = this.#bases.get(key);
-    if (list === undefined) {
-      list = [];
-      this.#bases.set(key, list);
-    }
-    let base: SeqBase | undefined;
-    for (let k = 0; k < list.length; k++) {
-      const e = list[k]!;
-      if (e.ports === ports && e.a === a && e.b === b) {
-        base = e;
-        break;
+    const slot = key & (RECENT_SLOTS - 1);
+    let base: SeqBase | null = this.#recent[slot] ?? null;
+    if (base !== null && !(base.ports === ports && base.a === a && base.b === b)) base = null;
+    let list: SeqBase[] | undefined;
+    if (base === null) {
+      list = this.#bases.get(key);
+      if (list === undefined) {
+        list = [];
+        this.#bases.set(key, list);
+      }
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k]!;
+        if (e.ports === ports && e.a === a && e.b === b) {
+          base = e;
+          this.#recent[slot] = e;
+          break;
+        }
       }
     }
-    if (base === undefined || (flags & SYN) !== 0) {
+    if (base === null || (flags & SYN) !== 0) {
       // tcpdump keeps ack - 1 as the other side's base: the ACK of a SYN
       // acknowledges the SYN's own number, which then prints as 0.
       const e = base ?? { ports, a, b, seq: 0, ack: 0 };
@@ -139,15 +155,17 @@ export class TcpSeqTracker {
         e.seq = seq;
         e.ack = (ack - 1) >>> 0;
       }
-      if (base === undefined) {
+      if (base === null) {
         if (this.#size >= this.#max) {
           this.#bases.clear();
+          this.#recent.fill(null);
           this.#bases.set(key, (list = []));
           this.#size = 0;
         }
-        list.push(e);
+        list!.push(e);
         this.#size++;
       }
+      this.#recent[slot] = e;
     } else if (rev) {
       this.seq = (seq - base.ack) >>> 0;
       this.ack = (ack - base.seq) >>> 0;

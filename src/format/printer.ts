@@ -86,6 +86,8 @@ export class PacketPrinter {
   readonly #hex: boolean;
   readonly #digits: 6 | 9;
   readonly #limit: number;
+  /** one line of text per packet, starting with the time stamp (neither JSON nor -v) */
+  readonly #timed: boolean;
   readonly #decoder: PacketDecoder;
   readonly #summary: SummaryFormatter;
   readonly #tftp: TftpTracker;
@@ -98,6 +100,7 @@ export class PacketPrinter {
     this.#digits = options.timeDigits ?? 6;
     this.#limit = options.limit ?? Infinity;
     this.#onUndecoded = options.onUndecodedLinkType;
+    this.#timed = !this.#json && !this.#verbose;
     this.#tftp = new TftpTracker();
     this.#decoder = new PacketDecoder({ udpHint: this.#tftp.udpHint });
     this.#summary = new SummaryFormatter({
@@ -119,11 +122,28 @@ export class PacketPrinter {
    * to the limit, then flush the output once.
    */
   printBatch(batch: FrameBatch, mask?: Uint8Array): void {
+    this.#printFrames(batch, mask);
+    this.#out.flush();
+  }
+
+  /**
+   * The loop of {@link printBatch}, alone in its function: V8 optimizes it
+   * while it runs (on-stack replacement), before anything after it ever
+   * ran, and code after the loop would throw that optimized code away at the
+   * end of each batch.
+   */
+  #printFrames(batch: FrameBatch, mask: Uint8Array | undefined): void {
     const out = this.#out;
     const { buffer, offset, caplen, length, sec, nsec, linkType } = batch;
     const base = this.frames;
-    this.frames += batch.count;
-    for (let i = 0; i < batch.count; i++) {
+    const count = batch.count;
+    this.frames += count;
+    // the options, constant for the whole run, read once per batch
+    const timed = this.#timed;
+    const digits = this.#digits;
+    const hex = this.#hex;
+    const summary = this.#summary;
+    for (let i = 0; i < count; i++) {
       if (mask !== undefined && mask[i] === 0) continue;
       if (this.count >= this.#limit || out.closed) break;
       const number = base + i + 1;
@@ -147,39 +167,49 @@ export class PacketPrinter {
       }
       this.#decodedLinkType = lt;
       // The one-line text starts with the time stamp, written once.
-      const timed = !this.#json && !this.#verbose;
       if (timed) {
         // Common clean frames go straight from bytes to the output's bytes, no
         // string made; the rest is decoded, after the time already written (a
         // frame the fast path turns down leaves nothing more).
         const text = out.buffer;
-        writeClockTime(text, sec[i]!, nsec[i]!, this.#digits);
+        writeClockTime(text, sec[i]!, nsec[i]!, digits);
         text.byte(0x20);
-        if (this.#summary.writeFrame(text, buffer, linkType[i]!, len, this.#tftp.size > 0, start, end)) {
+        if (summary.writeFrame(text, buffer, lt, len, this.#tftp.size > 0, start, end)) {
           this.count++;
           out.endLine();
-          if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
+          if (hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
           continue;
         }
       }
-      // The zero-copy read: every use below formats the packet at once, and the
-      // tracker keeps only strings and numbers copied out of the layers.
-      const p = this.#decoder.decodeReused(buffer, linkType[i]!, len, start, end);
-      this.#tftp.observe(p.layers, sec[i]! + nsec[i]! / 1e9);
-      this.count++;
-      if (this.#json) {
-        out.line(packetJson({ index: number, sec: sec[i]!, nsec: nsec[i]!, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
-        continue;
-      }
-      if (!timed) {
-        writeClockTime(out.buffer, sec[i]!, nsec[i]!, this.#digits);
-        out.buffer.byte(0x20);
-      }
-      out.line(this.#summary.format(p.layers, p.issues, len));
-      if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
-      if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
+      this.#printDecoded(number, buffer, start, end, sec[i]!, nsec[i]!, len, lt);
     }
-    out.flush();
+  }
+
+  /**
+   * A frame through the full decode: its JSON, or its line (after the time
+   * stamp the fast path already wrote, when `timed`), tree and hex dump. Out
+   * of {@link printBatch}'s loop, which then stays small: V8 optimizes that
+   * loop while it runs (on-stack replacement), before the first frame comes
+   * here, and a bigger loop cost more to compile and to leave.
+   */
+  #printDecoded(index: number, buffer: Uint8Array, start: number, end: number, sec: number, nsec: number, len: number, lt: number): void {
+    const out = this.#out;
+    // The zero-copy read: every use below formats the packet at once, and the
+    // tracker keeps only strings and numbers copied out of the layers.
+    const p = this.#decoder.decodeReused(buffer, lt, len, start, end);
+    this.#tftp.observe(p.layers, sec + nsec / 1e9);
+    this.count++;
+    if (this.#json) {
+      out.line(packetJson({ index, sec, nsec, caplen: end - start, length: len, layers: p.layers, issues: p.issues }));
+      return;
+    }
+    if (!this.#timed) {
+      writeClockTime(out.buffer, sec, nsec, this.#digits);
+      out.buffer.byte(0x20);
+    }
+    out.line(this.#summary.format(p.layers, p.issues, len));
+    if (this.#verbose) out.line(packetTree(p.layers, p.issues, "    "));
+    if (this.#hex && end > start) out.line(hexDump(buffer.subarray(start, end), "\t"));
   }
 
   /** A record whose original length is below its captured length (as tcpdump prints it). */

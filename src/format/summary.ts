@@ -41,7 +41,8 @@
  * @module
  */
 import type { Issue, LayerBase } from "../../layers/core.ts";
-import { formatLine, writeFrameLine } from "./print/link.ts";
+import { writeFastLine } from "./print/fast.ts";
+import { formatLine } from "./print/link.ts";
 import { LineState, type SummaryOptions } from "./print/state.ts";
 import type { TextBuffer } from "./text_buffer.ts";
 
@@ -94,8 +95,10 @@ export class SummaryFormatter {
    * a frame the fast path does not handle.
    */
   writeFrame(out: TextBuffer, data: Uint8Array, linkType: number, length: number, udpHinted = false, start = 0, frameEnd = data.length): boolean {
+    // a -e line is never a fast one
+    if (this.#state.linkHeaders) return false;
     const mark = out.pos;
-    if (writeFrameLine(this.#state, out, data, linkType, length, udpHinted, start, frameEnd)) return true;
+    if (writeFastLine(this.#state, out, data, linkType, length, udpHinted, start, frameEnd)) return true;
     out.pos = mark;
     return false;
   }

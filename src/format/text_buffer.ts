@@ -29,6 +29,8 @@
 /** The ASCII codes of the tens and units digits of 0..99. */
 const HIGH_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + Math.floor(i / 10));
 const LOW_DIGIT = Uint8Array.from({ length: 100 }, (_, i) => 48 + (i % 10));
+/** 10^k for k = 0..9 (as doubles, so a compare with them expects any number from the start). */
+const POWER_OF_TEN = Float64Array.from({ length: 10 }, (_, k) => 10 ** k);
 
 /** UTF-8 text in a byte buffer, written at {@link pos}. */
 export class TextBuffer {
@@ -106,11 +108,35 @@ export class TextBuffer {
       this.ascii(String(n));
       return;
     }
-    if (n < 10) {
-      this.byte(48 + n);
+    // One compare for every width, not one per width: a chain of compares
+    // would have some V8 never saw run when it optimized a caller, and the
+    // first number of a new width would throw that code away.
+    let width = 1;
+    while (width < 10 && n >= POWER_OF_TEN[width]!) width++;
+    if (n > 0x7fffffff) {
+      this.digits(n, width);
       return;
     }
-    this.digits(n, n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
+    // Nearly every number of a line: its digits written here, two per
+    // division from the right, in int32 arithmetic (no call to digits).
+    if (this.pos + width > this.bytes.length) this.reserve(width);
+    const b = this.bytes;
+    let p = this.pos + width;
+    this.pos = p;
+    let m = n | 0;
+    while (m >= 100) {
+      const q = (m / 100) | 0;
+      const r = m - q * 100;
+      b[--p] = LOW_DIGIT[r]!;
+      b[--p] = HIGH_DIGIT[r]!;
+      m = q;
+    }
+    if (m >= 10) {
+      b[--p] = LOW_DIGIT[m]!;
+      b[--p] = HIGH_DIGIT[m]!;
+    } else {
+      b[--p] = 48 + m;
+    }
   }
 
   /**

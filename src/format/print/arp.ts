@@ -2,8 +2,8 @@
  * ARP lines as tcpdump prints them (print-arp.c): `ARP, Request who-has
  * 10.0.0.2 tell 10.0.0.1, length 28`, `ARP, Reply 10.0.0.2 is-at
  * 02:00:00:00:00:02, length 28`; from a decoded {@link Arp} ({@link arpText})
- * or, for Ethernet/IPv4 requests and replies, from the message's bytes
- * through an {@link ArpView} ({@link writeArpFrame}, the fast path). The
+ * or, for Ethernet/IPv4 requests and replies, from the message's bytes at
+ * {@link ArpView}'s offsets ({@link writeArpFrame}, the fast path's). The
  * length is the ARP packet's with any link padding.
  *
  * @example
@@ -15,7 +15,7 @@
  * @module
  */
 import { formatIpv4, formatMac } from "../../../layers/addr.ts";
-import { ARP_FIXED_LENGTH, ARP_OP_REPLY, ARP_OP_REQUEST, ArpView, type Arp } from "../../../layers/arp.ts";
+import { ARP_FIELD, ARP_FIXED_LENGTH, ARP_OP_REPLY, ARP_OP_REQUEST, type Arp, type ArpView } from "../../../layers/arp.ts";
 import { ARPHRD_ETHER, ETHERTYPE_IPV4 } from "../../../layers/dispatch.ts";
 import { IPV4_ADDRESS_LENGTH } from "../../../layers/ip_fields.ts";
 import type { TextBuffer } from "../text_buffer.ts";
@@ -48,38 +48,55 @@ export function arpText(a: Arp, length: number): string {
   }
 }
 
-/** The fast path's view, pointed at each message (it holds the last one's bytes until the next). */
-const VIEW = new ArpView(new Uint8Array(0));
+// The fields the fast path reads, at their offsets in layers/arp.ts's table
+// (module-local names: V8 folds these).
+const HARDWARE_TYPE = ARP_FIELD.HARDWARE_TYPE;
+const PROTOCOL_TYPE = ARP_FIELD.PROTOCOL_TYPE;
+const HARDWARE_LENGTH = ARP_FIELD.HARDWARE_LENGTH;
+const PROTOCOL_LENGTH = ARP_FIELD.PROTOCOL_LENGTH;
+const OP = ARP_FIELD.OP;
+const SENDER_MAC = ARP_FIELD.SENDER_MAC;
+const ETHER = ARPHRD_ETHER;
+const IPV4 = ETHERTYPE_IPV4;
+const IPV4_LENGTH = IPV4_ADDRESS_LENGTH;
+const REQUEST = ARP_OP_REQUEST;
+const REPLY = ARP_OP_REPLY;
+/** An Ethernet/IPv4 message: the fixed part and two MAC and two IPv4 addresses. */
+const ETHER_IPV4_LENGTH = ARP_FIXED_LENGTH + 2 * MAC_LENGTH + 2 * IPV4_ADDRESS_LENGTH;
 
 /**
  * The fast path's ARP: the line of an Ethernet/IPv4 request or reply
  * `data[at, end)` (`length`: the bytes after the link header, padding
- * included), or false for any other, left to the full decode.
+ * included), or false for any other, left to the full decode. The fields
+ * are read in place, at {@link ArpView}'s offsets: no view to point, no
+ * getter to call while the code is still interpreted.
  */
 export function writeArpFrame(out: TextBuffer, data: Uint8Array, at: number, end: number, length: number): boolean {
-  if (end - at < ARP_FIXED_LENGTH) return false;
-  const arp = VIEW.reset(data, at, end);
-  if (arp.hardwareType !== ARPHRD_ETHER || arp.protocolType !== ETHERTYPE_IPV4) return false;
-  if (arp.hardwareLength !== MAC_LENGTH || arp.protocolLength !== IPV4_ADDRESS_LENGTH || arp.payloadStart > end) return false;
-  const op = arp.op;
-  if (op === ARP_OP_REQUEST) {
-    const targetMac = arp.targetMacOffset;
+  if (end - at < ETHER_IPV4_LENGTH) return false;
+  if (((data[at + HARDWARE_TYPE]! << 8) | data[at + HARDWARE_TYPE + 1]!) !== ETHER || ((data[at + PROTOCOL_TYPE]! << 8) | data[at + PROTOCOL_TYPE + 1]!) !== IPV4) return false;
+  if (data[at + HARDWARE_LENGTH] !== MAC_LENGTH || data[at + PROTOCOL_LENGTH] !== IPV4_LENGTH) return false;
+  const op = (data[at + OP]! << 8) | data[at + OP + 1]!;
+  const senderMac = at + SENDER_MAC;
+  const senderIp = senderMac + MAC_LENGTH;
+  const targetMac = senderIp + IPV4_LENGTH;
+  const targetIp = targetMac + MAC_LENGTH;
+  if (op === REQUEST) {
     let zero = true;
     for (let k = targetMac; k < targetMac + MAC_LENGTH; k++) if (data[k] !== 0) zero = false;
     out.ascii("ARP, Request who-has ");
-    out.ascii(formatIpv4(data, arp.targetIpOffset));
+    out.ascii(formatIpv4(data, targetIp));
     if (!zero) {
       out.ascii(" (");
       out.ascii(formatMac(data, targetMac));
       out.byte(0x29); // ")"
     }
     out.ascii(" tell ");
-    out.ascii(formatIpv4(data, arp.senderIpOffset));
-  } else if (op === ARP_OP_REPLY) {
+    out.ascii(formatIpv4(data, senderIp));
+  } else if (op === REPLY) {
     out.ascii("ARP, Reply ");
-    out.ascii(formatIpv4(data, arp.senderIpOffset));
+    out.ascii(formatIpv4(data, senderIp));
     out.ascii(" is-at ");
-    out.ascii(formatMac(data, arp.senderMacOffset));
+    out.ascii(formatMac(data, senderMac));
   } else {
     return false;
   }

@@ -3,8 +3,7 @@
  * print-icmp6.c): `ICMP echo request, id 1, seq 1, length 64`, `ICMP
  * 10.0.0.2 udp port 53 unreachable, length 36`, `ICMP6, neighbor
  * solicitation, who has fd77::2, length 32`; from a decoded {@link Icmp} or
- * {@link Icmpv6}, and for echo messages from their bytes through an
- * {@link IcmpView} or {@link Icmpv6View} ({@link writeEchoFrame}, the fast path).
+ * {@link Icmpv6}. (The fast path's echo lines, from their bytes, are fast.ts's.)
  *
  * @example
  * ```ts
@@ -16,16 +15,13 @@
  */
 import { formatIpv6 } from "../../../layers/addr.ts";
 import { u16 } from "../../../layers/bytes.ts";
-import { checksumStatusAt, type IpHeaderContext } from "../../../layers/checksum.ts";
 import type { LayerBase, Payload } from "../../../layers/core.ts";
-import { IP_PROTOCOL_ICMPV6 } from "../../../layers/dispatch.ts";
-import { ICMP_TYPE, IcmpView, type Icmp } from "../../../layers/icmp.ts";
-import { ICMPV6_FIELD, ICMPV6_TYPE, Icmpv6View, type Icmpv6 } from "../../../layers/icmpv6.ts";
+import { ICMP_TYPE, type Icmp } from "../../../layers/icmp.ts";
+import { ICMPV6_TYPE, type Icmpv6 } from "../../../layers/icmpv6.ts";
 import type { Ipv4 } from "../../../layers/ipv4.ts";
 import type { Ipv6 } from "../../../layers/ipv6.ts";
 import type { Tcp } from "../../../layers/tcp.ts";
 import { UdpView, type Udp } from "../../../layers/udp.ts";
-import type { TextBuffer } from "../text_buffer.ts";
 import { protoName } from "./ip_names.ts";
 import { badChecksum } from "./issues.ts";
 import { isCut, type LineState } from "./state.ts";
@@ -308,51 +304,3 @@ const ICMP6_NAME: Record<number, string> = {
   [ICMPV6_TYPE.ROUTER_ADVERTISEMENT]: "router advertisement",
   143: "multicast listener report v2",
 };
-
-// The fast path's views, pointed at each message (they hold the last one's bytes until the next).
-const ICMP = new IcmpView(EMPTY);
-const ICMPV6 = new Icmpv6View(EMPTY);
-
-/**
- * The fast path's ICMP: `src > dst: ICMP echo request, id 1, seq 2, length
- * 64` (`ICMP6, echo request, ...` over IPv6) for an echo request or reply
- * `data[t, end)` whose checksum is right (ICMPv6's with its pseudo-header),
- * its IP layer `ip` and its addresses in `state`; false for anything else,
- * left to the full decode.
- */
-export function writeEchoFrame(state: LineState, out: TextBuffer, data: Uint8Array, t: number, end: number, ip: IpHeaderContext): boolean {
-  if (end <= t) return false;
-  const v4 = ip.version === 4;
-  let request: boolean;
-  let identifier: number;
-  let sequence: number;
-  if (v4) {
-    const m = ICMP.reset(data, t, end);
-    const type = m.type;
-    request = type === ICMP_TYPE.ECHO_REQUEST;
-    if ((!request && type !== ICMP_TYPE.ECHO_REPLY) || end - t < m.headerLength) return false;
-    if (!m.verifyChecksum()) return false;
-    identifier = m.identifier;
-    sequence = m.sequence;
-  } else {
-    const m = ICMPV6.reset(data, t, end);
-    const type = m.type;
-    request = type === ICMPV6_TYPE.ECHO_REQUEST;
-    if ((!request && type !== ICMPV6_TYPE.ECHO_REPLY) || end - t < m.headerLength) return false;
-    if (checksumStatusAt(data, t, end, ICMPV6_FIELD.CHECKSUM, IP_PROTOCOL_ICMPV6, ip, end - t) !== "good") return false;
-    identifier = m.identifier;
-    sequence = m.sequence;
-  }
-  out.ascii(state.ipSrc);
-  out.ascii(" > ");
-  out.ascii(state.ipDst);
-  out.ascii(v4 ? ": ICMP echo " : ": ICMP6, echo ");
-  out.ascii(request ? "request" : "reply");
-  out.ascii(", id ");
-  out.uint(identifier);
-  out.ascii(", seq ");
-  out.uint(sequence);
-  out.ascii(", length ");
-  out.uint(end - t);
-  return true;
-}

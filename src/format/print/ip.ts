@@ -2,10 +2,8 @@
  * The IPv4 and IPv6 part of a line: `IP 10.0.0.1 > 10.0.0.2: ` (`IP6` for
  * IPv6), the ports going after the addresses for TCP and UDP, fragments and
  * IPv6 extension headers as tcpdump shows them, then the transport's part;
- * tunnels nest. From decoded layers ({@link ipText}), or from the frame's
- * bytes through an {@link Ipv4View} or {@link Ipv6View} ({@link writeIpv4Frame},
- * {@link writeIpv6Frame}, the fast path) for a datagram without options,
- * fragmentation or extension headers carrying TCP, UDP or an ICMP echo.
+ * tunnels nest; from decoded layers ({@link ipText}). (The fast path,
+ * straight from a frame's bytes, is fast.ts.)
  *
  * @example
  * ```ts
@@ -15,33 +13,28 @@
  *
  * @module
  */
-import { formatIpv4, formatIpv6 } from "../../../layers/addr.ts";
-import { IpHeaderContext } from "../../../layers/checksum.ts";
 import { u16 } from "../../../layers/bytes.ts";
 import type { LayerBase, Payload } from "../../../layers/core.ts";
 import { IP_PROTOCOL_ICMP, IP_PROTOCOL_ICMPV6, IP_PROTOCOL_TCP, IP_PROTOCOL_UDP } from "../../../layers/dispatch.ts";
 import type { Icmp } from "../../../layers/icmp.ts";
 import type { Icmpv6 } from "../../../layers/icmpv6.ts";
-import { IPV4_FIELD, IPV4_HEADER_LENGTH, Ipv4View, type Ipv4, type Ipv4Fields } from "../../../layers/ipv4.ts";
-import { IPV6_FIELD, IPV6_HEADER_LENGTH, Ipv6View, type Ipv6, type Ipv6Fields } from "../../../layers/ipv6.ts";
+import type { Ipv4 } from "../../../layers/ipv4.ts";
+import type { Ipv6 } from "../../../layers/ipv6.ts";
 import type { Tcp } from "../../../layers/tcp.ts";
 import type { Udp } from "../../../layers/udp.ts";
-import type { TextBuffer } from "../text_buffer.ts";
 import { appOr } from "./app.ts";
-import { icmpText, icmpv6CutText, icmpv6Text, writeEchoFrame } from "./icmp.ts";
+import { icmpText, icmpv6CutText, icmpv6Text } from "./icmp.ts";
 import { EXT_NAME, protoName } from "./ip_names.ts";
 import { badChecksum } from "./issues.ts";
 import { isCut, type LineState } from "./state.ts";
-import { tcpText, writeTcpFrame } from "./tcp.ts";
-import { udpText, writeUdpFrame } from "./udp.ts";
+import { tcpText } from "./tcp.ts";
+import { udpText } from "./udp.ts";
 
 // Module-local names: V8 folds these, where it loads an imported binding at every use.
 const TCP = IP_PROTOCOL_TCP;
 const UDP = IP_PROTOCOL_UDP;
 const ICMP = IP_PROTOCOL_ICMP;
 const ICMPV6 = IP_PROTOCOL_ICMPV6;
-const V4_HEADER_LENGTH = IPV4_HEADER_LENGTH;
-const V6_HEADER_LENGTH = IPV6_HEADER_LENGTH;
 
 /** "IP a > b: ..." or "IP6 a > b: ..." for the IP layer `layers[i]` and what it carries, recursing into tunnels. */
 export function ipText(state: LineState, layers: readonly LayerBase[], i: number): string {
@@ -163,83 +156,3 @@ function cutTransport(state: LineState, protocol: number, rest: Payload | undefi
 
 /** tcpdump's names of IPv6 extension headers in a cut mark (hop-by-hop, routing, fragment, destination options). */
 const EXT_CUT_NAME: { readonly [nextHeader: number]: string } = { 0: "hbhopt", 43: "srcrt", 44: "frag", 60: "dstopt" };
-
-const EMPTY = new Uint8Array(0);
-// The fast path's views and the fixed header's fields, pointed at each
-// datagram (they hold the last one's bytes until the next).
-const readIpv4 = Ipv4View.readInto;
-/** IPv4's address offsets, from its field table */
-const V4_SRC = IPV4_FIELD.SRC;
-const V4_DST = IPV4_FIELD.DST;
-const V4_FIELDS: Ipv4Fields = {
-  version: 0, headerLength: 0, dscp: 0, ecn: 0, totalLength: 0, id: 0, reservedFlag: false, dontFragment: false, moreFragments: false,
-  fragmentOffset: 0, ttl: 0, protocol: 0, checksum: 0, checksumValid: null,
-};
-const readIpv6 = Ipv6View.readInto;
-/** IPv6's address offsets, from its field table */
-const V6_SRC = IPV6_FIELD.SRC;
-const V6_DST = IPV6_FIELD.DST;
-const V6_FIELDS: Ipv6Fields = { version: 0, trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: 0, hopLimit: 0 };
-/** The transport checksums' pseudo-header, from the datagram's own bytes. */
-const CONTEXT = new IpHeaderContext(4, EMPTY, 0, 0, true, false);
-
-/**
- * The fast path's IPv4: `IP ` and the transport's part for the datagram at
- * `data[at]` (the frame ends at `end`), or false, leaving the frame to the
- * full decode, for options, a fragment, a wrong header checksum, a total
- * length past the frame, or a protocol other than TCP, UDP (not `udpHinted`)
- * or ICMP, or whatever the transport's writer turns down.
- */
-export function writeIpv4Frame(state: LineState, out: TextBuffer, data: Uint8Array, at: number, end: number, udpHinted: boolean): boolean {
-  if (end - at < V4_HEADER_LENGTH) return false;
-  const f = V4_FIELDS;
-  // Every field in one read, the header checksum summed on the way.
-  const addressSum = readIpv4(data, at, end, f, true);
-  if (f.version !== 4 || f.headerLength !== V4_HEADER_LENGTH || f.checksumValid !== true) return false;
-  const total = f.totalLength;
-  if (total < V4_HEADER_LENGTH || total > end - at || f.moreFragments || f.fragmentOffset !== 0) return false;
-  const protocol = f.protocol;
-  if (protocol === UDP ? udpHinted : protocol !== TCP && protocol !== ICMP) return false;
-  const upper = total - V4_HEADER_LENGTH;
-  const context = CONTEXT.reset(4, data, at, upper, true, false, addressSum);
-  state.ipSrc = formatIpv4(data, at + V4_SRC);
-  state.ipDst = formatIpv4(data, at + V4_DST);
-  state.ipUpper = upper;
-  out.ascii("IP ");
-  // The header has no options (checked above): the payload starts after its 20 bytes.
-  return writeTransport(state, out, data, protocol, at + V4_HEADER_LENGTH, at + total, context);
-}
-
-/**
- * The fast path's IPv6: `IP6 ` and the transport's part for the datagram at
- * `data[at]` (the frame ends at `end`), or false, leaving the frame to the
- * full decode, for an extension header, an empty payload or one past the
- * frame, a protocol other than TCP, UDP (not `udpHinted`) or ICMPv6, or
- * whatever the transport's writer turns down.
- */
-export function writeIpv6Frame(state: LineState, out: TextBuffer, data: Uint8Array, at: number, end: number, udpHinted: boolean): boolean {
-  if (end - at < V6_HEADER_LENGTH) return false;
-  const ip = V6_FIELDS;
-  readIpv6(data, at, ip);
-  if (ip.version !== 6) return false;
-  const upper = ip.payloadLength;
-  const t = at + V6_HEADER_LENGTH; // the view's payloadStart
-  if (upper === 0 || upper > end - t) return false;
-  // An extension header is none of these: the full decode walks the chain.
-  const protocol = ip.nextHeader;
-  if (protocol === UDP ? udpHinted : protocol !== TCP && protocol !== ICMPV6) return false;
-  // The addresses are summed for the pseudo-header when a checksum asks for them.
-  const context = CONTEXT.reset(6, data, at, upper, true, false);
-  state.ipSrc = formatIpv6(data, at + V6_SRC);
-  state.ipDst = formatIpv6(data, at + V6_DST);
-  state.ipUpper = upper;
-  out.ascii("IP6 ");
-  return writeTransport(state, out, data, protocol, t, t + upper, context);
-}
-
-/** The transport's part of a fast line: `data[t, end)` is TCP, UDP, or ICMP/ICMPv6 (by the IP version). */
-function writeTransport(state: LineState, out: TextBuffer, data: Uint8Array, protocol: number, t: number, end: number, ip: IpHeaderContext): boolean {
-  if (protocol === TCP) return writeTcpFrame(state, out, data, t, end, ip);
-  if (protocol === UDP) return writeUdpFrame(state, out, data, t, end, ip);
-  return writeEchoFrame(state, out, data, t, end, ip);
-}

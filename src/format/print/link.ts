@@ -4,10 +4,8 @@
  * Linux cooked captures and loopback, printed as tcpdump -e prints them when
  * the formatter's `linkHeaders` is set (nothing of them otherwise, as tcpdump
  * without -e), then ARP, IP, LLC or an unknown ethertype; tcpdump's
- * `[|ether]`, `[|ip]`, ... where the capture cut a header short.
- * From a frame's bytes ({@link writeFrameLine}, the fast path): Ethernet with
- * its VLAN tags through {@link EthernetView} and {@link VlanView}, carrying
- * IPv4, IPv6 or ARP.
+ * `[|ether]`, `[|ip]`, ... where the capture cut a header short. (The
+ * fast path, straight from a frame's bytes, is fast.ts.)
  *
  * @example
  * ```ts
@@ -17,19 +15,16 @@
  *
  * @module
  */
-import { prepareWords } from "../../../layers/checksum.ts";
 import type { Issue, LayerBase } from "../../../layers/core.ts";
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, isVlanTpid, LINKTYPE } from "../../../layers/dispatch.ts";
-import { ETHERNET_HEADER_LENGTH, EthernetView, type Ethernet } from "../../../layers/ethernet.ts";
+import { ETHERNET_HEADER_LENGTH, type Ethernet } from "../../../layers/ethernet.ts";
 import { LOOPBACK_HEADER_LENGTH, type Loopback } from "../../../layers/loopback.ts";
 import { SLL_HEADER_LENGTH, type Sll } from "../../../layers/sll.ts";
 import { SLL2_HEADER_LENGTH, type Sll2 } from "../../../layers/sll2.ts";
-import { VLAN_HEADER_LENGTH, VlanView, type Vlan } from "../../../layers/vlan.ts";
+import { VLAN_HEADER_LENGTH, type Vlan } from "../../../layers/vlan.ts";
 import type { Arp } from "../../../layers/arp.ts";
-import type { TextBuffer } from "../text_buffer.ts";
 import { appOr } from "./app.ts";
-import { arpText, writeArpFrame } from "./arp.ts";
-import { ipText, writeIpv4Frame, writeIpv6Frame } from "./ip.ts";
+import { arpText } from "./arp.ts";
+import { ipText } from "./ip.ts";
 import { hex4, issueFlag } from "./issues.ts";
 import { cutReason, isCut, type LineState } from "./state.ts";
 
@@ -234,50 +229,4 @@ function linkHeaderText(layers: readonly LayerBase[], end: number, length: numbe
     }
   }
   return s;
-}
-
-/** VLAN tags the fast path follows at most; a deeper stack goes to the full decode. */
-const MAX_TAGS = 8;
-// Module-local copies: an imported binding is a load and a check at every use.
-const ETHERNET = LINKTYPE.ETHERNET;
-const ETHER_HEADER = ETHERNET_HEADER_LENGTH;
-const TAG_HEADER = VLAN_HEADER_LENGTH;
-const IPV4 = ETHERTYPE_IPV4;
-const IPV6 = ETHERTYPE_IPV6;
-const ARP = ETHERTYPE_ARP;
-const etherTypeAt = EthernetView.typeAt;
-const tagTypeAt = VlanView.typeAt;
-
-/**
- * The line of the frame `data[start, end)` of link type `linkType` straight
- * from its bytes, written into `out`, for the clean common cases (see
- * `SummaryFormatter.writeFrame`); false for any other, with part of the line
- * perhaps written (the caller takes it back). `length` is the original
- * length; `udpHinted` leaves UDP to the full decode (a conversation tracker
- * may claim its ports).
- */
-export function writeFrameLine(
-  state: LineState,
-  out: TextBuffer,
-  data: Uint8Array,
-  linkType: number,
-  length: number,
-  udpHinted: boolean,
-  start: number,
-  end: number,
-): boolean {
-  if (linkType !== ETHERNET || end - start < ETHER_HEADER || length !== end - start || state.linkHeaders) return false;
-  if (start !== 0 || end !== data.length) prepareWords(data);
-  let type = etherTypeAt(data, start);
-  let at = start + ETHER_HEADER; // the view's payloadStart
-  for (let tags = 0; isVlanTpid(type); tags++) {
-    if (tags === MAX_TAGS || end - at < TAG_HEADER) return false;
-    // Without -e tcpdump prints no tag; the line is the packet inside.
-    type = tagTypeAt(data, at);
-    at += TAG_HEADER; // the view's payloadStart
-  }
-  if (type === IPV4) return writeIpv4Frame(state, out, data, at, end, udpHinted);
-  if (type === IPV6) return writeIpv6Frame(state, out, data, at, end, udpHinted);
-  if (type === ARP) return writeArpFrame(out, data, at, end, length - (at - start));
-  return false;
 }

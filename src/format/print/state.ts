@@ -99,18 +99,3 @@ export class LineState {
     this.interfaceName = options.interfaceName;
   }
 }
-
-/**
- * `src.srcPort > dst.dstPort: `, the addresses the network layer left in
- * `state`: how a line goes on after "IP " for a transport with ports.
- */
-export function writeEndpoints(state: LineState, out: TextBuffer, srcPort: number, dstPort: number): void {
-  out.ascii(state.ipSrc);
-  out.byte(0x2e); // "."
-  out.uint(srcPort);
-  out.ascii(" > ");
-  out.ascii(state.ipDst);
-  out.byte(0x2e);
-  out.uint(dstPort);
-  out.ascii(": ");
-}

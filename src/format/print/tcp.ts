@@ -2,8 +2,8 @@
  * The TCP part of a line, as tcpdump prints it: `Flags [S.], seq 1, ack 2,
  * win 65535, options [mss 1460,nop,wscale 7], length 0` (or `tcp 0` when
  * quiet), with relative sequence numbers unless told otherwise; from a
- * decoded {@link Tcp} ({@link tcpText}) or from the segment's bytes through a
- * {@link TcpView} ({@link writeTcpFrame}, the fast path).
+ * decoded {@link Tcp} ({@link tcpText}) or from the header's numbers
+ * ({@link writeTcp}, which the fast path in fast.ts also calls).
  *
  * @example
  * ```ts
@@ -13,18 +13,15 @@
  *
  * @module
  */
-import type { IpHeaderContext } from "../../../layers/checksum.ts";
-import { checksumStatusAt } from "../../../layers/checksum.ts";
 import type { LayerBase, Payload } from "../../../layers/core.ts";
-import { IP_PROTOCOL_TCP } from "../../../layers/dispatch.ts";
-import { sniffTcp, tcpPortKind, type Kind } from "../../../layers/registry.ts";
-import { TCP_FIELD, TCP_FLAGS, TCP_HEADER_LENGTH, TcpView, type Tcp, type TcpFields } from "../../../layers/tcp.ts";
-import { parseTcpOptions, type TcpOption } from "../../../layers/tcp_options.ts";
+import { tcpPortKind } from "../../../layers/registry.ts";
+import { TCP_FLAGS, type Tcp } from "../../../layers/tcp.ts";
+import type { TcpOption } from "../../../layers/tcp_options.ts";
 import type { TextBuffer } from "../text_buffer.ts";
-import { appOr, appText } from "./app.ts";
+import { appOr } from "./app.ts";
 import { badChecksum } from "./issues.ts";
-import { cutReason, isCut, writeEndpoints, type LineState } from "./state.ts";
-import { commonOptions, tcpOptions, writeCommonOptions } from "./tcp_options.ts";
+import { cutReason, isCut, type LineState } from "./state.ts";
+import { tcpOptions, writeCommonOptions } from "./tcp_options.ts";
 
 // Module-local names: V8 folds these, where it loads an imported binding at every use.
 const FIN = TCP_FLAGS.FIN;
@@ -37,9 +34,6 @@ const ECE = TCP_FLAGS.ECE;
 const CWR = TCP_FLAGS.CWR;
 /** AE, the bit RFC 3540 called NS, now AccECN's (RFC 9768) */
 const AE = TCP_FLAGS.NS;
-const HEADER_LENGTH = TCP_HEADER_LENGTH;
-const CHECKSUM = TCP_FIELD.CHECKSUM;
-const PROTOCOL = IP_PROTOCOL_TCP;
 
 /** tcpdump's flag letters, in its order: F S R P . U E W, plus e for AE (RFC 9768 / AccECN). */
 export function tcpFlags(flags: number): string {
@@ -72,8 +66,8 @@ function httpStarted(data: Uint8Array): boolean {
 /** tcpdump's names of the options it names before reading their data (print-tcp.c's table). */
 const OPTION_NAME: { readonly [kind: number]: string } = { 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS", 19: "md5", 28: "utoToTo", 29: "tcp-ao", 30: "mptcp", 34: "tfo", 254: "exp" };
 
-/** {@link tcpFlags} of every 9-bit flags value. */
-const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => tcpFlags(f));
+/** `Flags [S.]`: {@link tcpFlags} of every 9-bit flags value, as a line has it (one write). */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => "Flags [" + tcpFlags(f) + "]");
 
 /**
  * Write the TCP part of a line from the header's numbers; `state.ipSrc` and
@@ -111,9 +105,7 @@ export function writeTcp(
     ack = s.ack;
     sackBase = s.sackBase;
   }
-  out.ascii("Flags [");
   out.ascii(FLAG_TEXT[flags & 0x1ff]!);
-  out.byte(0x5d); // "]"
   if (payload > 0 || flags & (SYN | FIN | RST)) {
     out.ascii(", seq ");
     out.uint(seq);
@@ -189,58 +181,4 @@ export function tcpText(state: LineState, t: Tcp, app: LayerBase | undefined): s
     else if (kind === "dns") s += isCut(state, "dns") && !cutReason(state, "dns").startsWith("TCP length prefix is cut") ? "  [|domain]" : " [|domain]";
   }
   return s;
-}
-
-const NO_OPTIONS: readonly TcpOption[] = [];
-/** The fast path's fields of a segment, read once per segment by the view's bulk reader. */
-const FIELDS: TcpFields = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, headerLength: 0, flags: 0, window: 0, checksum: 0, urgentPointer: 0 };
-const readTcp = TcpView.readInto;
-
-/**
- * The fast path's TCP: `src.port > dst.port: Flags [...] ...` for the segment
- * `data[t, end)` (its IP layer is `ip`, whose addresses are in `state`), or
- * false, leaving the frame to the full decode, when the header is not whole,
- * the checksum is wrong, the options are malformed, or the payload is an app
- * layer other than HTTP (when the formatter prints app layers) or one that
- * decodes with a problem.
- */
-export function writeTcpFrame(state: LineState, out: TextBuffer, data: Uint8Array, t: number, end: number, ip: IpHeaderContext): boolean {
-  const upper = end - t;
-  if (upper < HEADER_LENGTH) return false;
-  const tcp = FIELDS;
-  readTcp(data, t, tcp);
-  const hl = tcp.headerLength;
-  if (hl < HEADER_LENGTH || hl > upper) return false;
-  const srcPort = tcp.srcPort;
-  const dstPort = tcp.dstPort;
-  const payloadStart = t + hl; // the view's payloadStart: the data after the header
-  // The application layer, chosen as the full decode chooses it (tcp.ts): of
-  // those, only HTTP is decoded here, and only with an app formatter; DNS
-  // over TCP (whose framing depends on the layer below) and the rest go to
-  // the full decode, told before any checksum is summed.
-  let app: Kind | null = null;
-  if (payloadStart < end) app = tcpPortKind(srcPort, dstPort) ?? sniffTcp(data, payloadStart, end);
-  if (app !== null && (app !== "http" || state.app === undefined)) return false;
-  const status = checksumStatusAt(data, t, end, CHECKSUM, PROTOCOL, ip, upper);
-  if (status !== "good" && status !== "partial") return false;
-  const optionsStart = t + HEADER_LENGTH; // the view's optionsStart
-  let options: readonly TcpOption[] = NO_OPTIONS;
-  if (payloadStart > optionsStart && !commonOptions(data, optionsStart, payloadStart)) {
-    const list = state.options;
-    list.length = 0;
-    if (parseTcpOptions(data, optionsStart, payloadStart, list) !== null) return false;
-    options = list;
-  }
-  let tail = "";
-  if (app !== null) {
-    const text = appText(state, app, data, payloadStart, end);
-    if (text === null) return false;
-    // tcpdump: "length 62: HTTP: GET / HTTP/1.1"
-    if (text !== "") tail = ": " + text;
-  }
-  writeEndpoints(state, out, srcPort, dstPort);
-  const optionsEnd = options === NO_OPTIONS ? payloadStart : optionsStart;
-  writeTcp(state, out, srcPort, dstPort, tcp.seq, tcp.ack, tcp.flags, tcp.window, tcp.urgentPointer, options, end - payloadStart, data, optionsStart, optionsEnd);
-  if (tail !== "") out.text(tail);
-  return true;
 }
