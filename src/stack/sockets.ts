@@ -6,6 +6,9 @@
  * errors are {@link SocketError}s named as POSIX names them (ECONNREFUSED,
  * ETIMEDOUT, ECONNRESET, EADDRINUSE, ...).
  *
+ * Size: just over 500 lines: the calls are one class, as they are one API
+ * (stream and datagram sockets share most of them).
+ *
  * @example
  * ```ts
  * const s = new Sockets(driver).socket("inet", "stream");
@@ -24,7 +27,7 @@ import { SocketError } from "./errors.ts";
 import type { TcpConfig } from "./tcp/config.ts";
 import type { Tcb } from "./tcp/tcb.ts";
 import { userAbort, userClose, userReceive, userReceiveInto, userSend, userShutdown } from "./tcp/user.ts";
-import type { Listener, Waker } from "./tcp_layer.ts";
+import type { Listener, TcpLayer, Waker } from "./tcp_layer.ts";
 import type { UdpEndpoint } from "./udp_layer.ts";
 
 /** Address families: AF_INET and AF_INET6. */
@@ -329,12 +332,17 @@ export class Socket implements Waker {
   recv(max = 65536): Promise<Uint8Array> {
     this.#open("recv");
     if (this.type === "dgram") return this.recvfrom(max).then((d) => d.data);
+    return this.#receive((tcb, tcp) => userReceive(tcb, tcp, max), () => new Uint8Array(0));
+  }
+
+  /** A stream's recv: `take` once bytes are there, `ended` at the end of the stream. */
+  #receive<T>(take: (tcb: Tcb, tcp: TcpLayer) => T, ended: () => T): Promise<T> {
     const tcb = this.#tcb;
     if (tcb === null) return Promise.reject(new SocketError("ENOTCONN", "recv"));
     return this.#until(() => {
-      if (tcb.recvBuffer.length > 0) return this.#driver.run(() => userReceive(tcb, this.#driver.stack.tcp, max));
+      if (tcb.recvBuffer.length > 0) return this.#driver.run(() => take(tcb, this.#driver.stack.tcp));
       this.#failIf(tcb, "recv");
-      if (tcb.peerClosed || tcb.readClosed || tcb.state === "CLOSED") return new Uint8Array(0);
+      if (tcb.peerClosed || tcb.readClosed || tcb.state === "CLOSED") return ended();
       return undefined;
     });
   }
@@ -352,21 +360,8 @@ export class Socket implements Waker {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || offset + length > buffer.length) {
       throw new RangeError(`recvInto: offset ${offset} and length ${length} do not fit a buffer of ${buffer.length} bytes`);
     }
-    if (this.type === "dgram") {
-      return this.recvfrom(65536).then((d) => {
-        const n = Math.min(length, d.data.length);
-        buffer.set(d.data.subarray(0, n), offset);
-        return n;
-      });
-    }
-    const tcb = this.#tcb;
-    if (tcb === null) return Promise.reject(new SocketError("ENOTCONN", "recv"));
-    return this.#until(() => {
-      if (tcb.recvBuffer.length > 0) return this.#driver.run(() => userReceiveInto(tcb, this.#driver.stack.tcp, buffer, offset, length));
-      this.#failIf(tcb, "recv");
-      if (tcb.peerClosed || tcb.readClosed || tcb.state === "CLOSED") return 0;
-      return undefined;
-    });
+    if (this.type === "dgram") return this.recvfrom(65536).then(({ data }) => (buffer.set(data.subarray(0, length), offset), Math.min(length, data.length)));
+    return this.#receive((tcb, tcp) => userReceiveInto(tcb, tcp, buffer, offset, length), () => 0);
   }
 
   /** sendto(2) on a datagram socket (binds an ephemeral port first if needed). */
