@@ -30,7 +30,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY layers ./layers
 COPY src ./src
 COPY bin ./bin
-COPY scripts/build_cli.mjs ./scripts/
+COPY scripts/build_cli.mjs scripts/bundle_consts.mjs ./scripts/
 COPY scripts/build_report_page.mjs ./scripts/
 RUN npm run build:ts \
  && npm prune --omit=dev --no-audit --no-fund \
