@@ -117,6 +117,8 @@ const MIX: AnyInput[][] = [
     },
   ],
   [eth, ip4, { layer: "tcp", srcPort: 40001, dstPort: 80, seq: 1001, ack: 5001, flags: 0x018, window: 502 }, { layer: "payload", data: "GET / HTTP/1.1\r\nHost: a\r\n\r\n" }],
+  // The rest of a response body on port 80 (no message starts there): tcpdump's "length 12: HTTP".
+  [eth, ip4r, { layer: "tcp", srcPort: 80, dstPort: 40001, seq: 9001, ack: 1028, flags: 0x010, window: 502 }, { layer: "payload", data: "body, cont'd" }],
   [eth, ip4, { layer: "icmp", type: 8, code: 0, identifier: 7, sequence: 1 }, { layer: "payload", data: new Uint8Array(56) }],
   [eth, ip4r, { layer: "icmp", type: 3, code: 3 }, { layer: "ipv4", src: "10.0.0.1", dst: "10.0.0.2", id: 3 }, { layer: "udp", srcPort: 43210, dstPort: 9 }, { layer: "payload", data: "hello" }],
   [eth, ip6, { layer: "udp", srcPort: 40002, dstPort: 53 }, { layer: "dns", id: 4660, questions: [{ name: "stackts.example", type: "AAAA" }] }],

@@ -210,7 +210,8 @@ export function writeFastLine(
     // over TCP (whose framing depends on the layer below) and the rest go to
     // the full decode, told before any checksum is summed.
     let app: Kind | null = null;
-    if (payloadStart < end) app = tcpPortKind(srcPort, dstPort) ?? sniffTcp(data, payloadStart, end);
+    const portKind = tcpPortKind(srcPort, dstPort);
+    if (payloadStart < end) app = portKind ?? sniffTcp(data, payloadStart, end);
     if (app !== null && (app !== "http" || state.app === undefined)) return false;
     if (!transportSumOk(data, t, end, pseudo, TCP_CHECKSUM)) return false;
     optionsStart = t + TCP_HEADER;
@@ -223,8 +224,10 @@ export function writeFastLine(
     if (app !== null) {
       const appLine = appText(state, app, data, payloadStart, end);
       if (appLine === null) return false;
-      // tcpdump: "length 62: HTTP: GET / HTTP/1.1"
+      // tcpdump: "length 62: HTTP: GET / HTTP/1.1"; on an HTTP port, data that
+      // does not start a message (the rest of a body) is "length 1448: HTTP"
       if (appLine !== "") text = ": " + appLine;
+      else if (portKind === "http") text = ": HTTP";
     }
   } else if (protocol === UDP) {
     if (upper < UDP_HEADER || ((data[t + UDP_LENGTH]! << 8) | data[t + UDP_LENGTH + 1]!) !== upper) return false;

@@ -50,17 +50,22 @@ export function tcpFlags(flags: number): string {
   return s === "" ? "none" : s;
 }
 
+/** The request methods tcpdump's HTTP printer knows (print-http.c: RFC 2616, 2518, 3253, 3648, 3744, 5323, 5789). */
+const HTTP_METHODS: ReadonlySet<string> = new Set(["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL", "REPORT", "CHECKOUT", "CHECKIN", "UNCHECKOUT", "MKWORKSPACE", "UPDATE", "LABEL", "MERGE", "BASELINE-CONTROL", "MKACTIVITY", "ORDERPATCH", "ACL", "SEARCH", "PATCH"]);
+
 /**
- * Whether tcpdump, given the first bytes of an HTTP message the capture cut
- * before its first line ended, goes on to mark the cut: once it has read the
- * request's method, or the response's version and status code, each with the
- * space after it.
+ * Whether tcpdump, given the first bytes of data on an HTTP port that the
+ * capture cut before its first line ended, goes on to mark the cut: once it
+ * has read a request method it knows, or a response's status code (a second
+ * token of three digits), each with the space after it. Other data (the rest
+ * of a body) is "HTTP" alone.
  */
 function httpStarted(data: Uint8Array): boolean {
-  const response = data.length >= 5 && data[0] === 0x48 && data[1] === 0x54 && data[2] === 0x54 && data[3] === 0x50 && data[4] === 0x2f; // "HTTP/"
-  let spaces = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === 0x20 && ++spaces === (response ? 2 : 1)) return true;
-  return false;
+  const sp = data.indexOf(0x20);
+  if (sp <= 0) return false;
+  if (HTTP_METHODS.has(String.fromCharCode(...data.subarray(0, sp)))) return true;
+  const code = data.subarray(sp + 1, sp + 5);
+  return code.length === 4 && code[3] === 0x20 && code.subarray(0, 3).every((c) => c >= 0x30 && c <= 0x39);
 }
 
 /** tcpdump's names of the options it names before reading their data (print-tcp.c's table). */
@@ -179,6 +184,9 @@ export function tcpText(state: LineState, t: Tcp, app: LayerBase | undefined): s
     // was whole: the mark alone.
     if (kind === "http") s += app !== undefined && httpStarted((app as Payload).data) ? ": HTTP [|http]" : ": HTTP";
     else if (kind === "dns") s += isCut(state, "dns") && !cutReason(state, "dns").startsWith("TCP length prefix is cut") ? "  [|domain]" : " [|domain]";
+  } else if (!state.quiet && state.app !== undefined && payload > 0 && app?.layer === "payload" && tcpPortKind(t.srcPort, t.dstPort) === "http") {
+    // On an HTTP port, data that does not start a message (the rest of a body): tcpdump's "length 1448: HTTP".
+    s += ": HTTP";
   }
   return s;
 }
