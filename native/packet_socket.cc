@@ -33,7 +33,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
                        });
   }
 
-  // new PacketSocket(device, netns?)
+  // new PacketSocket(device, netns?, qdiscBypass = true)
   explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info), env_(info.Env()) {
     Napi::Env env = info.Env();
     std::string device = ArgString(info, 0, "device");
@@ -74,8 +74,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       e.Set("device", device);
       throw e;
     }
+    // Bypass (the default) is fastest, but frames sent so skip the kernel's taps:
+    // no other packet socket (tcpdump) on the interface sees them.
+    bool bypass = !(info.Length() > 2 && info[2].IsBoolean() && !info[2].As<Napi::Boolean>().Value());
     int one = 1;
-    qdisc_bypass_ = setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0;
+    qdisc_bypass_ = bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0;
     fd_ = fd;
     if (napi_add_env_cleanup_hook(env, OnCleanup, this) == napi_ok) cleanup_hook_ = true;
   }

@@ -21,6 +21,13 @@ import { loadAddon, type NativePacketSocket } from "./native.ts";
 export interface InjectorOptions {
   /** open the socket inside network namespace /run/netns/NAME (needs root) */
   netns?: string;
+  /**
+   * hand frames straight to the driver, past the traffic-control queue
+   * (PACKET_QDISC_BYPASS; default true: fastest). Frames sent so also skip
+   * the kernel's taps, so no capture on the interface (tcpdump, another
+   * stackts) sees them; false lets captures see what this socket sends.
+   */
+  qdiscBypass?: boolean;
 }
 
 /**
@@ -40,7 +47,7 @@ export class Injector {
     this.device = device;
     this.#netns = options.netns;
     try {
-      this.#socket = new (loadAddon().PacketSocket)(device, options.netns);
+      this.#socket = new (loadAddon().PacketSocket)(device, options.netns, options.qdiscBypass ?? true);
     } catch (err) {
       throw toCaptureError(err, this.#ctx());
     }

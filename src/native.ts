@@ -121,7 +121,7 @@ export interface NativeAddon {
   libVersion(): string;
   listDevices(netns?: string): NativeDevice[];
   LiveHandle: new (device: string, options: NativeLiveOptions) => NativeLiveHandle;
-  PacketSocket: new (device: string, netns?: string) => NativePacketSocket;
+  PacketSocket: new (device: string, netns?: string, qdiscBypass?: boolean) => NativePacketSocket;
   BpfProgram: new (expression: string, linkType: number, snaplen: number, dlt?: number) => NativeBpfProgram;
 }
 

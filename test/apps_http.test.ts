@@ -324,6 +324,21 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     expect(bad.stderr.toString().trim().split("\n")).toEqual([expect.stringMatching(/^stackts: -w : unknown variable '%\{nope\}'/)]);
   });
 
+  it("tcpdump on our interface sees both directions of our connection (what our stack sends passes the kernel's taps)", async () => {
+    const pcap = join(dir, "beside.pcap");
+    const dump = spawn("ip", ["netns", "exec", lab.b.ns, "tcpdump", "-i", lab.b.iface, "-U", "-n", "-w", pcap, `tcp port 8080 and host ${CLI_IP}`], { stdio: "ignore" });
+    await sleep(700);
+    const ours = await stackts(lab, ["-o", "/dev/null", `${NGINX}/1k.bin`]);
+    expect(ours.code, ours.stderr).toBe(0);
+    await sleep(300);
+    dump.kill("SIGINT");
+    await new Promise((r) => dump.once("close", r));
+    const lines = (await lab.b.run(["tcpdump", "-n", "-r", pcap])).stdout.split("\n");
+    expect(lines.some((l) => l.includes(`${CLI_IP}.`) && l.includes("> 10.77.0.1.8080: Flags [S]"))).toBe(true);
+    expect(lines.some((l) => l.includes(`> 10.77.0.1.8080: Flags [P.]`) && l.includes("HTTP: GET /1k.bin HTTP/1.1"))).toBe(true);
+    expect(lines.some((l) => l.includes(`10.77.0.1.8080 > ${CLI_IP}.`) && l.includes("Flags [S.]"))).toBe(true);
+  });
+
   it("404: nginx's page, exit 0 (as curl without -f)", async () => {
     const ours = await stackts(lab, ["-i", `${NGINX}/missing`]);
     expect(ours.code, ours.stderr).toBe(0);

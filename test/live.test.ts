@@ -225,6 +225,28 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     expect(frames.map((f) => f.data.length)).toEqual([1514, 1514, 1514]);
   });
 
+  it("frames sent past the traffic-control queue (the default) are invisible to a capture on the same interface; with qdiscBypass: false a capture sees them", async () => {
+    const watcher = openLive(lab.a.iface, { netns: lab.a.ns, filter: "ether proto 0x88b5", direction: "out" });
+    const got = collect(watcher, 500);
+    const frame = (tag: number): Uint8Array => {
+      const f = new Uint8Array(60).fill(tag);
+      f.set([...mac(lab.b.mac), ...mac(lab.a.mac), 0x88, 0xb5]);
+      return f;
+    };
+    const bypass = openInjector(lab.a.iface, { netns: lab.a.ns });
+    const queued = openInjector(lab.a.iface, { netns: lab.a.ns, qdiscBypass: false });
+    expect(bypass.qdiscBypass).toBe(true);
+    expect(queued.qdiscBypass).toBe(false);
+    bypass.inject(frame(0x11));
+    queued.inject(frame(0x22));
+    const seen = await got;
+    bypass.close();
+    queued.close();
+    watcher.close();
+    // Only the frame that went through the queue passed the kernel's taps.
+    expect(seen.map((f) => f.data[20])).toEqual([0x22]);
+  });
+
   it("injectMany sends every frame: the receiving capture counts exactly what was sent", async () => {
     const N = 20_000;
     // A small snaplen makes small ring slots: 2 MiB hold ~8000 frames in immediate mode.

@@ -47,6 +47,13 @@ export interface LiveDeviceOptions {
   snaplen?: number | undefined;
   /** promiscuous mode (default true, as for a capture) */
   promisc?: boolean | undefined;
+  /**
+   * send past the traffic-control queue (default true, fastest; see
+   * `InjectorOptions.qdiscBypass`): then no capture on the interface sees what
+   * this device sends. A stack's host turns it off, so tcpdump beside it
+   * sees both directions.
+   */
+  qdiscBypass?: boolean | undefined;
 }
 
 /**
@@ -95,7 +102,7 @@ export class LiveDevice implements Device {
       if (options.promisc !== undefined) live.promisc = options.promisc;
       this.capture = openLive(source, live);
       try {
-        this.#injector = openInjector(source, options.netns === undefined ? {} : { netns: options.netns });
+        this.#injector = openInjector(source, { qdiscBypass: options.qdiscBypass ?? true, ...(options.netns === undefined ? {} : { netns: options.netns }) });
       } catch (err) {
         this.capture.close();
         throw err;

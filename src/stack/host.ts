@@ -98,7 +98,8 @@ export function openHost(options: HostOptions): Host {
   const random = options.random ?? systemRandom();
   // The MAC is in the capture filter, so it is settled before the stack exists.
   const mac = options.mac === undefined ? randomMac(random) : macBytes(options.mac);
-  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
+  // Through the traffic-control path, not past it: a capture beside the host (tcpdump) sees what it sends.
+  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), qdiscBypass: false, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   const device = options.wrap === undefined ? live : options.wrap(live);
   try {
     return new Host(device, new StackDriver(device, { ...options, random, mac, acceptPartialChecksums: options.acceptPartialChecksums ?? true }));
