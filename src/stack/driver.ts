@@ -1,7 +1,8 @@
 /**
  * The thin driver that ties a {@link Stack} to a {@link Device}: frames the
  * device delivers go to `stack.input` (zero-copy, straight from the capture
- * batch; TCP answers once per batch, see `Stack.beginBatch`), then `stack.poll` runs; the frames the stack transmits during that
+ * batch, bracketed by `Stack.beginBatch`/`endBatch`: TCP answers a batch
+ * once), then `stack.poll` runs; the frames the stack transmits during that
  * turn are copied into a pool and sent in one `sendMany` (one `sendmmsg` on
  * a live interface); a single timer on the device's clock wakes the stack
  * at its next deadline. Socket calls ask for a turn with {@link StackDriver.kick}.
