@@ -3,6 +3,7 @@
 // reusable buffer and JavaScript is called once with the number of frames
 // (struct-of-arrays metadata beside the bytes; see src/frame.ts FrameBatch).
 #include <fcntl.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -140,6 +141,13 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     }
     if (!opt.direction.empty() && pcap_setdirection(p.get(), dir) != 0) {
       throw PcapError(env, "pcap_setdirection", PCAP_ERROR, pcap_geterr(p.get()));
+    }
+    if (!opt.direction.empty() && dir == PCAP_D_IN) {
+      // libpcap 1.10 drops the host's outgoing frames in user space, after the kernel
+      // copied each into the ring; Linux 4.20+ can skip them for this socket at the tap.
+      // (An older kernel refuses the option: libpcap's own check still applies.)
+      int one = 1;
+      (void)setsockopt(pcap_fileno(p.get()), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
     }
     char errbuf[PCAP_ERRBUF_SIZE] = {0};
     if (pcap_setnonblock(p.get(), 1, errbuf) != 0) throw PcapError(env, "pcap_setnonblock", PCAP_ERROR, errbuf);

@@ -247,6 +247,22 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     expect(seen.map((f) => f.data[20])).toEqual([0x22]);
   });
 
+  it("a capture of what comes in is not handed what the host sends: the kernel's own counter says it skipped them (PACKET_IGNORE_OUTGOING)", async () => {
+    const inbound = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "ether proto 0x88b5" });
+    const both = openLive(lab.a.iface, { netns: lab.a.ns, filter: "ether proto 0x88b5" });
+    const inj = openInjector(lab.a.iface, { netns: lab.a.ns, qdiscBypass: false });
+    const f = new Uint8Array(60).fill(0x33);
+    f.set([...mac(lab.b.mac), ...mac(lab.a.mac), 0x88, 0xb5]);
+    inj.injectMany(Array.from({ length: 100 }, () => f));
+    await sleep(200);
+    // The kernel's count of frames that reached each socket (before libpcap looks at them).
+    expect(both.stats().received).toBe(100);
+    expect(inbound.stats().received).toBe(0);
+    inj.close();
+    inbound.close();
+    both.close();
+  });
+
   it("injectMany sends every frame: the receiving capture counts exactly what was sent", async () => {
     const N = 20_000;
     // A small snaplen makes small ring slots: 2 MiB hold ~8000 frames in immediate mode.
