@@ -1,7 +1,7 @@
 /**
  * `stackts http URL`: an HTTP/1.0 and 1.1 client over our own TCP/IP stack,
  * with curl's options for the common cases (`-o`, `-i`, `-I`, `-X`, `-d`,
- * `-H`, `-L`, `--http1.0`). The body goes to standard output or `-o FILE`
+ * `-H`, `-L`, `--http1.0`, `-w`). The body goes to standard output or `-o FILE`
  * byte for byte, as it arrives (any size, in bounded memory); `-i` puts the
  * response head before it as received, as `curl -i` does.
  *
