@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+import { hasCommand, labSkipReason, makeLab, sleep, tcpdumpWhile, type Lab } from "./helpers/lab.ts";
 import { PacketDecoder, type DecodedPacket } from "../layers/decode.ts";
 import { openCaptureFile } from "../src/capture_file.ts";
 import { TftpTracker } from "../src/tftp_tracker.ts";
@@ -90,26 +90,7 @@ describe.skipIf(skip)("application layers against tshark and tcpdump", () => {
   /** Run `body` while tcpdump writes host a's interface to a file; return the file. */
   async function capture(name: string, body: () => Promise<void>): Promise<string> {
     const file = join(dir, `${name}.pcap`);
-    const td = lab.a.spawn(["tcpdump", "-i", lab.a.iface, "-n", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", file]);
-    let err = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-      td.stderr!.on("data", (d: Buffer) => {
-        err += d.toString();
-        if (err.includes("listening on")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    try {
-      await body();
-      await sleep(300);
-    } finally {
-      const exited = new Promise((r) => td.once("exit", r));
-      td.kill("SIGINT");
-      await exited;
-    }
+    await tcpdumpWhile(lab.a, file, body);
     return file;
   }
 

@@ -28,6 +28,7 @@ import { createConnection, stackConnector } from "../src/apps/http_node.ts";
 import { impair, type ImpairedDevice } from "../src/device/impair.ts";
 import { openHost, type Host as StackHost } from "../src/stack/host.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+import { runToEnd, sha, type Done } from "./helpers/run.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin/stackts.js");
@@ -41,7 +42,6 @@ const CLI_IP = "10.77.0.3";
 const LIB_IP = "10.77.0.4";
 const LOSSY_IP = "10.77.0.5";
 
-const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 /** The python3 server: one thread per connection, the request read by hand, answers written byte for byte. */
 const SERVER_PY = String.raw`
@@ -109,30 +109,12 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 `;
 
-interface Done {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
 /**
  * Run `stackts http ... URL` on our stack's address in B to its end (killed after `ms`).
  * Runs at the same time need addresses of their own (each host has its own MAC from it).
  */
 function stackts(lab: Lab, args: string[], ms = 60_000, ip = CLI_IP, wrapper: string[] = []): Promise<Done> {
-  return new Promise((resolve) => {
-    const argv = [...wrapper, process.execPath, BIN, "http", "--netns", lab.b.ns, "--iface", lab.b.iface, ...(ip.includes(":") ? ["--ip6", `${ip}/64`] : ["--ip", `${ip}/24`]), ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out), stderr: err });
-    });
-  });
+  return runToEnd([...wrapper, process.execPath, BIN, "http", "--netns", lab.b.ns, "--iface", lab.b.iface, ...(ip.includes(":") ? ["--ip6", `${ip}/64`] : ["--ip", `${ip}/24`]), ...args], ms);
 }
 
 /** curl in B (B's kernel, 10.77.0.2): the bytes it writes to stdout. */

@@ -15,7 +15,6 @@
  * the kernel's side lost. Needs root; skips with the reason otherwise.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +24,7 @@ import { directoryFiles, fileSink, fileSource } from "../src/apps/tftp/files.ts"
 import { impair, type ImpairedDevice } from "../src/device/impair.ts";
 import { openHost } from "../src/stack/host.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+import { payload, runToEnd, sha, type Done } from "./helpers/run.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin/stackts.js");
@@ -40,44 +40,12 @@ const skip =
 const KERNEL = "10.77.0.1";
 const SERVER = "10.77.0.5"; // our `stackts tftp serve`
 
-function sha(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
-/** Deterministic bytes that are not all one value. */
-function payload(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
-
 /** Text with Unix line ends, a bare CR and a line longer than any block. */
 const TEXT = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i}: ${"x".repeat(i % 70)}${i % 50 === 7 ? "\rbare cr" : ""}\n`).join(""));
 
-interface Done {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
 /** Run `stackts ARGS` to the end (killed after `ms`). */
 function stackts(args: string[], ms = 60_000): Promise<Done> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out), stderr: err });
-    });
-  });
+  return runToEnd([process.execPath, BIN, ...args], ms);
 }
 
 /** Run `jobs` with at most `n` at a time (the machine has two cores). */

@@ -29,7 +29,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+import type { ReportData } from "../src/report/model.ts";
+import { hasCommand, labSkipReason, makeLab, sleep, tcpdumpWhile, type Lab } from "./helpers/lab.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin/stackts.js");
@@ -61,25 +62,8 @@ function reportData(html: string): ReportJson {
   return JSON.parse(m[1]!) as ReportJson;
 }
 
-interface ConvJson {
-  id: string;
-  kind: string;
-  a: string;
-  b: string;
-  aPort: number | null;
-  bPort: number | null;
-  packetsAB: number;
-  bytesAB: number;
-  packetsBA: number;
-  bytesBA: number;
-  retransmissions: number;
-}
-interface ReportJson {
-  summary: { packets: number; bytes: number; stopped: string | null };
-  hierarchy: { path: string; packets: number; bytes: number }[];
-  conversations: ConvJson[];
-  flows: Record<string, unknown[]>;
-}
+/** The page's data as `stackts report` embeds it (src/report/model.ts). */
+type ReportJson = ReportData;
 
 /** One row of a tshark conversation table: endpoints and frames each way (bytes only when tshark printed them exactly). */
 interface TsharkConv {
@@ -141,28 +125,7 @@ describe.skipIf(skip !== null)(`stackts report against tshark and capinfos, in C
   let browser: Browser;
 
   /** Run `body` while tcpdump writes host a's interface to `file`. */
-  async function capture(file: string, body: () => Promise<void>): Promise<void> {
-    const td = lab.a.spawn(["tcpdump", "-i", lab.a.iface, "-n", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", file]);
-    let err = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
-      td.stderr!.on("data", (d: Buffer) => {
-        err += d.toString();
-        if (err.includes("listening on")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    try {
-      await body();
-      await sleep(300);
-    } finally {
-      const exited = new Promise((r) => td.once("exit", r));
-      td.kill("SIGINT");
-      await exited;
-    }
-  }
+  const capture = (file: string, body: () => Promise<void>): Promise<void> => tcpdumpWhile(lab.a, file, body);
 
   async function ok(host: "a" | "b", argv: string[], timeoutMs = 30_000): Promise<string> {
     const r = await lab[host].run(argv, { timeoutMs });
@@ -530,7 +493,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !hasCommand("tshark"))("the report's su
       const fixture = join(ROOT, "test/fixtures/sample.pcap");
       const out = join(dir, "sample.html");
       expect(stackts(["report", fixture, "-o", out]).status).toBe(0);
-      const d = reportData(readFileSync(out, "utf8")) as ReportJson & { summary: { checksumProblems: { what: string; packets: number[] }[] } };
+      const d = reportData(readFileSync(out, "utf8"));
       const bad = tshark(["-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-r", fixture, "-Y", "udp.checksum.status == 0 || tcp.checksum.status == 0 || ip.checksum.status == 0", "-T", "fields", "-e", "frame.number"])
         .trim()
         .split("\n")

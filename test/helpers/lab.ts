@@ -190,6 +190,34 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Run `body` while tcpdump writes `host`'s interface to `file` (whole frames,
+ * each written as it comes): tcpdump is listening before `body` starts, and
+ * has written everything when this resolves.
+ */
+export async function tcpdumpWhile(host: Host, file: string, body: () => Promise<void>): Promise<void> {
+  const td = host.spawn(["tcpdump", "-i", host.iface, "-n", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", file]);
+  let err = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    td.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      if (err.includes("listening on")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  try {
+    await body();
+    await sleep(300);
+  } finally {
+    const exited = new Promise((r) => td.once("exit", r));
+    td.kill("SIGINT");
+    await exited;
+  }
+}
+
 /** Whether a command is on PATH (for tests that need tshark, tcpdump, dnsmasq, ...). */
 export function hasCommand(cmd: string): boolean {
   return which(cmd);

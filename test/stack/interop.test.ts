@@ -12,7 +12,6 @@
  * connections. Loss on the kernel's side comes from an nftables `numgen
  * random` drop rule (this kernel has no netem).
  */
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -25,6 +24,7 @@ import { openHost, type Host as StackHost } from "../../src/stack/host.ts";
 import { bridgedLab, type BridgedLab } from "../helpers/bridged_lab.js";
 import { connectStream } from "../../src/stack/stream.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, waitListening, type Lab } from "../helpers/lab.ts";
+import { payload, sha } from "../helpers/run.ts";
 
 const TOOLS = ["socat", "ping", "nft", "nstat", "curl", "nginx", "python3", "ethtool"];
 const missing = TOOLS.filter((t) => !hasCommand(t));
@@ -33,21 +33,6 @@ const skip = labSkipReason ?? (missing.length > 0 ? `missing ${missing.join(", "
 const OUR4 = "10.77.0.3";
 const OUR6 = "fd77::3";
 const MAC = "02:77:00:00:00:33";
-
-function sha(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
-
-/** Deterministic bytes of any length (not all one value, so a misplaced segment shows). */
-function payload(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 describe.skipIf(skip !== null)(`interop with the Linux kernel${skip === null ? "" : ` (skipped: ${skip})`}`, () => {
   let lab: Lab;
