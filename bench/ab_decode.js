@@ -13,26 +13,11 @@
 // .bench/). --max-layers stops the decode after N layers (1: the link
 // layer only), to take one layer's cost as a difference.
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { abArgs } from "./ab_args.js";
 
-const args = process.argv.slice(2);
-const opt = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
-const only = opt("--only");
-const maxLayers = Number(opt("--max-layers") ?? 0) || undefined;
-const [rootA, rootB, fileArg] = args;
-if (rootA === undefined || rootB === undefined) {
-  console.error("usage: node bench/ab_decode.js ROOT_A ROOT_B [FILE] [--only TEXT] [--max-layers N]");
-  process.exit(2);
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const file = fileArg ?? path.join(here, "..", ".bench", "decode-1000000.pcap");
-const roots = [path.resolve(rootA), path.resolve(rootB)];
+const { options, roots, file } = abArgs("node bench/ab_decode.js ROOT_A ROOT_B [FILE] [--only TEXT] [--max-layers N]", [], ["--only", "--max-layers"]);
+const only = options["--only"];
+const maxLayers = Number(options["--max-layers"] ?? 0) || undefined;
 const mods = await Promise.all(roots.map((r) => import(path.join(r, "dist/layers/decode.js"))));
 const { openCaptureFile } = await import(path.join(roots[0], "dist/src/capture_file.js"));
 const { PortPeek, peekPorts } = await import(path.join(roots[0], "dist/layers/peek.js"));

@@ -14,32 +14,11 @@
 // moved there.
 import { existsSync, openSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { abArgs } from "./ab_args.js";
 
-const args = process.argv.slice(2);
-const flag = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-};
-const opt = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
-const perClass = flag("--classes");
-const passes = Number(opt("--passes") ?? 7);
-const [rootA, rootB, fileArg] = args;
-if (rootA === undefined || rootB === undefined) {
-  console.error("usage: node bench/ab_print.js ROOT_A ROOT_B [FILE] [--passes N] [--classes]");
-  process.exit(2);
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const file = fileArg ?? path.join(here, "..", ".bench", "decode-1000000.pcap");
-const roots = [path.resolve(rootA), path.resolve(rootB)];
+const { flags, options, roots, file } = abArgs("node bench/ab_print.js ROOT_A ROOT_B [FILE] [--passes N] [--classes]", ["--classes"], ["--passes"]);
+const perClass = flags["--classes"];
+const passes = Number(options["--passes"] ?? 7);
 const load = async (root) => {
   const moved = path.join(root, "dist/src/format/printer.js");
   const { PacketPrinter } = await import(existsSync(moved) ? moved : path.join(root, "dist/src/cli/read.js"));
