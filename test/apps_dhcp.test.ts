@@ -175,6 +175,22 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
     return d;
   }
 
+  /** The lying DHCP server (FAKE_DHCP) in A, in `mode`, once it says it is ready; `log` is what it saw. */
+  async function fakeServer(mode: "full" | "lies-only", logName: string): Promise<{ fake: ChildProcess; log: string }> {
+    const script = join(dir, "fake_dhcp.py");
+    const log = join(dir, logName);
+    writeFileSync(script, FAKE_DHCP);
+    writeFileSync(log, "");
+    const fake = lab.a.spawn(["python3", script, lab.a.iface, log, mode]);
+    try {
+      await waitFor(() => readFileSync(log, "utf8"), /^ready$/m);
+    } catch (err) {
+      fake.kill("SIGKILL");
+      throw err;
+    }
+    return { fake, log };
+  }
+
   async function stop(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) return;
     const gone = new Promise((r) => child.on("exit", r));
@@ -289,13 +305,8 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
   });
 
   it("a lying server: OFFERs for another xid and another MAC ignored; T1 renewal (unanswered), T2 rebinding by broadcast, release on exit", async () => {
-    const script = join(dir, "fake_dhcp.py");
-    const log = join(dir, "fake.log");
-    writeFileSync(script, FAKE_DHCP);
-    writeFileSync(log, "");
-    const fake = lab.a.spawn(["python3", script, lab.a.iface, log, "full"]);
+    const { fake, log } = await fakeServer("full", "fake.log");
     try {
-      await waitFor(() => readFileSync(log, "utf8"), /^ready$/m);
       const host = stackts(["host", ...on, "--dhcp", "--mac", "02:53:00:00:00:44", "--trace"]);
       await waitFor(() => host.stdout(), /\n/, 10_000);
       expect(host.stdout()).toMatch(/^host up on \S+: 02:53:00:00:00:44 10\.77\.0\.77\/24 /);
@@ -335,13 +346,8 @@ describe.skipIf(skip !== null)("DHCP over our stack (lab)", () => {
   });
 
   it("only lies (OFFERs for another xid or MAC): no lease, one clear line at the timeout, exit 1", async () => {
-    const script = join(dir, "fake_dhcp.py");
-    const log = join(dir, "fake2.log");
-    writeFileSync(script, FAKE_DHCP);
-    writeFileSync(log, "");
-    const fake = lab.a.spawn(["python3", script, lab.a.iface, log, "lies-only"]);
+    const { fake, log } = await fakeServer("lies-only", "fake2.log");
     try {
-      await waitFor(() => readFileSync(log, "utf8"), /^ready$/m);
       const t0 = Date.now();
       const r = await done(["dhcp", ...on, "--timeout", "2", "--retransmit", "500"]);
       expect(r.code).toBe(1);
