@@ -18,6 +18,7 @@
 
 #include "common.h"
 #include "devices.h"
+#include "gro.h"
 
 namespace stackts {
 namespace {
@@ -34,6 +35,7 @@ struct Options {
   int batch_bytes = 4 << 20;
   int batch_frames = 8192;
   int datalink = -1;  // -1: the device's default link type
+  bool gro = false;  // merge TCP/IPv4 runs within a batch (gro.h)
 };
 
 int GetInt(Napi::Env env, Napi::Object o, const char* key, int min, int max, int fallback) {
@@ -105,6 +107,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     opt.batch_bytes = GetInt(env, o, "batchBytes", 65536, 1 << 30, opt.batch_bytes);
     opt.batch_frames = GetInt(env, o, "batchFrames", 1, 1 << 20, opt.batch_frames);
     opt.datalink = GetInt(env, o, "datalink", -1, 0xffff, opt.datalink);
+    opt.gro = GetBool(env, o, "gro", opt.gro);
     pcap_direction_t dir = PCAP_D_INOUT;
     if (opt.direction == "in") {
       dir = PCAP_D_IN;
@@ -156,6 +159,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     snaplen_ = pcap_snapshot(p.get());
     nano_ = pcap_get_tstamp_precision(p.get()) == PCAP_TSTAMP_PRECISION_NANO;
     link_type_ = pcap_datalink(p.get());
+    gro_ = opt.gro && link_type_ == DLT_EN10MB;
 
     // The batch must hold at least one frame of the largest size we can get.
     batch_bytes_ = std::max<size_t>(static_cast<size_t>(opt.batch_bytes), static_cast<size_t>(snaplen_));
@@ -335,6 +339,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     o.Set("dropped", static_cast<double>(st.ps_drop));
     o.Set("ifDropped", static_cast<double>(st.ps_ifdrop));
     o.Set("overflow", static_cast<double>(overflow_));
+    o.Set("merged", static_cast<double>(merged_));
     return o;
   }
 
@@ -393,7 +398,23 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
       self->overflow_++;
       return;
     }
+    if (self->gro_base_ >= 0) {
+      // Software GRO (gro.h): the frame continues the batch's last one, which ends at used_.
+      uint32_t b = static_cast<uint32_t>(self->gro_base_);
+      size_t room = std::min(self->buf_len_ - self->used_, static_cast<size_t>(self->snaplen_) - self->cap_[b]);
+      bool push = false;
+      size_t added = GroAppend(self->buf_ + self->off_[b], self->cap_[b], bytes, cap, h->len, room, &push);
+      if (added > 0) {
+        self->cap_[b] += static_cast<uint32_t>(added);
+        self->len_[b] += static_cast<uint32_t>(added);
+        self->used_ += added;
+        self->merged_++;
+        if (push) self->gro_base_ = -1;
+        return;
+      }
+    }
     std::memcpy(self->buf_ + self->used_, bytes, cap);
+    if (self->gro_) self->gro_base_ = GroCanStart(self->buf_ + self->used_, cap, h->len) ? static_cast<int64_t>(i) : -1;
     self->off_[i] = static_cast<uint32_t>(self->used_);
     self->cap_[i] = static_cast<uint32_t>(cap);
     self->len_[i] = h->len;
@@ -437,6 +458,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
     Napi::Value error;
     count_ = 0;
     used_ = 0;
+    gro_base_ = -1;
     // libuv reports POLLERR as UV_EBADF and stops the handle; libpcap knows the
     // real reason ("The interface went down"), so read on and let it say.
     if (!RefreshPointers()) {
@@ -529,6 +551,11 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
   size_t used_ = 0;
   uint64_t overflow_ = 0;
   int poll_errors_ = 0;
+  // Software GRO: on for an Ethernet capture asked for it; the batch's last frame
+  // when it can take the next one (-1: none); segments merged into another so far.
+  bool gro_ = false;
+  int64_t gro_base_ = -1;
+  uint64_t merged_ = 0;
 };
 
 void InitLive(Napi::Env env, Napi::Object exports) {

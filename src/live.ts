@@ -29,77 +29,15 @@ import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 import { openInjector, type Injector } from "./injector.ts";
 import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
+import type { CaptureStats, LiveConfig, LiveOptions } from "./live_options.ts";
 import { loadAddon, type NativeBuffers, type NativeLiveHandle } from "./native.ts";
 
-// The injector and the buffer sizes have their own modules; exported here too, where they always were.
+// The injector, the buffer sizes and the option and counter types have their own modules; exported here too, where they always were.
 export { Injector, openInjector, type InjectorOptions } from "./injector.ts";
 export { defaultBufferSize } from "./live_buffer.ts";
-
-export type Direction = "in" | "out" | "inout";
-export interface LiveOptions {
-  /** bytes kept of each frame; default 262144 (whole frames) */
-  snaplen?: number;
-  /** promiscuous mode; default true */
-  promisc?: boolean;
-  /** kernel buffer in bytes; default sized from the snaplen (see {@link defaultBufferSize}) */
-  bufferSize?: number;
-  /**
-   * deliver each frame as soon as it arrives; default true. Off, libpcap uses
-   * TPACKET_V3 blocks: fewer drops at high rates, but frames wait until a block
-   * fills or `timeoutMs` passes.
-   */
-  immediate?: boolean;
-  /** with immediate off: the longest a frame waits in a block, ms; default 100 */
-  timeoutMs?: number;
-  /** time stamp precision asked of the kernel; default "nano" (falls back to micro, with a warning) */
-  precision?: "nano" | "micro";
-  /** which frames: received ("in"), sent ("out") or both; default "inout" */
-  direction?: Direction;
-  /** BPF filter expression (pcap-filter syntax) */
-  filter?: string;
-  /** open the device inside network namespace /run/netns/NAME (needs root) */
-  netns?: string;
-  /** frames the async iterator may hold before reading pauses; default 65536 */
-  queueFrames?: number;
-  /**
-   * DLT_* to capture as (pcap_set_datalink if offered, else a warning). Default: the
-   * device's own; on "any", LINUX_SLL2 (276) as tcpdump 4.99: it names each frame's interface.
-   */
-  linkType?: number;
-}
+export type { CaptureStats, Direction, LiveConfig, LiveOptions } from "./live_options.ts";
 
 const DLT_LINUX_SLL2 = 276; // = LINKTYPE_LINUX_SLL2
-
-/** The settings a capture actually runs with, for display (`stackts capture -v`). */
-export interface LiveConfig {
-  device: string;
-  netns: string | null;
-  snaplen: number;
-  promisc: boolean;
-  bufferSize: number;
-  immediate: boolean;
-  timeoutMs: number;
-  precision: "nano" | "micro";
-  direction: Direction;
-  filter: string | null;
-  /** immediate mode only: about how many frames the kernel ring holds (TPACKET_V2 slots are snaplen-sized) */
-  ringFrames: number | null;
-  /** most frames / bytes one batch carries */
-  batchFrames: number;
-  batchBytes: number;
-  queueFrames: number;
-}
-
-export interface CaptureStats {
-  /** frames the kernel handed to this capture's socket (after the filter), including those it dropped */
-  received: number;
-  /** frames the kernel dropped because the ring was full */
-  dropped: number;
-  /** frames the interface dropped (from /sys of the calling process; 0 inside a namespace) */
-  ifDropped: number;
-  /** frames delivered to JavaScript so far */
-  delivered: number;
-}
 
 const DEFAULT_SNAPLEN = 262144;
 const MIB = 1 << 20;
@@ -213,6 +151,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
           batchBytes,
           batchFrames: 8192,
           datalink: options.linkType ?? (device === "any" ? DLT_LINUX_SLL2 : -1),
+          gro: options.gro ?? false,
         },
       );
     } catch (err) {
@@ -320,7 +259,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
   /** Counters from libpcap (pcap_stats) plus frames delivered; after close, the last values seen. */
   stats(): CaptureStats {
     if (this.#handle === null) {
-      return this.#lastStats ?? { received: 0, dropped: 0, ifDropped: 0, delivered: this.#delivered };
+      return this.#lastStats ?? { received: 0, dropped: 0, ifDropped: 0, delivered: this.#delivered, merged: 0 };
     }
     let s;
     try {
@@ -330,7 +269,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     }
     // overflow counts frames libpcap gave us that did not fit a batch: by
     // construction none, but if it ever happens it is a drop and is reported as one.
-    this.#lastStats = { received: s.received, dropped: s.dropped + s.overflow, ifDropped: s.ifDropped, delivered: this.#delivered };
+    this.#lastStats = { received: s.received, dropped: s.dropped + s.overflow, ifDropped: s.ifDropped, delivered: this.#delivered, merged: s.merged };
     return this.#lastStats;
   }
 

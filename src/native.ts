@@ -47,6 +47,8 @@ export interface NativeLiveOptions {
   batchFrames: number;
   /** DLT_* to switch to after activation when the device offers it (-1: its default) */
   datalink?: number;
+  /** merge in-order TCP/IPv4 segments of one connection within a batch (native/gro.h) */
+  gro?: boolean;
 }
 
 export interface NativeLiveInfo {
@@ -74,6 +76,8 @@ export interface NativeStats {
   dropped: number;
   ifDropped: number;
   overflow: number;
+  /** segments merged into the one before them (gro) */
+  merged: number;
 }
 
 export interface NativeLiveHandle {

@@ -1,0 +1,176 @@
+/**
+ * Receive coalescing in the native capture (`LiveOptions.gro`, native/gro.cc):
+ * hand-built TCP/IPv4 segments go in on one end of a veth pair, and what the
+ * other end's capture hands over is checked against literals worked out here
+ * (lengths, flags, the concatenated data, an IPv4 header checksum summed by
+ * this file's own RFC 1071 code, the pseudo-header sum as TCP checksum).
+ * The frames wait in the kernel's ring until the capture reads, so they come
+ * in one batch: merging never crosses a batch.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openInjector, openLive, type LiveCapture } from "../src/live.ts";
+import { labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
+
+const ACK = 0x10;
+const PSH = 0x08;
+const FIN = 0x01;
+const SRC_IP = [10, 77, 0, 2];
+/** An address no kernel in the lab owns: the receiving host drops the segments unanswered. */
+const DST_IP = [10, 77, 0, 99];
+
+const bytes = (s: string): number[] => s.split(":").map((h) => parseInt(h, 16));
+
+/** RFC 1071: the ones-complement sum of `b` as 16-bit big-endian words, folded (not complemented). */
+function sum16(b: Uint8Array | number[], initial = 0): number {
+  let s = initial;
+  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+/** The pseudo-header sum for a TCP segment of `length` bytes from SRC_IP to DST_IP. */
+const pseudo = (length: number): number => sum16([...SRC_IP, ...DST_IP], 6 + length);
+
+interface Seg {
+  seq: number;
+  data: Uint8Array;
+  flags?: number;
+  ack?: number;
+  tsval?: number;
+  badChecksum?: boolean;
+}
+
+/** An Ethernet/IPv4/TCP frame (TCP options: NOP NOP TS, 32-byte header) with right checksums unless asked. */
+function frame(lab: Lab, s: Seg): Uint8Array {
+  const tcpLen = 32 + s.data.length;
+  const f = new Uint8Array(14 + 20 + tcpLen);
+  const dv = new DataView(f.buffer);
+  f.set([...bytes(lab.a.mac), ...bytes(lab.b.mac), 0x08, 0x00]);
+  f.set([0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, ...SRC_IP, ...DST_IP], 14);
+  dv.setUint16(16, 20 + tcpLen);
+  dv.setUint16(24, ~sum16(f.subarray(14, 34)) & 0xffff);
+  const t = 34;
+  dv.setUint16(t, 80);
+  dv.setUint16(t + 2, 40000);
+  dv.setUint32(t + 4, s.seq >>> 0);
+  dv.setUint32(t + 8, s.ack ?? 7777);
+  f[t + 12] = 8 << 4;
+  f[t + 13] = s.flags ?? ACK;
+  dv.setUint16(t + 14, 502);
+  f.set([1, 1, 8, 10], t + 20);
+  dv.setUint32(t + 24, s.tsval ?? 1000);
+  dv.setUint32(t + 28, 555);
+  f.set(s.data, t + 32);
+  let check = ~sum16(f.subarray(t), pseudo(tcpLen)) & 0xffff;
+  if (s.badChecksum) check ^= 0x0101;
+  dv.setUint16(t + 16, check);
+  return f;
+}
+
+/** `n` bytes counting from `from` (so merged data shows where each piece came from). */
+const data = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+
+/** What one read of the capture hands over: every frame of its batches, copied. */
+async function readAll(cap: LiveCapture): Promise<{ frames: Uint8Array[]; batches: number }> {
+  const frames: Uint8Array[] = [];
+  let batches = 0;
+  const stop = cap.onBatch((b) => {
+    batches++;
+    for (let i = 0; i < b.count; i++) frames.push(b.buffer.slice(b.offset[i]!, b.offset[i]! + b.caplen[i]!));
+  });
+  await sleep(300);
+  stop();
+  return { frames, batches };
+}
+
+describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipReason ? ` (skipped: ${labSkipReason})` : ""}`, () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = makeLab();
+  });
+  afterAll(() => lab?.down());
+
+  /** The segments of the test, in order: each comment says what the capture must make of it. */
+  function segments(): Seg[] {
+    const run: Seg[] = Array.from({ length: 50 }, (_, k) => ({ seq: 20_000 + 1400 * k, data: data(1400, k), tsval: 2000 }));
+    return [
+      { seq: 1000, data: data(1000, 1) }, // frame 0 starts
+      { seq: 2000, data: data(1000, 2) }, // joins 0
+      { seq: 3000, data: data(500, 3), flags: ACK | PSH }, // joins 0, and ends it (PSH)
+      { seq: 3500, data: data(1000, 4) }, // frame 1
+      { seq: 4600, data: data(1000, 5) }, // frame 2: 100 bytes missing before it
+      { seq: 5600, data: data(1000, 6), badChecksum: true }, // frame 3, as it came (bad checksum)
+      { seq: 6600, data: data(1000, 7) }, // frame 4: the segment before it was no start
+      { seq: 7600, data: data(1000, 8), tsval: 1001 }, // frame 5: another timestamp
+      { seq: 8600, data: data(1000, 9), tsval: 1001, ack: 8888 }, // frame 6: another ACK number
+      { seq: 9600, data: data(1000, 10), tsval: 1001, ack: 8888 }, // joins 6
+      { seq: 10_600, data: new Uint8Array(0), tsval: 1001, ack: 8888, flags: ACK | FIN }, // frame 7: FIN
+      ...run, // frames 8 and 9: 46 segments fill an IPv4 datagram (52 + 46 * 1400 = 64452 <= 65535), 4 more
+    ];
+  }
+
+  it("merges each run of in-order segments that differ only in sequence number and data, and nothing else, verifying every checksum", async () => {
+    const segs = segments();
+    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", gro: true });
+    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
+    inj.injectMany(segs.map((s) => frame(lab, s)));
+    inj.close();
+    await sleep(100); // all in the ring before the first read
+    const { frames, batches } = await readAll(cap);
+    const stats = cap.stats();
+    cap.close();
+    expect(batches).toBe(1);
+    expect(frames).toHaveLength(10);
+    expect(stats.merged).toBe(2 + 1 + 45 + 3);
+    expect(stats.delivered).toBe(10);
+
+    /** Frame `i` must be segments [from, to) merged: the first one's headers, the data of all, these lengths and flags. */
+    const expectMerged = (i: number, from: number, to: number, flags: number): void => {
+      const f = frames[i]!;
+      const dv = new DataView(f.buffer, f.byteOffset);
+      const first = frame(lab, segs[from]!);
+      const payload = segs.slice(from, to).flatMap((s) => [...s.data]);
+      expect(f.length).toBe(14 + 20 + 32 + payload.length);
+      expect(dv.getUint16(16)).toBe(20 + 32 + payload.length); // IPv4 total length
+      expect(sum16(f.subarray(14, 34))).toBe(0xffff); // the header checksum, made again
+      expect(dv.getUint32(38)).toBe(segs[from]!.seq >>> 0);
+      expect(f[47]).toBe(flags);
+      expect(dv.getUint16(50)).toBe(pseudo(32 + payload.length)); // partial: the pseudo-header sum
+      // Everything else of the headers is the first segment's.
+      expect([...f.subarray(0, 16)]).toEqual([...first.subarray(0, 16)]);
+      expect([...f.subarray(18, 24)]).toEqual([...first.subarray(18, 24)]);
+      expect([...f.subarray(26, 47)]).toEqual([...first.subarray(26, 47)]);
+      expect([...f.subarray(48, 50)]).toEqual([...first.subarray(48, 50)]);
+      expect([...f.subarray(52, 66)]).toEqual([...first.subarray(52, 66)]);
+      expect([...f.subarray(66)]).toEqual(payload);
+    };
+    const expectAsSent = (i: number, k: number): void => {
+      expect([...frames[i]!]).toEqual([...frame(lab, segs[k]!)]);
+    };
+    expectMerged(0, 0, 3, ACK | PSH);
+    expectAsSent(1, 3);
+    expectAsSent(2, 4);
+    expectAsSent(3, 5);
+    expectAsSent(4, 6);
+    expectAsSent(5, 7);
+    expectMerged(6, 8, 10, ACK);
+    expectAsSent(7, 10);
+    expectMerged(8, 11, 11 + 46, ACK);
+    expect(frames[8]!.length).toBe(14 + 64452);
+    expectMerged(9, 11 + 46, 11 + 50, ACK);
+  });
+
+  it("is off unless asked: the same segments come one frame each, as sent", async () => {
+    const segs = segments();
+    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000" });
+    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
+    inj.injectMany(segs.map((s) => frame(lab, s)));
+    inj.close();
+    await sleep(100);
+    const { frames } = await readAll(cap);
+    const stats = cap.stats();
+    cap.close();
+    expect(stats.merged).toBe(0);
+    expect(frames.map((f) => [...f])).toEqual(segs.map((s) => [...frame(lab, s)]));
+  });
+});
