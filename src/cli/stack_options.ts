@@ -330,6 +330,8 @@ export function openCliHost(args: ParsedArgs, options: CliHostOptions = hostOpti
     }
     if (typeof mtu === "number" && mtu > 65535) options = { ...options, mtu: 65535 };
   }
+  // A trace shows each frame as the wire carried it (as tcpdump beside it does): no GRO then.
+  if (flag(args, "trace")) options = { ...options, gro: false };
   try {
     host = openHost(options);
   } catch (err) {

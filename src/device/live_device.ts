@@ -54,6 +54,8 @@ export interface LiveDeviceOptions {
    * sees both directions.
    */
   qdiscBypass?: boolean | undefined;
+  /** receive coalescing of TCP/IPv4 runs (`LiveOptions.gro`; default false). A stack's host turns it on. */
+  gro?: boolean | undefined;
 }
 
 /**
@@ -100,6 +102,7 @@ export class LiveDevice implements Device {
       if (options.filter !== undefined) live.filter = options.filter;
       if (options.snaplen !== undefined) live.snaplen = options.snaplen;
       if (options.promisc !== undefined) live.promisc = options.promisc;
+      if (options.gro !== undefined) live.gro = options.gro;
       this.capture = openLive(source, live);
       try {
         this.#injector = openInjector(source, { qdiscBypass: options.qdiscBypass ?? true, ...(options.netns === undefined ? {} : { netns: options.netns }) });

@@ -40,6 +40,15 @@ export interface HostOptions extends InterfaceOptions {
   random?: Random | undefined;
   /** take TCP/UDP checksums a veth peer left for offload as good (default true; see offload.ts) */
   acceptPartialChecksums?: boolean | undefined;
+  /**
+   * merge runs of in-order TCP segments in the capture before the stack sees
+   * them (`LiveOptions.gro`). A bulk download then costs the stack one segment
+   * per burst instead of one per wire frame. Default: on, but off with a
+   * `trace` (which then shows each frame as the wire carried it, as tcpdump
+   * does) and always off without acceptPartialChecksums (a merged segment
+   * carries a partial checksum).
+   */
+  gro?: boolean | undefined;
   /** wrap the device (an impairment, a tap) before the stack gets it */
   wrap?: ((device: Device) => Device) | undefined;
 }
@@ -99,10 +108,12 @@ export function openHost(options: HostOptions): Host {
   // The MAC is in the capture filter, so it is settled before the stack exists.
   const mac = options.mac === undefined ? randomMac(random) : macBytes(options.mac);
   // Through the traffic-control path, not past it: a capture beside the host (tcpdump) sees what it sends.
-  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), qdiscBypass: false, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
+  const acceptPartialChecksums = options.acceptPartialChecksums ?? true;
+  const gro = acceptPartialChecksums && (options.gro ?? options.trace === undefined);
+  const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), qdiscBypass: false, gro, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   const device = options.wrap === undefined ? live : options.wrap(live);
   try {
-    return new Host(device, new StackDriver(device, { ...options, random, mac, acceptPartialChecksums: options.acceptPartialChecksums ?? true }));
+    return new Host(device, new StackDriver(device, { ...options, random, mac, acceptPartialChecksums }));
   } catch (err) {
     device.close();
     throw err;
