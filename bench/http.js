@@ -1,12 +1,16 @@
 // HTTP over our stack next to curl over the kernel's, from one run. Prints;
 // asserts nothing. Needs root (network namespaces).
 //
-//   node bench/http.js [--mb N] [--runs N]
+//   node bench/http.js [--mb N] [--runs N] [--offloads off|on]
 //
 // The bridged lab (test/helpers/bridged_lab.js): nginx in A (10.77.0.1,
 // sendfile on) serves an N MB file (default 50). In B, on the same veth:
 // curl over B's kernel (10.77.0.2) and our stack (10.77.0.3, its own MAC).
-// Offloads are off on every port (whole segments, full checksums).
+// Offloads are off on every port (whole segments, full checksums), unless
+// `--offloads on`: then the veths' defaults (TSO: nginx's 64 KB segments
+// cross unsplit, with partial checksums, to curl's kernel and to us alike).
+// Our host merges runs of whole segments itself (software GRO in the
+// capture, native/gro.cc); the library rows show it off too.
 //
 //   transfer, as each client reports it: `-w %{speed_download}` of both
 //                                   `stackts http` and curl (bytes / time_total: from the
@@ -66,11 +70,17 @@ async function main() {
   }
   const mb = Number(arg("--mb", 50));
   const runs = Number(arg("--runs", 5));
+  const offloads = arg("--offloads", "off");
+  if (offloads !== "off" && offloads !== "on") throw new Error("--offloads: off or on");
   const bytes = mb * 1024 * 1024;
   const { openHost } = await dist("src/stack/host.js");
   const { httpRequest } = await dist("src/apps/http_client.js");
   const dir = mkdtempSync(join(tmpdir(), "stackts-bench-http-"));
   const lab = bridgedLab(`bht${process.pid % 100000}`);
+  if (offloads === "on") {
+    const ports = [[lab.ns.a, lab.ifs.a], [lab.ns.r, lab.ifs.ra], [lab.ns.r, lab.ifs.rb], [lab.ns.b, lab.ifs.b]];
+    for (const [ns, i] of ports) await timed(["ip", "netns", "exec", ns, "ethtool", "-K", i, "tx", "on", "rx", "on", "tso", "on", "gso", "on"]);
+  }
   const inA = (argv) => ["ip", "netns", "exec", lab.ns.a, ...argv];
   const inB = (argv) => ["ip", "netns", "exec", lab.ns.b, ...argv];
   let nginx = null;
@@ -95,7 +105,7 @@ async function main() {
       await sleep(50);
     }
     const url = "http://10.77.0.1/file.bin";
-    console.log(`Node ${process.version}; nginx in A, the client in B on the same veth (through a bridge, MTU 1500, offloads off); ${mb} MiB, median of ${runs}`);
+    console.log(`Node ${process.version}; nginx in A, the client in B on the same veth (through a bridge, MTU 1500, offloads ${offloads}); ${mb} MiB, median of ${runs}`);
 
     // The commands, in alternation.
     const ours = [];
@@ -122,6 +132,22 @@ async function main() {
       if (n !== bytes) throw new Error(`httpRequest: got ${n} of ${bytes} bytes`);
       lib.push(bytes / 1e6 / s);
     }
+    // The same with the capture's GRO off: every wire segment through the stack on its own.
+    const plain = openHost({ iface: lab.ifs.b, netns: lab.ns.b, ipv4: ["10.77.0.5/24"], mac: "02:53:0a:4d:00:05", gro: false });
+    const libPlain = [];
+    try {
+      await sleep(200);
+      for (let r = 0; r < runs; r++) {
+        let n = 0;
+        const t0 = performance.now();
+        await httpRequest(plain.sockets, url, { reuseChunks: true, onData: (c) => void (n += c.length) });
+        const s = (performance.now() - t0) / 1000;
+        if (n !== bytes) throw new Error(`httpRequest: got ${n} of ${bytes} bytes`);
+        libPlain.push(bytes / 1e6 / s);
+      }
+    } finally {
+      plain.close();
+    }
     // The same response read with recv() alone (into one buffer), no HTTP parsing: what our TCP gives (the bound on the row above).
     const raw = [];
     for (let r = 0; r < runs; r++) {
@@ -143,6 +169,7 @@ async function main() {
     row("stackts http -o /dev/null (whole command)", fmt(median(ours)), "MB/s", `x${fmt(median(ours) / k, 2)} curl`);
     row("curl -o /dev/null (whole command)", fmt(k), "MB/s");
     row("httpRequest, library, warm (transfer only)", fmt(median(lib)), "MB/s", `x${fmt(median(lib) / ks, 2)} curl's transfer`);
+    row("httpRequest, library, warm, GRO off", fmt(median(libPlain)), "MB/s", `x${fmt(median(libPlain) / ks, 2)} curl's transfer`);
     row("recv() loop on our socket, no HTTP, warm", fmt(median(raw)), "MB/s", `x${fmt(median(raw) / ks, 2)} curl's transfer`);
   } finally {
     host?.close();
