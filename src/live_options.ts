@@ -44,12 +44,13 @@ export interface LiveOptions {
   linkType?: number;
   /**
    * receive coalescing (software GRO, as Linux does for a NIC; default false):
-   * within a batch, consecutive in-order TCP segments of one IPv4 connection
-   * that differ only in sequence number and data become one segment of up to
-   * 64 KB, each checksum verified first and the merged one carrying the
-   * pseudo-header sum (a partial checksum, as a Linux GRO packet). For a
-   * userspace stack, which then handles a burst once; never for a capture
-   * that shows the wire. Ethernet only.
+   * within a batch, consecutive in-order TCP segments of one connection (over
+   * IPv4 without options, or IPv6 without extension headers) that differ only
+   * in sequence number and data become one segment of up to 64 KB, each
+   * checksum verified first and the merged one carrying the pseudo-header sum
+   * (a partial checksum, as a Linux GRO packet). For a userspace stack, which
+   * then handles a burst once; never for a capture that shows the wire.
+   * Ethernet only.
    */
   gro?: boolean;
 }

@@ -47,7 +47,7 @@ export interface NativeLiveOptions {
   batchFrames: number;
   /** DLT_* to switch to after activation when the device offers it (-1: its default) */
   datalink?: number;
-  /** merge in-order TCP/IPv4 segments of one connection within a batch (native/gro.h) */
+  /** merge in-order TCP segments of one connection within a batch (native/gro.h) */
   gro?: boolean;
 }
 

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest } from "../src/apps/http_client.ts";
 import { createConnection, stackConnector } from "../src/apps/http_node.ts";
 import { impair, type ImpairedDevice } from "../src/device/impair.ts";
+import type { LiveDevice } from "../src/device/live_device.ts";
 import { openHost, type Host as StackHost } from "../src/stack/host.ts";
 import { hasCommand, labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
 import { runToEnd, sha, type Done } from "./helpers/run.ts";
@@ -551,7 +552,7 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     await lab.a.run(["nft", "delete table inet loss"]);
   });
 
-  it("the host's capture merges nginx's segments (software GRO) and the bytes stay nginx's: 50 MB with it and without, the kernel counting the segments that arrived", { timeout: 60_000 }, async () => {
+  it("the host's capture merges nginx's segments (software GRO) and the bytes stay nginx's: 50 MB with it and without, and over IPv6; the kernel counts the segments that arrived", { timeout: 60_000 }, async () => {
     const LAB_IP = "10.77.0.6";
     // The kernel's count of the segments reaching B's interface for us (netdev ingress: before any capture, after the wire).
     await lab.b.run(["nft", `add table netdev seen; add chain netdev seen in { type filter hook ingress device ${lab.b.iface} priority 0; }`]);
@@ -564,7 +565,7 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
     try {
       for (const gro of [true, false]) {
         const before = await arrived();
-        const h = openHost({ iface: lab.b.iface, netns: lab.b.ns, mac: "02:53:0a:4d:00:06", ipv4: [`${LAB_IP}/24`], gro });
+        const h = openHost({ iface: lab.b.iface, netns: lab.b.ns, mac: "02:53:0a:4d:00:06", ipv4: [`${LAB_IP}/24`], ipv6: ["fd77::6/64"], gro });
         try {
           const digest = createHash("sha256");
           const r = await httpRequest(h.sockets, `${NGINX}/50m.bin`, { onData: (c) => void digest.update(c) });
@@ -572,7 +573,7 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
           expect(digest.digest("hex")).toBe(sha(files["50m.bin"]!));
           await sleep(100);
           const segments = (await arrived()) - before; // what reached us from nginx, the kernel's count
-          const capture = (h.device as unknown as { capture: { stats(): { merged: number } } }).capture.stats();
+          const capture = (h.device as LiveDevice).capture.stats();
           const framesIn = h.stack.stats.framesIn;
           expect(segments).toBeGreaterThan(36_000); // 50 MiB in segments of at most 1448 bytes, offloads off
           if (gro) {
@@ -583,6 +584,12 @@ describe.skipIf(skip !== null)(`HTTP over our stack against nginx and python3 (l
             expect(capture.merged).toBeGreaterThan(segments / 2);
             expect(framesIn).toBeLessThan(segments / 2);
             expect(h.stack.tcp.stats.badChecksum).toBe(0);
+            // And over IPv6 (segments of 1428 bytes: ~36 700 for the file).
+            const v6 = createHash("sha256");
+            const r6 = await httpRequest(h.sockets, "http://[fd77::1]:8080/50m.bin", { onData: (c) => void v6.update(c) });
+            expect(r6.head.status).toBe(200);
+            expect(v6.digest("hex")).toBe(sha(files["50m.bin"]!));
+            expect((h.device as LiveDevice).capture.stats().merged - capture.merged).toBeGreaterThan(18_000);
           } else {
             expect(capture.merged).toBe(0);
             expect(framesIn).toBeGreaterThanOrEqual(segments);

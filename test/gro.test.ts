@@ -67,6 +67,39 @@ function frame(lab: Lab, s: Seg): Uint8Array {
   return f;
 }
 
+const SRC_IP6 = [0xfd, 0x77, ...new Array<number>(13).fill(0), 2];
+const DST_IP6 = [0xfd, 0x77, ...new Array<number>(13).fill(0), 0x99];
+
+/** The IPv6 pseudo-header sum (RFC 8200 §8.1) for a TCP segment of `length` bytes from SRC_IP6 to DST_IP6. */
+const pseudo6 = (length: number): number => sum16([...SRC_IP6, ...DST_IP6], 6 + length);
+
+/** The IPv6 version of {@link frame}: traffic class 0, this flow label and hop limit. */
+function frame6(lab: Lab, s: Seg & { flow?: number; hops?: number }): Uint8Array {
+  const tcpLen = 32 + s.data.length;
+  const f = new Uint8Array(14 + 40 + tcpLen);
+  const dv = new DataView(f.buffer);
+  f.set([...bytes(lab.a.mac), ...bytes(lab.b.mac), 0x86, 0xdd]);
+  dv.setUint32(14, (6 << 28) | (s.flow ?? 0x12345));
+  dv.setUint16(18, tcpLen);
+  f[20] = 6;
+  f[21] = s.hops ?? 64;
+  f.set([...SRC_IP6, ...DST_IP6], 22);
+  const t = 54;
+  dv.setUint16(t, 80);
+  dv.setUint16(t + 2, 40000);
+  dv.setUint32(t + 4, s.seq >>> 0);
+  dv.setUint32(t + 8, s.ack ?? 7777);
+  f[t + 12] = 8 << 4;
+  f[t + 13] = s.flags ?? ACK;
+  dv.setUint16(t + 14, 502);
+  f.set([1, 1, 8, 10], t + 20);
+  dv.setUint32(t + 24, s.tsval ?? 1000);
+  dv.setUint32(t + 28, 555);
+  f.set(s.data, t + 32);
+  dv.setUint16(t + 16, ~sum16(f.subarray(t), pseudo6(tcpLen)) & 0xffff);
+  return f;
+}
+
 /** `n` bytes counting from `from` (so merged data shows where each piece came from). */
 const data = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
@@ -158,6 +191,39 @@ describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipRea
     expectMerged(8, 11, 11 + 46, ACK);
     expect(frames[8]!.length).toBe(14 + 64452);
     expectMerged(9, 11 + 46, 11 + 50, ACK);
+  });
+
+  it("IPv6: a run merged (payload length, the IPv6 pseudo-header sum); another flow label or hop limit starts a new segment", async () => {
+    const segs = [
+      { seq: 1000, data: data(1000, 1) }, // frame 0
+      { seq: 2000, data: data(1000, 2) }, // joins 0
+      { seq: 3000, data: data(1000, 3), flow: 0x54321 }, // frame 1: another flow label
+      { seq: 4000, data: data(1000, 4), flow: 0x54321 }, // joins 1
+      { seq: 5000, data: data(500, 5), flow: 0x54321, hops: 63 }, // frame 2: another hop limit
+    ];
+    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", gro: true });
+    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
+    inj.injectMany(segs.map((s) => frame6(lab, s)));
+    inj.close();
+    await sleep(100);
+    const { frames } = await readAll(cap);
+    const stats = cap.stats();
+    cap.close();
+    expect(frames).toHaveLength(3);
+    expect(stats.merged).toBe(2);
+    for (const [i, from] of [[0, 0], [1, 2]] as const) {
+      const f = frames[i]!;
+      const dv = new DataView(f.buffer, f.byteOffset);
+      const first = frame6(lab, segs[from]!);
+      expect(f.length).toBe(14 + 40 + 32 + 2000);
+      expect(dv.getUint16(18)).toBe(32 + 2000); // IPv6 payload length
+      expect(dv.getUint16(54 + 16)).toBe(pseudo6(32 + 2000));
+      expect([...f.subarray(0, 18)]).toEqual([...first.subarray(0, 18)]);
+      expect([...f.subarray(20, 54 + 16)]).toEqual([...first.subarray(20, 54 + 16)]);
+      expect([...f.subarray(54 + 18, 54 + 32)]).toEqual([...first.subarray(54 + 18, 54 + 32)]);
+      expect([...f.subarray(54 + 32)]).toEqual([...segs[from]!.data, ...segs[from + 1]!.data]);
+    }
+    expect([...frames[2]!]).toEqual([...frame6(lab, segs[4]!)]);
   });
 
   it("is off unless asked: the same segments come one frame each, as sent", async () => {

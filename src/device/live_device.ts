@@ -54,7 +54,7 @@ export interface LiveDeviceOptions {
    * sees both directions.
    */
   qdiscBypass?: boolean | undefined;
-  /** receive coalescing of TCP/IPv4 runs (`LiveOptions.gro`; default false). A stack's host turns it on. */
+  /** receive coalescing of TCP runs (`LiveOptions.gro`; default false). A stack's host turns it on. */
   gro?: boolean | undefined;
 }
 
