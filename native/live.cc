@@ -35,7 +35,7 @@ struct Options {
   int batch_bytes = 4 << 20;
   int batch_frames = 8192;
   int datalink = -1;  // -1: the device's default link type
-  bool gro = false;  // merge TCP/IPv4 runs within a batch (gro.h)
+  bool gro = false;  // merge runs of TCP segments within a batch (gro.h)
 };
 
 int GetInt(Napi::Env env, Napi::Object o, const char* key, int min, int max, int fallback) {

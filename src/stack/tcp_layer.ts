@@ -223,8 +223,8 @@ export class TcpLayer implements TcpHost {
 
   /** The checksum is right, or a partial one we take (counted); else the segment is counted and dropped. */
   #checksumOk(v: TcpView, src: Uint8Array, dst: Uint8Array, at: number, end: number): boolean {
-    // The partial test first: it reads 12 bytes where the full sum reads them all, and a
-    // merged (GRO) segment of 64 KB carries one. Which comes first changes nothing taken.
+    // The partial test first: it sums the pseudo-header where the full test sums the whole
+    // segment, and a merged (GRO) segment of 64 KB carries one. The order changes nothing taken.
     if (this.acceptPartialChecksums && isPartialChecksum(v.checksum, src, dst, IP_PROTOCOL_TCP, end - at)) {
       this.stats.partialChecksum++;
       return true;
