@@ -44,9 +44,10 @@ export interface HostOptions extends InterfaceOptions {
    * merge runs of in-order TCP segments in the capture before the stack sees
    * them (`LiveOptions.gro`). A bulk download then costs the stack one segment
    * per burst instead of one per wire frame. Default: on, but off with a
-   * `trace` (which then shows each frame as the wire carried it, as tcpdump
-   * does) and always off without acceptPartialChecksums (a merged segment
-   * carries a partial checksum).
+   * `trace` or a `wrap`, which then see each frame as the wire carried it (a
+   * trace prints what tcpdump prints, a tap records the wire, an impairment
+   * drops or corrupts wire frames), and always off without
+   * acceptPartialChecksums (a merged segment carries a partial checksum).
    */
   gro?: boolean | undefined;
   /** wrap the device (an impairment, a tap) before the stack gets it */
@@ -109,7 +110,7 @@ export function openHost(options: HostOptions): Host {
   const mac = options.mac === undefined ? randomMac(random) : macBytes(options.mac);
   // Through the traffic-control path, not past it: a capture beside the host (tcpdump) sees what it sends.
   const acceptPartialChecksums = options.acceptPartialChecksums ?? true;
-  const gro = acceptPartialChecksums && (options.gro ?? options.trace === undefined);
+  const gro = acceptPartialChecksums && (options.gro ?? (options.trace === undefined && options.wrap === undefined));
   const live = openLiveDevice(options.iface, { netns: options.netns, filter: hostFilter(mac), qdiscBypass: false, gro, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) });
   const device = options.wrap === undefined ? live : options.wrap(live);
   try {
