@@ -8,7 +8,7 @@
  * in one batch: merging never crosses a batch.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openInjector, openLive, type LiveCapture } from "../src/live.ts";
+import { openInjector, openLive, type CaptureStats } from "../src/live.ts";
 import { labSkipReason, makeLab, sleep, type Lab } from "./helpers/lab.ts";
 
 const ACK = 0x10;
@@ -40,16 +40,9 @@ interface Seg {
   badChecksum?: boolean;
 }
 
-/** An Ethernet/IPv4/TCP frame (TCP options: NOP NOP TS, 32-byte header) with right checksums unless asked. */
-function frame(lab: Lab, s: Seg): Uint8Array {
-  const tcpLen = 32 + s.data.length;
-  const f = new Uint8Array(14 + 20 + tcpLen);
-  const dv = new DataView(f.buffer);
-  f.set([...bytes(lab.a.mac), ...bytes(lab.b.mac), 0x08, 0x00]);
-  f.set([0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, ...SRC_IP, ...DST_IP], 14);
-  dv.setUint16(16, 20 + tcpLen);
-  dv.setUint16(24, ~sum16(f.subarray(14, 34)) & 0xffff);
-  const t = 34;
+/** The TCP header at `f[t]` (ports 80 -> 40000, options NOP NOP TS: 32 bytes) and the data after it; checksum 0. */
+function writeTcp(f: Uint8Array, t: number, s: Seg): void {
+  const dv = new DataView(f.buffer, f.byteOffset);
   dv.setUint16(t, 80);
   dv.setUint16(t + 2, 40000);
   dv.setUint32(t + 4, s.seq >>> 0);
@@ -61,6 +54,19 @@ function frame(lab: Lab, s: Seg): Uint8Array {
   dv.setUint32(t + 24, s.tsval ?? 1000);
   dv.setUint32(t + 28, 555);
   f.set(s.data, t + 32);
+}
+
+/** An Ethernet/IPv4/TCP frame (TCP options: NOP NOP TS, 32-byte header) with right checksums unless asked. */
+function frame(lab: Lab, s: Seg): Uint8Array {
+  const tcpLen = 32 + s.data.length;
+  const f = new Uint8Array(14 + 20 + tcpLen);
+  const dv = new DataView(f.buffer);
+  f.set([...bytes(lab.a.mac), ...bytes(lab.b.mac), 0x08, 0x00]);
+  f.set([0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, ...SRC_IP, ...DST_IP], 14);
+  dv.setUint16(16, 20 + tcpLen);
+  dv.setUint16(24, ~sum16(f.subarray(14, 34)) & 0xffff);
+  const t = 34;
+  writeTcp(f, t, s);
   let check = ~sum16(f.subarray(t), pseudo(tcpLen)) & 0xffff;
   if (s.badChecksum) check ^= 0x0101;
   dv.setUint16(t + 16, check);
@@ -85,17 +91,7 @@ function frame6(lab: Lab, s: Seg & { flow?: number; hops?: number }): Uint8Array
   f[21] = s.hops ?? 64;
   f.set([...SRC_IP6, ...DST_IP6], 22);
   const t = 54;
-  dv.setUint16(t, 80);
-  dv.setUint16(t + 2, 40000);
-  dv.setUint32(t + 4, s.seq >>> 0);
-  dv.setUint32(t + 8, s.ack ?? 7777);
-  f[t + 12] = 8 << 4;
-  f[t + 13] = s.flags ?? ACK;
-  dv.setUint16(t + 14, 502);
-  f.set([1, 1, 8, 10], t + 20);
-  dv.setUint32(t + 24, s.tsval ?? 1000);
-  dv.setUint32(t + 28, 555);
-  f.set(s.data, t + 32);
+  writeTcp(f, t, s);
   dv.setUint16(t + 16, ~sum16(f.subarray(t), pseudo6(tcpLen)) & 0xffff);
   return f;
 }
@@ -103,17 +99,30 @@ function frame6(lab: Lab, s: Seg & { flow?: number; hops?: number }): Uint8Array
 /** `n` bytes counting from `from` (so merged data shows where each piece came from). */
 const data = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
-/** What one read of the capture hands over: every frame of its batches, copied. */
-async function readAll(cap: LiveCapture): Promise<{ frames: Uint8Array[]; batches: number }> {
-  const frames: Uint8Array[] = [];
-  let batches = 0;
-  const stop = cap.onBatch((b) => {
-    batches++;
-    for (let i = 0; i < b.count; i++) frames.push(b.buffer.slice(b.offset[i]!, b.offset[i]! + b.caplen[i]!));
-  });
-  await sleep(300);
-  stop();
-  return { frames, batches };
+/**
+ * Send `wire` from b to a, all of it into the kernel's ring before the capture's
+ * first read (`gro` as given, or the default), and return what that read hands over: every frame of its
+ * batches (copied), how many batches, and the capture's counters.
+ */
+async function sendAndRead(lab: Lab, wire: Uint8Array[], gro?: boolean): Promise<{ frames: Uint8Array[]; batches: number; stats: CaptureStats }> {
+  const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", ...(gro === undefined ? {} : { gro }) });
+  try {
+    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
+    inj.injectMany(wire);
+    inj.close();
+    await sleep(100);
+    const frames: Uint8Array[] = [];
+    let batches = 0;
+    const stop = cap.onBatch((b) => {
+      batches++;
+      for (let i = 0; i < b.count; i++) frames.push(b.buffer.slice(b.offset[i]!, b.offset[i]! + b.caplen[i]!));
+    });
+    await sleep(300);
+    stop();
+    return { frames, batches, stats: cap.stats() };
+  } finally {
+    cap.close();
+  }
 }
 
 describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipReason ? ` (skipped: ${labSkipReason})` : ""}`, () => {
@@ -144,14 +153,7 @@ describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipRea
 
   it("merges each run of in-order segments that differ only in sequence number and data, and nothing else, verifying every checksum", async () => {
     const segs = segments();
-    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", gro: true });
-    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
-    inj.injectMany(segs.map((s) => frame(lab, s)));
-    inj.close();
-    await sleep(100); // all in the ring before the first read
-    const { frames, batches } = await readAll(cap);
-    const stats = cap.stats();
-    cap.close();
+    const { frames, batches, stats } = await sendAndRead(lab, segs.map((s) => frame(lab, s)), true);
     expect(batches).toBe(1);
     expect(frames).toHaveLength(10);
     expect(stats.merged).toBe(2 + 1 + 45 + 3);
@@ -201,14 +203,7 @@ describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipRea
       { seq: 4000, data: data(1000, 4), flow: 0x54321 }, // joins 1
       { seq: 5000, data: data(500, 5), flow: 0x54321, hops: 63 }, // frame 2: another hop limit
     ];
-    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", gro: true });
-    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
-    inj.injectMany(segs.map((s) => frame6(lab, s)));
-    inj.close();
-    await sleep(100);
-    const { frames } = await readAll(cap);
-    const stats = cap.stats();
-    cap.close();
+    const { frames, stats } = await sendAndRead(lab, segs.map((s) => frame6(lab, s)), true);
     expect(frames).toHaveLength(3);
     expect(stats.merged).toBe(2);
     for (const [i, from] of [[0, 0], [1, 2]] as const) {
@@ -228,14 +223,7 @@ describe.skipIf(labSkipReason !== null)(`software GRO in the capture${labSkipRea
 
   it("is off unless asked: the same segments come one frame each, as sent", async () => {
     const segs = segments();
-    const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000" });
-    const inj = openInjector(lab.b.iface, { netns: lab.b.ns });
-    inj.injectMany(segs.map((s) => frame(lab, s)));
-    inj.close();
-    await sleep(100);
-    const { frames } = await readAll(cap);
-    const stats = cap.stats();
-    cap.close();
+    const { frames, stats } = await sendAndRead(lab, segs.map((s) => frame(lab, s)));
     expect(stats.merged).toBe(0);
     expect(frames.map((f) => [...f])).toEqual(segs.map((s) => [...frame(lab, s)]));
   });
