@@ -100,9 +100,10 @@ function frame6(lab: Lab, s: Seg & { flow?: number; hops?: number }): Uint8Array
 const data = (n: number, from: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
 
 /**
- * Send `wire` from b to a, all of it into the kernel's ring before the capture's
- * first read (`gro` as given, or the default), and return what that read hands over: every frame of its
- * batches (copied), how many batches, and the capture's counters.
+ * Send `wire` from b to a, all of it into the kernel's ring before the
+ * capture's first read (`gro` as given, or the default), and return what that
+ * read hands over: every frame of its batches (copied), how many batches, and
+ * the capture's counters.
  */
 async function sendAndRead(lab: Lab, wire: Uint8Array[], gro?: boolean): Promise<{ frames: Uint8Array[]; batches: number; stats: CaptureStats }> {
   const cap = openLive(lab.a.iface, { netns: lab.a.ns, direction: "in", filter: "tcp port 40000", ...(gro === undefined ? {} : { gro }) });
