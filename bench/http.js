@@ -21,7 +21,7 @@
 //   httpRequest (library)           the transfer in a process that already ran some: warm JIT
 //   recv() loop, no HTTP            the same response read from our socket: what our TCP gives
 //
-// Each pair takes its turns in alternation (runs of each, default 5) and the
+// Each pair takes its turns in alternation (runs of each, default 7) and the
 // median is kept: other tenants on a shared host slow single runs.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -69,7 +69,7 @@ async function main() {
     return;
   }
   const mb = Number(arg("--mb", 50));
-  const runs = Number(arg("--runs", 5));
+  const runs = Number(arg("--runs", 7));
   const offloads = arg("--offloads", "off");
   if (offloads !== "off" && offloads !== "on") throw new Error("--offloads: off or on");
   const bytes = mb * 1024 * 1024;
