@@ -275,20 +275,25 @@ describe.skipIf(skipNoBuild !== false)("stackts read: filters, index, lengths, l
     expect(bad.stderr).toBe("stackts: filter 'icmp and' : can't parse filter expression: syntax error\n");
   });
 
-  it.skipIf(!hasCommand("tcpdump"))("LINUX_SLL2 frames print `ifname In/Out` as tcpdump -r does (interface 1 is lo here)", () => {
+  it.skipIf(!hasCommand("tcpdump"))("LINUX_SLL2 frames print `ifname In/Out` as tcpdump -r does, with -e too (interface 1 is lo here; 99999 is none: ?)", () => {
     const path = join(dir, "sll2.pcap");
     const w = new PcapWriter(path, { linkType: 276 });
     const ip = ICMP_FRAME.subarray(14);
-    for (const [pkttype, sec] of [[0, 1], [4, 2], [1, 3]] as const) {
-      // protocol 0x0800, reserved, ifindex 1, ARPHRD_ETHER, packet type, address length 6, address
-      const head = Buffer.from("08000000" + "00000001" + "0001" + pkttype.toString(16).padStart(2, "0") + "06" + "0200000000010000", "hex");
+    for (const [pkttype, sec, ifindex] of [[0, 1, 1], [4, 2, 1], [1, 3, 1], [0, 4, 99999]] as const) {
+      // protocol 0x0800, reserved, ifindex, ARPHRD_ETHER, packet type, address length 6, address
+      const head = Buffer.from("08000000" + ifindex.toString(16).padStart(8, "0") + "0001" + pkttype.toString(16).padStart(2, "0") + "06" + "0200000000010000", "hex");
       const data = Buffer.concat([head, ip]);
       w.write({ data, length: data.length, sec, nsec: 0, linkType: 276, interfaceId: 0 });
     }
     w.close();
-    const theirs = lines(spawnSync("tcpdump", ["-n", "-r", path], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } }).stdout);
+    const tcpdump = (args: string[]): string[] => lines(spawnSync("tcpdump", ["-n", ...args, "-r", path], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } }).stdout);
+    const theirs = tcpdump([]);
     expect(theirs[0]).toBe(`00:00:01.000000 lo    In  ${ICMP_LINE}`);
+    expect(theirs[3]).toBe(`00:00:04.000000 ?     In  ${ICMP_LINE}`);
     expect(lines(stackts(["read", path]).stdout)).toEqual(theirs);
+    const theirsE = tcpdump(["-e"]);
+    expect(theirsE[0]).toMatch(/^00:00:01\.000000 lo {4}In {2}ifindex 1 02:00:00:00:00:01 ethertype IPv4 \(0x0800\), length \d+: /);
+    expect(lines(stackts(["read", "-e", path]).stdout)).toEqual(theirsE);
   });
 
   it.skipIf(!hasCommand("tcpdump"))("a record with length below caplen prints tcpdump's [Invalid header] line", () => {

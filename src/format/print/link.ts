@@ -114,7 +114,7 @@ export function formatLine(state: LineState, layers: readonly LayerBase[], issue
     text = linkType >= 0 ? `ethertype 0x${hex4(linkType)}, length ${length - linkHeader}` : `length ${length}`;
   }
   if (state.linkHeaders) {
-    prefix = linkHeaderText(layers, i, length);
+    prefix = linkHeaderText(state, layers, i, length);
     // tcpdump -e: the link header names the protocol, the ARP line does not
     if (text.startsWith("ARP, ") && layers[i]?.layer === "arp") text = text.slice(5);
   }
@@ -192,10 +192,11 @@ const FAMILY_NAME: ReadonlyMap<number, string> = new Map([
  * (`length` is the frame's original length), as tcpdump -e prints it:
  * `02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), length 98: `,
  * each VLAN tag as `vlan 7, p 5, DEI, ethertype IPv4 (0x0800), `, Linux cooked
- * ` In 02:00:00:00:00:01 ethertype IPv4 (0x0800), length 46: `, loopback
+ * ` In 02:00:00:00:00:01 ethertype IPv4 (0x0800), length 46: ` (version 2:
+ * `lo    In  ifindex 1 ...`, the interface named on this host), loopback
  * `AF IPv4 (2), length 34: `.
  */
-function linkHeaderText(layers: readonly LayerBase[], end: number, length: number): string {
+function linkHeaderText(state: LineState, layers: readonly LayerBase[], end: number, length: number): string {
   let s = "";
   for (let k = 0; k < end; k++) {
     const l = layers[k]!;
@@ -217,7 +218,8 @@ function linkHeaderText(layers: readonly LayerBase[], end: number, length: numbe
       }
       case "sll2": {
         const c = l as Sll2;
-        // tcpdump also names the interface when this machine has one of that index
+        // tcpdump 4.99: the interface named on this host ("?" when it has none of that index), as without -e
+        s += (state.interfaceName?.(c.interfaceIndex) ?? "?").padEnd(5) + " ";
         s += (SLL_PACKET_TYPE_TEXT[c.packetType] ?? String(c.packetType)).padEnd(3) + " ifindex " + c.interfaceIndex + " " + (c.address === "" ? "" : c.address + " ") + ethertypeText(c.protocol) + ", length " + length + ": ";
         break;
       }
