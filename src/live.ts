@@ -32,7 +32,8 @@ import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
 import type { CaptureStats, LiveConfig, LiveOptions } from "./live_options.ts";
 import { loadAddon, type NativeBuffers, type NativeLiveHandle } from "./native.ts";
 
-// The injector, the buffer sizes and the option and counter types have their own modules; exported here too, where they always were.
+// The injector, the buffer sizes and the option and counter types have their own
+// modules; exported here too, where they always were.
 export { Injector, openInjector, type InjectorOptions } from "./injector.ts";
 export { defaultBufferSize } from "./live_buffer.ts";
 export type { CaptureStats, Direction, LiveConfig, LiveOptions } from "./live_options.ts";
