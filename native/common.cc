@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -51,6 +53,61 @@ Napi::Uint8Array ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* 
     throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Uint8Array");
   }
   return info[i].As<Napi::Uint8Array>();
+}
+
+std::vector<struct iovec> ArgFrames(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(env, "frames must be an array of Uint8Array");
+  Napi::Array frames = info[i].As<Napi::Array>();
+  uint32_t total = frames.Length();
+  std::vector<struct iovec> iov(total);
+  for (uint32_t base = 0; base < total; base += 256) {
+    Napi::HandleScope scope(env);
+    for (uint32_t k = base; k < total && k < base + 256; k++) {
+      Napi::Value v = frames.Get(k);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+          v.As<Napi::Uint8Array>().ByteLength() == 0) {
+        throw Napi::TypeError::New(env, "frames[" + std::to_string(k) + "] must be a non-empty Uint8Array");
+      }
+      Napi::Uint8Array f = v.As<Napi::Uint8Array>();
+      iov[k].iov_base = f.Data();
+      iov[k].iov_len = f.ByteLength();
+    }
+  }
+  return iov;
+}
+
+uint32_t SendFrames(Napi::Env env, int fd, std::vector<struct iovec>& iov) {
+  constexpr uint32_t kBatch = 256;
+  uint32_t total = static_cast<uint32_t>(iov.size());
+  struct mmsghdr msgs[kBatch];
+  uint32_t sent = 0;
+  int busy = 0;
+  while (sent < total) {
+    uint32_t k = std::min(kBatch, total - sent);
+    for (uint32_t j = 0; j < k; j++) {
+      std::memset(&msgs[j], 0, sizeof msgs[j]);
+      msgs[j].msg_hdr.msg_iov = &iov[sent + j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+    }
+    int r = sendmmsg(fd, msgs, k, 0);
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      // A full device queue (or a non-blocking socket's full buffer): give the driver a moment rather than failing at once.
+      if ((err == ENOBUFS || err == EAGAIN) && busy++ < 1000) {
+        usleep(100);
+        continue;
+      }
+      Napi::Error e = ErrnoError(env, "sendmmsg", err);
+      e.Set("sent", Napi::Number::New(env, sent));
+      e.Set("index", Napi::Number::New(env, sent));
+      throw e;
+    }
+    busy = 0;
+    sent += static_cast<uint32_t>(r);
+  }
+  return sent;
 }
 
 Napi::Uint32Array ArgU32Array(const Napi::CallbackInfo& info, size_t i, const char* name) {

@@ -5,8 +5,11 @@
 #include <napi.h>
 #include <pcap/pcap.h>
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace stackts {
 
@@ -30,6 +33,17 @@ Napi::Uint32Array ArgU32Array(const Napi::CallbackInfo& info, size_t i, const ch
 int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max);
 // An optional string argument: empty when undefined or null.
 std::string ArgOptString(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// sendMany's argument: an array of non-empty Uint8Arrays, checked in one pass
+// (a bad element throws and nothing is sent), as iovecs over their bytes (the
+// backing stores of typed arrays do not move while the call runs).
+std::vector<struct iovec> ArgFrames(const Napi::CallbackInfo& info, size_t i);
+
+// Send every frame of `iov` on packet socket `fd` with sendmmsg, 256 per call,
+// in order; a full device queue (ENOBUFS, EAGAIN) is waited out for up to
+// ~0.1 s. Returns the number sent (all), or throws ErrnoError("sendmmsg") with
+// `sent` and `index` (the frame that failed).
+uint32_t SendFrames(Napi::Env env, int fd, std::vector<struct iovec>& iov);
 
 // Open /run/netns/NAME (as `ip netns` names them). Throws on a bad name or
 // when the namespace does not exist (errno ENOENT, syscall "netns").

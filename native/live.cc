@@ -83,6 +83,7 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
                            InstanceMethod<&LiveHandle::SetRef>("setRef"),
                            InstanceMethod<&LiveHandle::Stats>("stats"),
                            InstanceMethod<&LiveHandle::Inject>("inject"),
+                           InstanceMethod<&LiveHandle::SendMany>("sendMany"),
                            InstanceMethod<&LiveHandle::Close>("close"),
                            InstanceMethod<&LiveHandle::InterfaceName>("interfaceName"),
                        });
@@ -356,6 +357,15 @@ class LiveHandle : public Napi::ObjectWrap<LiveHandle> {
       throw e;
     }
     return Napi::Number::New(env, n);
+  }
+
+  // sendMany(frames: Uint8Array[]): sendmmsg on the capture's own socket (through the
+  // traffic-control path: other captures see the frames; this one does not).
+  Napi::Value SendMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<struct iovec> iov = ArgFrames(info, 0);
+    Open(env);
+    return Napi::Number::New(env, SendFrames(env, fd_, iov));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

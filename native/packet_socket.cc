@@ -17,9 +17,6 @@
 #include "devices.h"
 
 namespace stackts {
-namespace {
-constexpr uint32_t kBatch = 256;
-}
 
 class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
@@ -118,57 +115,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   // with `sent` = frames sent before the one at `index` failed).
   Napi::Value SendMany(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "frames must be an array of Uint8Array");
-    Napi::Array frames = info[0].As<Napi::Array>();
-    uint32_t total = frames.Length();
-    // One pass over the array: check every element and note where its bytes
-    // are, so a bad argument sends nothing and the send loop makes no N-API
-    // calls. Backing stores of typed arrays do not move while we run.
-    std::vector<struct iovec> iov(total);
-    for (uint32_t base = 0; base < total; base += kBatch) {
-      Napi::HandleScope scope(env);
-      for (uint32_t i = base; i < total && i < base + kBatch; i++) {
-        Napi::Value v = frames.Get(i);
-        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-          throw Napi::TypeError::New(env, "frames[" + std::to_string(i) + "] must be a non-empty Uint8Array");
-        }
-        Napi::Uint8Array f = v.As<Napi::Uint8Array>();
-        if (f.ByteLength() == 0) {
-          throw Napi::TypeError::New(env, "frames[" + std::to_string(i) + "] must be a non-empty Uint8Array");
-        }
-        iov[i].iov_base = f.Data();
-        iov[i].iov_len = f.ByteLength();
-      }
-    }
-    int fd = Fd(env);
-    struct mmsghdr msgs[kBatch];
-    uint32_t sent = 0;
-    int busy = 0;
-    while (sent < total) {
-      uint32_t k = std::min(kBatch, total - sent);
-      for (uint32_t j = 0; j < k; j++) {
-        std::memset(&msgs[j], 0, sizeof msgs[j]);
-        msgs[j].msg_hdr.msg_iov = &iov[sent + j];
-        msgs[j].msg_hdr.msg_iovlen = 1;
-      }
-      int r = sendmmsg(fd, msgs, k, 0);
-      if (r < 0) {
-        int err = errno;
-        if (err == EINTR) continue;
-        // A full device queue: give the driver a moment rather than failing at once.
-        if ((err == ENOBUFS || err == EAGAIN) && busy++ < 1000) {
-          usleep(100);
-          continue;
-        }
-        Napi::Error e = ErrnoError(env, "sendmmsg", err);
-        e.Set("sent", Napi::Number::New(env, sent));
-        e.Set("index", Napi::Number::New(env, sent));
-        throw e;
-      }
-      busy = 0;
-      sent += static_cast<uint32_t>(r);
-    }
-    return Napi::Number::New(env, sent);
+    std::vector<struct iovec> iov = ArgFrames(info, 0);
+    return Napi::Number::New(env, SendFrames(env, Fd(env), iov));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

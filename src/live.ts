@@ -290,6 +290,30 @@ export class LiveCapture implements AsyncIterable<Frame> {
   }
 
   /**
+   * Send frames in order on this capture's own socket (sendmmsg, 256 per
+   * call), through the traffic-control path: other captures on the interface
+   * see them, this one does not, and no second socket is opened or closed (a
+   * packet socket's close waits out an RCU grace period, ~10 ms). A stack's
+   * host sends so. Returns how many were sent: all, or it throws
+   * {@link CaptureError} (EMSGSIZE, ENETDOWN, ECLOSED), the message naming the
+   * frame that failed.
+   */
+  sendMany(frames: readonly Uint8Array[]): number {
+    if (!Array.isArray(frames)) throw new TypeError("frames must be an array of Uint8Array");
+    const h = this.#open("send on");
+    try {
+      return h.sendMany(frames);
+    } catch (err) {
+      const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
+      const mapped = toCaptureError(err, { ...this.#ctx("send on"), ...(Number.isNaN(sent) ? {} : { frameLength: frames[sent]?.length }) });
+      if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
+        throw new CaptureError(mapped.code, `${mapped.message} (frame ${sent}; ${sent} sent before it)`, mapped.detail, this.device, err);
+      }
+      throw mapped;
+    }
+  }
+
+  /**
    * Send many frames fast (sendmmsg on an AF_PACKET socket that bypasses the
    * qdisc, opened on first use on the same device and namespace). Returns how
    * many were sent: all, or it throws.

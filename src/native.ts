@@ -89,6 +89,7 @@ export interface NativeLiveHandle {
   setRef(ref: boolean): void;
   stats(): NativeStats;
   inject(frame: Uint8Array): number;
+  sendMany(frames: readonly Uint8Array[]): number;
   close(): void;
   /** the name of interface `index` in the capture's namespace, or null */
   interfaceName(index: number): string | null;

@@ -263,6 +263,37 @@ describe.skipIf(labSkipReason !== null)(`live capture in a lab${labSkipReason ? 
     both.close();
   });
 
+  it("a capture sends on its own socket (sendMany): the peer gets every frame in order, a capture beside sees them, the sender is not handed them back; errors name the frame", async () => {
+    const N = 600;
+    const sender = openLive(lab.b.iface, { netns: lab.b.ns, direction: "in", filter: "udp dst port 9" });
+    const beside = openLive(lab.b.iface, { netns: lab.b.ns, filter: "udp dst port 9" });
+    const peer = openLive(lab.a.iface, { netns: lab.a.ns, snaplen: 128, filter: "udp dst port 9" });
+    const seqs: number[] = [];
+    peer.onBatch((b) => {
+      for (let i = 0; i < b.count; i++) seqs.push(new DataView(b.buffer.buffer, b.buffer.byteOffset + b.offset[i]! + 42, 4).getUint32(0));
+    });
+    let backToSender = 0;
+    sender.onBatch((b) => void (backToSender += b.count));
+    expect(sender.sendMany(udpFrames(lab, N))).toBe(N);
+    for (let i = 0; i < 100 && seqs.length < N; i++) await sleep(20);
+    await sleep(100);
+    expect(seqs).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(beside.stats().received).toBe(N); // through the traffic-control path: the kernel's taps saw them
+    expect(backToSender).toBe(0);
+    const big = new Uint8Array(1515).fill(0x33);
+    let err: unknown;
+    try {
+      sender.sendMany([udpFrames(lab, 1)[0]!, big]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as CaptureError).code).toBe("EMSGSIZE");
+    expect((err as CaptureError).message).toMatch(/\(frame 1; 1 sent before it\)/);
+    for (const c of [sender, beside, peer]) c.close();
+    expect(() => sender.sendMany([big])).toThrow(/closed/);
+  });
+
   it("injectMany sends every frame: the receiving capture counts exactly what was sent", async () => {
     const N = 20_000;
     // A small snaplen makes small ring slots: 2 MiB hold ~8000 frames in immediate mode.

@@ -2,8 +2,11 @@
  * A real interface as a {@link Device}: a libpcap capture handle for what
  * arrives (immediate mode, so an answer is handed over as soon as it lands,
  * and a BPF filter so only the frames the caller wants cross into
- * JavaScript) and the fast injector (AF_PACKET, PACKET_QDISC_BYPASS,
- * sendmmsg) for what goes out. Time is {@link systemClock}.
+ * JavaScript) and, for what goes out, the fast injector (AF_PACKET,
+ * PACKET_QDISC_BYPASS, sendmmsg) or, with `qdiscBypass: false`, sendmmsg on
+ * the capture's own socket (through the traffic-control path, so that other
+ * captures see it; one socket to open and close, not two). Time is
+ * {@link systemClock}.
  *
  * The capture takes only frames coming in (direction "in"): frames this device
  * sends are not handed back to it, and neither are the host's own outgoing
@@ -51,7 +54,8 @@ export interface LiveDeviceOptions {
    * send past the traffic-control queue (default true, fastest; see
    * `InjectorOptions.qdiscBypass`): then no capture on the interface sees what
    * this device sends. A stack's host turns it off, so tcpdump beside it
-   * sees both directions.
+   * sees both directions; its frames then leave through the capture's own
+   * socket (`LiveCapture.sendMany`).
    */
   qdiscBypass?: boolean | undefined;
   /** receive coalescing of TCP runs (`LiveOptions.gro`; default false). A stack's host turns it on. */
@@ -62,13 +66,13 @@ export interface LiveDeviceOptions {
  * A live interface as a {@link Device}; see the module comment. Open one with
  * {@link openLiveDevice}, or wrap a capture you already have with
  * `new LiveDevice(capture)`: then frames go out through that capture's own
- * handle (pcap_inject, which the capture does not see coming back), and
+ * socket (`sendMany`, which the capture does not see coming back), and
  * {@link close} leaves the capture open for its owner.
  *
  * @example
  * ```ts
  * const capture = openLive("eth0", { filter: "arp" });
- * const device = new LiveDevice(capture); // sends with capture.inject
+ * const device = new LiveDevice(capture); // sends with capture.sendMany
  * device.close(); // the capture stays open
  * ```
  */
@@ -105,7 +109,7 @@ export class LiveDevice implements Device {
       if (options.gro !== undefined) live.gro = options.gro;
       this.capture = openLive(source, live);
       try {
-        this.#injector = openInjector(source, { qdiscBypass: options.qdiscBypass ?? true, ...(options.netns === undefined ? {} : { netns: options.netns }) });
+        this.#injector = options.qdiscBypass === false ? null : openInjector(source, options.netns === undefined ? {} : { netns: options.netns });
       } catch (err) {
         this.capture.close();
         throw err;
@@ -149,17 +153,14 @@ export class LiveDevice implements Device {
 
   /** Send one whole frame. Throws `CaptureError` (EMSGSIZE, ENETDOWN, ECLOSED, ...). */
   send(frame: Uint8Array): void {
-    if (this.#injector === null) this.capture.inject(frame);
+    if (this.#injector === null) this.capture.sendMany([frame]);
     else this.#injector.inject(frame);
   }
 
   /** Send frames in order, in batches of one system call (sendmmsg). */
   sendMany(frames: readonly Uint8Array[]): void {
-    if (this.#injector === null) {
-      for (const f of frames) this.capture.inject(f);
-    } else {
-      this.#injector.injectMany(frames);
-    }
+    if (this.#injector === null) this.capture.sendMany(frames);
+    else this.#injector.injectMany(frames);
   }
 
   /** Call `handler` with each batch received (valid during the call only). */
@@ -176,7 +177,8 @@ export class LiveDevice implements Device {
 
 /**
  * Open interface `iface` as a {@link LiveDevice}: a capture in immediate mode
- * with `options.filter`, and the fast injector. Close it when done.
+ * with `options.filter`, and the fast injector (or, with `qdiscBypass:
+ * false`, sending on the capture's socket). Close it when done.
  *
  * @example
  * ```ts
