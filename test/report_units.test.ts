@@ -15,6 +15,21 @@ const ACK = 0x10;
 const PSH_ACK = 0x18;
 
 describe("TcpAnalysis", () => {
+  it("a segment sent again exactly one handshake RTT after the highest one is a retransmission, as tshark says (time stamps compared in whole nanoseconds)", () => {
+    // The times of a capture where this went wrong (tcpdump, µs): RTT 40 µs, the repeat 40 µs after the highest segment.
+    const c = new TcpAnalysis("A → B", "B → A");
+    const a = (t: number, seq: number, flags: number, len: number): number => c.segment(0, t, seq, 5001, flags, 502, len, null, null);
+    a(0, 1000, SYN, 0);
+    c.segment(1, 0.000027, 5000, 1001, SYN | ACK, 65535, 0, null, null);
+    a(0.00004, 1001, ACK, 0);
+    expect(a(0.001414, 1001, ACK, 1448)).toBe(0);
+    expect(a(0.001415, 2449, ACK, 952)).toBe(0); // the highest: 3401, at 1.415 ms
+    expect(a(0.001455, 1001, ACK, 1448)).toBe(TCP_MARK.retransmission); // 40 µs later: not within the RTT
+    expect(a(0.001494, 1001, ACK, 1448)).toBe(TCP_MARK.retransmission);
+    expect(a(0.001500, 3401, ACK, 100)).toBe(0); // new: the highest moves to 3501 at 1.5 ms
+    expect(a(0.001539, 3401, ACK, 50)).toBe(TCP_MARK.outOfOrder); // 39 µs later, not ending at the highest: out of order
+  });
+
   it("tells a fast retransmission, a spurious one, a timeout one and an out-of-order segment apart", () => {
     const c = new TcpAnalysis("A → B", "B → A");
     const marks: number[] = [];

@@ -37,6 +37,18 @@ import { TCP_FLAGS } from "../../layers/tcp.ts";
 import { seqLt as lt } from "../stack/seq.ts";
 import { TCP_MARK, type TcpDirectionSeries, type TcpSeries } from "./model.ts";
 
+/**
+ * Whether time span `d` is shorter than `limit` (both in seconds), compared in
+ * whole nanoseconds as Wireshark compares its nstime values: a capture's time
+ * stamps are whole micro- or nanoseconds, and their differences as doubles
+ * are not (0.001455 - 0.001415 is not 0.00004), so a segment that came
+ * exactly one handshake RTT after the highest one was taken now for out of
+ * order, now for a retransmission.
+ */
+function shorter(d: number, limit: number): boolean {
+  return Math.round(d * 1e9) < Math.round(limit * 1e9);
+}
+
 // Module-local copies of the flag bits: an imported binding is a load and a check at every use.
 const SYN = TCP_FLAGS.SYN;
 const FIN = TCP_FLAGS.FIN;
@@ -171,9 +183,9 @@ export class TcpAnalysis {
       const end = (rseq + seglen + (control & (SYN | FIN) ? 1 : 0)) >>> 0;
       if (seglen > 0 && rev.lastack !== 0 && !lt(rev.lastack, (rseq + seglen) >>> 0)) {
         mark |= TCP_MARK.spuriousRetransmission;
-      } else if (notAdvanced && rev.dupacks >= 2 && rev.lastack === rseq && t - rev.lastackTime < 0.02) {
+      } else if (notAdvanced && rev.dupacks >= 2 && rev.lastack === rseq && shorter(t - rev.lastackTime, 0.02)) {
         mark |= TCP_MARK.fastRetransmission;
-      } else if (notAdvanced && t - fwd.nextseqTime < (this.#firstRtt > 0 ? this.#firstRtt : 0.003) && fwd.nextseq !== end) {
+      } else if (notAdvanced && shorter(t - fwd.nextseqTime, this.#firstRtt > 0 ? this.#firstRtt : 0.003) && fwd.nextseq !== end) {
         mark |= TCP_MARK.outOfOrder;
       } else if (notAdvanced) {
         mark |= TCP_MARK.retransmission;
