@@ -10,7 +10,7 @@
 // `--offloads on`: then the veths' defaults (TSO: nginx's 64 KB segments
 // cross unsplit, with partial checksums, to curl's kernel and to us alike).
 // Our host merges runs of whole segments itself (software GRO in the
-// capture, native/gro.cc); the library rows show it off too.
+// capture, native/gro.cc); one library row runs with it turned off.
 //
 //   transfer, as each client reports it: `-w %{speed_download}` of both
 //                                   `stackts http` and curl (bytes / time_total: from the
