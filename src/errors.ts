@@ -153,6 +153,21 @@ function where(ctx: FailureContext): string {
 }
 
 /**
+ * {@link toCaptureError} for a failed `sendMany` of `frames` (the addon's
+ * error carries `sent`: the frames that went before the one that failed): the
+ * message names that frame and the count sent, its length goes to the context.
+ */
+export function sendManyError(err: unknown, frames: readonly Uint8Array[], ctx: FailureContext): Error {
+  const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
+  const length = Number.isNaN(sent) ? undefined : frames[sent]?.length;
+  const mapped = toCaptureError(err, length === undefined ? ctx : { ...ctx, frameLength: length });
+  if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
+    return new CaptureError(mapped.code, `${mapped.message} (frame ${sent}; ${sent} sent before it)`, mapped.detail, ctx.device ?? null, err);
+  }
+  return mapped;
+}
+
+/**
  * Turn an error thrown by the addon into a {@link CaptureError} with a code and
  * a one-line message. Errors that are not native failures (TypeError,
  * RangeError: programmer errors) are returned unchanged.

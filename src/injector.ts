@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
+import { CaptureError, sendManyError, toCaptureError, type FailureContext } from "./errors.ts";
 import { loadAddon, type NativePacketSocket } from "./native.ts";
 
 /** Options of {@link openInjector}. */
@@ -91,12 +91,7 @@ export class Injector {
     try {
       return s.sendMany(frames);
     } catch (err) {
-      const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
-      const mapped = toCaptureError(err, this.#ctx(Number.isNaN(sent) ? undefined : frames[sent]?.length));
-      if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
-        throw new CaptureError(mapped.code, `${mapped.message} (frame ${sent}; ${sent} sent before it)`, mapped.detail, this.device, err);
-      }
-      throw mapped;
+      throw sendManyError(err, frames, this.#ctx());
     }
   }
 

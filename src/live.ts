@@ -25,7 +25,7 @@
  * @module
  */
 import { linkTypeOfDlt } from "./bpf.ts";
-import { CaptureError, toCaptureError, type FailureContext } from "./errors.ts";
+import { CaptureError, sendManyError, toCaptureError, type FailureContext } from "./errors.ts";
 import type { Frame, FrameBatch } from "./frame.ts";
 import { openInjector, type Injector } from "./injector.ts";
 import { defaultBufferSize, ringSlotSize } from "./live_buffer.ts";
@@ -304,12 +304,7 @@ export class LiveCapture implements AsyncIterable<Frame> {
     try {
       return h.sendMany(frames);
     } catch (err) {
-      const sent = typeof err === "object" && err !== null && "sent" in err ? Number((err as { sent: unknown }).sent) : NaN;
-      const mapped = toCaptureError(err, { ...this.#ctx("send on"), ...(Number.isNaN(sent) ? {} : { frameLength: frames[sent]?.length }) });
-      if (mapped instanceof CaptureError && !Number.isNaN(sent)) {
-        throw new CaptureError(mapped.code, `${mapped.message} (frame ${sent}; ${sent} sent before it)`, mapped.detail, this.device, err);
-      }
-      throw mapped;
+      throw sendManyError(err, frames, this.#ctx("send on"));
     }
   }
 
